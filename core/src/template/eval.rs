@@ -1,0 +1,1032 @@
+//! Expression evaluation over the hcl-edit syntax tree, with Terraform's
+//! conversions, and partial evaluation of expressions that can only be known at
+//! run time.
+//!
+//! Some roots (`action_outputs`, `jwt`, `vcs_token`) are bound to
+//! [`Binding::Runtime`]: their values exist only when a job runs. An expression
+//! that reaches one of them is not evaluated now; [`Evaluator::partial`] folds
+//! every part of it that *is* known into literals and leaves the rest, so the
+//! executor later needs nothing but the runtime roots to finish it.
+//!
+//! Evaluation works on hcl-edit expressions because they keep byte spans, so an
+//! error points at the sub-expression that caused it.
+
+use std::cell::Cell;
+use std::ops::Range;
+use std::rc::Rc;
+
+use hcl_edit::expr::{
+    BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, TraversalOperator, UnaryOperator,
+};
+use hcl_edit::template::{Directive, Element, Template};
+use hcl_edit::Span;
+
+use super::functions::{self, FuncContext, FuncError};
+use super::value::{self, describe, type_name, Map, Value};
+
+/// How deeply expressions may nest before evaluation gives up (protects the stack).
+const MAX_DEPTH: u32 = 200;
+
+/// What a name in scope stands for.
+#[derive(Debug, Clone)]
+pub enum Binding {
+    /// A value known now.
+    Known(Value),
+    /// A value that exists only at run time (`action_outputs`, `jwt`, `vcs_token`).
+    Runtime,
+}
+
+/// An immutable chain of name bindings; cheap to extend and to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    node: Option<Rc<ScopeNode>>,
+}
+
+#[derive(Debug)]
+struct ScopeNode {
+    name: String,
+    binding: Binding,
+    parent: Option<Rc<ScopeNode>>,
+}
+
+impl Scope {
+    /// A scope with `name` bound in front of this one.
+    pub fn with(&self, name: impl Into<String>, binding: Binding) -> Scope {
+        Scope {
+            node: Some(Rc::new(ScopeNode {
+                name: name.into(),
+                binding,
+                parent: self.node.clone(),
+            })),
+        }
+    }
+
+    /// The innermost binding of `name`.
+    pub fn get(&self, name: &str) -> Option<&Binding> {
+        let mut cur = self.node.as_deref();
+        while let Some(n) = cur {
+            if n.name == name {
+                return Some(&n.binding);
+            }
+            cur = n.parent.as_deref();
+        }
+        None
+    }
+
+    /// Every bound name, innermost first, without duplicates.
+    pub fn names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let mut cur = self.node.as_deref();
+        while let Some(n) = cur {
+            if !out.contains(&n.name.as_str()) {
+                out.push(&n.name);
+            }
+            cur = n.parent.as_deref();
+        }
+        out
+    }
+
+    fn is_runtime(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(Binding::Runtime))
+    }
+}
+
+/// An evaluation failure, with the span of the sub-expression at fault when known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalError {
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+impl EvalError {
+    fn at(span: Option<Range<usize>>, message: impl Into<String>) -> EvalError {
+        EvalError {
+            span,
+            message: message.into(),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, EvalError>;
+
+/// A reference from an expression to a name in scope: `action_outputs.stage.x`,
+/// `var.y`. `path` holds the attribute names (and literal indexes) that follow
+/// the root, as far as they are static.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    pub root: String,
+    pub path: Vec<String>,
+    pub span: Option<Range<usize>>,
+}
+
+impl Reference {
+    /// The reference in dotted form (`action_outputs.stage.dev.task.t`).
+    pub fn dotted(&self) -> String {
+        std::iter::once(self.root.as_str())
+            .chain(self.path.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+/// Evaluates expressions; holds what functions need (the creation time).
+pub struct Evaluator<'a> {
+    funcs: &'a FuncContext,
+    depth: Cell<u32>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(funcs: &'a FuncContext) -> Self {
+        Evaluator {
+            funcs,
+            depth: Cell::new(0),
+        }
+    }
+
+    /// Evaluates `expr` fully. Reaching a runtime root is an error; call
+    /// [`Evaluator::needs_runtime`] first where deferring is allowed.
+    pub fn eval(&self, expr: &Expression, scope: &Scope) -> Result<Value> {
+        let depth = self.depth.get();
+        if depth >= MAX_DEPTH {
+            return Err(EvalError::at(
+                expr.span(),
+                format!("expression nests more than {MAX_DEPTH} levels deep; simplify it"),
+            ));
+        }
+        self.depth.set(depth + 1);
+        let out = self.eval_inner(expr, scope);
+        self.depth.set(depth);
+        out
+    }
+
+    fn eval_inner(&self, expr: &Expression, scope: &Scope) -> Result<Value> {
+        match expr {
+            Expression::Null(_) => Ok(Value::Null),
+            Expression::Bool(b) => Ok(Value::Bool(*b.value())),
+            Expression::Number(n) => Ok(Value::Number(*n.value())),
+            Expression::String(s) => Ok(Value::String(s.value().clone())),
+            Expression::Array(items) => items
+                .iter()
+                .map(|e| self.eval(e, scope))
+                .collect::<Result<Vec<_>>>()
+                .map(Value::Array),
+            Expression::Object(obj) => {
+                let mut out = Map::with_capacity(obj.len());
+                for (k, v) in obj.iter() {
+                    let key = match k {
+                        ObjectKey::Ident(id) => id.as_str().to_owned(),
+                        ObjectKey::Expression(e) => {
+                            let kv = self.eval(e, scope)?;
+                            value::to_string(&kv).ok_or_else(|| {
+                                EvalError::at(
+                                    e.span(),
+                                    format!(
+                                        "an object key must be a string, got {}",
+                                        type_name(&kv)
+                                    ),
+                                )
+                            })?
+                        }
+                    };
+                    let val = self.eval(v.expr(), scope)?;
+                    out.insert(key, val);
+                }
+                Ok(Value::Object(out))
+            }
+            Expression::StringTemplate(t) => self.eval_template(t, scope, expr.span()),
+            Expression::HeredocTemplate(h) => self.eval_template(&h.template, scope, expr.span()),
+            Expression::Parenthesis(p) => self.eval(p.inner(), scope),
+            Expression::Variable(v) => self.lookup(v.as_str(), scope, v.span()).cloned(),
+            Expression::Traversal(t) => {
+                // Fast path: walk a variable's value by reference, clone once at the end.
+                if let Expression::Variable(v) = &t.expr {
+                    let base = self.lookup(v.as_str(), scope, v.span())?;
+                    if let (Value::Object(vars), Some(TraversalOperator::GetAttr(name))) =
+                        (base, t.operators.first().map(|o| &**o))
+                    {
+                        if v.as_str() == "var" && !vars.contains_key(name.as_str()) {
+                            let hint =
+                                super::suggest(name.as_str(), vars.keys().map(String::as_str))
+                                    .map(|s| format!("; did you mean `var.{s}`?"))
+                                    .unwrap_or_else(|| "; declare it with a variable block".into());
+                            return Err(EvalError::at(
+                                name.span(),
+                                format!("variable `{}` is not declared{hint}", name.as_str()),
+                            ));
+                        }
+                    }
+                    let mut cur = base;
+                    let mut i = 0;
+                    while i < t.operators.len() {
+                        match &*t.operators[i] {
+                            TraversalOperator::GetAttr(_) | TraversalOperator::LegacyIndex(_) => {
+                                cur = self.step_ref(cur, &t.operators[i], scope)?;
+                                i += 1;
+                            }
+                            _ => break,
+                        }
+                    }
+                    if i == t.operators.len() {
+                        return Ok(cur.clone());
+                    }
+                    return self.apply_ops(cur.clone(), &t.operators[i..], scope);
+                }
+                let base = self.eval(&t.expr, scope)?;
+                self.apply_ops(base, &t.operators, scope)
+            }
+            Expression::FuncCall(call) => self.eval_call(call, scope),
+            Expression::Conditional(c) => {
+                let cond = self.eval(&c.cond_expr, scope)?;
+                match value::to_bool(&cond) {
+                    Some(true) => self.eval(&c.true_expr, scope),
+                    Some(false) => self.eval(&c.false_expr, scope),
+                    None => Err(EvalError::at(
+                        c.cond_expr.span(),
+                        format!(
+                            "the condition of `? :` must be a bool, got {} {}",
+                            type_name(&cond),
+                            describe(&cond)
+                        ),
+                    )),
+                }
+            }
+            Expression::UnaryOp(op) => {
+                let v = self.eval(&op.expr, scope)?;
+                match op.operator.value() {
+                    UnaryOperator::Neg => value::to_f64(&v)
+                        .and_then(|f| value::number(-f))
+                        .ok_or_else(|| {
+                            EvalError::at(
+                                op.expr.span(),
+                                format!("`-` needs a number, got {}", type_name(&v)),
+                            )
+                        }),
+                    UnaryOperator::Not => {
+                        value::to_bool(&v).map(|b| Value::Bool(!b)).ok_or_else(|| {
+                            EvalError::at(
+                                op.expr.span(),
+                                format!("`!` needs a bool, got {}", type_name(&v)),
+                            )
+                        })
+                    }
+                }
+            }
+            Expression::BinaryOp(op) => self.eval_binary(
+                &op.lhs_expr,
+                *op.operator.value(),
+                &op.rhs_expr,
+                scope,
+                expr.span(),
+            ),
+            Expression::ForExpr(f) => self.eval_for(f, scope),
+        }
+    }
+
+    fn lookup<'s>(
+        &self,
+        name: &str,
+        scope: &'s Scope,
+        span: Option<Range<usize>>,
+    ) -> Result<&'s Value> {
+        match scope.get(name) {
+            Some(Binding::Known(v)) => Ok(v),
+            Some(Binding::Runtime) => Err(EvalError::at(
+                span,
+                format!("`{name}` is only known when the job runs, and cannot be used here"),
+            )),
+            None => {
+                let names = scope.names();
+                let hint = match super::suggest(name, names.iter().copied()) {
+                    Some(s) => format!("; did you mean `{s}`?"),
+                    None if names.is_empty() => String::new(),
+                    None => format!("; names in scope here: {}", names.join(", ")),
+                };
+                Err(EvalError::at(span, format!("unknown name `{name}`{hint}")))
+            }
+        }
+    }
+
+    /// One attribute or legacy-index step on a borrowed value.
+    fn step_ref<'v>(
+        &self,
+        cur: &'v Value,
+        op: &hcl_edit::Decorated<TraversalOperator>,
+        _scope: &Scope,
+    ) -> Result<&'v Value> {
+        match &**op {
+            TraversalOperator::GetAttr(name) => match cur {
+                Value::Object(m) => m.get(name.as_str()).ok_or_else(|| {
+                    let hint = super::suggest(name.as_str(), m.keys().map(String::as_str))
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    EvalError::at(
+                        name.span(),
+                        format!("this object has no attribute `{}`{hint}", name.as_str()),
+                    )
+                }),
+                Value::Null => Err(EvalError::at(
+                    name.span(),
+                    format!("cannot read attribute `{}` of null", name.as_str()),
+                )),
+                other => Err(EvalError::at(
+                    name.span(),
+                    format!(
+                        "cannot read attribute `{}` of a {}; only objects and maps have attributes",
+                        name.as_str(),
+                        type_name(other)
+                    ),
+                )),
+            },
+            TraversalOperator::LegacyIndex(i) => {
+                index_ref(cur, &value::int(*i.value() as i64), i.span())
+            }
+            _ => unreachable!("step_ref is only called for attribute and legacy index steps"),
+        }
+    }
+
+    fn apply_ops(
+        &self,
+        mut cur: Value,
+        ops: &[hcl_edit::Decorated<TraversalOperator>],
+        scope: &Scope,
+    ) -> Result<Value> {
+        let mut i = 0;
+        while i < ops.len() {
+            match &*ops[i] {
+                TraversalOperator::GetAttr(_) | TraversalOperator::LegacyIndex(_) => {
+                    cur = self.step_ref(&cur, &ops[i], scope)?.clone();
+                    i += 1;
+                }
+                TraversalOperator::Index(e) => {
+                    let key = self.eval(e, scope)?;
+                    cur = index_ref(&cur, &key, e.span())?.clone();
+                    i += 1;
+                }
+                TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
+                    let full = matches!(&*ops[i], TraversalOperator::FullSplat(_));
+                    // An attribute splat applies only the attribute steps that follow it.
+                    let end = if full {
+                        ops.len()
+                    } else {
+                        ops[i + 1..]
+                            .iter()
+                            .position(|o| {
+                                !matches!(
+                                    &**o,
+                                    TraversalOperator::GetAttr(_)
+                                        | TraversalOperator::LegacyIndex(_)
+                                )
+                            })
+                            .map_or(ops.len(), |p| i + 1 + p)
+                    };
+                    let rest = &ops[i + 1..end];
+                    let items = match cur {
+                        Value::Null => Vec::new(),
+                        Value::Array(items) => items,
+                        other => vec![other],
+                    };
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        out.push(self.apply_ops(item, rest, scope)?);
+                    }
+                    cur = Value::Array(out);
+                    i = end;
+                }
+            }
+        }
+        Ok(cur)
+    }
+
+    fn eval_call(&self, call: &FuncCall, scope: &Scope) -> Result<Value> {
+        let name = call.name.name.as_str();
+        let name_span = call.name.name.span();
+        if call.name.is_namespaced() {
+            return Err(EvalError::at(
+                name_span,
+                format!(
+                    "provider functions (`{}::…`) are not supported",
+                    call.name.namespace[0].as_str()
+                ),
+            ));
+        }
+        if !functions::exists(name) {
+            return Err(func_error(
+                functions::call(name, Vec::new(), self.funcs).unwrap_err(),
+                call,
+                &[],
+            ));
+        }
+        let mut args = Vec::with_capacity(call.args.len());
+        let mut spans = Vec::with_capacity(call.args.len());
+        let count = call.args.len();
+        for (i, a) in call.args.iter().enumerate() {
+            let v = self.eval(a, scope)?;
+            if i + 1 == count && call.args.expand_final() {
+                match v {
+                    Value::Array(items) => {
+                        for item in items {
+                            args.push(item);
+                            spans.push(a.span());
+                        }
+                    }
+                    other => {
+                        return Err(EvalError::at(
+                            a.span(),
+                            format!(
+                                "the argument before `...` must be a list, got {}",
+                                type_name(&other)
+                            ),
+                        ))
+                    }
+                }
+            } else {
+                args.push(v);
+                spans.push(a.span());
+            }
+        }
+        functions::call(name, args, self.funcs).map_err(|e| func_error(e, call, &spans))
+    }
+
+    fn eval_binary(
+        &self,
+        lhs: &Expression,
+        op: BinaryOperator,
+        rhs: &Expression,
+        scope: &Scope,
+        span: Option<Range<usize>>,
+    ) -> Result<Value> {
+        use BinaryOperator::*;
+        let l = self.eval(lhs, scope)?;
+        // `&&` and `||` stop early, so `x != null && x.y` works.
+        match (op, value::to_bool(&l)) {
+            (And, Some(false)) => return Ok(Value::Bool(false)),
+            (Or, Some(true)) => return Ok(Value::Bool(true)),
+            _ => {}
+        }
+        let r = self.eval(rhs, scope)?;
+        let sym = op.as_str();
+        let num = |v: &Value, e: &Expression| {
+            value::to_f64(v).ok_or_else(|| {
+                EvalError::at(
+                    e.span(),
+                    format!(
+                        "`{sym}` needs numbers, got {} {}",
+                        type_name(v),
+                        describe(v)
+                    ),
+                )
+            })
+        };
+        let boolean = |v: &Value, e: &Expression| {
+            value::to_bool(v).ok_or_else(|| {
+                EvalError::at(
+                    e.span(),
+                    format!("`{sym}` needs bools, got {} {}", type_name(v), describe(v)),
+                )
+            })
+        };
+        let number = |f: f64| {
+            value::number(f).ok_or_else(|| {
+                EvalError::at(span.clone(), format!("`{sym}` gives no finite number here"))
+            })
+        };
+        match op {
+            Eq => Ok(Value::Bool(value::equals(&l, &r))),
+            NotEq => Ok(Value::Bool(!value::equals(&l, &r))),
+            And => Ok(Value::Bool(boolean(&l, lhs)? && boolean(&r, rhs)?)),
+            Or => Ok(Value::Bool(boolean(&l, lhs)? || boolean(&r, rhs)?)),
+            Less => Ok(Value::Bool(num(&l, lhs)? < num(&r, rhs)?)),
+            LessEq => Ok(Value::Bool(num(&l, lhs)? <= num(&r, rhs)?)),
+            Greater => Ok(Value::Bool(num(&l, lhs)? > num(&r, rhs)?)),
+            GreaterEq => Ok(Value::Bool(num(&l, lhs)? >= num(&r, rhs)?)),
+            Plus => number(num(&l, lhs)? + num(&r, rhs)?),
+            Minus => number(num(&l, lhs)? - num(&r, rhs)?),
+            Mul => number(num(&l, lhs)? * num(&r, rhs)?),
+            Div => {
+                let d = num(&r, rhs)?;
+                if d == 0.0 {
+                    return Err(EvalError::at(span, "division by zero"));
+                }
+                number(num(&l, lhs)? / d)
+            }
+            Mod => {
+                let d = num(&r, rhs)?;
+                if d == 0.0 {
+                    return Err(EvalError::at(span, "modulo by zero"));
+                }
+                number(num(&l, lhs)? % d)
+            }
+        }
+    }
+
+    fn eval_for(&self, f: &ForExpr, scope: &Scope) -> Result<Value> {
+        let coll = self.eval(&f.intro.collection_expr, scope)?;
+        let pairs: Vec<(Value, Value)> = match coll {
+            Value::Array(items) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| (value::int(i as i64), v))
+                .collect(),
+            Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
+            other => {
+                return Err(EvalError::at(
+                    f.intro.collection_expr.span(),
+                    format!(
+                        "a `for` expression needs a list, set, map or object, got {}",
+                        type_name(&other)
+                    ),
+                ))
+            }
+        };
+        let mut list = Vec::new();
+        let mut obj: Map<String, Value> = Map::new();
+        for (k, v) in pairs {
+            let mut s = scope.with(f.intro.value_var.as_str(), Binding::Known(v));
+            if let Some(kv) = &f.intro.key_var {
+                s = s.with(kv.as_str(), Binding::Known(k));
+            }
+            if let Some(cond) = &f.cond {
+                let c = self.eval(&cond.expr, &s)?;
+                match value::to_bool(&c) {
+                    Some(true) => {}
+                    Some(false) => continue,
+                    None => {
+                        return Err(EvalError::at(
+                            cond.expr.span(),
+                            format!(
+                                "the `if` of a `for` expression must be a bool, got {}",
+                                type_name(&c)
+                            ),
+                        ))
+                    }
+                }
+            }
+            let val = self.eval(&f.value_expr, &s)?;
+            match &f.key_expr {
+                None => list.push(val),
+                Some(ke) => {
+                    let key = self.eval(ke, &s)?;
+                    let key = value::to_string(&key).ok_or_else(|| {
+                        EvalError::at(
+                            ke.span(),
+                            format!(
+                                "a `for` expression's key must be a string, got {}",
+                                type_name(&key)
+                            ),
+                        )
+                    })?;
+                    if f.grouping {
+                        match obj.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
+                            Value::Array(items) => items.push(val),
+                            _ => unreachable!("grouped entries are always lists"),
+                        }
+                    } else if obj.contains_key(&key) {
+                        return Err(EvalError::at(
+                            ke.span(),
+                            format!("two elements produce the key {key:?}; add `...` after the value to group them"),
+                        ));
+                    } else {
+                        obj.insert(key, val);
+                    }
+                }
+            }
+        }
+        Ok(if f.key_expr.is_some() {
+            Value::Object(obj)
+        } else {
+            Value::Array(list)
+        })
+    }
+
+    fn eval_template(
+        &self,
+        t: &Template,
+        scope: &Scope,
+        span: Option<Range<usize>>,
+    ) -> Result<Value> {
+        // A template that is one interpolation and nothing else yields the value itself.
+        if let Some(Element::Interpolation(i)) = t.as_single_element() {
+            return self.eval(&i.expr, scope);
+        }
+        let mut out = String::new();
+        self.render(t, scope, &mut out)?;
+        if out.len() > MAX_STRING {
+            return Err(EvalError::at(
+                span,
+                "this template renders more than 10 MiB",
+            ));
+        }
+        Ok(Value::String(out))
+    }
+
+    fn render(&self, t: &Template, scope: &Scope, out: &mut String) -> Result<()> {
+        let elems: Vec<&Element> = t.iter().collect();
+        let mut strip_next = false;
+        for (idx, el) in elems.iter().enumerate() {
+            // `~` on the next element strips the white space this literal ends with.
+            let strip_end = match elems.get(idx + 1) {
+                Some(Element::Interpolation(i)) => i.strip.strip_start(),
+                Some(Element::Directive(d)) => directive_strip_start(d),
+                _ => false,
+            };
+            match el {
+                Element::Literal(lit) => {
+                    let mut s: &str = lit.value();
+                    if strip_next {
+                        s = s.trim_start();
+                    }
+                    if strip_end {
+                        s = s.trim_end();
+                    }
+                    out.push_str(s);
+                    strip_next = false;
+                }
+                Element::Interpolation(i) => {
+                    let v = self.eval(&i.expr, scope)?;
+                    match value::to_string(&v) {
+                        Some(s) => out.push_str(&s),
+                        None => {
+                            return Err(EvalError::at(
+                                i.expr.span(),
+                                match v {
+                                    Value::Null => "cannot interpolate null into a string; use coalesce() or a conditional to give a default".to_string(),
+                                    _ => format!("cannot interpolate a {} into a string; use jsonencode() or join() to make it a string", type_name(&v)),
+                                },
+                            ))
+                        }
+                    }
+                    strip_next = i.strip.strip_end();
+                }
+                Element::Directive(d) => match &**d {
+                    Directive::If(dir) => {
+                        let c = self.eval(&dir.if_expr.cond_expr, scope)?;
+                        match value::to_bool(&c) {
+                            Some(true) => self.render(&dir.if_expr.template, scope, out)?,
+                            Some(false) => {
+                                if let Some(e) = &dir.else_expr {
+                                    self.render(&e.template, scope, out)?;
+                                }
+                            }
+                            None => {
+                                return Err(EvalError::at(
+                                    dir.if_expr.cond_expr.span(),
+                                    format!(
+                                        "the condition of `%{{if}}` must be a bool, got {}",
+                                        type_name(&c)
+                                    ),
+                                ))
+                            }
+                        }
+                        strip_next = dir.endif_expr.strip.strip_end();
+                    }
+                    Directive::For(dir) => {
+                        let fe = &dir.for_expr;
+                        let coll = self.eval(&fe.collection_expr, scope)?;
+                        let pairs: Vec<(Value, Value)> = match coll {
+                            Value::Array(items) => items
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, v)| (value::int(i as i64), v))
+                                .collect(),
+                            Value::Object(m) => {
+                                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
+                            }
+                            other => {
+                                return Err(EvalError::at(
+                                    fe.collection_expr.span(),
+                                    format!(
+                                        "`%{{for}}` needs a list or map, got {}",
+                                        type_name(&other)
+                                    ),
+                                ))
+                            }
+                        };
+                        for (k, v) in pairs {
+                            let mut s = scope.with(fe.value_var.as_str(), Binding::Known(v));
+                            if let Some(kv) = &fe.key_var {
+                                s = s.with(kv.as_str(), Binding::Known(k));
+                            }
+                            self.render(&fe.template, &s, out)?;
+                            if out.len() > MAX_STRING {
+                                return Err(EvalError::at(
+                                    fe.collection_expr.span(),
+                                    "this template renders more than 10 MiB",
+                                ));
+                            }
+                        }
+                        strip_next = dir.endfor_expr.strip.strip_end();
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `expr` reaches a runtime root and so must be deferred.
+    pub fn needs_runtime(&self, expr: &Expression, scope: &Scope) -> bool {
+        let mut refs = Vec::new();
+        references(expr, &mut Vec::new(), &mut refs);
+        refs.iter().any(|r| scope.is_runtime(&r.root))
+    }
+
+    /// Folds every part of `expr` that is known in `scope` into a literal and
+    /// returns what remains: an expression over runtime roots only.
+    pub fn partial(&self, expr: &Expression, scope: &Scope) -> Result<Expression> {
+        if !self.needs_runtime(expr, scope) {
+            let v = self.eval(expr, scope)?;
+            return Ok(value_to_expr(v));
+        }
+        let mut out = expr.clone();
+        self.partial_in_place(&mut out, scope)?;
+        Ok(out)
+    }
+
+    fn partial_in_place(&self, expr: &mut Expression, scope: &Scope) -> Result<()> {
+        if !self.needs_runtime(expr, scope) {
+            // Keep locals of an enclosing `for` symbolic: they are runtime-bound in
+            // `scope`, so needs_runtime is true for them and we never get here.
+            let v = self.eval(expr, scope)?;
+            *expr = value_to_expr(v);
+            return Ok(());
+        }
+        match expr {
+            Expression::Array(items) => {
+                for e in items.iter_mut() {
+                    self.partial_in_place(e, scope)?;
+                }
+            }
+            Expression::Object(obj) => {
+                for (_, v) in obj.iter_mut() {
+                    self.partial_in_place(v.expr_mut(), scope)?;
+                }
+            }
+            Expression::StringTemplate(t) => self.partial_template(t, scope)?,
+            Expression::HeredocTemplate(h) => self.partial_template(&mut h.template, scope)?,
+            Expression::Parenthesis(p) => self.partial_in_place(p.inner_mut(), scope)?,
+            Expression::Traversal(t) => {
+                if !matches!(t.expr, Expression::Variable(_)) {
+                    self.partial_in_place(&mut t.expr, scope)?;
+                }
+                for op in t.operators.iter_mut() {
+                    if let TraversalOperator::Index(e) = op.value_mut() {
+                        self.partial_in_place(e, scope)?;
+                    }
+                }
+            }
+            Expression::FuncCall(c) => {
+                for a in c.args.iter_mut() {
+                    self.partial_in_place(a, scope)?;
+                }
+            }
+            Expression::Conditional(c) => {
+                self.partial_in_place(&mut c.cond_expr, scope)?;
+                self.partial_in_place(&mut c.true_expr, scope)?;
+                self.partial_in_place(&mut c.false_expr, scope)?;
+            }
+            Expression::UnaryOp(op) => self.partial_in_place(&mut op.expr, scope)?,
+            Expression::BinaryOp(op) => {
+                self.partial_in_place(&mut op.lhs_expr, scope)?;
+                self.partial_in_place(&mut op.rhs_expr, scope)?;
+            }
+            Expression::ForExpr(f) => {
+                self.partial_in_place(&mut f.intro.collection_expr, scope)?;
+                let mut s = scope.with(f.intro.value_var.as_str(), Binding::Runtime);
+                if let Some(k) = &f.intro.key_var {
+                    s = s.with(k.as_str(), Binding::Runtime);
+                }
+                if let Some(k) = &mut f.key_expr {
+                    self.partial_in_place(k, &s)?;
+                }
+                self.partial_in_place(&mut f.value_expr, &s)?;
+                if let Some(c) = &mut f.cond {
+                    self.partial_in_place(&mut c.expr, &s)?;
+                }
+            }
+            Expression::Variable(_)
+            | Expression::Null(_)
+            | Expression::Bool(_)
+            | Expression::Number(_)
+            | Expression::String(_) => {}
+        }
+        Ok(())
+    }
+
+    fn partial_template(&self, t: &mut Template, scope: &Scope) -> Result<()> {
+        for el in t.iter_mut() {
+            match el {
+                Element::Literal(_) => {}
+                Element::Interpolation(i) => self.partial_in_place(&mut i.expr, scope)?,
+                Element::Directive(d) => match &mut **d {
+                    Directive::If(dir) => {
+                        self.partial_in_place(&mut dir.if_expr.cond_expr, scope)?;
+                        self.partial_template(&mut dir.if_expr.template, scope)?;
+                        if let Some(e) = &mut dir.else_expr {
+                            self.partial_template(&mut e.template, scope)?;
+                        }
+                    }
+                    Directive::For(dir) => {
+                        let fe = &mut dir.for_expr;
+                        self.partial_in_place(&mut fe.collection_expr, scope)?;
+                        let mut s = scope.with(fe.value_var.as_str(), Binding::Runtime);
+                        if let Some(k) = &fe.key_var {
+                            s = s.with(k.as_str(), Binding::Runtime);
+                        }
+                        self.partial_template(&mut fe.template, &s)?;
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+const MAX_STRING: usize = 10 << 20;
+
+fn directive_strip_start(d: &Directive) -> bool {
+    match d {
+        Directive::If(i) => i.if_expr.strip.strip_start(),
+        Directive::For(f) => f.for_expr.strip.strip_start(),
+    }
+}
+
+fn index_ref<'v>(cur: &'v Value, key: &Value, span: Option<Range<usize>>) -> Result<&'v Value> {
+    match cur {
+        Value::Array(items) => {
+            let i = value::to_i64(key).ok_or_else(|| {
+                EvalError::at(
+                    span.clone(),
+                    format!(
+                        "a list index must be a whole number, got {} {}",
+                        type_name(key),
+                        describe(key)
+                    ),
+                )
+            })?;
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| items.get(i))
+                .ok_or_else(|| {
+                    EvalError::at(
+                        span,
+                        format!(
+                            "index {i} is out of range for a list of {} elements",
+                            items.len()
+                        ),
+                    )
+                })
+        }
+        Value::Object(m) => {
+            let k = value::to_string(key).ok_or_else(|| {
+                EvalError::at(
+                    span.clone(),
+                    format!("a map key must be a string, got {}", type_name(key)),
+                )
+            })?;
+            m.get(&k).ok_or_else(|| {
+                EvalError::at(span, format!("this map has no element with the key {k:?}"))
+            })
+        }
+        Value::Null => Err(EvalError::at(span, "cannot index into null")),
+        other => Err(EvalError::at(
+            span,
+            format!(
+                "cannot index into a {}; only lists and maps can be indexed",
+                type_name(other)
+            ),
+        )),
+    }
+}
+
+fn func_error(e: FuncError, call: &FuncCall, spans: &[Option<Range<usize>>]) -> EvalError {
+    let span = match &e {
+        FuncError::Arg { index, .. } => spans.get(*index).cloned().flatten(),
+        FuncError::Unknown { .. } => call.name.name.span(),
+        _ => None,
+    }
+    .or_else(|| call.name.name.span());
+    EvalError::at(span, e.to_string())
+}
+
+/// A literal expression that evaluates to `v`.
+pub fn value_to_expr(v: Value) -> Expression {
+    Expression::from(hcl::Expression::from(v))
+}
+
+/// Collects every reference in `expr` to a name not bound by an enclosing `for`.
+pub fn references(expr: &Expression, locals: &mut Vec<String>, out: &mut Vec<Reference>) {
+    match expr {
+        Expression::Null(_)
+        | Expression::Bool(_)
+        | Expression::Number(_)
+        | Expression::String(_) => {}
+        Expression::Array(items) => items.iter().for_each(|e| references(e, locals, out)),
+        Expression::Object(obj) => {
+            for (k, v) in obj.iter() {
+                if let ObjectKey::Expression(e) = k {
+                    references(e, locals, out);
+                }
+                references(v.expr(), locals, out);
+            }
+        }
+        Expression::StringTemplate(t) => template_references(t, locals, out),
+        Expression::HeredocTemplate(h) => template_references(&h.template, locals, out),
+        Expression::Parenthesis(p) => references(p.inner(), locals, out),
+        Expression::Variable(v) => {
+            if !locals.iter().any(|l| l == v.as_str()) {
+                out.push(Reference {
+                    root: v.as_str().to_owned(),
+                    path: Vec::new(),
+                    span: v.span(),
+                });
+            }
+        }
+        Expression::Traversal(t) => {
+            if let Expression::Variable(v) = &t.expr {
+                if !locals.iter().any(|l| l == v.as_str()) {
+                    let mut path = Vec::new();
+                    for op in &t.operators {
+                        match &**op {
+                            TraversalOperator::GetAttr(a) => path.push(a.as_str().to_owned()),
+                            TraversalOperator::LegacyIndex(i) => path.push(i.value().to_string()),
+                            TraversalOperator::Index(Expression::String(s)) => {
+                                path.push(s.value().clone())
+                            }
+                            TraversalOperator::Index(Expression::Number(n)) => {
+                                path.push(n.value().to_string())
+                            }
+                            _ => break,
+                        }
+                    }
+                    out.push(Reference {
+                        root: v.as_str().to_owned(),
+                        path,
+                        span: t.span(),
+                    });
+                }
+            } else {
+                references(&t.expr, locals, out);
+            }
+            for op in &t.operators {
+                if let TraversalOperator::Index(e) = &**op {
+                    references(e, locals, out);
+                }
+            }
+        }
+        Expression::FuncCall(c) => c.args.iter().for_each(|a| references(a, locals, out)),
+        Expression::Conditional(c) => {
+            references(&c.cond_expr, locals, out);
+            references(&c.true_expr, locals, out);
+            references(&c.false_expr, locals, out);
+        }
+        Expression::UnaryOp(op) => references(&op.expr, locals, out),
+        Expression::BinaryOp(op) => {
+            references(&op.lhs_expr, locals, out);
+            references(&op.rhs_expr, locals, out);
+        }
+        Expression::ForExpr(f) => {
+            references(&f.intro.collection_expr, locals, out);
+            let n = locals.len();
+            locals.push(f.intro.value_var.as_str().to_owned());
+            if let Some(k) = &f.intro.key_var {
+                locals.push(k.as_str().to_owned());
+            }
+            if let Some(k) = &f.key_expr {
+                references(k, locals, out);
+            }
+            references(&f.value_expr, locals, out);
+            if let Some(c) = &f.cond {
+                references(&c.expr, locals, out);
+            }
+            locals.truncate(n);
+        }
+    }
+}
+
+fn template_references(t: &Template, locals: &mut Vec<String>, out: &mut Vec<Reference>) {
+    for el in t.iter() {
+        match el {
+            Element::Literal(_) => {}
+            Element::Interpolation(i) => references(&i.expr, locals, out),
+            Element::Directive(d) => match &**d {
+                Directive::If(dir) => {
+                    references(&dir.if_expr.cond_expr, locals, out);
+                    template_references(&dir.if_expr.template, locals, out);
+                    if let Some(e) = &dir.else_expr {
+                        template_references(&e.template, locals, out);
+                    }
+                }
+                Directive::For(dir) => {
+                    let fe = &dir.for_expr;
+                    references(&fe.collection_expr, locals, out);
+                    let n = locals.len();
+                    locals.push(fe.value_var.as_str().to_owned());
+                    if let Some(k) = &fe.key_var {
+                        locals.push(k.as_str().to_owned());
+                    }
+                    template_references(&fe.template, locals, out);
+                    locals.truncate(n);
+                }
+            },
+        }
+    }
+}

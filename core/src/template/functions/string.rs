@@ -1,0 +1,833 @@
+//! String functions, including `format` and `formatlist` (cty's printf-like
+//! verbs, see [`format_values`]).
+//!
+//! Lengths and offsets are counted in Unicode characters (scalar values), not
+//! bytes; Terraform counts grapheme clusters, which differs only for
+//! combining sequences such as flags and skin-toned emoji.
+
+use regex::Regex;
+
+use super::encode::{write_json, write_json_string};
+use super::{
+    check_string_len, found, Args, FuncContext, FuncError, MAX_ELEMENTS, MAX_STRING_BYTES,
+};
+use crate::template::value::{self, Value};
+
+/// chomp(string): the string without trailing newlines (`\n`, `\r\n` or `\r`).
+pub(super) fn chomp(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(1, "1")?;
+    let s = a.string(0)?;
+    Ok(Value::String(s.trim_end_matches(['\n', '\r']).to_string()))
+}
+
+/// indent(spaces, string): every line but the first prefixed with `spaces` spaces.
+pub(super) fn indent(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(2, "2")?;
+    let n = a.int(0)?;
+    let s = a.string(1)?;
+    if n < 0 {
+        return Err(a.arg_err(0, format!("must not be negative, got {n}")));
+    }
+    let lines = s.matches('\n').count();
+    if lines == 0 {
+        return Ok(Value::String(s));
+    }
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    check_string_len(a, lines.saturating_mul(n).saturating_add(s.len()))?;
+    let pad = format!("\n{}", " ".repeat(n));
+    Ok(Value::String(s.replace('\n', &pad)))
+}
+
+/// join(separator, lists...): the lists' elements joined with `separator`.
+pub(super) fn join(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.arity(2, None, "at least 2")?;
+    let sep = a.string(0)?;
+    let mut parts = Vec::new();
+    for i in 1..a.len() {
+        for (j, v) in a.list(i)?.iter().enumerate() {
+            match value::to_string(v) {
+                Some(s) => parts.push(s),
+                None => {
+                    return Err(a.arg_err(
+                        i,
+                        format!("must be a list of strings, but element {j} is {}", found(v)),
+                    ))
+                }
+            }
+        }
+    }
+    let total = parts.iter().map(String::len).fold(
+        sep.len().saturating_mul(parts.len().saturating_sub(1)),
+        usize::saturating_add,
+    );
+    check_string_len(a, total)?;
+    Ok(Value::String(parts.join(&sep)))
+}
+
+/// Maps each character with a one-character mapping, as Go's strings.ToUpper
+/// and ToLower do (so "ß" stays "ß" rather than becoming "SS").
+fn map_chars(s: &str, f: impl Fn(char) -> Option<char>) -> String {
+    s.chars().map(|c| f(c).unwrap_or(c)).collect()
+}
+
+fn single<I: Iterator<Item = char>>(mut it: I) -> Option<char> {
+    let c = it.next()?;
+    it.next().is_none().then_some(c)
+}
+
+fn upper_char(c: char) -> Option<char> {
+    single(c.to_uppercase())
+}
+
+fn lower_char(c: char) -> Option<char> {
+    single(c.to_lowercase())
+}
+
+/// lower(string): the string in lower case.
+pub(super) fn lower(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(1, "1")?;
+    Ok(Value::String(map_chars(&a.string(0)?, lower_char)))
+}
+
+/// upper(string): the string in upper case.
+pub(super) fn upper(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(1, "1")?;
+    Ok(Value::String(map_chars(&a.string(0)?, upper_char)))
+}
+
+/// title(string): the first letter of each word in upper case (Go's strings.Title).
+pub(super) fn title(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(1, "1")?;
+    let s = a.string(0)?;
+    let is_sep = |c: char| {
+        if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else if c.is_alphanumeric() {
+            false
+        } else {
+            c.is_whitespace()
+        }
+    };
+    let mut prev = ' ';
+    let out = s
+        .chars()
+        .map(|c| {
+            let r = if is_sep(prev) {
+                upper_char(c).unwrap_or(c)
+            } else {
+                c
+            };
+            prev = c;
+            r
+        })
+        .collect();
+    Ok(Value::String(out))
+}
+
+fn compile(a: &Args, index: usize, pattern: &str) -> Result<Regex, FuncError> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(10 * 1024 * 1024)
+        .dfa_size_limit(10 * 1024 * 1024)
+        .build()
+        .map_err(|e| {
+            let detail = match e {
+                regex::Error::CompiledTooBig(_) => "the pattern is too large".to_string(),
+                other => other
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string(),
+            };
+            a.arg_err(
+                index,
+                format!("must be a valid regular expression, got {pattern:?} ({detail})"),
+            )
+        })
+}
+
+/// Replaces every match of `re`, expanding `$1`, `${name}` and `$$` in
+/// `rep`, without building a result larger than the limit.
+fn regex_replace_all(a: &Args, re: &Regex, s: &str, rep: &str) -> Result<String, FuncError> {
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in re.captures_iter(s) {
+        let m = caps.get(0).map_or(0..0, |m| m.range());
+        out.push_str(&s[last..m.start]);
+        caps.expand(rep, &mut out);
+        last = m.end;
+        check_string_len(a, out.len())?;
+    }
+    out.push_str(&s[last..]);
+    check_string_len(a, out.len())?;
+    Ok(out)
+}
+
+/// regex_replace(string, pattern, replacement): every match of the RE2 `pattern`
+/// replaced; `$1`, `${1}` and `$name` in the replacement insert groups.
+pub(super) fn regex_replace(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(3, "3")?;
+    let s = a.string(0)?;
+    let pattern = a.string(1)?;
+    let rep = a.string(2)?;
+    let re = compile(a, 1, &pattern)?;
+    Ok(Value::String(regex_replace_all(a, &re, &s, &rep)?))
+}
+
+/// replace(string, search, replacement): every occurrence of `search` replaced.
+/// A search string wrapped in slashes (`"/w.*d/"`) is a regular expression.
+pub(super) fn replace(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(3, "3")?;
+    let s = a.string(0)?;
+    let search = a.string(1)?;
+    let rep = a.string(2)?;
+    if search.len() > 1 && search.starts_with('/') && search.ends_with('/') {
+        let re = compile(a, 1, &search[1..search.len() - 1])?;
+        return Ok(Value::String(regex_replace_all(a, &re, &s, &rep)?));
+    }
+    let count = if search.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(search.as_str()).count()
+    };
+    let grow = rep.len().saturating_sub(search.len());
+    check_string_len(a, s.len().saturating_add(count.saturating_mul(grow)))?;
+    Ok(Value::String(s.replace(search.as_str(), &rep)))
+}
+
+/// split(separator, string): the pieces of the string between separators.
+pub(super) fn split(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(2, "2")?;
+    let sep = a.string(0)?;
+    let s = a.string(1)?;
+    let parts: Vec<Value> = if sep.is_empty() {
+        // Like Go's strings.Split: one element per character.
+        s.chars().map(|c| Value::String(c.to_string())).collect()
+    } else {
+        s.split(sep.as_str())
+            .map(|p| Value::String(p.to_string()))
+            .collect()
+    };
+    Ok(Value::Array(parts))
+}
+
+/// strlen(string): the number of characters in the string.
+pub(super) fn strlen(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(1, "1")?;
+    Ok(value::int(a.string(0)?.chars().count() as i64))
+}
+
+/// Whether `c` continues the previous character's cluster: combining marks,
+/// variation selectors, zero-width joiners, emoji modifiers and tags. An
+/// approximation of grapheme clusters that needs no Unicode tables.
+fn extends_cluster(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A | 0x064B..=0x065F
+        | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E
+        | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200C | 0x200D | 0x20D0..=0x20FF
+        | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F | 0xE0100..=0xE01EF)
+}
+
+/// strrev(string): the string's characters in reverse order. Combining
+/// marks, emoji modifiers and joined emoji stay attached to their base.
+pub(super) fn strrev(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(1, "1")?;
+    let s = a.string(0)?;
+    let mut clusters: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        let joined = prev == Some('\u{200D}') || extends_cluster(c);
+        if i > 0 && !joined {
+            clusters.push(&s[start..i]);
+            start = i;
+        }
+        prev = Some(c);
+    }
+    if start < s.len() {
+        clusters.push(&s[start..]);
+    }
+    clusters.reverse();
+    Ok(Value::String(clusters.concat()))
+}
+
+/// substr(string, offset, length): `length` characters from `offset`.
+/// A negative offset counts from the end; a length of -1 means "to the end";
+/// ranges past either end are clamped (as in Terraform).
+pub(super) fn substr(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(3, "3")?;
+    let s = a.string(0)?;
+    let offset = a.int(1)?;
+    let length = a.int(2)?;
+    let total = s.chars().count() as i64;
+    let mut start = offset;
+    if start < 0 {
+        start = start.saturating_add(total);
+    }
+    let start = start.clamp(0, total) as usize;
+    let chars = s.chars().skip(start);
+    let out: String = if length == -1 {
+        chars.collect()
+    } else if length < -1 {
+        // cty returns an empty string for lengths below -1.
+        String::new()
+    } else {
+        chars
+            .take(usize::try_from(length).unwrap_or(usize::MAX))
+            .collect()
+    };
+    Ok(Value::String(out))
+}
+
+/// trim(string, cutset): the string without leading and trailing characters in `cutset`.
+pub(super) fn trim(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(2, "2")?;
+    let s = a.string(0)?;
+    let cut = a.string(1)?;
+    Ok(Value::String(
+        s.trim_matches(|c| cut.contains(c)).to_string(),
+    ))
+}
+
+/// trimprefix(string, prefix): the string without `prefix` at its start, once.
+pub(super) fn trimprefix(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(2, "2")?;
+    let s = a.string(0)?;
+    let p = a.string(1)?;
+    Ok(Value::String(
+        s.strip_prefix(p.as_str()).unwrap_or(&s).to_string(),
+    ))
+}
+
+/// trimsuffix(string, suffix): the string without `suffix` at its end, once.
+pub(super) fn trimsuffix(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.exact(2, "2")?;
+    let s = a.string(0)?;
+    let p = a.string(1)?;
+    Ok(Value::String(
+        s.strip_suffix(p.as_str()).unwrap_or(&s).to_string(),
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// format and formatlist
+
+/// format(spec, values...): the values formatted according to `spec`.
+pub(super) fn format(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.arity(1, None, "at least 1")?;
+    let spec = a.string(0)?;
+    let out = format_values(&spec, &a.vals[1..]).map_err(|e| a.invalid(e))?;
+    Ok(Value::String(out))
+}
+
+/// formatlist(spec, values...): `format` applied element-wise; list arguments
+/// must have equal lengths and other arguments repeat for every element.
+pub(super) fn formatlist(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
+    a.arity(1, None, "at least 1")?;
+    let spec = a.string(0)?;
+    let rest = &a.vals[1..];
+    let mut len: Option<(usize, usize)> = None;
+    for (i, v) in rest.iter().enumerate() {
+        if let Value::Array(l) = v {
+            match len {
+                None => len = Some((l.len(), i)),
+                Some((n, j)) if n != l.len() => {
+                    return Err(a.arg_err(
+                        i + 1,
+                        format!(
+                            "has length {}, which is inconsistent with argument {} of length {n}",
+                            l.len(),
+                            j + 2
+                        ),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let n = len.map_or(1, |(n, _)| n);
+    let mut out = Vec::with_capacity(n.min(MAX_ELEMENTS));
+    let mut total = 0usize;
+    let mut call_args = Vec::with_capacity(rest.len());
+    for iter in 0..n {
+        call_args.clear();
+        for v in rest {
+            call_args.push(match v {
+                Value::Array(l) => l[iter].clone(),
+                other => other.clone(),
+            });
+        }
+        let s = format_values(&spec, &call_args)
+            .map_err(|e| a.invalid(format!("error on format iteration {iter}: {e}")))?;
+        total = total.saturating_add(s.len());
+        check_string_len(a, total)?;
+        out.push(Value::String(s));
+    }
+    Ok(Value::Array(out))
+}
+
+/// The largest width or precision a verb may ask for.
+const MAX_WIDTH: usize = 1_000_000;
+
+#[derive(Default, Debug)]
+struct Verb {
+    zero: bool,
+    sharp: bool,
+    plus: bool,
+    minus: bool,
+    space: bool,
+    width: Option<usize>,
+    prec: Option<usize>,
+}
+
+/// Formats `args` according to `spec` with cty's verbs:
+///
+/// `%%` a literal percent; `%v` default format (strings as `%s`, numbers as
+/// `%g`, bools as `%t`, anything else and null as JSON); `%#v` JSON; `%t`
+/// bool; `%b %d %o %x %X` integers in base 2, 10, 8, 16; `%e %E %f %g %G`
+/// floating point; `%s` string; `%q` JSON-quoted string.
+///
+/// Between `%` and the verb: flags (`-` pad on the right, `0` pad with zeros,
+/// `+` always print a sign, space for a sign space, `#` alternate form), an
+/// optional explicit argument index `[n]` (1-based; later verbs continue from
+/// n+1), a width and a `.precision`. Too few arguments, unused arguments and
+/// values that do not convert are errors.
+pub(crate) fn format_values(spec: &str, args: &[Value]) -> Result<String, String> {
+    let mut out = String::new();
+    let mut next_arg = 1usize;
+    let mut max_used = 0usize;
+    let mut verbs = 0usize;
+    let bytes = spec.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let Some(rel) = spec[i..].find('%') else {
+            out.push_str(&spec[i..]);
+            break;
+        };
+        out.push_str(&spec[i..i + rel]);
+        let start = i + rel;
+        i = start + 1;
+        if bytes.get(i) == Some(&b'%') {
+            out.push('%');
+            i += 1;
+            continue;
+        }
+        let mut verb = Verb::default();
+        // Flags.
+        while let Some(&c) = bytes.get(i) {
+            match c {
+                b'0' => verb.zero = true,
+                b'#' => verb.sharp = true,
+                b'-' => verb.minus = true,
+                b'+' => verb.plus = true,
+                b' ' => verb.space = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let unrecognized = |at: usize| -> String {
+            match spec[at..].chars().next() {
+                Some(c) => format!("unrecognized format character {c:?} at offset {at}"),
+                None => format!("invalid format string starting at offset {start}"),
+            }
+        };
+        // Explicit argument index.
+        let mut arg_num = next_arg;
+        if bytes.get(i) == Some(&b'[') {
+            i += 1;
+            if !matches!(bytes.get(i), Some(b'1'..=b'9')) {
+                return Err(unrecognized(i));
+            }
+            let (n, len) = parse_decimal(&bytes[i..]);
+            i += len;
+            if bytes.get(i) != Some(&b']') {
+                return Err(unrecognized(i));
+            }
+            i += 1;
+            arg_num = n.ok_or_else(|| format!("argument index too large at offset {start}"))?;
+        }
+        // Width.
+        if matches!(bytes.get(i), Some(b'1'..=b'9')) {
+            let (n, len) = parse_decimal(&bytes[i..]);
+            i += len;
+            verb.width = Some(n.filter(|n| *n <= MAX_WIDTH).ok_or_else(|| {
+                format!("width too large at offset {start}: the limit is {MAX_WIDTH}")
+            })?);
+        }
+        // Precision.
+        if bytes.get(i) == Some(&b'.') {
+            i += 1;
+            let (n, len) = parse_decimal(&bytes[i..]);
+            i += len;
+            verb.prec = Some(if len == 0 {
+                0
+            } else {
+                n.filter(|n| *n <= MAX_WIDTH).ok_or_else(|| {
+                    format!("precision too large at offset {start}: the limit is {MAX_WIDTH}")
+                })?
+            });
+        }
+        // The verb letter.
+        let Some(&mode) = bytes.get(i).filter(|c| c.is_ascii_alphabetic()) else {
+            return Err(unrecognized(i));
+        };
+        i += 1;
+        let raw = &spec[start..i];
+        verbs += 1;
+        let Some(arg) = args.get(arg_num - 1) else {
+            return Err(format!(
+                "not enough arguments for {raw:?} at {start}: need index {arg_num} but have {} total",
+                args.len()
+            ));
+        };
+        max_used = max_used.max(arg_num);
+        next_arg = arg_num.saturating_add(1);
+        let bad = |why: String| format!("unsupported value for {raw:?} at {start}: {why}");
+        if mode != b'v' && arg.is_null() {
+            return Err(bad("null value cannot be formatted".to_string()));
+        }
+        match mode {
+            b'v' => format_as_is(&verb, arg, &mut out).map_err(bad)?,
+            b't' => match value::to_bool(arg) {
+                Some(b) => out.push_str(if b { "true" } else { "false" }),
+                None => return Err(bad(format!("bool required, got {}", found(arg)))),
+            },
+            b'b' | b'd' | b'o' | b'x' | b'X' => {
+                let n = super::to_number(arg)
+                    .ok_or_else(|| bad(format!("number required, got {}", found(arg))))?;
+                format_integer(&verb, mode, &n, &mut out).map_err(bad)?;
+            }
+            b'e' | b'E' | b'f' | b'g' | b'G' => {
+                let n = super::to_number(arg)
+                    .ok_or_else(|| bad(format!("number required, got {}", found(arg))))?;
+                format_float(&verb, mode, n.as_f64().unwrap_or(0.0), &mut out);
+            }
+            b's' | b'q' => {
+                let s = value::to_string(arg)
+                    .ok_or_else(|| bad(format!("string required, got {}", found(arg))))?;
+                let s = match verb.prec {
+                    Some(p) if p > 0 => truncate_chars(&s, p),
+                    _ => s.as_str(),
+                };
+                if mode == b's' {
+                    pad_width(&verb, s, &mut out);
+                } else {
+                    let mut q = String::new();
+                    write_json_string(s, &mut q);
+                    pad_width(&verb, &q, &mut out);
+                }
+            }
+            other => {
+                return Err(format!(
+                    "unsupported format verb {:?} in {raw:?} at offset {start}",
+                    other as char
+                ))
+            }
+        }
+        if out.len() > MAX_STRING_BYTES {
+            return Err(super::too_long_message());
+        }
+    }
+    if args.len() > max_used {
+        return Err(if verbs == 0 {
+            "too many arguments; no verbs in format string".to_string()
+        } else {
+            format!("too many arguments; only {max_used} used by format string")
+        });
+    }
+    Ok(out)
+}
+
+/// Parses leading ASCII digits: (value if it fits, number of digits).
+fn parse_decimal(b: &[u8]) -> (Option<usize>, usize) {
+    let len = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut n: Option<usize> = Some(0);
+    for d in &b[..len] {
+        n = n
+            .and_then(|n| n.checked_mul(10))
+            .and_then(|n| n.checked_add(usize::from(d - b'0')));
+    }
+    (n, len)
+}
+
+fn truncate_chars(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Pads to the verb's width in characters (cty's formatPadWidth).
+fn pad_width(verb: &Verb, s: &str, out: &mut String) {
+    let len = s.chars().count();
+    let pad = verb.width.map_or(0, |w| w.saturating_sub(len));
+    let c = if verb.zero { '0' } else { ' ' };
+    if verb.minus {
+        out.push_str(s);
+        out.extend(std::iter::repeat_n(c, pad));
+    } else {
+        out.extend(std::iter::repeat_n(c, pad));
+        out.push_str(s);
+    }
+}
+
+fn format_as_is(verb: &Verb, arg: &Value, out: &mut String) -> Result<(), String> {
+    if !verb.sharp {
+        match arg {
+            Value::String(s) => {
+                pad_width(verb, s, out);
+                return Ok(());
+            }
+            Value::Number(n) => {
+                let s = format_g(n.as_f64().unwrap_or(0.0), None, false);
+                pad_width(verb, &s, out);
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+    let mut json = String::new();
+    write_json(arg, &mut json, 0)?;
+    pad_width(verb, &json, out);
+    Ok(())
+}
+
+/// Integers as Go's fmt formats a big.Int.
+fn format_integer(
+    verb: &Verb,
+    mode: u8,
+    n: &value::Number,
+    out: &mut String,
+) -> Result<(), String> {
+    let i: i128 = if let Some(i) = n.as_i64() {
+        i128::from(i)
+    } else if let Some(u) = n.as_u64() {
+        i128::from(u)
+    } else {
+        let f = n.as_f64().unwrap_or(f64::NAN);
+        if f.fract() != 0.0 || !f.is_finite() {
+            return Err("an integer is required".to_string());
+        }
+        if f.abs() >= 1.7e38 {
+            return Err("the integer is too large to format".to_string());
+        }
+        f as i128
+    };
+    let mag = i.unsigned_abs();
+    let mut digits = match mode {
+        b'b' => format!("{mag:b}"),
+        b'o' => format!("{mag:o}"),
+        b'x' => format!("{mag:x}"),
+        b'X' => format!("{mag:X}"),
+        _ => mag.to_string(),
+    };
+    let prefix = match (verb.sharp, mode) {
+        (true, b'b') => "0b",
+        (true, b'o') => "0",
+        (true, b'x') => "0x",
+        (true, b'X') => "0X",
+        _ => "",
+    };
+    let sign = if i < 0 {
+        "-"
+    } else if verb.plus {
+        "+"
+    } else if verb.space {
+        " "
+    } else {
+        ""
+    };
+    let mut zeros = 0;
+    if let Some(p) = verb.prec {
+        if digits.len() < p {
+            zeros = p - digits.len();
+        } else if digits == "0" && p == 0 {
+            digits.clear();
+        }
+    }
+    let len = sign.len() + prefix.len() + zeros + digits.len();
+    let (mut left, mut right) = (0, 0);
+    if let Some(w) = verb.width.filter(|w| *w > len) {
+        let d = w - len;
+        if verb.minus {
+            right = d;
+        } else if verb.zero && verb.prec.is_none() {
+            zeros = d;
+        } else {
+            left = d;
+        }
+    }
+    out.extend(std::iter::repeat_n(' ', left));
+    out.push_str(sign);
+    out.push_str(prefix);
+    out.extend(std::iter::repeat_n('0', zeros));
+    out.push_str(&digits);
+    out.extend(std::iter::repeat_n(' ', right));
+    Ok(())
+}
+
+/// Floating point as Go's fmt formats a big.Float.
+fn format_float(verb: &Verb, mode: u8, f: f64, out: &mut String) {
+    let f = if f == 0.0 { 0.0 } else { f };
+    let neg = f < 0.0;
+    let mag = f.abs();
+    let body = match mode {
+        b'e' | b'E' => format_e(mag, verb.prec.unwrap_or(6), mode == b'E'),
+        b'f' => format!("{mag:.*}", verb.prec.unwrap_or(6)),
+        _ => format_g(mag, verb.prec, mode == b'G'),
+    };
+    let sign = if neg {
+        "-"
+    } else if verb.plus {
+        "+"
+    } else if verb.space {
+        " "
+    } else {
+        ""
+    };
+    let pad = verb
+        .width
+        .map_or(0, |w| w.saturating_sub(sign.len() + body.len()));
+    if verb.zero {
+        out.push_str(sign);
+        out.extend(std::iter::repeat_n('0', pad));
+        out.push_str(&body);
+    } else if verb.minus {
+        out.push_str(sign);
+        out.push_str(&body);
+        out.extend(std::iter::repeat_n(' ', pad));
+    } else {
+        out.extend(std::iter::repeat_n(' ', pad));
+        out.push_str(sign);
+        out.push_str(&body);
+    }
+}
+
+/// Decimal digits of a non-negative number: value = 0.DIGITS × 10^exp, with
+/// no trailing zeros (empty for zero).
+struct Decimal {
+    digits: Vec<u8>,
+    exp: i64,
+}
+
+impl Decimal {
+    /// From Rust's `{:e}` rendering, e.g. "1.2345e-7".
+    fn from_sci(s: &str) -> Decimal {
+        let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
+        let exp: i64 = exp.parse().unwrap_or(0);
+        let mut digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+        while digits.last() == Some(&b'0') {
+            digits.pop();
+        }
+        if digits.is_empty() {
+            return Decimal { digits, exp: 0 };
+        }
+        Decimal {
+            digits,
+            exp: exp + 1,
+        }
+    }
+
+    /// The shortest digits that read back as `f`.
+    fn shortest(f: f64) -> Decimal {
+        Decimal::from_sci(&format!("{f:e}"))
+    }
+
+    /// `f` rounded to `n` (at least 1) significant digits.
+    fn significant(f: f64, n: usize) -> Decimal {
+        // An f64 has at most 767 significant decimal digits.
+        let n = n.clamp(1, 800);
+        Decimal::from_sci(&format!("{f:.*e}", n - 1))
+    }
+
+    fn at(&self, i: i64) -> u8 {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| self.digits.get(i).copied())
+            .unwrap_or(b'0')
+    }
+}
+
+/// Go's %e: d.dddddde±dd with `prec` digits after the point.
+fn format_e(f: f64, prec: usize, upper: bool) -> String {
+    let s = format!("{f:.prec$e}");
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let e = if upper { 'E' } else { 'e' };
+    let sign = if exp < 0 { '-' } else { '+' };
+    format!("{mant}{e}{sign}{:02}", exp.abs())
+}
+
+fn fmt_e(d: &Decimal, prec: usize, upper: bool) -> String {
+    let mut s = String::new();
+    s.push(char::from(d.digits.first().copied().unwrap_or(b'0')));
+    if prec > 0 {
+        s.push('.');
+        for i in 1..=prec {
+            s.push(char::from(d.at(i as i64)));
+        }
+    }
+    s.push(if upper { 'E' } else { 'e' });
+    let exp = if d.digits.is_empty() { 0 } else { d.exp - 1 };
+    s.push(if exp < 0 { '-' } else { '+' });
+    s.push_str(&format!("{:02}", exp.abs()));
+    s
+}
+
+fn fmt_f(d: &Decimal, prec: usize) -> String {
+    let mut s = String::new();
+    if d.exp > 0 {
+        for i in 0..d.exp {
+            s.push(char::from(d.at(i)));
+        }
+    } else {
+        s.push('0');
+    }
+    if prec > 0 {
+        s.push('.');
+        for i in 0..prec as i64 {
+            s.push(char::from(d.at(d.exp + i)));
+        }
+    }
+    s
+}
+
+/// Go's %g for a non-negative number: `prec` significant digits (None:
+/// the shortest exact representation), %e form for large or small exponents.
+fn format_g(f: f64, prec: Option<usize>, upper: bool) -> String {
+    let f = if f == 0.0 { 0.0 } else { f };
+    if f < 0.0 {
+        return format!("-{}", format_g(-f, prec, upper));
+    }
+    let (d, shortest, mut p) = match prec {
+        None => {
+            let d = Decimal::shortest(f);
+            let n = d.digits.len();
+            (d, true, n)
+        }
+        Some(p) => {
+            let p = p.max(1);
+            (Decimal::significant(f, p), false, p)
+        }
+    };
+    let n = d.digits.len();
+    let mut eprec = p as i64;
+    if eprec > n as i64 && n as i64 >= d.exp {
+        eprec = n as i64;
+    }
+    if shortest {
+        eprec = 6;
+    }
+    let exp = d.exp - 1;
+    if exp < -4 || exp >= eprec {
+        if p > n {
+            p = n;
+        }
+        return fmt_e(&d, p.saturating_sub(1), upper);
+    }
+    if p as i64 > d.exp {
+        p = n;
+    }
+    fmt_f(&d, (p as i64 - d.exp).max(0) as usize)
+}
