@@ -4,6 +4,8 @@
 //!   fuzz corpus replayed as a regression test.
 //! - `bench`: benchmarks, each reported as a ratio against a baseline measured
 //!   in the same run.
+//! - `fuzz [SECONDS]`: fuzzes the template engine (cargo-fuzz on the stable
+//!   toolchain), seeded with the documentation's example templates.
 //! - `up`: the whole system with embedded defaults (arrives with the walking
 //!   skeleton; until then it says so and exits non-zero).
 
@@ -18,13 +20,14 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root, &args[1..]),
         Some("bench") => bench(&root, &args[1..]),
+        Some("fuzz") => fuzz(&root, args.get(1).map(String::as_str).unwrap_or("300")),
         Some("up") | Some("demo") | Some("replay") => bail!(
             "`cargo xtask {}` arrives with the walking skeleton (server, agent, database); \
              today the template engine is usable through `cargo run -p phobos-api -- template validate FILE`",
             args[0]
         ),
         _ => {
-            eprintln!("usage: cargo xtask <test|bench> [args passed to cargo]");
+            eprintln!("usage: cargo xtask <test|bench|fuzz> [args]");
             std::process::exit(2);
         }
     }
@@ -103,4 +106,45 @@ fn bench(root: &Path, extra: &[String]) -> Result<()> {
         compile / parse
     );
     Ok(())
+}
+
+/// Runs the `compile` fuzz target for `seconds`. The working corpus lives in
+/// fuzz/corpus (not committed); the seeds are the example templates. A crash
+/// is saved in fuzz/artifacts: minimise it, fix the bug, and commit the input
+/// under fuzz/regressions, which `cargo xtask test` replays.
+fn fuzz(root: &Path, seconds: &str) -> Result<()> {
+    let secs: u64 = seconds
+        .parse()
+        .context("usage: cargo xtask fuzz [SECONDS]")?;
+    if Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        bail!("cargo-fuzz is not installed: run `cargo install cargo-fuzz --locked`");
+    }
+    let fuzz_dir = root.join("fuzz");
+    std::fs::create_dir_all(fuzz_dir.join("corpus/compile"))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    run(Command::new("cargo")
+        .current_dir(&fuzz_dir)
+        // cargo-fuzz passes nightly-only flags; this lets the stable toolchain take them.
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", target.join("fuzz"))
+        .args([
+            "fuzz",
+            "run",
+            "--sanitizer",
+            "none",
+            "compile",
+            "corpus/compile",
+            "../core/tests/examples/pipeline",
+            "../core/tests/examples/lifecycle",
+            "--",
+        ])
+        .arg(format!("-max_total_time={secs}"))
+        .args(["-max_len=8192", "-rss_limit_mb=4096"]))
 }

@@ -47,6 +47,36 @@ struct Schema {
     dynamic: &'static [&'static str],
 }
 
+impl Schema {
+    /// A block with the given attributes and no nested blocks.
+    const fn leaf(what: &'static str, attrs: &'static [&'static str]) -> Schema {
+        Schema {
+            what,
+            attrs: Some(attrs),
+            blocks: &[],
+            dynamic: &[],
+        }
+    }
+
+    /// A block whose attributes are free-form (plugin configuration, action inputs).
+    const fn any(what: &'static str) -> Schema {
+        Schema {
+            what,
+            attrs: None,
+            blocks: &[],
+            dynamic: &[],
+        }
+    }
+}
+
+/// Top-level names that must be unique per kind.
+#[derive(Clone, Copy)]
+enum Declared {
+    Jwt,
+    VcsToken,
+    Volume,
+}
+
 /// A block after `dynamic` expansion, with the scope its body is evaluated in.
 pub(crate) struct Item<'b> {
     pub ident: String,
@@ -858,12 +888,7 @@ impl<'a> Decoder<'a> {
             let r = self.read(
                 &b.body,
                 &empty,
-                &Schema {
-                    what: "a variable block",
-                    attrs: Some(&["type", "default"]),
-                    blocks: &[],
-                    dynamic: &[],
-                },
+                &Schema::leaf("a variable block", &["type", "default"]),
             );
             let ty = match r.attr("type") {
                 None => Type::Any,
@@ -951,54 +976,52 @@ impl<'a> Decoder<'a> {
         (vars, Value::Object(values))
     }
 
+    /// Reads a named top-level block (`jwt "x" { … }`), rejecting a second
+    /// declaration of the same name.
+    fn declare<'b>(
+        &mut self,
+        item: &Item<'b>,
+        kind: Declared,
+        example: &str,
+        schema: &Schema,
+    ) -> Option<(String, Read<'b>)> {
+        let (name, sp) = self.one_label(item, example)?;
+        let r = self.read(item.body, &item.scope, schema);
+        let (seen, what) = match kind {
+            Declared::Jwt => (&mut self.jwts, "jwt"),
+            Declared::VcsToken => (&mut self.vcs_tokens, "vcs_token"),
+            Declared::Volume => (&mut self.volumes, "volume"),
+        };
+        if seen.contains(&name) {
+            self.diags
+                .error(sp, format!("{what} \"{name}\" is declared twice"));
+            return None;
+        }
+        seen.push(name.clone());
+        Some((name, r))
+    }
+
     fn jwt(&mut self, item: &Item, t: &mut Template) {
-        let Some((name, sp)) = self.one_label(item, "jwt \"name\" { audience = \"…\" }") else {
+        let schema = Schema::leaf("a jwt block", &["audience"]);
+        let Some((name, r)) = self.declare(
+            item,
+            Declared::Jwt,
+            "jwt \"name\" { audience = \"…\" }",
+            &schema,
+        ) else {
             return;
         };
-        let r = self.read(
-            item.body,
-            &item.scope,
-            &Schema {
-                what: "a jwt block",
-                attrs: Some(&["audience"]),
-                blocks: &[],
-                dynamic: &[],
-            },
-        );
-        if self.jwts.contains(&name) {
-            self.diags
-                .error(sp, format!("jwt \"{name}\" is declared twice"));
-            return;
-        }
-        self.jwts.push(name.clone());
         if let Some((audience, _)) = self.required_string(&r, "audience", item, &item.scope) {
             t.jwts.push(Jwt { name, audience });
         }
     }
 
     fn vcs_token(&mut self, item: &Item, t: &mut Template) {
-        let Some((name, sp)) = self.one_label(
-            item,
-            "vcs_token \"name\" { provider_id = \"prn:vcs_provider:…\" }",
-        ) else {
+        let schema = Schema::leaf("a vcs_token block", &["provider_id"]);
+        let example = "vcs_token \"name\" { provider_id = \"prn:vcs_provider:…\" }";
+        let Some((name, r)) = self.declare(item, Declared::VcsToken, example, &schema) else {
             return;
         };
-        let r = self.read(
-            item.body,
-            &item.scope,
-            &Schema {
-                what: "a vcs_token block",
-                attrs: Some(&["provider_id"]),
-                blocks: &[],
-                dynamic: &[],
-            },
-        );
-        if self.vcs_tokens.contains(&name) {
-            self.diags
-                .error(sp, format!("vcs_token \"{name}\" is declared twice"));
-            return;
-        }
-        self.vcs_tokens.push(name.clone());
         if let Some((provider_id, psp)) = self.required_string(&r, "provider_id", item, &item.scope)
         {
             if let Err(m) = prn::check_ref(&provider_id, "vcs_provider") {
@@ -1009,26 +1032,20 @@ impl<'a> Decoder<'a> {
     }
 
     fn volume(&mut self, item: &Item, t: &mut Template) {
-        let Some((name, sp)) = self.one_label(item, "volume \"name\" { type = \"vcs\" … }")
-        else {
+        let schema = Schema {
+            what: "a volume block",
+            attrs: Some(&["type"]),
+            blocks: &["vcs_options"],
+            dynamic: &[],
+        };
+        let Some((name, r)) = self.declare(
+            item,
+            Declared::Volume,
+            "volume \"name\" { type = \"vcs\" … }",
+            &schema,
+        ) else {
             return;
         };
-        let r = self.read(
-            item.body,
-            &item.scope,
-            &Schema {
-                what: "a volume block",
-                attrs: Some(&["type"]),
-                blocks: &["vcs_options"],
-                dynamic: &[],
-            },
-        );
-        if self.volumes.contains(&name) {
-            self.diags
-                .error(sp, format!("volume \"{name}\" is declared twice"));
-            return;
-        }
-        self.volumes.push(name.clone());
         let Some(ty_attr) = r.attr("type") else {
             self.diags
                 .error(item.span.clone(), "a volume block needs `type = \"vcs\"`");
@@ -1054,12 +1071,10 @@ impl<'a> Decoder<'a> {
                 let or = self.read(
                     o.body,
                     &o.scope,
-                    &Schema {
-                        what: "a vcs_options block",
-                        attrs: Some(&["ref", "repository_path", "provider_id"]),
-                        blocks: &[],
-                        dynamic: &[],
-                    },
+                    &Schema::leaf(
+                        "a vcs_options block",
+                        &["ref", "repository_path", "provider_id"],
+                    ),
                 );
                 let provider = self.required_string(&or, "provider_id", o, &o.scope);
                 if let Some((p, psp)) = &provider {
@@ -1088,16 +1103,7 @@ impl<'a> Decoder<'a> {
 
     fn plugin_requirements(&mut self, item: &Item, t: &mut Template) {
         self.no_labels(item);
-        let r = self.read(
-            item.body,
-            &item.scope,
-            &Schema {
-                what: "plugin_requirements",
-                attrs: None,
-                blocks: &[],
-                dynamic: &[],
-            },
-        );
+        let r = self.read(item.body, &item.scope, &Schema::any("plugin_requirements"));
         for a in &r.attrs {
             let name = a.key.as_str().to_owned();
             if t.plugin_requirements.iter().any(|p| p.name == name) {
@@ -1166,16 +1172,7 @@ impl<'a> Decoder<'a> {
                 .error(sp, format!("plugin \"{name}\" is configured twice"));
             return;
         }
-        let r = self.read(
-            item.body,
-            &item.scope,
-            &Schema {
-                what: "a plugin block",
-                attrs: None,
-                blocks: &[],
-                dynamic: &[],
-            },
-        );
+        let r = self.read(item.body, &item.scope, &Schema::any("a plugin block"));
         let site = Site::default();
         let mut config = IndexMap::new();
         for a in &r.attrs {
@@ -1191,12 +1188,7 @@ impl<'a> Decoder<'a> {
         let r = self.read(
             item.body,
             &item.scope,
-            &Schema {
-                what: "an agent block",
-                attrs: Some(&["tags"]),
-                blocks: &[],
-                dynamic: &[],
-            },
+            &Schema::leaf("an agent block", &["tags"]),
         );
         match r.attr("tags") {
             Some(a) => self
@@ -1480,12 +1472,7 @@ impl<'a> Decoder<'a> {
             let mr = self.read(
                 m.body,
                 &m.scope,
-                &Schema {
-                    what: "a mount_point block",
-                    attrs: Some(&["path", "volume"]),
-                    blocks: &[],
-                    dynamic: &[],
-                },
+                &Schema::leaf("a mount_point block", &["path", "volume"]),
             );
             let Some((volume, vsp)) = self.required_string(&mr, "volume", m, &m.scope) else {
                 continue;
@@ -1530,16 +1517,7 @@ impl<'a> Decoder<'a> {
 
     fn action(&mut self, item: &Item, site: &Site) -> Option<Action> {
         let (label, lsp) = self.one_label(item, "action \"exec_command\" { command = \"…\" }")?;
-        let r = self.read(
-            item.body,
-            &item.scope,
-            &Schema {
-                what: "an action",
-                attrs: None,
-                blocks: &[],
-                dynamic: &[],
-            },
-        );
+        let r = self.read(item.body, &item.scope, &Schema::any("an action"));
         // The plugin is the longest declared (or built-in) name that prefixes the label.
         let mut best: Option<&str> = None;
         for p in self
@@ -1797,12 +1775,7 @@ impl<'a> Decoder<'a> {
         let r = self.read(
             item.body,
             &item.scope,
-            &Schema {
-                what: "a schedule block",
-                attrs: Some(&["type", "options"]),
-                blocks: &[],
-                dynamic: &[],
-            },
+            &Schema::leaf("a schedule block", &["type", "options"]),
         );
         let Some(ta) = r.attr("type") else {
             self.diags.error(

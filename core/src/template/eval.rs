@@ -18,7 +18,7 @@ use std::rc::Rc;
 use hcl_edit::expr::{
     BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, TraversalOperator, UnaryOperator,
 };
-use hcl_edit::template::{Directive, Element, Template};
+use hcl_edit::template::{Directive, Element, Strip, Template};
 use hcl_edit::Span;
 
 use super::functions::{self, FuncContext, FuncError};
@@ -609,7 +609,7 @@ impl<'a> Evaluator<'a> {
             return self.eval(&i.expr, scope);
         }
         let mut out = String::new();
-        self.render(t, scope, &mut out)?;
+        self.render(t, scope, &mut out, false, false)?;
         if out.len() > MAX_STRING {
             return Err(EvalError::at(
                 span,
@@ -619,15 +619,25 @@ impl<'a> Evaluator<'a> {
         Ok(Value::String(out))
     }
 
-    fn render(&self, t: &Template, scope: &Scope, out: &mut String) -> Result<()> {
+    /// Renders `t`; `lead` and `trail` say whether the markers around it
+    /// (`%{ if x ~}` … `%{~ endif }`) strip its first and last white space.
+    fn render(
+        &self,
+        t: &Template,
+        scope: &Scope,
+        out: &mut String,
+        lead: bool,
+        trail: bool,
+    ) -> Result<()> {
         let elems: Vec<&Element> = t.iter().collect();
-        let mut strip_next = false;
+        let mut strip_next = lead;
         for (idx, el) in elems.iter().enumerate() {
             // `~` on the next element strips the white space this literal ends with.
             let strip_end = match elems.get(idx + 1) {
                 Some(Element::Interpolation(i)) => i.strip.strip_start(),
                 Some(Element::Directive(d)) => directive_strip_start(d),
-                _ => false,
+                Some(Element::Literal(_)) => false,
+                None => trail,
             };
             match el {
                 Element::Literal(lit) => {
@@ -660,11 +670,20 @@ impl<'a> Evaluator<'a> {
                 Element::Directive(d) => match &**d {
                     Directive::If(dir) => {
                         let c = self.eval(&dir.if_expr.cond_expr, scope)?;
+                        let end_strip = dir.endif_expr.strip.strip_start();
                         match value::to_bool(&c) {
-                            Some(true) => self.render(&dir.if_expr.template, scope, out)?,
+                            Some(true) => {
+                                let trail = dir
+                                    .else_expr
+                                    .as_ref()
+                                    .map_or(end_strip, |e| e.strip.strip_start());
+                                let lead = dir.if_expr.strip.strip_end();
+                                self.render(&dir.if_expr.template, scope, out, lead, trail)?
+                            }
                             Some(false) => {
                                 if let Some(e) = &dir.else_expr {
-                                    self.render(&e.template, scope, out)?;
+                                    let lead = e.strip.strip_end();
+                                    self.render(&e.template, scope, out, lead, end_strip)?;
                                 }
                             }
                             None => {
@@ -706,7 +725,9 @@ impl<'a> Evaluator<'a> {
                             if let Some(kv) = &fe.key_var {
                                 s = s.with(kv.as_str(), Binding::Known(k));
                             }
-                            self.render(&fe.template, &s, out)?;
+                            let (lead, trail) =
+                                (fe.strip.strip_end(), dir.endfor_expr.strip.strip_start());
+                            self.render(&fe.template, &s, out, lead, trail)?;
                             if out.len() > MAX_STRING {
                                 return Err(EvalError::at(
                                     fe.collection_expr.span(),
@@ -812,6 +833,33 @@ impl<'a> Evaluator<'a> {
     }
 
     fn partial_template(&self, t: &mut Template, scope: &Scope) -> Result<()> {
+        self.partial_template_elements(t, scope)?;
+        // Fold interpolations that became literals into the surrounding text,
+        // so `"echo ${var.x} ${action_outputs…}"` stays readable.
+        let mut out: Vec<Element> = Vec::with_capacity(t.len());
+        for el in std::mem::take(t) {
+            let el = match el {
+                Element::Interpolation(i) if i.strip == Strip::None => {
+                    match literal_text(&i.expr) {
+                        Some(text) => Element::from(text),
+                        None => Element::Interpolation(i),
+                    }
+                }
+                other => other,
+            };
+            match (out.last_mut(), el) {
+                (Some(Element::Literal(prev)), Element::Literal(next)) => {
+                    let joined = format!("{}{}", prev.value(), next.value());
+                    *prev = hcl_edit::Spanned::new(joined);
+                }
+                (_, el) => out.push(el),
+            }
+        }
+        *t = Template::from(out);
+        Ok(())
+    }
+
+    fn partial_template_elements(&self, t: &mut Template, scope: &Scope) -> Result<()> {
         for el in t.iter_mut() {
             match el {
                 Element::Literal(_) => {}
@@ -841,6 +889,16 @@ impl<'a> Evaluator<'a> {
 }
 
 const MAX_STRING: usize = 10 << 20;
+
+/// The text a literal interpolation renders as (strings, numbers, bools).
+fn literal_text(e: &Expression) -> Option<String> {
+    match e {
+        Expression::String(s) => Some(s.value().clone()),
+        Expression::Number(n) => Some(value::format_number(n.value())),
+        Expression::Bool(b) => Some(b.value().to_string()),
+        _ => None,
+    }
+}
 
 fn directive_strip_start(d: &Directive) -> bool {
     match d {
