@@ -179,6 +179,14 @@ fn evaluation_errors_say_what_is_wrong() {
         ),
         ("tharsis::x()", "error: provider functions"),
         ("task.value", "error: unknown name `task`"),
+        (
+            "length(flatten([for a in range(1024) : [for b in range(1024) : [for c in range(1024) : c]]]))",
+            "error: evaluating this template takes more than 2000000 steps",
+        ),
+        (
+            "\"%{ for a in range(1024) }%{ for b in range(1024) }%{ for c in range(1024) }%{ endfor }%{ endfor }%{ endfor }\"",
+            "error: evaluating this template takes more than 2000000 steps",
+        ),
     ];
     for (expr, want) in cases {
         let e = eval(expr).expect_err(expr);

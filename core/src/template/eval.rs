@@ -27,6 +27,12 @@ use super::value::{self, describe, type_name, Map, Value};
 /// How deeply expressions may nest before evaluation gives up (protects the stack).
 const MAX_DEPTH: u32 = 200;
 
+/// How many evaluation steps (expressions and loop iterations) one evaluator
+/// may take: nested `for` loops over large ranges would otherwise let one
+/// template hold a server's CPU and memory. The 2,000-task benchmark template
+/// (core/benches) compiles well within it.
+pub const MAX_STEPS: u64 = 2_000_000;
+
 /// What a name in scope stands for.
 #[derive(Debug, Clone)]
 pub enum Binding {
@@ -133,6 +139,7 @@ impl Reference {
 pub struct Evaluator<'a> {
     funcs: &'a FuncContext,
     depth: Cell<u32>,
+    steps: Cell<u64>,
 }
 
 impl<'a> Evaluator<'a> {
@@ -140,12 +147,14 @@ impl<'a> Evaluator<'a> {
         Evaluator {
             funcs,
             depth: Cell::new(0),
+            steps: Cell::new(0),
         }
     }
 
     /// Evaluates `expr` fully. Reaching a runtime root is an error; call
     /// [`Evaluator::needs_runtime`] first where deferring is allowed.
     pub fn eval(&self, expr: &Expression, scope: &Scope) -> Result<Value> {
+        self.step(expr.span())?;
         let depth = self.depth.get();
         if depth >= MAX_DEPTH {
             return Err(EvalError::at(
@@ -280,6 +289,19 @@ impl<'a> Evaluator<'a> {
             ),
             Expression::ForExpr(f) => self.eval_for(f, scope),
         }
+    }
+
+    /// Counts one step against [`MAX_STEPS`].
+    fn step(&self, span: Option<Range<usize>>) -> Result<()> {
+        let n = self.steps.get() + 1;
+        self.steps.set(n);
+        if n > MAX_STEPS {
+            return Err(EvalError::at(
+                span,
+                format!("evaluating this template takes more than {MAX_STEPS} steps; loops nested over large collections are the usual cause"),
+            ));
+        }
+        Ok(())
     }
 
     fn lookup<'s>(
@@ -541,6 +563,7 @@ impl<'a> Evaluator<'a> {
         let mut list = Vec::new();
         let mut obj: Map<String, Value> = Map::new();
         for (k, v) in pairs {
+            self.step(f.intro.collection_expr.span())?;
             let mut s = scope.with(f.intro.value_var.as_str(), Binding::Known(v));
             if let Some(kv) = &f.intro.key_var {
                 s = s.with(kv.as_str(), Binding::Known(k));
@@ -721,6 +744,7 @@ impl<'a> Evaluator<'a> {
                             }
                         };
                         for (k, v) in pairs {
+                            self.step(fe.collection_expr.span())?;
                             let mut s = scope.with(fe.value_var.as_str(), Binding::Known(v));
                             if let Some(kv) = &fe.key_var {
                                 s = s.with(kv.as_str(), Binding::Known(k));

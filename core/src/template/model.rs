@@ -94,7 +94,7 @@ impl NodeKind {
 
 /// The part of a stage a node runs in: all pre nodes finish before main nodes
 /// start, and all main nodes before post nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Section {
     Pre,

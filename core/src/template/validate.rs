@@ -2,7 +2,7 @@
 //! names, `stage_order`, dependencies (unknown, misplaced, cyclic) and the
 //! targets of `action_outputs` references.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::decode::RuntimeRef;
 use super::diagnostic::Diagnostics;
@@ -193,6 +193,16 @@ fn cycles(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
 /// `action_outputs.stage.<s>[.pre|.post].task.<t>.action.<a>…` must name a
 /// node and action that exist and finish before the expression is evaluated.
 fn action_outputs(t: &Template, refs: &[RuntimeRef], diags: &mut Diagnostics) {
+    // Nodes by name in each (stage, section), for dependency walks.
+    let mut sections: HashMap<(usize, Section), HashMap<&str, &Node>> = HashMap::new();
+    for (si, s) in t.stages.iter().enumerate() {
+        for n in s.nodes() {
+            sections
+                .entry((si, n.section))
+                .or_default()
+                .insert(&n.name, n);
+        }
+    }
     let mut by_path: HashMap<&str, (usize, &Node)> = HashMap::new();
     for (si, s) in t.stages.iter().enumerate() {
         for n in s.nodes() {
@@ -287,7 +297,11 @@ fn action_outputs(t: &Template, refs: &[RuntimeRef], diags: &mut Diagnostics) {
         let before = (target_stage, target.section) < (reader_stage, reader.section)
             || (target_stage == reader_stage
                 && target.section == reader.section
-                && depends_on(t, reader_stage, reader, &target.name));
+                && depends_on(
+                    &sections[&(reader_stage, reader.section)],
+                    reader,
+                    &target.name,
+                ));
         if !before {
             let fix = if target_stage == reader_stage && target.section == reader.section {
                 format!("; add \"{}\" to its dependencies", target.name)
@@ -307,19 +321,17 @@ fn action_outputs(t: &Template, refs: &[RuntimeRef], diags: &mut Diagnostics) {
 
 /// Whether `from` depends, directly or transitively, on the node named `name`
 /// in the same section.
-fn depends_on(t: &Template, stage: usize, from: &Node, name: &str) -> bool {
-    let nodes = t.stages[stage].section(from.section);
-    let mut seen = vec![from.name.as_str()];
+fn depends_on(nodes: &HashMap<&str, &Node>, from: &Node, name: &str) -> bool {
+    let mut seen: HashSet<&str> = HashSet::from([from.name.as_str()]);
     let mut todo: Vec<&str> = from.dependencies.iter().map(String::as_str).collect();
     while let Some(d) = todo.pop() {
         if d == name {
             return true;
         }
-        if seen.contains(&d) {
+        if !seen.insert(d) {
             continue;
         }
-        seen.push(d);
-        if let Some(n) = nodes.iter().find(|n| n.name == d) {
+        if let Some(n) = nodes.get(d) {
             todo.extend(n.dependencies.iter().map(String::as_str));
         }
     }
