@@ -550,6 +550,30 @@ stage "s" {
 }
 
 #[test]
+fn names_must_be_identifiers() {
+    let src = "stage \"my stage\" {\n  task \"1st\" {}\n  task \"\" {}\n}\njwt \"a.b\" {\n  audience = \"x\"\n}\n";
+    expect(
+        P,
+        src,
+        &[],
+        &[
+            "t.hcl:1:7: error: stage name \"my stage\" must be a plain name",
+            "t.hcl:5:5: error: jwt name \"a.b\" must be a plain name",
+        ],
+    );
+    let src = "stage \"s\" {\n  task \"1st\" {}\n  task \"\" {}\n}\n";
+    expect(
+        P,
+        src,
+        &[],
+        &[
+            "t.hcl:2:8: error: task name \"1st\" must be a plain name",
+            "t.hcl:3:8: error: task name \"\" must be a plain name",
+        ],
+    );
+}
+
+#[test]
 fn every_error_is_reported_not_just_the_first() {
     let src = "stage \"a\" {\n  task \"t\" { when = \"x\" }\n  task \"u\" { when = \"y\" }\n  task \"v\" { whn = \"auto\" }\n}\n";
     let got = diags(P, src, &[]);

@@ -377,10 +377,15 @@ impl<'a> Decoder<'a> {
     fn one_label(&mut self, item: &Item, example: &str) -> Option<(String, Option<Range<usize>>)> {
         match item.labels.as_slice() {
             [(l, sp)] => {
-                if l.is_empty() {
+                // Names appear in paths (stage.<s>.task.<t>) and references
+                // (jwt.<name>), so they must be identifiers.
+                if hcl_edit::Ident::try_new(l.as_str()).is_err() {
                     self.diags.error(
                         sp.clone().or(item.span.clone()),
-                        format!("the name of a {} block cannot be empty", item.ident),
+                        format!(
+                            "{} name {l:?} must be a plain name (letters, digits, _ and -, not starting with a digit or -), because dependencies and references use it",
+                            item.ident
+                        ),
                     );
                     return None;
                 }
