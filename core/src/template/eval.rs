@@ -11,6 +11,7 @@
 //! Evaluation works on hcl-edit expressions because they keep byte spans, so an
 //! error points at the sub-expression that caused it.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::ops::Range;
 use std::rc::Rc;
@@ -419,6 +420,42 @@ impl<'a> Evaluator<'a> {
         Ok(cur)
     }
 
+    /// Like [`Evaluator::eval`], but a variable or a chain of attribute steps
+    /// into one is borrowed from the scope instead of copied.
+    fn eval_cow<'s>(&self, expr: &Expression, scope: &'s Scope) -> Result<Cow<'s, Value>> {
+        let (base, ops) = match expr {
+            Expression::Variable(v) => (v, &[][..]),
+            Expression::Traversal(t) => match &t.expr {
+                Expression::Variable(v)
+                    if t.operators.iter().all(|o| {
+                        matches!(
+                            &**o,
+                            TraversalOperator::GetAttr(_) | TraversalOperator::LegacyIndex(_)
+                        )
+                    }) =>
+                {
+                    (v, &t.operators[..])
+                }
+                _ => return self.eval(expr, scope).map(Cow::Owned),
+            },
+            _ => return self.eval(expr, scope).map(Cow::Owned),
+        };
+        // `var.<undeclared>` has a message of its own: let eval give it.
+        if let (Some(Binding::Known(Value::Object(vars))), Some(TraversalOperator::GetAttr(name))) =
+            (scope.get(base.as_str()), ops.first().map(|o| &**o))
+        {
+            if base.as_str() == "var" && !vars.contains_key(name.as_str()) {
+                return self.eval(expr, scope).map(Cow::Owned);
+            }
+        }
+        self.step(expr.span())?;
+        let mut cur = self.lookup(base.as_str(), scope, base.span())?;
+        for op in ops {
+            cur = self.step_ref(cur, op, scope)?;
+        }
+        Ok(Cow::Borrowed(cur))
+    }
+
     fn eval_call(&self, call: &FuncCall, scope: &Scope) -> Result<Value> {
         let name = call.name.name.as_str();
         let name_span = call.name.name.span();
@@ -442,12 +479,12 @@ impl<'a> Evaluator<'a> {
         let mut spans = Vec::with_capacity(call.args.len());
         let count = call.args.len();
         for (i, a) in call.args.iter().enumerate() {
-            let v = self.eval(a, scope)?;
+            let v = self.eval_cow(a, scope)?;
             if i + 1 == count && call.args.expand_final() {
-                match v {
+                match v.into_owned() {
                     Value::Array(items) => {
                         for item in items {
-                            args.push(item);
+                            args.push(Cow::Owned(item));
                             spans.push(a.span());
                         }
                     }
@@ -466,7 +503,7 @@ impl<'a> Evaluator<'a> {
                 spans.push(a.span());
             }
         }
-        functions::call(name, args, self.funcs).map_err(|e| func_error(e, call, &spans))
+        functions::call_borrowed(name, args, self.funcs).map_err(|e| func_error(e, call, &spans))
     }
 
     fn eval_binary(

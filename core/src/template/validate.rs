@@ -2,7 +2,7 @@
 //! names, `stage_order`, dependencies (unknown, misplaced, cyclic) and the
 //! targets of `action_outputs` references.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use super::decode::RuntimeRef;
 use super::diagnostic::Diagnostics;
@@ -12,8 +12,8 @@ use super::suggest;
 pub(crate) fn validate(t: &Template, refs: &[RuntimeRef], diags: &mut Diagnostics) {
     unique_names(t, diags);
     stage_order(t, diags);
-    dependencies(t, diags);
-    action_outputs(t, refs, diags);
+    let graphs = dependencies(t, diags);
+    action_outputs(t, refs, &graphs, diags);
 }
 
 fn unique_names(t: &Template, diags: &mut Diagnostics) {
@@ -77,8 +77,37 @@ fn stage_order(t: &Template, diags: &mut Diagnostics) {
     }
 }
 
-fn dependencies(t: &Template, diags: &mut Diagnostics) {
-    for s in &t.stages {
+/// The dependency edges of one section, by node index.
+struct SectionGraph<'t> {
+    index: HashMap<&'t str, usize>,
+    edges: Vec<Vec<usize>>,
+}
+
+impl SectionGraph<'_> {
+    /// Whether node `from` depends, directly or transitively, on node `to`.
+    fn reaches(&self, from: usize, to: usize) -> bool {
+        let mut seen = vec![false; self.edges.len()];
+        let mut todo = vec![from];
+        while let Some(n) = todo.pop() {
+            for &m in &self.edges[n] {
+                if m == to {
+                    return true;
+                }
+                if !std::mem::replace(&mut seen[m], true) {
+                    todo.push(m);
+                }
+            }
+        }
+        false
+    }
+}
+
+type Graphs<'t> = HashMap<(usize, Section), SectionGraph<'t>>;
+
+/// Checks every `dependencies` list and returns each section's graph.
+fn dependencies<'t>(t: &'t Template, diags: &mut Diagnostics) -> Graphs<'t> {
+    let mut graphs = Graphs::new();
+    for (si, s) in t.stages.iter().enumerate() {
         for section in [Section::Pre, Section::Main, Section::Post] {
             let nodes = s.section(section);
             let index: HashMap<&str, usize> = nodes
@@ -145,8 +174,10 @@ fn dependencies(t: &Template, diags: &mut Diagnostics) {
                     ),
                 );
             }
+            graphs.insert((si, section), SectionGraph { index, edges });
         }
     }
+    graphs
 }
 
 /// Every elementary cycle found by a depth-first search (one per back edge),
@@ -192,17 +223,7 @@ fn cycles(edges: &[Vec<usize>]) -> Vec<Vec<usize>> {
 
 /// `action_outputs.stage.<s>[.pre|.post].task.<t>.action.<a>…` must name a
 /// node and action that exist and finish before the expression is evaluated.
-fn action_outputs(t: &Template, refs: &[RuntimeRef], diags: &mut Diagnostics) {
-    // Nodes by name in each (stage, section), for dependency walks.
-    let mut sections: HashMap<(usize, Section), HashMap<&str, &Node>> = HashMap::new();
-    for (si, s) in t.stages.iter().enumerate() {
-        for n in s.nodes() {
-            sections
-                .entry((si, n.section))
-                .or_default()
-                .insert(&n.name, n);
-        }
-    }
+fn action_outputs(t: &Template, refs: &[RuntimeRef], graphs: &Graphs, diags: &mut Diagnostics) {
     let mut by_path: HashMap<&str, (usize, &Node)> = HashMap::new();
     for (si, s) in t.stages.iter().enumerate() {
         for n in s.nodes() {
@@ -297,11 +318,17 @@ fn action_outputs(t: &Template, refs: &[RuntimeRef], diags: &mut Diagnostics) {
         let before = (target_stage, target.section) < (reader_stage, reader.section)
             || (target_stage == reader_stage
                 && target.section == reader.section
-                && depends_on(
-                    &sections[&(reader_stage, reader.section)],
-                    reader,
-                    &target.name,
-                ));
+                && graphs
+                    .get(&(reader_stage, reader.section))
+                    .is_some_and(|g| {
+                        match (
+                            g.index.get(reader.name.as_str()),
+                            g.index.get(target.name.as_str()),
+                        ) {
+                            (Some(&from), Some(&to)) => g.reaches(from, to),
+                            _ => false,
+                        }
+                    }));
         if !before {
             let fix = if target_stage == reader_stage && target.section == reader.section {
                 format!("; add \"{}\" to its dependencies", target.name)
@@ -317,25 +344,6 @@ fn action_outputs(t: &Template, refs: &[RuntimeRef], diags: &mut Diagnostics) {
             );
         }
     }
-}
-
-/// Whether `from` depends, directly or transitively, on the node named `name`
-/// in the same section.
-fn depends_on(nodes: &HashMap<&str, &Node>, from: &Node, name: &str) -> bool {
-    let mut seen: HashSet<&str> = HashSet::from([from.name.as_str()]);
-    let mut todo: Vec<&str> = from.dependencies.iter().map(String::as_str).collect();
-    while let Some(d) = todo.pop() {
-        if d == name {
-            return true;
-        }
-        if !seen.insert(d) {
-            continue;
-        }
-        if let Some(n) = nodes.get(d) {
-            todo.extend(n.dependencies.iter().map(String::as_str));
-        }
-    }
-    false
 }
 
 #[cfg(test)]

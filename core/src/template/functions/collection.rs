@@ -39,9 +39,9 @@ pub(super) fn chunklist(a: &mut Args, _: &FuncContext) -> Result<Value, FuncErro
 /// coalesce(vals...): the first argument that is not null and not an empty string.
 pub(super) fn coalesce(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.arity(1, None, "at least 1")?;
-    let kind = unify(&a.vals).map_err(|e| a.invalid(e))?;
+    let kind = unify(a.vals.iter().map(|v| &**v)).map_err(|e| a.invalid(e))?;
     for v in std::mem::take(&mut a.vals) {
-        let v = convert_to(v, kind);
+        let v = convert_to(v.into_owned(), kind);
         match &v {
             Value::Null => continue,
             Value::String(s) if s.is_empty() => continue,
@@ -277,7 +277,7 @@ pub(super) fn merge(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     }
     let mut out = Map::new();
     for v in std::mem::take(&mut a.vals) {
-        if let Value::Object(m) = v {
+        if let Value::Object(m) = v.into_owned() {
             for (k, v) in m {
                 out.insert(k, v);
             }
@@ -370,7 +370,7 @@ fn set_args(a: &mut Args, from: usize) -> Result<Vec<Vec<(String, Value)>>, Func
     for i in from..a.len() {
         a.list(i)?;
     }
-    let all = a.vals[from..].iter().flat_map(|v| match v {
+    let all = a.vals[from..].iter().flat_map(|v| match &**v {
         Value::Array(l) => l.iter(),
         _ => [].iter(),
     });

@@ -8,6 +8,7 @@
 //! panic, and results are capped in size ([`MAX_ELEMENTS`], [`MAX_STRING_BYTES`])
 //! so that a template cannot make the server allocate without bound.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -146,6 +147,16 @@ fn lookup_fn(name: &str) -> Option<(&'static str, Impl)> {
 
 /// Calls the function `name` with `args`.
 pub fn call(name: &str, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
+    call_borrowed(name, args.into_iter().map(Cow::Owned).collect(), ctx)
+}
+
+/// Calls the function `name` with arguments that may be borrowed: a function
+/// that only reads an argument (`length(var.big_list)`) then never copies it.
+pub fn call_borrowed(
+    name: &str,
+    args: Vec<Cow<'_, Value>>,
+    ctx: &FuncContext,
+) -> Result<Value, FuncError> {
     let Some((name, imp)) = lookup_fn(name) else {
         return Err(FuncError::Unknown {
             name: name.to_string(),
@@ -207,9 +218,9 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
 // Argument handling shared by the function families.
 
 /// The arguments of one call, with the conversions Terraform applies.
-pub(crate) struct Args {
+pub(crate) struct Args<'v> {
     pub name: &'static str,
-    pub vals: Vec<Value>,
+    pub vals: Vec<Cow<'v, Value>>,
 }
 
 /// `string "abc"`, `number 5`, `list [1,2]`, `null`: what was found, for messages.
@@ -220,7 +231,7 @@ pub(crate) fn found(v: &Value) -> String {
     }
 }
 
-impl Args {
+impl Args<'_> {
     pub fn len(&self) -> usize {
         self.vals.len()
     }
@@ -265,14 +276,14 @@ impl Args {
 
     pub fn get(&self, i: usize) -> &Value {
         static NULL: Value = Value::Null;
-        self.vals.get(i).unwrap_or(&NULL)
+        self.vals.get(i).map_or(&NULL, |v| &**v)
     }
 
     /// Takes argument `i` out (leaving null behind).
     pub fn take(&mut self, i: usize) -> Value {
         self.vals
             .get_mut(i)
-            .map(std::mem::take)
+            .map(|v| std::mem::replace(v, Cow::Owned(Value::Null)).into_owned())
             .unwrap_or(Value::Null)
     }
 

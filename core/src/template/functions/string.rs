@@ -317,7 +317,8 @@ pub(super) fn trimsuffix(a: &mut Args, _: &FuncContext) -> Result<Value, FuncErr
 pub(super) fn format(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.arity(1, None, "at least 1")?;
     let spec = a.string(0)?;
-    let out = format_values(&spec, &a.vals[1..]).map_err(|e| a.invalid(e))?;
+    let rest: Vec<Value> = a.vals[1..].iter().map(|v| v.as_ref().clone()).collect();
+    let out = format_values(&spec, &rest).map_err(|e| a.invalid(e))?;
     Ok(Value::String(out))
 }
 
@@ -326,7 +327,8 @@ pub(super) fn format(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> 
 pub(super) fn formatlist(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.arity(1, None, "at least 1")?;
     let spec = a.string(0)?;
-    let rest = &a.vals[1..];
+    let rest: Vec<Value> = a.vals[1..].iter().map(|v| v.as_ref().clone()).collect();
+    let rest = &rest[..];
     let mut len: Option<(usize, usize)> = None;
     for (i, v) in rest.iter().enumerate() {
         if let Value::Array(l) = v {
