@@ -580,14 +580,9 @@ impl<'a> Evaluator<'a> {
 
     fn eval_for(&self, f: &ForExpr, scope: &Scope) -> Result<Value> {
         let coll = self.eval(&f.intro.collection_expr, scope)?;
-        let pairs: Vec<(Value, Value)> = match coll {
-            Value::Array(items) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| (value::int(i as i64), v))
-                .collect(),
-            Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-            other => {
+        let pairs = match value::entries(coll) {
+            Ok(pairs) => pairs,
+            Err(other) => {
                 return Err(EvalError::at(
                     f.intro.collection_expr.span(),
                     format!(
@@ -761,16 +756,9 @@ impl<'a> Evaluator<'a> {
                     Directive::For(dir) => {
                         let fe = &dir.for_expr;
                         let coll = self.eval(&fe.collection_expr, scope)?;
-                        let pairs: Vec<(Value, Value)> = match coll {
-                            Value::Array(items) => items
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, v)| (value::int(i as i64), v))
-                                .collect(),
-                            Value::Object(m) => {
-                                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
-                            }
-                            other => {
+                        let pairs = match value::entries(coll) {
+                            Ok(pairs) => pairs,
+                            Err(other) => {
                                 return Err(EvalError::at(
                                     fe.collection_expr.span(),
                                     format!(

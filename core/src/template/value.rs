@@ -128,3 +128,18 @@ pub fn describe(v: &Value) -> String {
         s
     }
 }
+
+/// The (key, value) pairs that `for`, `%{for}` and `for_each` iterate: index
+/// and element for lists, key and value for maps and objects. Any other value
+/// is given back as the error.
+pub fn entries(v: Value) -> Result<Vec<(Value, Value)>, Value> {
+    match v {
+        Value::Array(items) => Ok(items
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (int(i as i64), v))
+            .collect()),
+        Value::Object(m) => Ok(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
+        other => Err(other),
+    }
+}
