@@ -29,6 +29,7 @@ pub mod eval;
 pub mod functions;
 pub mod graph;
 pub mod model;
+pub mod nesting;
 pub mod schedule;
 pub mod types;
 pub mod value;
@@ -48,6 +49,38 @@ pub use value::Value;
 use eval::{Binding, Evaluator, Scope};
 use functions::FuncContext;
 
+/// Parses a body, refusing nesting deeper than [`nesting::MAX_NESTING`]
+/// first (see `nesting.rs` for why). Errors come as one located diagnostic.
+pub(crate) fn parse_body(source: &str) -> Result<hcl_edit::structure::Body, Diagnostic> {
+    if let Some(at) = nesting::too_deep(source) {
+        return Err(Diagnostic::error(
+            Some(at..at),
+            format!(
+                "brackets nest more than {} levels deep here; split the expression or move parts into variables",
+                nesting::MAX_NESTING
+            ),
+        ));
+    }
+    hcl_edit::parser::parse_body(source).map_err(|e| {
+        let offset = e.location().offset();
+        Diagnostic::error(
+            Some(offset..offset),
+            format!("syntax error: {}", e.message()),
+        )
+    })
+}
+
+/// Parses one expression, with the same guard as [`parse_body`].
+pub(crate) fn parse_expr(source: &str) -> Result<hcl_edit::expr::Expression, String> {
+    if nesting::too_deep(source).is_some() {
+        return Err(format!(
+            "brackets nest more than {} levels deep",
+            nesting::MAX_NESTING
+        ));
+    }
+    hcl_edit::parser::parse_expr(source).map_err(|e| e.message().to_string())
+}
+
 /// A value supplied for a variable when a pipeline is created.
 #[derive(Debug, Clone, PartialEq)]
 pub enum VariableInput {
@@ -63,7 +96,7 @@ impl VariableInput {
     fn resolve(&self, ty: &Type) -> Value {
         match self {
             VariableInput::Value(v) => v.clone(),
-            VariableInput::Raw(s) if ty.is_primitive() => match hcl_edit::parser::parse_expr(s) {
+            VariableInput::Raw(s) if ty.is_primitive() => match parse_expr(s) {
                 Ok(hcl_edit::expr::Expression::String(q)) => Value::String(q.value().clone()),
                 _ => Value::String(s.clone()),
             },
@@ -74,7 +107,7 @@ impl VariableInput {
 
 /// Reads text as a constant HCL expression (`[1, 2]`, `{ a = "b" }`, `true`).
 pub fn parse_value(s: &str) -> Option<Value> {
-    let e = hcl_edit::parser::parse_expr(s).ok()?;
+    let e = parse_expr(s).ok()?;
     let ctx = FuncContext {
         now: DateTime::UNIX_EPOCH,
     };
@@ -117,14 +150,10 @@ pub struct Compiled {
 /// every diagnostic found (errors and warnings), located and in source order.
 pub fn compile(source: &str, opts: &CompileOptions) -> Result<Compiled, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let body = match hcl_edit::parser::parse_body(source) {
+    let body = match parse_body(source) {
         Ok(b) => b,
-        Err(e) => {
-            let offset = e.location().offset();
-            diags.error(
-                Some(offset..offset),
-                format!("syntax error: {}", e.message()),
-            );
+        Err(d) => {
+            diags.push(d);
             diags.locate(source);
             return Err(diags);
         }
@@ -152,14 +181,8 @@ pub fn compile(source: &str, opts: &CompileOptions) -> Result<Compiled, Diagnost
 pub fn parse_var_file(source: &str) -> Result<IndexMap<String, Value>, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut out = IndexMap::new();
-    match hcl_edit::parser::parse_body(source) {
-        Err(e) => {
-            let offset = e.location().offset();
-            diags.error(
-                Some(offset..offset),
-                format!("syntax error: {}", e.message()),
-            );
-        }
+    match parse_body(source) {
+        Err(d) => diags.push(d),
         Ok(body) => {
             let ctx = FuncContext { now: Utc::now() };
             let ev = Evaluator::new(&ctx);
@@ -203,9 +226,9 @@ pub fn evaluate_deferred(
     vcs_token: Value,
     now: DateTime<Utc>,
 ) -> Result<Value, eval::EvalError> {
-    let e = hcl_edit::parser::parse_expr(expression).map_err(|e| eval::EvalError {
+    let e = parse_expr(expression).map_err(|m| eval::EvalError {
         span: None,
-        message: format!("deferred expression does not parse: {}", e.message()),
+        message: format!("deferred expression does not parse: {m}"),
     })?;
     let scope = Scope::default()
         .with("action_outputs", Binding::Known(action_outputs))
@@ -233,7 +256,7 @@ pub(crate) fn suggest<'a>(
 /// Guesses a template's kind: a stage holding a `deployment` block (or a
 /// dynamic one) makes it a release lifecycle; anything else is a pipeline.
 pub fn detect_kind(source: &str) -> TemplateKind {
-    let Ok(body) = hcl_edit::parser::parse_body(source) else {
+    let Ok(body) = parse_body(source) else {
         return TemplateKind::Pipeline;
     };
     let lifecycle = body

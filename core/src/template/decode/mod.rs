@@ -721,7 +721,7 @@ impl<'a> Decoder<'a> {
                 " ".repeat((sp.start + 1).saturating_sub(2)),
                 s.value()
             );
-            let inner = hcl_edit::parser::parse_body(&padded)
+            let inner = crate::template::parse_body(&padded)
                 .ok()
                 .and_then(|b| b.into_attributes().next())
                 .map(|a| a.value);

@@ -1,0 +1,212 @@
+//! A guard run before parsing: how deeply brackets nest.
+//!
+//! hcl-edit's expression parser backtracks on a syntax error in a way that
+//! costs about 2^depth for operands nested inside unclosed brackets (found by
+//! the fuzzer: `t = a*b*c[` repeated 18 times takes 0.4 s, each further level
+//! doubles it). Its own limit, 64 levels, allows unbounded work, so templates
+//! are held to [`MAX_NESTING`] levels, which bounds the worst case to well
+//! under a second while leaving room for any template a person writes.
+//!
+//! The scan is linear and understands what can hide a bracket: quoted
+//! strings (with escapes and `${…}` / `%{…}` interpolations, which do nest),
+//! heredocs, and comments.
+
+/// The deepest nesting of `{`, `[`, `(` and `${` a template may have.
+pub const MAX_NESTING: usize = 16;
+
+#[derive(Debug)]
+enum Mode {
+    Code,
+    Str,
+    Heredoc {
+        delim: Vec<u8>,
+    },
+    /// Code inside `${` / `%{`, opened at this depth.
+    Interp {
+        opened_at: usize,
+    },
+}
+
+/// The byte offset of the first bracket nested deeper than [`MAX_NESTING`].
+pub fn too_deep(source: &str) -> Option<usize> {
+    let b = source.as_bytes();
+    let mut stack = vec![Mode::Code];
+    let mut depth = 0usize;
+    let mut i = 0;
+    let mut line_start = true;
+    while i < b.len() {
+        let c = b[i];
+        let at_line_start = std::mem::replace(&mut line_start, c == b'\n');
+        match stack.last() {
+            Some(Mode::Code) | Some(Mode::Interp { .. }) | None => match c {
+                b'#' => i = skip_line(b, i),
+                b'/' if b.get(i + 1) == Some(&b'/') => i = skip_line(b, i),
+                b'/' if b.get(i + 1) == Some(&b'*') => {
+                    i = find(b, i + 2, b"*/").map_or(b.len(), |j| j + 2);
+                    continue;
+                }
+                b'"' => stack.push(Mode::Str),
+                b'<' if b.get(i + 1) == Some(&b'<') => {
+                    if let Some((delim, body)) = heredoc_start(b, i + 2) {
+                        stack.push(Mode::Heredoc { delim });
+                        i = body;
+                        line_start = true;
+                        continue;
+                    }
+                }
+                b'{' | b'[' | b'(' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some(i);
+                    }
+                }
+                b'}' if matches!(stack.last(), Some(Mode::Interp { opened_at }) if *opened_at == depth) =>
+                {
+                    depth -= 1;
+                    stack.pop();
+                }
+                b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+            Some(Mode::Str) => match c {
+                b'\\' => i += 1,
+                b'"' | b'\n' => {
+                    stack.pop();
+                }
+                b'$' | b'%' => {
+                    if let Some(next) = interpolation(b, i, &mut depth, &mut stack) {
+                        if depth > MAX_NESTING {
+                            return Some(i);
+                        }
+                        i = next;
+                        continue;
+                    }
+                }
+                _ => {}
+            },
+            Some(Mode::Heredoc { delim }) => {
+                if at_line_start && closes_heredoc(b, i, delim) {
+                    stack.pop();
+                    i = skip_line(b, i);
+                    continue;
+                }
+                if c == b'$' || c == b'%' {
+                    if let Some(next) = interpolation(b, i, &mut depth, &mut stack) {
+                        if depth > MAX_NESTING {
+                            return Some(i);
+                        }
+                        i = next;
+                        continue;
+                    }
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// At `$` or `%`: `$${` / `%%{` are escapes (skipped); `${` / `%{` open an
+/// interpolation. Returns where scanning goes on, or None for a plain character.
+fn interpolation(b: &[u8], i: usize, depth: &mut usize, stack: &mut Vec<Mode>) -> Option<usize> {
+    let c = b[i];
+    match (b.get(i + 1), b.get(i + 2)) {
+        (Some(&n), Some(b'{')) if n == c => Some(i + 3),
+        (Some(b'{'), _) => {
+            *depth += 1;
+            stack.push(Mode::Interp { opened_at: *depth });
+            Some(i + 2)
+        }
+        _ => None,
+    }
+}
+
+/// After `<<`: an optional `-`, an identifier, then the end of the line.
+/// Returns the delimiter and where the body starts.
+fn heredoc_start(b: &[u8], mut i: usize) -> Option<(Vec<u8>, usize)> {
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    let start = i;
+    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'-') {
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let delim = b[start..i].to_vec();
+    while i < b.len() && (b[i] == b' ' || b[i] == b'\t' || b[i] == b'\r') {
+        i += 1;
+    }
+    (b.get(i) == Some(&b'\n')).then_some((delim, i + 1))
+}
+
+fn closes_heredoc(b: &[u8], i: usize, delim: &[u8]) -> bool {
+    let end = b[i..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| i + p);
+    b[i..end].trim_ascii() == delim
+}
+
+fn skip_line(b: &[u8], i: usize) -> usize {
+    b[i..]
+        .iter()
+        .position(|&c| c == b'\n')
+        .map_or(b.len(), |p| i + p)
+}
+
+fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    b.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| from + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(n: usize) -> String {
+        format!("x = {}1{}\n", "[".repeat(n), "]".repeat(n))
+    }
+
+    #[test]
+    fn counts_brackets_in_code() {
+        assert_eq!(too_deep(&nested(MAX_NESTING)), None);
+        assert_eq!(too_deep(&nested(MAX_NESTING + 1)), Some(4 + MAX_NESTING));
+        // Blocks count too.
+        let blocks = format!(
+            "{}{}",
+            "a {\n".repeat(MAX_NESTING + 1),
+            "}\n".repeat(MAX_NESTING + 1)
+        );
+        assert!(too_deep(&blocks).is_some());
+        // The fuzzer's pathological shape is caught however it ends.
+        assert!(too_deep(&format!("t = {}T!%T", "q*T*t[".repeat(40))).is_some());
+    }
+
+    #[test]
+    fn ignores_brackets_in_strings_heredocs_and_comments() {
+        let deep = "[".repeat(40);
+        let src = format!(
+            "a = \"{deep} \\\" {deep}\"\n# {deep}\n// {deep}\n/* {deep} */\nb = <<EOF\n{deep}\n$${{ {deep}\nEOF\nc = <<-X\n  {deep}\n  X\nd = \"$${{\" \n"
+        );
+        assert_eq!(too_deep(&src), None, "{src}");
+    }
+
+    #[test]
+    fn counts_interpolations_as_nesting() {
+        let inner = format!(
+            "{}1{}",
+            "[".repeat(MAX_NESTING - 1),
+            "]".repeat(MAX_NESTING - 1)
+        );
+        assert_eq!(too_deep(&format!("a = \"${{{inner}}}\"\n")), None);
+        assert!(too_deep(&format!("a = \"${{[{inner}]}}\"\n")).is_some());
+        // A `}` that closes an interpolation leaves the string, not the code.
+        assert_eq!(too_deep("a = \"${x}{{{{{{{{{{{{{{{{{{{{\"\nb = 1\n"), None);
+        let heredoc = format!("a = <<EOF\n%{{ if [{inner}] }}x%{{ endif }}\nEOF\n");
+        assert!(too_deep(&heredoc).is_some());
+    }
+}
