@@ -52,14 +52,8 @@ use functions::FuncContext;
 /// Parses a body, refusing nesting deeper than [`nesting::MAX_NESTING`]
 /// first (see `nesting.rs` for why). Errors come as one located diagnostic.
 pub(crate) fn parse_body(source: &str) -> Result<hcl_edit::structure::Body, Diagnostic> {
-    if let Some(at) = nesting::too_deep(source) {
-        return Err(Diagnostic::error(
-            Some(at..at),
-            format!(
-                "brackets nest more than {} levels deep here; split the expression or move parts into variables",
-                nesting::MAX_NESTING
-            ),
-        ));
+    if let Some((at, what)) = nesting::too_deep(source) {
+        return Err(Diagnostic::error(Some(at..at), nesting_message(what)));
     }
     hcl_edit::parser::parse_body(source).map_err(|e| {
         let offset = e.location().offset();
@@ -68,6 +62,20 @@ pub(crate) fn parse_body(source: &str) -> Result<hcl_edit::structure::Body, Diag
             format!("syntax error: {}", e.message()),
         )
     })
+}
+
+fn nesting_message(what: &str) -> String {
+    if what == "block" {
+        format!(
+            "blocks nest more than {} levels deep here",
+            nesting::MAX_BLOCK_NESTING
+        )
+    } else {
+        format!(
+            "brackets nest more than {} levels deep in this expression; split it or move parts into variables",
+            nesting::MAX_NESTING
+        )
+    }
 }
 
 /// Parses one expression, with the same guard as [`parse_body`].
