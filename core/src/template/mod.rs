@@ -80,11 +80,8 @@ fn nesting_message(what: &str) -> String {
 
 /// Parses one expression, with the same guard as [`parse_body`].
 pub(crate) fn parse_expr(source: &str) -> Result<hcl_edit::expr::Expression, String> {
-    if nesting::too_deep(source).is_some() {
-        return Err(format!(
-            "brackets nest more than {} levels deep",
-            nesting::MAX_NESTING
-        ));
+    if let Some((_, what)) = nesting::expression_too_deep(source) {
+        return Err(nesting_message(what));
     }
     hcl_edit::parser::parse_expr(source).map_err(|e| e.message().to_string())
 }
