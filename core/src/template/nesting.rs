@@ -61,21 +61,15 @@ fn scan(source: &str, expression: bool) -> Option<(usize, &'static str)> {
     while i < b.len() {
         let c = b[i];
         let at_line_start = std::mem::replace(&mut line_start, c == b'\n');
+        let in_code = !matches!(stack.last(), Some(Mode::Str | Mode::Heredoc { .. }));
+        if in_code {
+            if let Some(next) = skip_comment(b, i) {
+                i = next;
+                continue;
+            }
+        }
         match stack.last() {
             Some(Mode::Block) if !in_attr => match c {
-                // Stop at the line break: it may end an attribute.
-                b'#' => {
-                    i = skip_line(b, i);
-                    continue;
-                }
-                b'/' if b.get(i + 1) == Some(&b'/') => {
-                    i = skip_line(b, i);
-                    continue;
-                }
-                b'/' if b.get(i + 1) == Some(&b'*') => {
-                    i = find(b, i + 2, b"*/").map_or(b.len(), |j| j + 2);
-                    continue;
-                }
                 b'"' => stack.push(Mode::Str),
                 b'=' => in_attr = true,
                 b'{' => {
@@ -92,19 +86,6 @@ fn scan(source: &str, expression: bool) -> Option<(usize, &'static str)> {
                 _ => {}
             },
             Some(Mode::Block) | Some(Mode::Code) | Some(Mode::Interp { .. }) | None => match c {
-                // Stop at the line break: it may end an attribute.
-                b'#' => {
-                    i = skip_line(b, i);
-                    continue;
-                }
-                b'/' if b.get(i + 1) == Some(&b'/') => {
-                    i = skip_line(b, i);
-                    continue;
-                }
-                b'/' if b.get(i + 1) == Some(&b'*') => {
-                    i = find(b, i + 2, b"*/").map_or(b.len(), |j| j + 2);
-                    continue;
-                }
                 // An attribute's expression ends at the end of its line when no
                 // bracket is open; a `}` there closes the block (one-line blocks).
                 b'\n' if depth == 0 && matches!(stack.last(), Some(Mode::Block)) => in_attr = false,
@@ -214,6 +195,16 @@ fn closes_heredoc(b: &[u8], i: usize, delim: &[u8]) -> bool {
         .position(|&c| c == b'\n')
         .map_or(b.len(), |p| i + p);
     b[i..end].trim_ascii() == delim
+}
+
+/// At a comment (`#`, `//`, `/* */`): where scanning goes on. A line
+/// comment stops at its line break, which may end an attribute.
+fn skip_comment(b: &[u8], i: usize) -> Option<usize> {
+    match (b[i], b.get(i + 1)) {
+        (b'#', _) | (b'/', Some(b'/')) => Some(skip_line(b, i)),
+        (b'/', Some(b'*')) => Some(find(b, i + 2, b"*/").map_or(b.len(), |j| j + 2)),
+        _ => None,
+    }
 }
 
 fn skip_line(b: &[u8], i: usize) -> usize {
