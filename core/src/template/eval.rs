@@ -207,43 +207,15 @@ impl<'a> Evaluator<'a> {
             Expression::HeredocTemplate(h) => self.eval_template(&h.template, scope, expr.span()),
             Expression::Parenthesis(p) => self.eval(p.inner(), scope),
             Expression::Variable(v) => self.lookup(v.as_str(), scope, v.span()).cloned(),
-            Expression::Traversal(t) => {
-                // Fast path: walk a variable's value by reference, clone once at the end.
-                if let Expression::Variable(v) = &t.expr {
-                    let base = self.lookup(v.as_str(), scope, v.span())?;
-                    if let (Value::Object(vars), Some(TraversalOperator::GetAttr(name))) =
-                        (base, t.operators.first().map(|o| &**o))
-                    {
-                        if v.as_str() == "var" && !vars.contains_key(name.as_str()) {
-                            let hint =
-                                super::suggest(name.as_str(), vars.keys().map(String::as_str))
-                                    .map(|s| format!("; did you mean `var.{s}`?"))
-                                    .unwrap_or_else(|| "; declare it with a variable block".into());
-                            return Err(EvalError::at(
-                                name.span(),
-                                format!("variable `{}` is not declared{hint}", name.as_str()),
-                            ));
-                        }
-                    }
-                    let mut cur = base;
-                    let mut i = 0;
-                    while i < t.operators.len() {
-                        match &*t.operators[i] {
-                            TraversalOperator::GetAttr(_) | TraversalOperator::LegacyIndex(_) => {
-                                cur = self.step_ref(cur, &t.operators[i], scope)?;
-                                i += 1;
-                            }
-                            _ => break,
-                        }
-                    }
-                    if i == t.operators.len() {
-                        return Ok(cur.clone());
-                    }
-                    return self.apply_ops(cur.clone(), &t.operators[i..], scope);
+            Expression::Traversal(t) => match &t.expr {
+                Expression::Variable(v) => self
+                    .traverse_ref(v, &t.operators, scope)
+                    .map(Cow::into_owned),
+                other => {
+                    let base = self.eval(other, scope)?;
+                    self.apply_ops(base, &t.operators, scope)
                 }
-                let base = self.eval(&t.expr, scope)?;
-                self.apply_ops(base, &t.operators, scope)
-            }
+            },
             Expression::FuncCall(call) => self.eval_call(call, scope),
             Expression::Conditional(c) => {
                 let cond = self.eval(&c.cond_expr, scope)?;
@@ -420,40 +392,66 @@ impl<'a> Evaluator<'a> {
         Ok(cur)
     }
 
-    /// Like [`Evaluator::eval`], but a variable or a chain of attribute steps
-    /// into one is borrowed from the scope instead of copied.
+    /// Like [`Evaluator::eval`], but a variable, or the attribute steps into
+    /// one, is borrowed from the scope instead of copied.
     fn eval_cow<'s>(&self, expr: &Expression, scope: &'s Scope) -> Result<Cow<'s, Value>> {
-        let (base, ops) = match expr {
-            Expression::Variable(v) => (v, &[][..]),
+        match expr {
+            Expression::Variable(v) => {
+                self.step(expr.span())?;
+                self.lookup(v.as_str(), scope, v.span()).map(Cow::Borrowed)
+            }
             Expression::Traversal(t) => match &t.expr {
-                Expression::Variable(v)
-                    if t.operators.iter().all(|o| {
-                        matches!(
-                            &**o,
-                            TraversalOperator::GetAttr(_) | TraversalOperator::LegacyIndex(_)
-                        )
-                    }) =>
-                {
-                    (v, &t.operators[..])
+                Expression::Variable(v) => {
+                    self.step(expr.span())?;
+                    self.traverse_ref(v, &t.operators, scope)
                 }
-                _ => return self.eval(expr, scope).map(Cow::Owned),
+                _ => self.eval(expr, scope).map(Cow::Owned),
             },
-            _ => return self.eval(expr, scope).map(Cow::Owned),
-        };
-        // `var.<undeclared>` has a message of its own: let eval give it.
-        if let (Some(Binding::Known(Value::Object(vars))), Some(TraversalOperator::GetAttr(name))) =
-            (scope.get(base.as_str()), ops.first().map(|o| &**o))
+            _ => self.eval(expr, scope).map(Cow::Owned),
+        }
+    }
+
+    /// Walks `base` and its leading attribute steps by reference, then applies
+    /// the remaining operators to a copy (only when there are any).
+    fn traverse_ref<'s>(
+        &self,
+        base: &hcl_edit::Decorated<hcl_edit::Ident>,
+        ops: &[hcl_edit::Decorated<TraversalOperator>],
+        scope: &'s Scope,
+    ) -> Result<Cow<'s, Value>> {
+        let root = self.lookup(base.as_str(), scope, base.span())?;
+        if let (Value::Object(vars), Some(TraversalOperator::GetAttr(name))) =
+            (root, ops.first().map(|o| &**o))
         {
             if base.as_str() == "var" && !vars.contains_key(name.as_str()) {
-                return self.eval(expr, scope).map(Cow::Owned);
+                let hint = super::suggest(name.as_str(), vars.keys().map(String::as_str))
+                    .map(|s| format!("; did you mean `var.{s}`?"))
+                    .unwrap_or_else(|| "; declare it with a variable block".into());
+                return Err(EvalError::at(
+                    name.span(),
+                    format!("variable `{}` is not declared{hint}", name.as_str()),
+                ));
             }
         }
-        self.step(expr.span())?;
-        let mut cur = self.lookup(base.as_str(), scope, base.span())?;
-        for op in ops {
+        let borrowed = ops
+            .iter()
+            .take_while(|o| {
+                matches!(
+                    &***o,
+                    TraversalOperator::GetAttr(_) | TraversalOperator::LegacyIndex(_)
+                )
+            })
+            .count();
+        let mut cur = root;
+        for op in &ops[..borrowed] {
             cur = self.step_ref(cur, op, scope)?;
         }
-        Ok(Cow::Borrowed(cur))
+        if borrowed == ops.len() {
+            Ok(Cow::Borrowed(cur))
+        } else {
+            self.apply_ops(cur.clone(), &ops[borrowed..], scope)
+                .map(Cow::Owned)
+        }
     }
 
     fn eval_call(&self, call: &FuncCall, scope: &Scope) -> Result<Value> {

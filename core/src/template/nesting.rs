@@ -61,12 +61,21 @@ fn scan(source: &str, expression: bool) -> Option<(usize, &'static str)> {
     while i < b.len() {
         let c = b[i];
         let at_line_start = std::mem::replace(&mut line_start, c == b'\n');
-        let in_code = !matches!(stack.last(), Some(Mode::Str | Mode::Heredoc { .. }));
-        if in_code {
-            if let Some(next) = skip_comment(b, i) {
-                i = next;
-                continue;
+        let in_text = matches!(stack.last(), Some(Mode::Str | Mode::Heredoc { .. }));
+        // Code: comments hide brackets. Text: `${` and `%{` open code again.
+        // (A heredoc's closing line is a plain identifier, so checking `$`
+        // before it changes nothing.)
+        let next = if in_text {
+            interpolation(b, i, &mut depth, &mut stack)
+        } else {
+            skip_comment(b, i)
+        };
+        if let Some(next) = next {
+            if depth > MAX_NESTING {
+                return Some((i, EXPR));
             }
+            i = next;
+            continue;
         }
         match stack.last() {
             Some(Mode::Block) if !in_attr => match c {
@@ -121,15 +130,6 @@ fn scan(source: &str, expression: bool) -> Option<(usize, &'static str)> {
                 b'"' | b'\n' => {
                     stack.pop();
                 }
-                b'$' | b'%' => {
-                    if let Some(next) = interpolation(b, i, &mut depth, &mut stack) {
-                        if depth > MAX_NESTING {
-                            return Some((i, EXPR));
-                        }
-                        i = next;
-                        continue;
-                    }
-                }
                 _ => {}
             },
             Some(Mode::Heredoc { delim }) => {
@@ -137,15 +137,6 @@ fn scan(source: &str, expression: bool) -> Option<(usize, &'static str)> {
                     stack.pop();
                     i = skip_line(b, i);
                     continue;
-                }
-                if c == b'$' || c == b'%' {
-                    if let Some(next) = interpolation(b, i, &mut depth, &mut stack) {
-                        if depth > MAX_NESTING {
-                            return Some((i, EXPR));
-                        }
-                        i = next;
-                        continue;
-                    }
                 }
             }
         }
@@ -158,6 +149,9 @@ fn scan(source: &str, expression: bool) -> Option<(usize, &'static str)> {
 /// interpolation. Returns where scanning goes on, or None for a plain character.
 fn interpolation(b: &[u8], i: usize, depth: &mut usize, stack: &mut Vec<Mode>) -> Option<usize> {
     let c = b[i];
+    if c != b'$' && c != b'%' {
+        return None;
+    }
     match (b.get(i + 1), b.get(i + 2)) {
         (Some(&n), Some(b'{')) if n == c => Some(i + 3),
         (Some(b'{'), _) => {

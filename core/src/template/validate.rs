@@ -278,12 +278,12 @@ fn action_outputs(t: &Template, refs: &[RuntimeRef], graphs: &Graphs, diags: &mu
                         continue;
                     };
                     // Within the same task, only earlier actions (or a gate's condition) may be read.
-                    if r.node.as_deref() == Some(node_path.as_str()) {
-                        match r.action {
+                    if r.site.node.as_deref() == Some(node_path.as_str()) {
+                        match r.site.action {
                             Some(cur) if ai >= cur => {
                                 diags.error(span, format!("{dotted}: an action can only read the outputs of actions before it in the same task"));
                             }
-                            None if !r.allow_self => {
+                            None if !r.site.allow_self => {
                                 diags.error(span, format!("{dotted}: a task's `if` cannot read its own outputs; they do not exist before it runs"));
                             }
                             _ => {}
@@ -301,12 +301,12 @@ fn action_outputs(t: &Template, refs: &[RuntimeRef], graphs: &Graphs, diags: &mu
             }
         }
         // The referenced node must have finished when the reader runs.
-        let Some(reader) = r.node.as_deref().and_then(|p| by_path.get(p)) else {
+        let Some(reader) = r.site.node.as_deref().and_then(|p| by_path.get(p)) else {
             continue;
         };
         let (reader_stage, reader) = *reader;
         if reader.path == target.path {
-            if r.allow_self {
+            if r.site.allow_self {
                 continue;
             }
             diags.error(

@@ -34,12 +34,7 @@ pub(crate) const RUNTIME_ROOTS: [&str; 3] = ["action_outputs", "jwt", "vcs_token
 #[derive(Debug, Clone)]
 pub(crate) struct RuntimeRef {
     pub reference: Reference,
-    /// Path of the node the expression belongs to (None: outside any node).
-    pub node: Option<String>,
-    /// Index of the action, when the expression is an action input.
-    pub action: Option<usize>,
-    /// Whether the node may read its own outputs (a gate's success condition).
-    pub allow_self: bool,
+    pub site: Site,
 }
 
 struct Schema {
@@ -699,9 +694,7 @@ impl<'a> Decoder<'a> {
                 }
                 self.runtime_refs.push(RuntimeRef {
                     reference: r.clone(),
-                    node: site.node.clone(),
-                    action: site.action,
-                    allow_self: site.allow_self,
+                    site: site.clone(),
                 });
                 true
             }
@@ -766,10 +759,13 @@ impl<'a> Decoder<'a> {
 
 /// Where an expression stands, for checking its runtime references.
 #[derive(Debug, Clone, Default)]
-struct Site {
-    node: Option<String>,
-    action: Option<usize>,
-    allow_self: bool,
+pub(crate) struct Site {
+    /// Path of the node the expression belongs to (None: outside any node).
+    pub node: Option<String>,
+    /// Index of the action, when the expression is an action input.
+    pub action: Option<usize>,
+    /// Whether the node may read its own outputs (a gate's success condition).
+    pub allow_self: bool,
 }
 
 /// Whether an expression can give a bool: `Some(false)` when it certainly cannot.
