@@ -6,3 +6,5 @@
 
 pub mod prn;
 pub mod template;
+pub mod events;
+pub mod pipeline;

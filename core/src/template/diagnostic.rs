@@ -37,6 +37,18 @@ pub struct Diagnostic {
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// A machine-readable kind, for callers that treat some findings apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<DiagnosticCode>,
+}
+
+/// Kinds of diagnostic that callers may want to tell apart from the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticCode {
+    /// A variable without a default was given no value. A template checked
+    /// before any pipeline exists (on upload) expects these.
+    VariableWithoutValue,
 }
 
 impl Diagnostic {
@@ -47,6 +59,7 @@ impl Diagnostic {
             line: None,
             column: None,
             message: message.into(),
+            code: None,
         }
     }
 

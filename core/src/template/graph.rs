@@ -2,14 +2,14 @@
 //! in each stage its nodes in the order pre tasks, main nodes, post tasks.
 
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{
     Jwt, Node, Plugin, PluginRequirement, Template, TemplateKind, VcsToken, Volume,
 };
 use super::value::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionGraph {
     pub kind: TemplateKind,
     pub stages: Vec<GraphStage>,
@@ -22,7 +22,7 @@ pub struct ExecutionGraph {
     pub vcs_tokens: Vec<VcsToken>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphStage {
     pub name: String,
     pub nodes: Vec<Node>,

@@ -40,7 +40,7 @@ mod validate;
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 
-pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use diagnostic::{Diagnostic, DiagnosticCode, Diagnostics, Severity};
 pub use graph::{ExecutionGraph, GraphStage};
 pub use model::{Expr, Template, TemplateKind};
 pub use types::Type;

@@ -4,13 +4,13 @@
 use std::ops::Range;
 
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::types::Type;
 use super::value::Value;
 
 /// Which of the two template languages a file is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TemplateKind {
     Pipeline,
@@ -28,7 +28,7 @@ impl TemplateKind {
 
 /// An expression's result: a value known now, or an expression the executor
 /// finishes at run time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Expr {
     Value(Value),
@@ -38,7 +38,7 @@ pub enum Expr {
 /// An expression that needs run-time values (`action_outputs`, `jwt`,
 /// `vcs_token`). Everything known at creation time is already folded in, so
 /// `expression` mentions only those roots.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deferred {
     /// HCL source of the remaining expression.
     pub expression: String,
@@ -47,7 +47,7 @@ pub struct Deferred {
 }
 
 /// A declared variable and the value it has in this evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Variable {
     pub name: String,
     #[serde(rename = "type")]
@@ -57,7 +57,7 @@ pub struct Variable {
 }
 
 /// When a node starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum When {
     Auto,
@@ -66,7 +66,7 @@ pub enum When {
 }
 
 /// What a failed deployment does to its release.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
     Fail,
@@ -74,7 +74,7 @@ pub enum OnError {
 }
 
 /// The kind of a stage node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeKind {
     Task,
@@ -94,7 +94,7 @@ impl NodeKind {
 
 /// The part of a stage a node runs in: all pre nodes finish before main nodes
 /// start, and all main nodes before post nodes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Section {
     Pre,
@@ -113,7 +113,7 @@ impl Section {
 }
 
 /// When a scheduled node starts, once it is no longer blocked.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Schedule {
     /// An RFC 3339 instant.
@@ -126,7 +126,7 @@ pub enum Schedule {
 }
 
 /// Retry-until-true settings of a task acting as a gate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Gate {
     /// Go duration syntax, e.g. `2m`.
     pub interval: Option<String>,
@@ -136,14 +136,14 @@ pub struct Gate {
 }
 
 /// A volume mounted into a task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MountPoint {
     pub volume: String,
     pub path: Option<String>,
 }
 
 /// One plugin action of a task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     /// `<plugin>_<action>`, e.g. `exec_command`.
     pub label: String,
@@ -153,7 +153,7 @@ pub struct Action {
     /// Inputs known at creation time.
     pub inputs: IndexMap<String, Value>,
     /// Inputs the executor evaluates at run time.
-    #[serde(skip_serializing_if = "IndexMap::is_empty")]
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub deferred_inputs: IndexMap<String, Deferred>,
 }
 
@@ -165,7 +165,7 @@ impl Action {
 }
 
 /// Settings of a nested or deployment pipeline node.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineSpec {
     pub template_id: String,
     pub pipeline_type: String,
@@ -174,7 +174,7 @@ pub struct PipelineSpec {
 }
 
 /// A task, nested pipeline or deployment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     /// Stable address, as `action_outputs` spells it: `stage.dev.pre.task.check`.
     pub path: String,
@@ -194,7 +194,7 @@ pub struct Node {
     /// Tags an agent must have to run this task (the task's own, else the template's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent_tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mount_points: Vec<MountPoint>,
     pub actions: Vec<Action>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -210,7 +210,7 @@ pub struct Node {
 }
 
 /// A stage and its three sections.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
     pub name: String,
     pub pre: Vec<Node>,
@@ -236,14 +236,14 @@ impl Stage {
 }
 
 /// A configured plugin.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plugin {
     pub name: String,
     pub config: IndexMap<String, Expr>,
 }
 
 /// Where an external plugin comes from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PluginRequirement {
     pub name: String,
     pub source: String,
@@ -251,13 +251,13 @@ pub struct PluginRequirement {
     pub replace: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Jwt {
     pub name: String,
     pub audience: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VcsOptions {
     pub provider_id: String,
     pub repository_path: String,
@@ -265,7 +265,7 @@ pub struct VcsOptions {
     pub reference: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Volume {
     pub name: String,
     #[serde(rename = "type")]
@@ -273,14 +273,14 @@ pub struct Volume {
     pub vcs_options: Option<VcsOptions>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VcsToken {
     pub name: String,
     pub provider_id: String,
 }
 
 /// A whole template, stages in file order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
     pub kind: TemplateKind,
     pub variables: Vec<Variable>,

@@ -5,13 +5,13 @@ use std::fmt;
 
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::Span;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::eval::EvalError;
 use super::value::{self, describe, type_name, Map, Value};
 
 /// A type constraint as written in a `variable` block.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Type {
     Any,
@@ -26,7 +26,7 @@ pub enum Type {
 }
 
 /// One attribute of an `object({…})` type.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectAttr {
     pub name: String,
     pub ty: Type,

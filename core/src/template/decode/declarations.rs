@@ -189,10 +189,12 @@ impl Decoder<'_> {
                 None => match &default {
                     Some(d) => d.clone(),
                     None => {
-                        self.diags.error(
+                        let mut d = Diagnostic::error(
                             name_span.clone(),
                             format!("variable \"{name}\" has no value: give one when creating the pipeline (e.g. --var {name}=…), or add a default"),
                         );
+                        d.code = Some(DiagnosticCode::VariableWithoutValue);
+                        self.diags.push(d);
                         self.failed_vars.push(name.clone());
                         continue;
                     }

@@ -13,7 +13,7 @@ use hcl_edit::structure::{Attribute, Body, Structure};
 use hcl_edit::Span;
 use indexmap::IndexMap;
 
-use super::diagnostic::Diagnostics;
+use super::diagnostic::{Diagnostic, DiagnosticCode, Diagnostics};
 use super::eval::{references, Binding, EvalError, Evaluator, Reference, Scope};
 use super::model::*;
 use super::types::{convert, Type};

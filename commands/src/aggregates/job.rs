@@ -1,0 +1,179 @@
+use chrono::Utc;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use indexmap::IndexMap;
+use phobos_core::events::{JobEvent, JobSpec};
+use serde::{Deserialize, Serialize};
+
+use super::{command_name, Stored};
+use crate::error::DomainError;
+
+/// Where a job is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatus {
+    #[default]
+    New,
+    Queued,
+    Claimed,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::New => "NEW",
+            JobStatus::Queued => "QUEUED",
+            JobStatus::Claimed => "CLAIMED",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Succeeded => "SUCCEEDED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+    fn finished(self) -> bool {
+        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Job {
+    pub status: JobStatus,
+    pub pipeline_id: String,
+    pub node_path: String,
+    pub agent_id: Option<String>,
+    pub spec: Option<JobSpec>,
+    pub outputs: IndexMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub enum JobCommand {
+    /// Idempotent: queueing a job that exists changes nothing.
+    QueueJob {
+        pipeline_id: String,
+        project_id: String,
+        node_path: String,
+        spec: JobSpec,
+    },
+    /// Exactly one claim of a queued job succeeds.
+    ClaimJob { agent_id: String, session_id: String },
+    StartJob,
+    RecordActionOutputs { action: String, outputs: serde_json::Value },
+    SucceedJob,
+    FailJob { message: String },
+}
+command_name!(JobCommand {
+    QueueJob,
+    ClaimJob,
+    StartJob,
+    RecordActionOutputs,
+    SucceedJob,
+    FailJob
+});
+
+impl Aggregate for Job {
+    const TYPE: &'static str = "Job";
+    type Command = JobCommand;
+    type Event = Stored<JobEvent>;
+    type Error = DomainError;
+    type Services = ();
+
+    async fn handle(&mut self, command: Self::Command, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
+        let now = Utc::now();
+        let e = match command {
+            JobCommand::QueueJob {
+                pipeline_id,
+                project_id,
+                node_path,
+                spec,
+            } => {
+                if self.status != JobStatus::New {
+                    return Ok(());
+                }
+                JobEvent::JobQueued {
+                    pipeline_id,
+                    project_id,
+                    node_path,
+                    spec,
+                    queued_at: now,
+                }
+            }
+            JobCommand::ClaimJob { agent_id, session_id } => {
+                match self.status {
+                    JobStatus::Queued => {}
+                    JobStatus::New => return Err(DomainError::NotFound("this job".into())),
+                    _ => return Err(DomainError::Conflict("the job was already claimed by another agent".into())),
+                }
+                JobEvent::JobClaimed {
+                    agent_id,
+                    session_id,
+                    claimed_at: now,
+                }
+            }
+            JobCommand::StartJob => match self.status {
+                JobStatus::Claimed => JobEvent::JobStarted { started_at: now },
+                JobStatus::Running => return Ok(()),
+                s => return Err(self.wrong_state("start", s)),
+            },
+            JobCommand::RecordActionOutputs { action, outputs } => {
+                if !matches!(self.status, JobStatus::Claimed | JobStatus::Running) {
+                    return Err(self.wrong_state("record outputs of", self.status));
+                }
+                JobEvent::ActionOutputsRecorded { action, outputs }
+            }
+            JobCommand::SucceedJob => {
+                if self.status.finished() || self.status == JobStatus::New || self.status == JobStatus::Queued {
+                    return Err(self.wrong_state("finish", self.status));
+                }
+                JobEvent::JobSucceeded {
+                    outputs: self.outputs.clone(),
+                    finished_at: now,
+                }
+            }
+            JobCommand::FailJob { message } => {
+                if self.status.finished() || self.status == JobStatus::New {
+                    return Err(self.wrong_state("fail", self.status));
+                }
+                JobEvent::JobFailed {
+                    message,
+                    outputs: self.outputs.clone(),
+                    finished_at: now,
+                }
+            }
+        };
+        sink.write(Stored(e), self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event.0 {
+            JobEvent::JobQueued {
+                pipeline_id,
+                node_path,
+                spec,
+                ..
+            } => {
+                self.status = JobStatus::Queued;
+                self.pipeline_id = pipeline_id;
+                self.node_path = node_path;
+                self.spec = Some(spec);
+            }
+            JobEvent::JobClaimed { agent_id, .. } => {
+                self.status = JobStatus::Claimed;
+                self.agent_id = Some(agent_id);
+            }
+            JobEvent::JobStarted { .. } => self.status = JobStatus::Running,
+            JobEvent::ActionOutputsRecorded { action, outputs } => {
+                self.outputs.insert(action, outputs);
+            }
+            JobEvent::JobSucceeded { .. } => self.status = JobStatus::Succeeded,
+            JobEvent::JobFailed { .. } => self.status = JobStatus::Failed,
+        }
+    }
+}
+
+impl Job {
+    fn wrong_state(&self, what: &str, s: JobStatus) -> DomainError {
+        DomainError::Conflict(format!("cannot {what} a job that is {}", s.as_str()))
+    }
+}

@@ -1,0 +1,46 @@
+//! Connecting to PostgreSQL and applying the schema.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::PgPool;
+
+/// The migrations in `migrations/`, compiled in so the binary carries its
+/// schema. The folder is the schema's single source.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "event log", include_str!("../../migrations/0001_event_log.sql")),
+    (2, "read models", include_str!("../../migrations/0002_read_models.sql")),
+];
+
+/// The migrator for [`MIGRATIONS`].
+pub fn migrator() -> Migrator {
+    Migrator {
+        migrations: Cow::Owned(
+            MIGRATIONS
+                .iter()
+                .map(|(v, d, sql)| {
+                    Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Borrowed(*sql), false)
+                })
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    }
+}
+
+/// Applies every migration not applied yet.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    migrator().run(pool).await
+}
+
+/// A pool with `max_connections`, failing fast when the server is away.
+pub async fn connect(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+}

@@ -1,0 +1,136 @@
+//! Policies: events that cause commands.
+//!
+//! - `NodeBecameReady` with a job → `QueueJob` (the job id is fixed by the
+//!   event, and queueing is idempotent);
+//! - `JobStarted` → `MarkNodeRunning`;
+//! - `JobSucceeded` / `JobFailed` → `CompleteNode` (idempotent).
+//!
+//! The policy worker is a [`subscription`](crate::subscription) whose
+//! effects are commands, not writes in the batch transaction: it is
+//! at-least-once, which the idempotent commands make safe. It keeps a
+//! job → pipeline map only in the events themselves (`JobQueued` names the
+//! pipeline and node), loading the job aggregate's queue event when needed.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use phobos_core::events::{Actor, JobEvent, PipelineEvent};
+use sqlx::PgConnection;
+
+use crate::aggregates::{JobCommand, PipelineCommand};
+use crate::bus::{CommandBus, CommandContext};
+use crate::error::{CommandError, LogError};
+use crate::log::{read_aggregate, RecordedEvent};
+use crate::subscription::Handler;
+
+/// The subscription name of the policy worker.
+pub const POLICY_SUBSCRIPTION: &str = "policies";
+
+/// Turns events into commands.
+pub struct Policies {
+    bus: Arc<CommandBus>,
+}
+
+impl Policies {
+    pub fn new(bus: Arc<CommandBus>) -> Self {
+        Policies { bus }
+    }
+
+    async fn on_event(&self, tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError> {
+        let ctx = CommandContext::caused_by(Actor::System("policy".into()), ev);
+        let result = match ev.aggregate_type.as_str() {
+            "Pipeline" => match ev.decode::<PipelineEvent>()? {
+                PipelineEvent::NodeBecameReady {
+                    path,
+                    job_id: Some(job_id),
+                    job: Some(spec),
+                    ..
+                } => {
+                    let project_id = pipeline_project(tx, &ev.aggregate_id).await?;
+                    let cmd = JobCommand::QueueJob {
+                        pipeline_id: ev.aggregate_id.clone(),
+                        project_id,
+                        node_path: path,
+                        spec,
+                    };
+                    self.bus.job(&job_id, cmd, &ctx).await
+                }
+                _ => Ok(()),
+            },
+            "Job" => {
+                let job = ev.decode::<JobEvent>()?;
+                let cmd = match job {
+                    JobEvent::JobStarted { .. } => Some(None),
+                    JobEvent::JobSucceeded { outputs, .. } => Some(Some((true, String::new(), outputs))),
+                    JobEvent::JobFailed { message, outputs, .. } => Some(Some((false, message, outputs))),
+                    _ => None,
+                };
+                match cmd {
+                    None => Ok(()),
+                    Some(finish) => {
+                        let (pipeline_id, path) = job_node(tx, &ev.aggregate_id).await?;
+                        let job_id = ev.aggregate_id.clone();
+                        let cmd = match finish {
+                            None => PipelineCommand::MarkNodeRunning { path, job_id },
+                            Some((succeeded, reason, outputs)) => PipelineCommand::CompleteNode {
+                                path,
+                                job_id,
+                                succeeded,
+                                reason,
+                                outputs,
+                            },
+                        };
+                        self.bus.pipeline(&pipeline_id, cmd, &ctx).await
+                    }
+                }
+            }
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            // Refused means the state moved on (e.g. a node already
+            // finished): nothing to do, and retrying would not change it.
+            Err(CommandError::Rejected(e)) => {
+                tracing::warn!(event = %ev.event_type, position = %ev.position, error = %e, "policy command refused");
+                Ok(())
+            }
+            Err(e) => Err(LogError::Handler(e.to_string())),
+        }
+    }
+}
+
+#[async_trait]
+impl Handler for Policies {
+    async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError> {
+        for ev in events {
+            let span = tracing::info_span!("policy", event = %ev.event_type, position = %ev.position);
+            let _g = span.enter();
+            drop(_g);
+            self.on_event(tx, ev).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<String, LogError> {
+    let events = read_aggregate(&mut *tx, "Pipeline", pipeline_id).await?;
+    for e in events.iter().take(1) {
+        if let PipelineEvent::PipelineCreated { project_id, .. } = e.decode()? {
+            return Ok(project_id);
+        }
+    }
+    Err(LogError::Handler(format!("pipeline {pipeline_id} has no PipelineCreated event")))
+}
+
+async fn job_node(tx: &mut PgConnection, job_id: &str) -> Result<(String, String), LogError> {
+    let events = read_aggregate(&mut *tx, "Job", job_id).await?;
+    for e in events.iter().take(1) {
+        if let JobEvent::JobQueued {
+            pipeline_id, node_path, ..
+        } = e.decode()?
+        {
+            return Ok((pipeline_id, node_path));
+        }
+    }
+    Err(LogError::Handler(format!("job {job_id} has no JobQueued event")))
+}

@@ -1,0 +1,66 @@
+//! Jobs: one run of one task on an agent.
+
+use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::named_event;
+
+/// What a job runs: its actions with every input evaluated, and the agent
+/// tags it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobSpec {
+    pub tags: Vec<String>,
+    pub actions: Vec<JobAction>,
+}
+
+/// One action of a job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobAction {
+    /// The action's alias, or its label.
+    pub name: String,
+    pub plugin: String,
+    pub action: String,
+    pub inputs: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum JobEvent {
+    JobQueued {
+        pipeline_id: String,
+        project_id: String,
+        node_path: String,
+        spec: JobSpec,
+        queued_at: DateTime<Utc>,
+    },
+    JobClaimed {
+        agent_id: String,
+        session_id: String,
+        claimed_at: DateTime<Utc>,
+    },
+    JobStarted {
+        started_at: DateTime<Utc>,
+    },
+    ActionOutputsRecorded {
+        action: String,
+        outputs: serde_json::Value,
+    },
+    /// `outputs` gathers every action's outputs, by action name.
+    JobSucceeded {
+        outputs: IndexMap<String, serde_json::Value>,
+        finished_at: DateTime<Utc>,
+    },
+    JobFailed {
+        message: String,
+        outputs: IndexMap<String, serde_json::Value>,
+        finished_at: DateTime<Utc>,
+    },
+}
+named_event!(JobEvent {
+    JobQueued,
+    JobClaimed,
+    JobStarted,
+    ActionOutputsRecorded,
+    JobSucceeded,
+    JobFailed
+});

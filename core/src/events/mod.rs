@@ -1,0 +1,44 @@
+//! The events of every aggregate: the permanent record.
+//!
+//! Invariants, kept by review:
+//! - names are in the past tense, and every event has a version
+//!   ([`EVENT_VERSION`] today);
+//! - a stored event never changes meaning: a new shape gets a new version and
+//!   an upcaster in `phobos-commands`, never an edit here;
+//! - events carry everything needed to rebuild state (a pipeline's whole
+//!   execution graph, a job's resolved inputs), so replaying the log needs
+//!   nothing else.
+
+mod agent;
+mod job;
+mod metadata;
+mod organization;
+mod pipeline;
+
+pub use agent::AgentEvent;
+pub use job::{JobAction, JobEvent, JobSpec};
+pub use metadata::{Actor, ActorParseError, EventMetadata};
+pub use organization::{OrganizationEvent, PipelineTemplateEvent, ProjectEvent};
+pub use pipeline::{NodeOutputs, PipelineEvent};
+
+/// The version every event is written with today.
+pub const EVENT_VERSION: &str = "1";
+
+/// What cqrs-es stores beside each event: its name and version.
+pub trait NamedEvent {
+    /// The variant's name, e.g. `PipelineCreated`.
+    fn name(&self) -> &'static str;
+}
+
+macro_rules! named_event {
+    ($ty:ty { $($variant:ident),* $(,)? }) => {
+        impl $crate::events::NamedEvent for $ty {
+            fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$variant { .. } => stringify!($variant),)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use named_event;

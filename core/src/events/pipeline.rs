@@ -1,0 +1,94 @@
+//! A pipeline run: its graph, and the life of its stages and nodes.
+
+use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::{named_event, JobSpec};
+use crate::template::ExecutionGraph;
+
+/// A finished node's outputs: action name → that action's outputs.
+pub type NodeOutputs = IndexMap<String, serde_json::Value>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PipelineEvent {
+    /// The pipeline exists, with the graph compiled from its template and
+    /// variables at `created_at` (what `timestamp()` returned).
+    PipelineCreated {
+        pipeline_id: String,
+        project_id: String,
+        template_id: String,
+        graph: Box<ExecutionGraph>,
+        created_at: DateTime<Utc>,
+    },
+    PipelineStarted {
+        at: DateTime<Utc>,
+    },
+    StageStarted {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    /// A node may run now. For a task, `job` is what its job runs
+    /// (`job_id` is fixed here, so whoever queues the job does it once).
+    NodeBecameReady {
+        path: String,
+        job_id: Option<String>,
+        job: Option<JobSpec>,
+        at: DateTime<Utc>,
+    },
+    NodeStarted {
+        path: String,
+        job_id: String,
+        at: DateTime<Utc>,
+    },
+    NodeSucceeded {
+        path: String,
+        outputs: NodeOutputs,
+        at: DateTime<Utc>,
+    },
+    NodeFailed {
+        path: String,
+        reason: String,
+        outputs: NodeOutputs,
+        at: DateTime<Utc>,
+    },
+    NodeSkipped {
+        path: String,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    StageSucceeded {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    StageFailed {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    StageSkipped {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    PipelineSucceeded {
+        at: DateTime<Utc>,
+    },
+    PipelineFailed {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+named_event!(PipelineEvent {
+    PipelineCreated,
+    PipelineStarted,
+    StageStarted,
+    NodeBecameReady,
+    NodeStarted,
+    NodeSucceeded,
+    NodeFailed,
+    NodeSkipped,
+    StageSucceeded,
+    StageFailed,
+    StageSkipped,
+    PipelineSucceeded,
+    PipelineFailed
+});
