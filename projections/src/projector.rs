@@ -1,0 +1,382 @@
+//! Folding events into read models.
+
+use async_trait::async_trait;
+use phobos_commands::error::LogError;
+use phobos_commands::log::RecordedEvent;
+use phobos_commands::subscription::Handler;
+use phobos_core::events::{AgentEvent, JobEvent, OrganizationEvent, PipelineEvent, PipelineTemplateEvent, ProjectEvent};
+use phobos_core::pipeline::{NodeStatus, PipelineStatus, StageStatus};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// The subscription name of the read-model projector.
+pub const PROJECTION_SUBSCRIPTION: &str = "read_models";
+
+/// Writes every event into the read models, inside the batch transaction.
+#[derive(Debug, Default)]
+pub struct Projector;
+
+#[async_trait]
+impl Handler for Projector {
+    async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError> {
+        for ev in events {
+            apply(tx, ev).await?;
+        }
+        Ok(())
+    }
+}
+
+fn uuid_of(ev: &RecordedEvent, s: &str) -> Result<Uuid, LogError> {
+    Uuid::parse_str(s).map_err(|_| LogError::Decode {
+        position: ev.position.to_string(),
+        message: format!("{s:?} is not a UUID"),
+    })
+}
+
+async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError> {
+    let id = uuid_of(ev, &ev.aggregate_id)?;
+    let actor = ev.metadata.get("actor").cloned().unwrap_or_default();
+    match ev.aggregate_type.as_str() {
+        "Organization" => match ev.decode::<OrganizationEvent>()? {
+            OrganizationEvent::OrganizationCreated {
+                name,
+                description,
+                created_at,
+            } => {
+                sqlx::query("INSERT INTO organizations (id, name, description, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(id)
+                    .bind(name)
+                    .bind(description)
+                    .bind(&actor)
+                    .bind(created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        },
+        "Project" => match ev.decode::<ProjectEvent>()? {
+            ProjectEvent::ProjectCreated {
+                organization_id,
+                organization_name,
+                name,
+                description,
+                created_at,
+            } => {
+                sqlx::query(
+                    "INSERT INTO projects (id, organization_id, organization_name, name, description, created_by, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(uuid_of(ev, &organization_id)?)
+                .bind(organization_name)
+                .bind(name)
+                .bind(description)
+                .bind(&actor)
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        },
+        "PipelineTemplate" => match ev.decode::<PipelineTemplateEvent>()? {
+            PipelineTemplateEvent::PipelineTemplateCreated {
+                project_id,
+                name,
+                object_key,
+                sha256,
+                size,
+                created_at,
+            } => {
+                sqlx::query(
+                    "INSERT INTO pipeline_templates (id, project_id, name, object_key, sha256, size, created_by, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(id)
+                .bind(uuid_of(ev, &project_id)?)
+                .bind(name)
+                .bind(object_key)
+                .bind(sha256)
+                .bind(size as i64)
+                .bind(&actor)
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        },
+        "Pipeline" => {
+            index(tx, id, ev).await?;
+            pipeline(tx, id, &actor, ev).await?;
+        }
+        "Agent" => match ev.decode::<AgentEvent>()? {
+            AgentEvent::AgentRegistered {
+                name,
+                internal,
+                registered_at,
+            } => {
+                sqlx::query("INSERT INTO agents (id, name, internal, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(name)
+                    .bind(internal)
+                    .bind(registered_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            AgentEvent::AgentSessionStarted {
+                session_id,
+                tags,
+                started_at,
+            } => {
+                sqlx::query("UPDATE agents SET session_id = $2, tags = $3, last_session_at = $4 WHERE id = $1")
+                    .bind(id)
+                    .bind(uuid_of(ev, &session_id)?)
+                    .bind(tags)
+                    .bind(started_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        },
+        "Job" => job(tx, id, ev).await?,
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn index(tx: &mut PgConnection, pipeline_id: Uuid, ev: &RecordedEvent) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO pipeline_event_index (pipeline_id, tx_id, global_position) VALUES ($1, $2::text::xid8, $3)")
+        .bind(pipeline_id)
+        .bind(ev.position.tx_id.to_string())
+        .bind(ev.position.global_position)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+async fn pipeline(tx: &mut PgConnection, id: Uuid, actor: &str, ev: &RecordedEvent) -> Result<(), LogError> {
+    use PipelineEvent::*;
+    match ev.decode::<PipelineEvent>()? {
+        PipelineCreated {
+            project_id,
+            template_id,
+            graph,
+            created_at,
+            ..
+        } => {
+            sqlx::query(
+                "INSERT INTO pipelines (id, project_id, template_id, status, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id)
+            .bind(uuid_of(ev, &project_id)?)
+            .bind(uuid_of(ev, &template_id)?)
+            .bind(PipelineStatus::Created.as_str())
+            .bind(actor)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+            let mut position = 0i32;
+            for (i, s) in graph.stages.iter().enumerate() {
+                sqlx::query("INSERT INTO pipeline_stages (pipeline_id, name, position, status) VALUES ($1, $2, $3, $4)")
+                    .bind(id)
+                    .bind(&s.name)
+                    .bind(i as i32)
+                    .bind(StageStatus::Created.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                for n in &s.nodes {
+                    sqlx::query(
+                        "INSERT INTO pipeline_nodes (pipeline_id, path, stage, section, kind, name, position, dependencies, status)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(id)
+                    .bind(&n.path)
+                    .bind(&s.name)
+                    .bind(n.section.as_str())
+                    .bind(n.kind.as_str())
+                    .bind(&n.name)
+                    .bind(position)
+                    .bind(&n.dependencies)
+                    .bind(NodeStatus::Created.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    position += 1;
+                }
+            }
+        }
+        PipelineStarted { at } => {
+            sqlx::query("UPDATE pipelines SET status = $2, started_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(PipelineStatus::Running.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        StageStarted { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Running).await?;
+        }
+        StageSucceeded { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Succeeded).await?;
+        }
+        StageFailed { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Failed).await?;
+        }
+        StageSkipped { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Skipped).await?;
+        }
+        NodeBecameReady { path, job_id, .. } => {
+            let job_id = job_id.map(|j| uuid_of(ev, &j)).transpose()?;
+            sqlx::query("UPDATE pipeline_nodes SET status = $3, job_id = $4 WHERE pipeline_id = $1 AND path = $2")
+                .bind(id)
+                .bind(path)
+                .bind(NodeStatus::Ready.as_str())
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        NodeStarted { path, at, .. } => {
+            sqlx::query("UPDATE pipeline_nodes SET status = $3, started_at = $4 WHERE pipeline_id = $1 AND path = $2")
+                .bind(id)
+                .bind(path)
+                .bind(NodeStatus::Running.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        NodeSucceeded { path, outputs, at } => {
+            finish_node(tx, id, path, NodeStatus::Succeeded, None, serde_json::to_value(outputs).ok(), at).await?;
+        }
+        NodeFailed {
+            path,
+            reason,
+            outputs,
+            at,
+        } => {
+            finish_node(tx, id, path, NodeStatus::Failed, Some(reason), serde_json::to_value(outputs).ok(), at).await?;
+        }
+        NodeSkipped { path, reason, at } => {
+            finish_node(tx, id, path, NodeStatus::Skipped, Some(reason), None, at).await?;
+        }
+        PipelineSucceeded { at } => {
+            finish_pipeline(tx, id, PipelineStatus::Succeeded, None, at).await?;
+        }
+        PipelineFailed { reason, at } => {
+            finish_pipeline(tx, id, PipelineStatus::Failed, Some(reason), at).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_stage(tx: &mut PgConnection, id: Uuid, name: String, status: StageStatus) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE pipeline_stages SET status = $3 WHERE pipeline_id = $1 AND name = $2")
+        .bind(id)
+        .bind(name)
+        .bind(status.as_str())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+async fn finish_node(
+    tx: &mut PgConnection,
+    id: Uuid,
+    path: String,
+    status: NodeStatus,
+    reason: Option<String>,
+    outputs: Option<serde_json::Value>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE pipeline_nodes SET status = $3, reason = $4, outputs = COALESCE($5, outputs), finished_at = $6
+          WHERE pipeline_id = $1 AND path = $2",
+    )
+    .bind(id)
+    .bind(path)
+    .bind(status.as_str())
+    .bind(reason)
+    .bind(outputs)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn finish_pipeline(
+    tx: &mut PgConnection,
+    id: Uuid,
+    status: PipelineStatus,
+    reason: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE pipelines SET status = $2, reason = $3, finished_at = $4 WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), LogError> {
+    let event = ev.decode::<JobEvent>()?;
+    if let JobEvent::JobQueued {
+        pipeline_id,
+        project_id,
+        node_path,
+        spec,
+        queued_at,
+    } = &event
+    {
+        sqlx::query(
+            "INSERT INTO jobs (id, pipeline_id, project_id, node_path, status, tags, queued_at)
+             VALUES ($1, $2, $3, $4, 'QUEUED', $5, $6)",
+        )
+        .bind(id)
+        .bind(uuid_of(ev, pipeline_id)?)
+        .bind(uuid_of(ev, project_id)?)
+        .bind(node_path)
+        .bind(&spec.tags)
+        .bind(queued_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "INSERT INTO pipeline_event_index (pipeline_id, tx_id, global_position)
+         SELECT pipeline_id, $2::text::xid8, $3 FROM jobs WHERE id = $1",
+    )
+    .bind(id)
+    .bind(ev.position.tx_id.to_string())
+    .bind(ev.position.global_position)
+    .execute(&mut *tx)
+    .await?;
+    let q = match event {
+        JobEvent::JobQueued { .. } => return Ok(()),
+        JobEvent::JobClaimed {
+            agent_id, claimed_at, ..
+        } => sqlx::query("UPDATE jobs SET status = 'CLAIMED', agent_id = $2, claimed_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(uuid_of(ev, &agent_id)?)
+            .bind(claimed_at),
+        JobEvent::JobStarted { started_at } => {
+            sqlx::query("UPDATE jobs SET status = 'RUNNING', started_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(started_at)
+        }
+        JobEvent::ActionOutputsRecorded { action, outputs } => {
+            sqlx::query("UPDATE jobs SET outputs = outputs || jsonb_build_object($2::text, $3::jsonb) WHERE id = $1")
+                .bind(id)
+                .bind(action)
+                .bind(outputs)
+        }
+        JobEvent::JobSucceeded { finished_at, .. } => {
+            sqlx::query("UPDATE jobs SET status = 'SUCCEEDED', finished_at = $2 WHERE id = $1")
+                .bind(id)
+                .bind(finished_at)
+        }
+        JobEvent::JobFailed {
+            message, finished_at, ..
+        } => sqlx::query("UPDATE jobs SET status = 'FAILED', message = $2, finished_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(message)
+            .bind(finished_at),
+    };
+    q.execute(&mut *tx).await?;
+    Ok(())
+}

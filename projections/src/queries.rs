@@ -1,0 +1,460 @@
+//! Reads of the read models, as plain SQL beside the code that uses it.
+//!
+//! Lists are pages in creation order, with an opaque cursor
+//! (`<created_at µs>:<id>`) for the API's Relay connections.
+
+use chrono::{DateTime, Utc};
+use phobos_commands::log::{read_positions, Position, RecordedEvent};
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::QueryError;
+
+/// A page of a list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<(String, T)>,
+    pub has_next_page: bool,
+}
+
+/// Where a page starts and how long it is.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub first: Option<i64>,
+    pub after: Option<String>,
+}
+
+const DEFAULT_PAGE: i64 = 50;
+const MAX_PAGE: i64 = 500;
+
+fn cursor_of(created_at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}:{}", created_at.timestamp_micros(), id)
+}
+
+fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), QueryError> {
+    let bad = || QueryError::BadCursor(format!("{c:?} is not a cursor of this list: pass the cursor of an edge you received"));
+    let (t, id) = c.split_once(':').ok_or_else(bad)?;
+    let micros: i64 = t.parse().map_err(|_| bad())?;
+    Ok((
+        DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
+        Uuid::parse_str(id).map_err(|_| bad())?,
+    ))
+}
+
+/// Runs `SELECT {columns} FROM {table} WHERE {filter}` as a page; the filter
+/// may use `$1` (bound to `filter_arg` when given).
+async fn page<T>(
+    pool: &PgPool,
+    table: &str,
+    columns: &str,
+    filter: Option<(&str, Uuid)>,
+    req: &PageRequest,
+    map: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
+) -> Result<Page<T>, QueryError> {
+    let first = req.first.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE);
+    let after = req.after.as_deref().map(parse_cursor).transpose()?;
+    let mut sql = format!("SELECT {columns} FROM {table} WHERE true");
+    let mut n = 0;
+    if let Some((f, _)) = filter {
+        n += 1;
+        sql.push_str(&format!(" AND {f} = ${n}"));
+    }
+    if after.is_some() {
+        sql.push_str(&format!(" AND (created_at, id) > (${}, ${})", n + 1, n + 2));
+        n += 2;
+    }
+    sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", n + 1));
+    let mut q = sqlx::query(&sql);
+    if let Some((_, v)) = filter {
+        q = q.bind(v);
+    }
+    if let Some((t, id)) = after {
+        q = q.bind(t).bind(id);
+    }
+    let rows = q.bind(first + 1).fetch_all(pool).await?;
+    let has_next_page = rows.len() as i64 > first;
+    let mut items = Vec::new();
+    for r in rows.iter().take(first as usize) {
+        let created_at: DateTime<Utc> = r.try_get("created_at")?;
+        let id: Uuid = r.try_get("id")?;
+        items.push((cursor_of(created_at, id), map(r)?));
+    }
+    Ok(Page { items, has_next_page })
+}
+
+#[derive(Debug, Clone)]
+pub struct OrganizationRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const ORG_COLS: &str = "id, name, description, created_by, created_at";
+fn org(r: &PgRow) -> Result<OrganizationRow, sqlx::Error> {
+    Ok(OrganizationRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn organizations(pool: &PgPool, req: &PageRequest) -> Result<Page<OrganizationRow>, QueryError> {
+    page(pool, "organizations", ORG_COLS, None, req, org).await
+}
+
+pub async fn organization(pool: &PgPool, id: Uuid) -> Result<Option<OrganizationRow>, QueryError> {
+    let r = sqlx::query(&format!("SELECT {ORG_COLS} FROM organizations WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(r.as_ref().map(org).transpose()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub name: String,
+    pub description: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const PROJECT_COLS: &str = "id, organization_id, organization_name, name, description, created_by, created_at";
+fn project_row(r: &PgRow) -> Result<ProjectRow, sqlx::Error> {
+    Ok(ProjectRow {
+        id: r.try_get("id")?,
+        organization_id: r.try_get("organization_id")?,
+        organization_name: r.try_get("organization_name")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn projects(pool: &PgPool, organization_id: Uuid, req: &PageRequest) -> Result<Page<ProjectRow>, QueryError> {
+    page(pool, "projects", PROJECT_COLS, Some(("organization_id", organization_id)), req, project_row).await
+}
+
+pub async fn project(pool: &PgPool, id: Uuid) -> Result<Option<ProjectRow>, QueryError> {
+    let r = sqlx::query(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(r.as_ref().map(project_row).transpose()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct TemplateRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub name: String,
+    pub object_key: String,
+    pub sha256: String,
+    pub size: i64,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const TEMPLATE_COLS: &str = "id, project_id, name, object_key, sha256, size, created_by, created_at";
+fn template_row(r: &PgRow) -> Result<TemplateRow, sqlx::Error> {
+    Ok(TemplateRow {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        object_key: r.try_get("object_key")?,
+        sha256: r.try_get("sha256")?,
+        size: r.try_get("size")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn templates(pool: &PgPool, project_id: Uuid, req: &PageRequest) -> Result<Page<TemplateRow>, QueryError> {
+    page(pool, "pipeline_templates", TEMPLATE_COLS, Some(("project_id", project_id)), req, template_row).await
+}
+
+pub async fn template(pool: &PgPool, id: Uuid) -> Result<Option<TemplateRow>, QueryError> {
+    let r = sqlx::query(&format!("SELECT {TEMPLATE_COLS} FROM pipeline_templates WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(r.as_ref().map(template_row).transpose()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub template_id: Uuid,
+    pub status: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+const PIPELINE_COLS: &str = "id, project_id, template_id, status, created_by, created_at, started_at, finished_at, reason";
+fn pipeline_row(r: &PgRow) -> Result<PipelineRow, sqlx::Error> {
+    Ok(PipelineRow {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        template_id: r.try_get("template_id")?,
+        status: r.try_get("status")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+        reason: r.try_get("reason")?,
+    })
+}
+
+pub async fn pipelines(pool: &PgPool, project_id: Uuid, req: &PageRequest) -> Result<Page<PipelineRow>, QueryError> {
+    page(pool, "pipelines", PIPELINE_COLS, Some(("project_id", project_id)), req, pipeline_row).await
+}
+
+pub async fn pipeline(pool: &PgPool, id: Uuid) -> Result<Option<PipelineRow>, QueryError> {
+    let r = sqlx::query(&format!("SELECT {PIPELINE_COLS} FROM pipelines WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(r.as_ref().map(pipeline_row).transpose()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct StageRow {
+    pub name: String,
+    pub status: String,
+}
+
+pub async fn stages(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<StageRow>, QueryError> {
+    let rows = sqlx::query("SELECT name, status FROM pipeline_stages WHERE pipeline_id = $1 ORDER BY position")
+        .bind(pipeline_id)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(StageRow {
+                name: r.try_get("name")?,
+                status: r.try_get("status")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeRow {
+    pub path: String,
+    pub stage: String,
+    pub section: String,
+    pub kind: String,
+    pub name: String,
+    pub dependencies: Vec<String>,
+    pub status: String,
+    pub job_id: Option<Uuid>,
+    pub reason: Option<String>,
+    pub outputs: serde_json::Value,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+pub async fn nodes(pool: &PgPool, pipeline_id: Uuid, stage: Option<&str>) -> Result<Vec<NodeRow>, QueryError> {
+    let rows = sqlx::query(
+        "SELECT path, stage, section, kind, name, dependencies, status, job_id, reason, outputs, started_at, finished_at
+           FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
+    )
+    .bind(pipeline_id)
+    .bind(stage)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(NodeRow {
+                path: r.try_get("path")?,
+                stage: r.try_get("stage")?,
+                section: r.try_get("section")?,
+                kind: r.try_get("kind")?,
+                name: r.try_get("name")?,
+                dependencies: r.try_get("dependencies")?,
+                status: r.try_get("status")?,
+                job_id: r.try_get("job_id")?,
+                reason: r.try_get("reason")?,
+                outputs: r.try_get("outputs")?,
+                started_at: r.try_get("started_at")?,
+                finished_at: r.try_get("finished_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentRow {
+    pub id: Uuid,
+    pub name: String,
+    pub internal: bool,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_session_at: Option<DateTime<Utc>>,
+}
+
+const AGENT_COLS: &str = "id, name, internal, tags, created_at, last_session_at";
+fn agent_row(r: &PgRow) -> Result<AgentRow, sqlx::Error> {
+    Ok(AgentRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        internal: r.try_get("internal")?,
+        tags: r.try_get("tags")?,
+        created_at: r.try_get("created_at")?,
+        last_session_at: r.try_get("last_session_at")?,
+    })
+}
+
+pub async fn agents(pool: &PgPool, req: &PageRequest) -> Result<Page<AgentRow>, QueryError> {
+    page(pool, "agents", AGENT_COLS, None, req, agent_row).await
+}
+
+pub async fn agent(pool: &PgPool, id: Uuid) -> Result<Option<AgentRow>, QueryError> {
+    let r = sqlx::query(&format!("SELECT {AGENT_COLS} FROM agents WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(r.as_ref().map(agent_row).transpose()?)
+}
+
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub id: Uuid,
+    pub pipeline_id: Uuid,
+    pub project_id: Uuid,
+    pub node_path: String,
+    pub status: String,
+    pub tags: Vec<String>,
+    pub agent_id: Option<Uuid>,
+    pub message: Option<String>,
+    pub outputs: serde_json::Value,
+    pub queued_at: DateTime<Utc>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const JOB_COLS: &str =
+    "id, pipeline_id, project_id, node_path, status, tags, agent_id, message, outputs, queued_at, claimed_at, started_at, finished_at";
+fn job_row(r: &PgRow) -> Result<JobRow, sqlx::Error> {
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        pipeline_id: r.try_get("pipeline_id")?,
+        project_id: r.try_get("project_id")?,
+        node_path: r.try_get("node_path")?,
+        status: r.try_get("status")?,
+        tags: r.try_get("tags")?,
+        agent_id: r.try_get("agent_id")?,
+        message: r.try_get("message")?,
+        outputs: r.try_get("outputs")?,
+        queued_at: r.try_get("queued_at")?,
+        claimed_at: r.try_get("claimed_at")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+    })
+}
+
+pub async fn job(pool: &PgPool, id: Uuid) -> Result<Option<JobRow>, QueryError> {
+    let r = sqlx::query(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(r.as_ref().map(job_row).transpose()?)
+}
+
+pub async fn jobs_of_pipeline(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<JobRow>, QueryError> {
+    let rows = sqlx::query(&format!("SELECT {JOB_COLS} FROM jobs WHERE pipeline_id = $1 ORDER BY queued_at, id"))
+        .bind(pipeline_id)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(job_row).collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// Jobs queued and not claimed, oldest first (what an agent that connects
+/// is offered before new ones).
+pub async fn queued_jobs(pool: &PgPool, limit: i64) -> Result<Vec<JobRow>, QueryError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE status = 'QUEUED' ORDER BY queued_at, id LIMIT $1"
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.iter().map(job_row).collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// A job's log from byte `offset`: the bytes stored contiguously from there
+/// (stops at the first hole), and the offset after them.
+pub async fn job_log(pool: &PgPool, job_id: Uuid, offset: i64, limit: i64) -> Result<(Vec<u8>, i64), QueryError> {
+    let rows = sqlx::query(
+        "SELECT byte_offset, data FROM job_log_chunks
+          WHERE job_id = $1 AND byte_offset + length(data) > $2 ORDER BY byte_offset LIMIT $3",
+    )
+    .bind(job_id)
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::new();
+    let mut at = offset;
+    for r in rows {
+        let start: i64 = r.try_get("byte_offset")?;
+        let data: Vec<u8> = r.try_get("data")?;
+        if start > at {
+            break;
+        }
+        let skip = (at - start) as usize;
+        if skip < data.len() {
+            out.extend_from_slice(&data[skip..]);
+            at = start + data.len() as i64;
+        }
+    }
+    Ok((out, at))
+}
+
+/// A pipeline's history after `after` (its own events and its jobs'), in
+/// global order, as far as the projection has indexed it.
+pub async fn pipeline_events(
+    pool: &PgPool,
+    pipeline_id: Uuid,
+    after: Position,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, QueryError> {
+    let rows = sqlx::query(
+        "SELECT tx_id::text AS tx, global_position FROM pipeline_event_index
+          WHERE pipeline_id = $1 AND (tx_id, global_position) > ($2::text::xid8, $3)
+          ORDER BY tx_id, global_position LIMIT $4",
+    )
+    .bind(pipeline_id)
+    .bind(after.tx_id.to_string())
+    .bind(after.global_position)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let positions: Vec<Position> = rows
+        .iter()
+        .map(|r| Position {
+            tx_id: r.get::<String, _>("tx").parse().unwrap_or(0),
+            global_position: r.get("global_position"),
+        })
+        .collect();
+    read_positions(pool, &positions)
+        .await
+        .map_err(|e| match e {
+            phobos_commands::error::LogError::Database(d) => QueryError::Database(d),
+            other => QueryError::BadCursor(other.to_string()),
+        })
+}
