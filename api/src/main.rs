@@ -1,6 +1,14 @@
-//! `phobos`: the Phobos server binary. For now it carries the command line
-//! tools; the HTTP, GraphQL and gRPC servers land under `phobos serve`.
+//! `phobos`: the Phobos server (`phobos serve`) and its command-line tools
+//! (`phobos template validate`).
 
+mod auth;
+mod config;
+mod graphql;
+mod grpc;
+mod http;
+mod object_store;
+mod server;
+mod service;
 mod template_cmd;
 
 use std::process::ExitCode;
@@ -16,6 +24,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server: GraphQL over HTTP, gRPC for agents, internal agents.
+    /// Configured by PHOBOS_* environment variables.
+    Serve,
     /// Work with pipeline and release lifecycle templates.
     Template {
         #[command(subcommand)]
@@ -27,5 +38,36 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Template { command } => template_cmd::run(command),
+        Command::Serve => serve(),
+    }
+}
+
+fn serve() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn")),
+        )
+        .init();
+    let config = match config::Config::load(&config::Env::from_process()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("phobos: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("phobos: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(server::serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("phobos: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -169,3 +169,22 @@ pub async fn read_positions<'e>(
         .map(|r| RecordedEvent::from_row(r).map_err(LogError::from))
         .collect()
 }
+
+/// The position of the newest event no reader can be overtaken by (START
+/// when the log is empty).
+pub async fn head<'e>(db: impl PgExecutor<'e>) -> Result<Position, LogError> {
+    let row = sqlx::query(
+        "SELECT tx_id::text AS tx, global_position FROM events
+          WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY tx_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(match row {
+        Some(r) => Position {
+            tx_id: r.try_get::<String, _>("tx")?.parse().unwrap_or(0),
+            global_position: r.try_get("global_position")?,
+        },
+        None => Position::START,
+    })
+}

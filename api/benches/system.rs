@@ -1,0 +1,200 @@
+//! `cargo xtask bench` (system part): the event log, the projection worker
+//! and job dispatch, against the PostgreSQL `cargo xtask bench` starts.
+//! Each figure is reported with the baseline measured in the same run.
+//! Under `cargo test` (no `--bench` argument) it does nothing.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use phobos_commands::aggregates::{organization_id, OrganizationCommand};
+use phobos_commands::subscription::{run_once, SubscriptionConfig};
+use phobos_commands::{CommandBus, CommandContext};
+use phobos_core::events::Actor;
+use phobos_projections::Projector;
+use phobos_proto::v1::agent_service_client::AgentServiceClient;
+use phobos_proto::v1::{CreateSessionRequest, StreamJobsRequest};
+use serde_json::json;
+use sqlx::PgPool;
+
+const CLIENTS: usize = 8;
+const PER_CLIENT: usize = 400;
+
+#[tokio::main]
+async fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("system bench: run it with `cargo xtask bench`");
+        return;
+    }
+    let opts = phobos_commands::testing::fresh_database("bench_log").await.expect("bench database");
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(CLIENTS as u32 + 2)
+        .connect_with(opts)
+        .await
+        .unwrap();
+
+    println!("\nevent log: one-event appends from {CLIENTS} concurrent clients, {} each", PER_CLIENT);
+    let (base, cmds) = appends(&pool).await;
+    println!("  baseline: single-row INSERT transactions, same table shape   {base:>9.0} /s  1.00x");
+    println!(
+        "  cqrs-es commands (load aggregate, decide, append + NOTIFY)   {cmds:>9.0} /s  {:.2}x the baseline's time per append",
+        base / cmds
+    );
+
+    let n = CLIENTS * PER_CLIENT;
+    let started = Instant::now();
+    let mut projector = Projector;
+    let config = SubscriptionConfig::new("bench_projection");
+    let mut applied = 0;
+    loop {
+        let (k, _) = run_once(&pool, &config, &mut projector).await.unwrap();
+        if k == 0 {
+            break;
+        }
+        applied += k;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(applied, n);
+    println!("\nprojection worker: {applied} events into read models in {secs:.2} s = {:.0} events/s (batches of 500)", applied as f64 / secs);
+
+    latency().await;
+}
+
+/// Appends per second: the baseline (plain INSERT transactions into a copy
+/// of the events table) and one-event commands through the command bus.
+async fn appends(pool: &PgPool) -> (f64, f64) {
+    sqlx::query("CREATE TABLE plain_events (LIKE events INCLUDING ALL)").execute(pool).await.unwrap();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..PER_CLIENT {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::query(
+                    "INSERT INTO plain_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                     VALUES ('Organization', $1, 1, 'OrganizationCreated', '1', $2, $3)",
+                )
+                .bind(format!("{c}-{i}"))
+                .bind(json!({"OrganizationCreated": {"name": format!("o-{c}-{i}"), "description": "", "created_at": "2026-11-21T00:00:00Z"}}))
+                .bind(json!({"actor": "system:bench", "command": "CreateOrganization", "correlation_id": "x", "causation_id": "x", "trace_id": "x"}))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+                tx.commit().await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let base = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
+
+    let bus = Arc::new(CommandBus::new(pool.clone()));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..CLIENTS {
+        let bus = bus.clone();
+        tasks.push(tokio::spawn(async move {
+            let ctx = CommandContext::new(Actor::System("bench".into()));
+            for i in 0..PER_CLIENT {
+                let name = format!("o-{c}-{i}");
+                bus.organization(
+                    &organization_id(&name),
+                    OrganizationCommand::CreateOrganization {
+                        name,
+                        description: String::new(),
+                    },
+                    &ctx,
+                )
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let cmds = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
+    (base, cmds)
+}
+
+/// Node-ready commit → job offer received by an agent over gRPC, through
+/// the real server: the NodeBecameReady event's timestamp (taken in its
+/// appending transaction) to the moment the offer arrives here.
+async fn latency() {
+    const PIPELINES: usize = 100;
+    let mut server = support::start("bench_dispatch", 0).await;
+    let token = server.login();
+    let project = server.project("bench", "latency");
+    let d = server.gql(
+        "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id } problems { message } } }",
+        json!({ "i": { "projectId": project, "hcl": "stage \"s\" {\n  task \"t\" {\n    action \"exec_command\" { command = \"true\" }\n  }\n}\n" } }),
+    );
+    let template = d["createPipelineTemplate"]["pipelineTemplate"]["id"].as_str().unwrap().to_string();
+
+    let mut client = AgentServiceClient::connect(format!("http://127.0.0.1:{}", server.grpc)).await.unwrap();
+    let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
+    let mut req = tonic::Request::new(CreateSessionRequest {
+        agent_name: "bench".into(),
+        tags: vec![],
+        internal: false,
+    });
+    req.metadata_mut().insert("authorization", auth.clone());
+    let session = client.create_session(req).await.unwrap().into_inner();
+    let mut req = tonic::Request::new(StreamJobsRequest {
+        session_id: session.session_id,
+    });
+    req.metadata_mut().insert("authorization", auth);
+    let mut stream = client.stream_jobs(req).await.unwrap().into_inner();
+    let received: Arc<tokio::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>> = Default::default();
+    let rx = received.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(offer)) = stream.message().await {
+            rx.lock().await.insert(offer.pipeline_id, chrono::Utc::now());
+        }
+    });
+
+    let mut ids = Vec::new();
+    for _ in 0..PIPELINES {
+        let d = server.gql(
+            "mutation($i: CreatePipelineInput!) { createPipeline(input: $i) { pipeline { id } problems { message } } }",
+            json!({ "i": { "pipelineTemplateId": template } }),
+        );
+        let gid = d["createPipeline"]["pipeline"]["id"].as_str().unwrap().to_string();
+        ids.push(gid);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.lock().await.len() < PIPELINES && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = received.lock().await.clone();
+    let mut lat = Vec::new();
+    for gid in &ids {
+        let events = server.gql(
+            "query($id: ID!) { pipelineEvents(pipelineId: $id, first: 10) { eventType recordedAt aggregateId } }",
+            json!({ "id": gid }),
+        );
+        let ready = events["pipelineEvents"].as_array().unwrap().iter().find(|e| e["eventType"] == "NodeBecameReady").unwrap().clone();
+        let at: chrono::DateTime<chrono::Utc> = ready["recordedAt"].as_str().unwrap().parse().unwrap();
+        let pid = ready["aggregateId"].as_str().unwrap();
+        if let Some(got) = received.get(pid) {
+            lat.push((*got - at).num_microseconds().unwrap() as f64 / 1000.0);
+        }
+    }
+    assert_eq!(lat.len(), PIPELINES, "every pipeline's job was offered");
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |p: f64| lat[((lat.len() as f64 - 1.0) * p).round() as usize];
+    println!(
+        "\njob dispatch: NodeBecameReady appended -> offer received by an agent over gRPC ({} pipelines)\n  p50 {:.1} ms   p99 {:.1} ms   max {:.1} ms",
+        lat.len(),
+        pct(0.5),
+        pct(0.99),
+        lat[lat.len() - 1]
+    );
+    println!("  (path: commit -> NOTIFY -> policy worker -> QueueJob commit -> NOTIFY -> dispatcher -> gRPC stream)");
+}

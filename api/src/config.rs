@@ -1,0 +1,445 @@
+//! Configuration: every `PHOBOS_*` variable of the server, with its
+//! documented default. A malformed value, or a plugin type this build does
+//! not have yet, is an error naming the variable.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: String,
+    pub message: String,
+}
+
+fn err(var: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var: var.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Where values come from (the process environment, or a map in tests).
+pub struct Env(HashMap<String, String>);
+
+impl Env {
+    pub fn from_process() -> Self {
+        Env(std::env::vars().filter(|(k, _)| k.starts_with("PHOBOS_")).collect())
+    }
+    #[cfg(test)]
+    pub fn from_map(m: HashMap<String, String>) -> Self {
+        Env(m)
+    }
+    fn get(&self, var: &str) -> Option<String> {
+        self.0.get(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+    fn string(&self, var: &str, default: &str) -> String {
+        self.get(var).unwrap_or_else(|| default.to_string())
+    }
+    fn parse<T: std::str::FromStr>(&self, var: &str, default: T, what: &str) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| err(var, format!("{v:?} is not {what}"))),
+        }
+    }
+    fn bool(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if v == "true" || v == "1" => Ok(true),
+            Some(v) if v == "false" || v == "0" => Ok(false),
+            Some(v) => Err(err(var, format!("{v:?} is not a boolean: use true or false"))),
+        }
+    }
+    /// `PREFIX<KEY>` variables, by KEY (e.g. plugin data).
+    fn with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), v.clone())))
+            .collect()
+    }
+    /// The indexes `n` for which some `PREFIX<n>_…` variable is set.
+    fn indexes(&self, prefix: &str) -> Result<Vec<usize>, ConfigError> {
+        let mut out: Vec<usize> = Vec::new();
+        for k in self.0.keys() {
+            if let Some(rest) = k.strip_prefix(prefix) {
+                let n = rest.split('_').next().unwrap_or("");
+                let i = n
+                    .parse()
+                    .map_err(|_| err(k, format!("expected {prefix}<number>_…, e.g. {prefix}0_NAME")))?;
+                if !out.contains(&i) {
+                    out.push(i);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    pub username: String,
+    pub name: String,
+    pub password: Option<String>,
+    pub host: String,
+    pub port: u16,
+    pub ssl_mode: String,
+    pub max_connections: u32,
+    pub auto_migrate: bool,
+}
+
+/// Read and checked now; used once external OIDC lands.
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub struct OauthProvider {
+    pub issuer_url: String,
+    pub client_id: String,
+    pub username_claim: String,
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ObjectStoreConfig {
+    Filesystem { directory: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct InternalAgent {
+    pub name: String,
+    pub executor_path: Option<PathBuf>,
+    pub tags: Vec<String>,
+}
+
+/// Every setting. Some are read and checked now but used by features that
+/// come later (sessions, CORS, rate limits, plugins); they are kept so a bad
+/// value stops start-up today rather than surprising later.
+#[allow(dead_code)]
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub db: DbConfig,
+    pub oauth_providers: Vec<OauthProvider>,
+    pub internal_idp_client_id: String,
+    pub token_issuer_url: String,
+    pub signing_key_rotation_days: u32,
+    pub signing_key_decommission_days: u32,
+    pub access_token_minutes: i64,
+    pub refresh_token_minutes: i64,
+    pub max_sessions_per_user: u32,
+    pub api_url: String,
+    pub ui_url: String,
+    pub support_url: Option<String>,
+    pub http_port: u16,
+    pub grpc_port: u16,
+    pub external_grpc_port: u16,
+    pub cors_allowed_origins: Vec<String>,
+    pub http_rate_limit: u32,
+    pub max_graphql_complexity: usize,
+    pub async_task_timeout_seconds: u64,
+    pub template_max_upload_size: usize,
+    pub plugin_binary_max_upload_size: u64,
+    pub object_store: ObjectStoreConfig,
+    pub internal_agents: Vec<InternalAgent>,
+    pub email_footer: Option<String>,
+}
+
+/// A plugin type this build has not got yet: start-up stops and says so.
+fn not_yet(var: &str, value: &str, have: &str) -> ConfigError {
+    err(
+        var,
+        format!("plugin type {value:?} is not available in this build yet (available: {have})"),
+    )
+}
+
+impl Config {
+    pub fn load(env: &Env) -> Result<Config, ConfigError> {
+        let api_url = env.string("PHOBOS_API_URL", "http://localhost:9000");
+        let ui_url = env.string("PHOBOS_UI_URL", &api_url);
+        let grpc_port = env.parse("PHOBOS_GRPC_SERVER_PORT", 9010u16, "a port number")?;
+
+        let db = DbConfig {
+            username: env.string("PHOBOS_DB_USERNAME", "postgres"),
+            name: env.string("PHOBOS_DB_NAME", "phobos"),
+            password: env.get("PHOBOS_DB_PASSWORD"),
+            host: env.string("PHOBOS_DB_HOST", "localhost"),
+            port: env.parse("PHOBOS_DB_PORT", 5432u16, "a port number")?,
+            ssl_mode: env.string("PHOBOS_DB_SSL_MODE", "prefer"),
+            max_connections: env.parse("PHOBOS_DB_MAX_CONNECTIONS", 20u32, "a whole number")?,
+            auto_migrate: env.bool("PHOBOS_DB_AUTO_MIGRATE_ENABLED", true)?,
+        };
+        if !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(&db.ssl_mode.as_str()) {
+            return Err(err(
+                "PHOBOS_DB_SSL_MODE",
+                format!("{:?} is not an SSL mode: use disable, allow, prefer, require, verify-ca or verify-full", db.ssl_mode),
+            ));
+        }
+        if db.max_connections == 0 {
+            return Err(err("PHOBOS_DB_MAX_CONNECTIONS", "must be at least 1"));
+        }
+
+        let mut oauth_providers = Vec::new();
+        for i in env.indexes("PHOBOS_OAUTH_PROVIDERS_")? {
+            let p = |k: &str| format!("PHOBOS_OAUTH_PROVIDERS_{i}_{k}");
+            oauth_providers.push(OauthProvider {
+                issuer_url: env
+                    .get(&p("ISSUER_URL"))
+                    .ok_or_else(|| err(&p("ISSUER_URL"), "is required for each OAuth provider"))?,
+                client_id: env
+                    .get(&p("CLIENT_ID"))
+                    .ok_or_else(|| err(&p("CLIENT_ID"), "is required for each OAuth provider"))?,
+                username_claim: env.string(&p("USERNAME_CLAIM"), "sub"),
+                scope: env.get(&p("SCOPE")),
+            });
+        }
+        if !oauth_providers.is_empty() {
+            return Err(err(
+                "PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL",
+                "external OIDC providers are not available in this build yet; use the built-in admin user (PHOBOS_ADMIN_USER_EMAIL / PHOBOS_ADMIN_USER_PASSWORD)",
+            ));
+        }
+
+        if env.bool("PHOBOS_TLS_ENABLED", false)? {
+            return Err(err(
+                "PHOBOS_TLS_ENABLED",
+                "TLS termination is not available in this build yet; run behind a TLS proxy and leave this false",
+            ));
+        }
+        let _ = (env.get("PHOBOS_TLS_CERT_FILE"), env.get("PHOBOS_TLS_KEY_FILE"));
+
+        let object_store = match env.get("PHOBOS_OBJECT_STORE_PLUGIN_TYPE").as_deref() {
+            Some("filesystem") => ObjectStoreConfig::Filesystem {
+                directory: env
+                    .get("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY")
+                    .map(PathBuf::from)
+                    .ok_or_else(|| {
+                        err(
+                            "PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY",
+                            "is required with the filesystem object store: a directory for stored objects",
+                        )
+                    })?,
+            },
+            Some(v @ "aws_s3") => return Err(not_yet("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", v, "filesystem")),
+            Some(v) => {
+                return Err(err(
+                    "PHOBOS_OBJECT_STORE_PLUGIN_TYPE",
+                    format!("{v:?} is not an object store plugin: use filesystem or aws_s3"),
+                ))
+            }
+            None => {
+                return Err(err(
+                    "PHOBOS_OBJECT_STORE_PLUGIN_TYPE",
+                    "is required: set it to filesystem (with PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY) or aws_s3",
+                ))
+            }
+        };
+        match env.string("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "memory").as_str() {
+            "memory" => {}
+            v @ "awskms" => return Err(not_yet("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", v, "memory")),
+            v => {
+                return Err(err(
+                    "PHOBOS_JWS_PROVIDER_PLUGIN_TYPE",
+                    format!("{v:?} is not a JWS provider: use memory or awskms"),
+                ))
+            }
+        }
+        match env.string("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "memory").as_str() {
+            "memory" => {}
+            v @ "redis" => return Err(not_yet("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", v, "memory")),
+            v => {
+                return Err(err(
+                    "PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE",
+                    format!("{v:?} is not a rate limit store: use memory or redis"),
+                ))
+            }
+        }
+        match env.get("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE").as_deref() {
+            None => {}
+            Some(v @ ("smtp" | "ses" | "plunk")) => {
+                return Err(not_yet("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", v, "empty (disabled)"))
+            }
+            Some(v) => {
+                return Err(err(
+                    "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
+                    format!("{v:?} is not an email client: use smtp, ses, plunk, or leave it empty"),
+                ))
+            }
+        }
+        if env.bool("PHOBOS_OTEL_TRACE_ENABLED", false)? {
+            return Err(err(
+                "PHOBOS_OTEL_TRACE_ENABLED",
+                "OpenTelemetry export is not available in this build yet; leave this false",
+            ));
+        }
+        if let Some(t) = env.get("PHOBOS_OTEL_TRACE_TYPE") {
+            if t != "otlp" && t != "xray" {
+                return Err(err("PHOBOS_OTEL_TRACE_TYPE", format!("{t:?} is not a trace exporter: use otlp or xray")));
+            }
+        }
+        let _ = env.parse("PHOBOS_OTEL_TRACE_PORT", 4317u16, "a port number")?;
+
+        let mut internal_agents = Vec::new();
+        for i in env.indexes("PHOBOS_INTERNAL_AGENTS_")? {
+            let p = |k: &str| format!("PHOBOS_INTERNAL_AGENTS_{i}_{k}");
+            let name = env
+                .get(&p("NAME"))
+                .ok_or_else(|| err(&p("NAME"), "is required for each internal agent"))?;
+            match env.get(&p("JOB_DISPATCHER_TYPE")).as_deref() {
+                Some("local") => {}
+                Some(v @ ("docker" | "kubernetes" | "ecs")) => {
+                    return Err(not_yet(&p("JOB_DISPATCHER_TYPE"), v, "local"))
+                }
+                Some(v) => {
+                    return Err(err(
+                        &p("JOB_DISPATCHER_TYPE"),
+                        format!("{v:?} is not a job dispatcher: use local, docker, kubernetes or ecs"),
+                    ))
+                }
+                None => return Err(err(&p("JOB_DISPATCHER_TYPE"), "is required for each internal agent")),
+            }
+            let data = env.with_prefix(&p("JOB_DISPATCHER_DATA_"));
+            internal_agents.push(InternalAgent {
+                name,
+                executor_path: data.get("EXECUTOR_PATH").map(PathBuf::from),
+                tags: data
+                    .get("TAGS")
+                    .map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                    .unwrap_or_default(),
+            });
+        }
+
+        let admin_email = env.get("PHOBOS_ADMIN_USER_EMAIL");
+        let admin_password = env.get("PHOBOS_ADMIN_USER_PASSWORD");
+        if admin_email.is_some() != admin_password.is_some() {
+            return Err(err(
+                if admin_email.is_some() { "PHOBOS_ADMIN_USER_PASSWORD" } else { "PHOBOS_ADMIN_USER_EMAIL" },
+                "PHOBOS_ADMIN_USER_EMAIL and PHOBOS_ADMIN_USER_PASSWORD are set together or not at all",
+            ));
+        }
+
+        Ok(Config {
+            admin_email,
+            admin_password,
+            db,
+            oauth_providers,
+            internal_idp_client_id: env.string("PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID", "phobos"),
+            token_issuer_url: env.string("PHOBOS_TOKEN_ISSUER_URL", &api_url),
+            signing_key_rotation_days: env.parse("PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS", 0, "a number of days")?,
+            signing_key_decommission_days: env.parse(
+                "PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS",
+                7,
+                "a number of days",
+            )?,
+            access_token_minutes: env.parse("PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES", 5, "a number of minutes")?,
+            refresh_token_minutes: env.parse(
+                "PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES",
+                720,
+                "a number of minutes",
+            )?,
+            max_sessions_per_user: env.parse("PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER", 20, "a whole number")?,
+            cors_allowed_origins: env
+                .get("PHOBOS_CORS_ALLOWED_ORIGINS")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_else(|| vec![ui_url.clone()]),
+            api_url,
+            ui_url,
+            support_url: env.get("PHOBOS_SUPPORT_URL"),
+            http_port: env.parse("PHOBOS_HTTP_SERVER_PORT", 9000u16, "a port number")?,
+            grpc_port,
+            external_grpc_port: env.parse("PHOBOS_EXTERNAL_GRPC_PORT", grpc_port, "a port number")?,
+            http_rate_limit: env.parse("PHOBOS_HTTP_RATE_LIMIT", 60u32, "a number of requests per second")?,
+            max_graphql_complexity: env.parse("PHOBOS_MAX_GRAPHQL_COMPLEXITY", 0usize, "a whole number")?,
+            async_task_timeout_seconds: env.parse("PHOBOS_ASYNC_TASK_TIMEOUT", 100u64, "a number of seconds")?,
+            template_max_upload_size: env.parse("PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE", 131072usize, "a size in bytes")?,
+            plugin_binary_max_upload_size: env.parse(
+                "PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE",
+                1073741824u64,
+                "a size in bytes",
+            )?,
+            object_store,
+            internal_agents,
+            email_footer: env.get("PHOBOS_EMAIL_FOOTER"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        m.entry("PHOBOS_OBJECT_STORE_PLUGIN_TYPE".into()).or_insert("filesystem".into());
+        m.entry("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY".into()).or_insert("/tmp/x".into());
+        Config::load(&Env::from_map(m))
+    }
+
+    #[test]
+    fn documented_defaults() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.http_port, 9000);
+        assert_eq!(c.grpc_port, 9010);
+        assert_eq!(c.external_grpc_port, 9010);
+        assert_eq!(c.api_url, "http://localhost:9000");
+        assert_eq!(c.ui_url, c.api_url);
+        assert_eq!(c.token_issuer_url, c.api_url);
+        assert_eq!(c.cors_allowed_origins, vec![c.ui_url.clone()]);
+        assert!(c.db.auto_migrate);
+        assert_eq!(c.access_token_minutes, 5);
+        assert_eq!(c.refresh_token_minutes, 720);
+        assert_eq!(c.max_sessions_per_user, 20);
+        assert_eq!(c.http_rate_limit, 60);
+        assert_eq!(c.max_graphql_complexity, 0);
+        assert_eq!(c.async_task_timeout_seconds, 100);
+        assert_eq!(c.template_max_upload_size, 131072);
+        assert_eq!(c.plugin_binary_max_upload_size, 1073741824);
+        assert_eq!(c.signing_key_rotation_days, 0);
+        assert_eq!(c.signing_key_decommission_days, 7);
+        assert_eq!(c.internal_idp_client_id, "phobos");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str, &str)] = &[
+            (&[("PHOBOS_HTTP_SERVER_PORT", "nine")], "PHOBOS_HTTP_SERVER_PORT", "not a port"),
+            (&[("PHOBOS_DB_AUTO_MIGRATE_ENABLED", "yes")], "PHOBOS_DB_AUTO_MIGRATE_ENABLED", "true or false"),
+            (&[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "aws_s3")], "PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "not available in this build"),
+            (&[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "ftp")], "PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "not an object store"),
+            (&[("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms")], "PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "not available"),
+            (&[("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "redis")], "PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "not available"),
+            (&[("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "smtp")], "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "not available"),
+            (
+                &[("PHOBOS_INTERNAL_AGENTS_0_NAME", "a"), ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE", "docker")],
+                "PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE",
+                "not available",
+            ),
+            (&[("PHOBOS_DB_SSL_MODE", "maybe")], "PHOBOS_DB_SSL_MODE", "not an SSL mode"),
+            (&[("PHOBOS_ADMIN_USER_EMAIL", "a@b.c")], "PHOBOS_ADMIN_USER_PASSWORD", "together"),
+        ];
+        for (pairs, var, text) in cases {
+            let e = load(pairs).expect_err(var);
+            assert_eq!(&e.var, var, "{e}");
+            assert!(e.to_string().contains(text), "{e}");
+        }
+        let mut m = HashMap::new();
+        m.insert("PHOBOS_HTTP_SERVER_PORT".to_string(), "9000".to_string());
+        let e = Config::load(&Env::from_map(m)).unwrap_err();
+        assert_eq!(e.var, "PHOBOS_OBJECT_STORE_PLUGIN_TYPE");
+    }
+
+    #[test]
+    fn internal_agents_by_index() {
+        let c = load(&[
+            ("PHOBOS_INTERNAL_AGENTS_0_NAME", "local"),
+            ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE", "local"),
+            ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_EXECUTOR_PATH", "/bin/exec"),
+            ("PHOBOS_INTERNAL_AGENTS_1_NAME", "second"),
+            ("PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE", "local"),
+        ])
+        .unwrap();
+        assert_eq!(c.internal_agents.len(), 2);
+        assert_eq!(c.internal_agents[0].executor_path.as_deref(), Some(std::path::Path::new("/bin/exec")));
+        assert_eq!(c.internal_agents[1].name, "second");
+    }
+}

@@ -1,0 +1,100 @@
+//! The GraphQL API: schema roots, and how service errors become GraphQL.
+//!
+//! Mutations answer with a payload holding `problems` (a field, a template
+//! line and column, a message) for anything the caller can fix; top-level
+//! GraphQL errors are for authentication and faults, with
+//! `extensions.code`.
+
+pub mod ids;
+mod mutation;
+mod query;
+mod subscription;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ErrorExtensions, Schema, SimpleObject};
+
+use crate::auth::{AuthError, Claims};
+use crate::service::{App, Problem as ServiceProblem, ServiceError};
+
+pub use mutation::MutationRoot;
+pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
+
+pub type PhobosSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Who is calling: set per request by the HTTP layer.
+pub struct Caller(pub Result<Claims, AuthError>);
+
+pub fn build_schema(app: Arc<App>) -> PhobosSchema {
+    let mut b = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).data(app.clone());
+    if app.config.max_graphql_complexity > 0 {
+        b = b.limit_complexity(app.config.max_graphql_complexity);
+    }
+    b.finish()
+}
+
+pub(crate) fn app<'a>(ctx: &Context<'a>) -> &'a Arc<App> {
+    ctx.data_unchecked::<Arc<App>>()
+}
+
+/// The caller's claims, or an UNAUTHENTICATED error.
+pub(crate) fn authed<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Claims> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller(Ok(c))) => Ok(c),
+        Some(Caller(Err(e))) => Err(gql_err(ServiceError::from(e.clone()))),
+        None => Err(gql_err(ServiceError::from(AuthError::Missing))),
+    }
+}
+
+/// A service error as a top-level GraphQL error with `extensions.code`.
+pub(crate) fn gql_err(e: impl Into<ServiceError>) -> async_graphql::Error {
+    let e: ServiceError = e.into();
+    async_graphql::Error::new(e.message.clone()).extend_with(|_, ext| ext.set("code", e.code.as_str()))
+}
+
+/// Something the caller can fix.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Problem {
+    pub message: String,
+    /// The input field at fault, when there is one.
+    pub field: Option<String>,
+    /// Line and column in the template (1-based), when the problem is in it.
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// BAD_REQUEST, NOT_FOUND, CONFLICT, TOO_LARGE …
+    pub code: String,
+}
+
+/// The problems of a service error, for a payload; faults and auth errors
+/// stay top-level errors.
+pub(crate) fn problems(e: ServiceError) -> async_graphql::Result<Vec<Problem>> {
+    use crate::service::Code::*;
+    match e.code {
+        Invalid | NotFound | Conflict | TooLarge => {
+            let code = e.code.as_str().to_string();
+            let list = if e.problems.is_empty() {
+                vec![ServiceProblem {
+                    message: e.message.clone(),
+                    field: None,
+                    line: None,
+                    column: None,
+                }]
+            } else {
+                e.problems
+            };
+            Ok(list
+                .into_iter()
+                .map(|p| Problem {
+                    message: p.message,
+                    field: p.field,
+                    line: p.line,
+                    column: p.column,
+                    code: code.clone(),
+                })
+                .collect())
+        }
+        _ => Err(gql_err(e)),
+    }
+}

@@ -1,0 +1,190 @@
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use super::query::pipeline_by_id;
+use super::types::*;
+use super::{app, authed, gql_err, ids, problems, Problem};
+use crate::service::{Code, ServiceError};
+
+pub struct MutationRoot;
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(SimpleObject)]
+pub struct LoginPayload {
+    pub access_token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+}
+
+#[derive(SimpleObject)]
+pub struct OrganizationPayload {
+    pub organization: Option<Organization>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(InputObject)]
+pub struct CreateProjectInput {
+    pub organization_name: String,
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ProjectPayload {
+    pub project: Option<Project>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(InputObject)]
+pub struct CreatePipelineTemplateInput {
+    pub project_id: ID,
+    #[graphql(default)]
+    pub name: String,
+    /// The template's HCL text.
+    pub hcl: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PipelineTemplatePayload {
+    pub pipeline_template: Option<PipelineTemplate>,
+    pub problems: Vec<Problem>,
+}
+
+/// A variable value, written as HCL for lists, maps and objects; as plain
+/// text for strings, numbers and bools.
+#[derive(InputObject)]
+pub struct VariableInput {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(InputObject)]
+pub struct CreatePipelineInput {
+    pub pipeline_template_id: ID,
+    #[graphql(default)]
+    pub variables: Vec<VariableInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct PipelinePayload {
+    pub pipeline: Option<Pipeline>,
+    pub problems: Vec<Problem>,
+}
+
+fn bad_id(field: &str, id: &ID) -> ServiceError {
+    ServiceError::new(Code::Invalid, format!("{field} {:?} is not an id", id.as_str()))
+}
+
+#[Object]
+impl MutationRoot {
+    /// Signs in the built-in admin user; send the token as
+    /// `Authorization: Bearer <accessToken>`.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
+        match app(ctx).login(&input.email, &input.password) {
+            Ok((token, exp)) => Ok(LoginPayload {
+                access_token: Some(token),
+                expires_at: Some(exp),
+                problems: vec![],
+            }),
+            Err(e) => Ok(LoginPayload {
+                access_token: None,
+                expires_at: None,
+                problems: vec![Problem {
+                    message: e.message,
+                    field: None,
+                    line: None,
+                    column: None,
+                    code: e.code.as_str().to_string(),
+                }],
+            }),
+        }
+    }
+
+    async fn create_organization(&self, ctx: &Context<'_>, input: CreateOrganizationInput) -> Result<OrganizationPayload> {
+        let claims = authed(ctx)?;
+        match app(ctx).create_organization(claims, &input.name, &input.description).await {
+            Ok(o) => Ok(OrganizationPayload {
+                organization: Some(Organization(o)),
+                problems: vec![],
+            }),
+            Err(e) => Ok(OrganizationPayload {
+                organization: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
+    async fn create_project(&self, ctx: &Context<'_>, input: CreateProjectInput) -> Result<ProjectPayload> {
+        let claims = authed(ctx)?;
+        match app(ctx).create_project(claims, &input.organization_name, &input.name, &input.description).await {
+            Ok(p) => Ok(ProjectPayload {
+                project: Some(Project(p)),
+                problems: vec![],
+            }),
+            Err(e) => Ok(ProjectPayload {
+                project: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
+    /// Checks the HCL with the template engine and stores it. Errors come
+    /// back as problems with line and column.
+    async fn create_pipeline_template(&self, ctx: &Context<'_>, input: CreatePipelineTemplateInput) -> Result<PipelineTemplatePayload> {
+        let claims = authed(ctx)?;
+        let app = app(ctx);
+        let result = match ids::uuid_of("Project", &input.project_id) {
+            Some(pid) => app.create_pipeline_template(claims, &pid.to_string(), &input.name, &input.hcl).await,
+            None => Err(bad_id("projectId", &input.project_id)),
+        };
+        match result {
+            Ok(t) => {
+                let project = phobos_projections::queries::project(&app.pool, t.project_id)
+                    .await
+                    .map_err(gql_err)?
+                    .ok_or_else(|| gql_err(ServiceError::new(Code::Internal, "project missing from the read model")))?;
+                Ok(PipelineTemplatePayload {
+                    pipeline_template: Some(PipelineTemplate(t, project)),
+                    problems: vec![],
+                })
+            }
+            Err(e) => Ok(PipelineTemplatePayload {
+                pipeline_template: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
+    /// Creates and starts a pipeline from a template and variable values.
+    async fn create_pipeline(&self, ctx: &Context<'_>, input: CreatePipelineInput) -> Result<PipelinePayload> {
+        let claims = authed(ctx)?;
+        let vars: Vec<(String, String)> = input.variables.into_iter().map(|v| (v.key, v.value)).collect();
+        let result = match ids::uuid_of("PipelineTemplate", &input.pipeline_template_id) {
+            Some(tid) => app(ctx).create_pipeline(claims, &tid.to_string(), &vars).await,
+            None => Err(bad_id("pipelineTemplateId", &input.pipeline_template_id)),
+        };
+        match result {
+            Ok(p) => Ok(PipelinePayload {
+                pipeline: pipeline_by_id(ctx, p.id).await?,
+                problems: vec![],
+            }),
+            Err(e) => Ok(PipelinePayload {
+                pipeline: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+}

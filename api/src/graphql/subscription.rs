@@ -1,0 +1,46 @@
+use std::time::Duration;
+
+use async_graphql::{Context, Result, Subscription, ID};
+use futures::Stream;
+use phobos_commands::log::Position;
+use phobos_projections::queries;
+
+use super::types::PipelineEvent;
+use super::{app, authed, gql_err, ids};
+use crate::service::{Code, ServiceError};
+
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// A pipeline's events as they happen (its own and its jobs'), in log
+    /// order. Pass `after` (an event's `cursor`) to resume without gaps or
+    /// repeats after a reconnect.
+    async fn pipeline_events(&self, ctx: &Context<'_>, pipeline_id: ID, after: Option<String>) -> Result<impl Stream<Item = PipelineEvent>> {
+        authed(ctx)?;
+        let id = ids::uuid_of("Pipeline", &pipeline_id)
+            .ok_or_else(|| gql_err(ServiceError::new(Code::Invalid, format!("{:?} is not a pipeline id", pipeline_id.as_str()))))?;
+        let mut cursor: Position = match after {
+            Some(a) => a.parse().map_err(|m: String| gql_err(ServiceError::new(Code::Invalid, m)))?,
+            None => Position::START,
+        };
+        let app = app(ctx).clone();
+        let mut projected = app.projected.clone();
+        Ok(async_stream::stream! {
+            loop {
+                match queries::pipeline_events(&app.pool, id, cursor, 500).await {
+                    Ok(events) if !events.is_empty() => {
+                        for e in events {
+                            cursor = e.position;
+                            yield PipelineEvent::from(e);
+                        }
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "pipeline event subscription read failed; retrying"),
+                }
+                let _ = tokio::time::timeout(Duration::from_secs(1), projected.changed()).await;
+            }
+        })
+    }
+}

@@ -1,0 +1,396 @@
+//! GraphQL object types over the read models.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{ComplexObject, Context, Interface, Json, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use phobos_projections::queries::{self, AgentRow, JobRow, NodeRow, OrganizationRow, PipelineRow, ProjectRow, TemplateRow};
+use phobos_projections::queries::{Page, PageRequest};
+
+use super::{app, authed, gql_err, ids};
+
+/// Anything with a global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"), field(name = "prn", ty = "String"))]
+pub enum Node {
+    Organization(Organization),
+    Project(Project),
+    PipelineTemplate(PipelineTemplate),
+    Pipeline(Pipeline),
+    Job(Job),
+    Agent(Agent),
+}
+
+pub fn connection<R, T>(page: Page<R>, wrap: impl Fn(R) -> T) -> Connection<String, T>
+where
+    T: async_graphql::OutputType,
+{
+    let mut c = Connection::new(false, page.has_next_page);
+    c.edges.extend(page.items.into_iter().map(|(cursor, r)| Edge::new(cursor, wrap(r))));
+    c
+}
+
+pub fn page_request(first: Option<i32>, after: Option<String>) -> PageRequest {
+    PageRequest {
+        first: first.map(i64::from),
+        after,
+    }
+}
+
+pub struct Organization(pub OrganizationRow);
+
+#[Object]
+impl Organization {
+    async fn id(&self) -> ID {
+        ID(ids::encode("Organization", self.0.id))
+    }
+    async fn prn(&self) -> String {
+        format!("prn:organization:{}", self.0.name)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn projects(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, Project>> {
+        let app = app(ctx);
+        authed(ctx)?;
+        let page = queries::projects(&app.pool, self.0.id, &page_request(first, after)).await.map_err(gql_err)?;
+        Ok(connection(page, Project))
+    }
+}
+
+pub struct Project(pub ProjectRow);
+
+#[Object]
+impl Project {
+    async fn id(&self) -> ID {
+        ID(ids::encode("Project", self.0.id))
+    }
+    async fn prn(&self) -> String {
+        format!("prn:project:{}/{}", self.0.organization_name, self.0.name)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn organization_name(&self) -> &str {
+        &self.0.organization_name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn pipeline_templates(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, PipelineTemplate>> {
+        authed(ctx)?;
+        let page = queries::templates(&app(ctx).pool, self.0.id, &page_request(first, after)).await.map_err(gql_err)?;
+        Ok(connection(page, |r| PipelineTemplate(r, self.0.clone())))
+    }
+    async fn pipelines(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, Pipeline>> {
+        authed(ctx)?;
+        let page = queries::pipelines(&app(ctx).pool, self.0.id, &page_request(first, after)).await.map_err(gql_err)?;
+        Ok(connection(page, |r| Pipeline(r, self.0.clone())))
+    }
+}
+
+pub struct PipelineTemplate(pub TemplateRow, pub ProjectRow);
+
+#[Object]
+impl PipelineTemplate {
+    async fn id(&self) -> ID {
+        ID(ids::encode("PipelineTemplate", self.0.id))
+    }
+    async fn prn(&self) -> String {
+        format!("prn:pipeline_template:{}/{}/{}", self.1.organization_name, self.1.name, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    async fn size(&self) -> i64 {
+        self.0.size
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn project(&self) -> Project {
+        Project(self.1.clone())
+    }
+    /// The template's HCL text.
+    async fn hcl(&self, ctx: &Context<'_>) -> Result<String> {
+        authed(ctx)?;
+        let bytes = app(ctx).objects.get(&self.0.object_key).await.map_err(|e| {
+            tracing::error!(error = %e, "object store read failed");
+            async_graphql::Error::new("the template text could not be read from the object store")
+        })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+pub struct Pipeline(pub PipelineRow, pub ProjectRow);
+
+#[Object]
+impl Pipeline {
+    async fn id(&self) -> ID {
+        ID(ids::encode("Pipeline", self.0.id))
+    }
+    async fn prn(&self) -> String {
+        format!("prn:pipeline:{}/{}/{}", self.1.organization_name, self.1.name, self.0.id)
+    }
+    /// CREATED, RUNNING, SUCCEEDED or FAILED.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    async fn project(&self) -> Project {
+        Project(self.1.clone())
+    }
+    async fn pipeline_template_id(&self) -> ID {
+        ID(ids::encode("PipelineTemplate", self.0.template_id))
+    }
+    async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
+        authed(ctx)?;
+        let pool = &app(ctx).pool;
+        let stages = queries::stages(pool, self.0.id).await.map_err(gql_err)?;
+        let nodes = queries::nodes(pool, self.0.id, None).await.map_err(gql_err)?;
+        Ok(stages
+            .into_iter()
+            .map(|s| Stage {
+                nodes: nodes.iter().filter(|n| n.stage == s.name).cloned().map(PipelineNode).collect(),
+                name: s.name,
+                status: s.status,
+            })
+            .collect())
+    }
+    async fn jobs(&self, ctx: &Context<'_>) -> Result<Vec<Job>> {
+        authed(ctx)?;
+        let jobs = queries::jobs_of_pipeline(&app(ctx).pool, self.0.id).await.map_err(gql_err)?;
+        Ok(jobs.into_iter().map(|j| Job(j, self.1.clone())).collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Stage {
+    pub name: String,
+    /// CREATED, RUNNING, SUCCEEDED, FAILED or SKIPPED.
+    pub status: String,
+    pub nodes: Vec<PipelineNode>,
+}
+
+pub struct PipelineNode(pub NodeRow);
+
+#[Object]
+impl PipelineNode {
+    /// e.g. `stage.build.pre.task.prepare`.
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// task, pipeline or deployment.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// pre, main or post.
+    async fn section(&self) -> &str {
+        &self.0.section
+    }
+    async fn dependencies(&self) -> &[String] {
+        &self.0.dependencies
+    }
+    /// CREATED, READY, RUNNING, SUCCEEDED, FAILED or SKIPPED.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// Outputs by action name.
+    async fn outputs(&self) -> Json<serde_json::Value> {
+        Json(self.0.outputs.clone())
+    }
+    async fn job_id(&self) -> Option<ID> {
+        self.0.job_id.map(|j| ID(ids::encode("Job", j)))
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+}
+
+pub struct Job(pub JobRow, pub ProjectRow);
+
+#[Object]
+impl Job {
+    async fn id(&self) -> ID {
+        ID(ids::encode("Job", self.0.id))
+    }
+    async fn prn(&self) -> String {
+        format!("prn:job:{}/{}/{}", self.1.organization_name, self.1.name, self.0.id)
+    }
+    async fn node_path(&self) -> &str {
+        &self.0.node_path
+    }
+    /// QUEUED, CLAIMED, RUNNING, SUCCEEDED or FAILED.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    async fn tags(&self) -> &[String] {
+        &self.0.tags
+    }
+    async fn agent_id(&self) -> Option<ID> {
+        self.0.agent_id.map(|a| ID(ids::encode("Agent", a)))
+    }
+    async fn outputs(&self) -> Json<serde_json::Value> {
+        Json(self.0.outputs.clone())
+    }
+    async fn queued_at(&self) -> DateTime<Utc> {
+        self.0.queued_at
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    async fn pipeline_id(&self) -> ID {
+        ID(ids::encode("Pipeline", self.0.pipeline_id))
+    }
+    /// The job's log from byte `offset` (0 by default), at most `limit`
+    /// chunks; `nextOffset` continues it.
+    async fn logs(&self, ctx: &Context<'_>, offset: Option<i64>, limit: Option<i64>) -> Result<JobLog> {
+        authed(ctx)?;
+        let (data, next) = queries::job_log(&app(ctx).pool, self.0.id, offset.unwrap_or(0).max(0), limit.unwrap_or(1000).clamp(1, 10_000))
+            .await
+            .map_err(gql_err)?;
+        Ok(JobLog {
+            text: String::from_utf8_lossy(&data).into_owned(),
+            next_offset: next,
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct JobLog {
+    pub text: String,
+    pub next_offset: i64,
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct Agent {
+    #[graphql(skip)]
+    pub row: AgentRow,
+    pub name: String,
+    pub internal: bool,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_session_at: Option<DateTime<Utc>>,
+}
+
+#[ComplexObject]
+impl Agent {
+    async fn id(&self) -> ID {
+        ID(ids::encode("Agent", self.row.id))
+    }
+    async fn prn(&self) -> String {
+        format!("prn:agent:{}", self.row.name)
+    }
+}
+
+impl From<AgentRow> for Agent {
+    fn from(row: AgentRow) -> Self {
+        Agent {
+            name: row.name.clone(),
+            internal: row.internal,
+            tags: row.tags.clone(),
+            created_at: row.created_at,
+            last_session_at: row.last_session_at,
+            row,
+        }
+    }
+}
+
+/// One event of a pipeline's history (its own, and its jobs').
+#[derive(SimpleObject, Clone)]
+pub struct PipelineEvent {
+    /// Resume a subscription after this event with `after: cursor`.
+    pub cursor: String,
+    pub event_id: ID,
+    /// e.g. NodeSucceeded, JobClaimed.
+    pub event_type: String,
+    pub event_version: String,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    /// Who: `user:<email>`, `agent:<id>`, `job:<id>`, `system:<name>`.
+    pub actor: String,
+    pub command: String,
+    pub correlation_id: String,
+    pub causation_id: String,
+    pub trace_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub payload: Json<serde_json::Value>,
+}
+
+impl From<phobos_commands::log::RecordedEvent> for PipelineEvent {
+    fn from(e: phobos_commands::log::RecordedEvent) -> Self {
+        let m = |k: &str| e.metadata.get(k).cloned().unwrap_or_default();
+        PipelineEvent {
+            cursor: e.position.to_string(),
+            event_id: ID(e.event_id.to_string()),
+            actor: m("actor"),
+            command: m("command"),
+            correlation_id: m("correlation_id"),
+            causation_id: m("causation_id"),
+            trace_id: m("trace_id"),
+            event_type: e.event_type,
+            event_version: e.event_version,
+            aggregate_type: e.aggregate_type,
+            aggregate_id: e.aggregate_id,
+            sequence: e.sequence,
+            recorded_at: e.recorded_at,
+            payload: Json(e.payload),
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! `phobos serve`: the whole server in one process.
+//!
+//! Start-up: configuration → database (+ migrations) → the three log
+//! followers (read-model projector, policies, job dispatcher) → gRPC →
+//! HTTP → internal agents. Ctrl-C or SIGTERM stops them in reverse.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use phobos_commands::policies::{Policies, POLICY_SUBSCRIPTION};
+use phobos_commands::subscription::{self, SubscriptionConfig};
+use phobos_commands::CommandBus;
+use phobos_projections::{Projector, PROJECTION_SUBSCRIPTION};
+use phobos_proto::v1::agent_service_server::AgentServiceServer;
+use phobos_proto::v1::job_service_server::JobServiceServer;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use tokio::sync::watch;
+
+use crate::auth::{TokenKind, Tokens};
+use crate::config::{Config, ObjectStoreConfig};
+use crate::graphql::build_schema;
+use crate::grpc::{agents::AgentApi, dispatcher::Dispatcher, jobs::JobApi};
+use crate::object_store::{Filesystem, ObjectStore};
+use crate::service::App;
+
+fn db_options(config: &Config) -> anyhow::Result<PgConnectOptions> {
+    let db = &config.db;
+    let ssl: PgSslMode = db
+        .ssl_mode
+        .parse()
+        .map_err(|_| anyhow::anyhow!("PHOBOS_DB_SSL_MODE: {:?} is not an SSL mode", db.ssl_mode))?;
+    let mut o = PgConnectOptions::new()
+        .host(&db.host)
+        .port(db.port)
+        .username(&db.username)
+        .database(&db.name)
+        .ssl_mode(ssl)
+        .application_name("phobos");
+    if let Some(p) = &db.password {
+        o = o.password(p);
+    }
+    Ok(o)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let db = &config.db;
+    tracing::info!(host = %db.host, port = db.port, database = %db.name, "connecting to PostgreSQL");
+    let pool = phobos_commands::db::connect(db_options(&config)?, db.max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to PostgreSQL at {}:{} (database {:?}, user {:?}); check PHOBOS_DB_HOST, PHOBOS_DB_PORT, PHOBOS_DB_NAME, PHOBOS_DB_USERNAME and PHOBOS_DB_PASSWORD",
+                db.host, db.port, db.name, db.username
+            )
+        })?;
+    if db.auto_migrate {
+        phobos_commands::db::migrate(&pool).await.context("applying database migrations")?;
+        tracing::info!("database schema is up to date");
+    }
+
+    let (stop_tx, stop) = watch::channel(false);
+    let bus = Arc::new(CommandBus::new(pool.clone()));
+    let (projected_tx, projected) = watch::channel(subscription::checkpoint(&pool, PROJECTION_SUBSCRIPTION).await?);
+    let mut workers = Vec::new();
+    workers.push(tokio::spawn(subscription::run(
+        pool.clone(),
+        SubscriptionConfig::new(PROJECTION_SUBSCRIPTION),
+        Box::new(Projector),
+        Some(projected_tx),
+        stop.clone(),
+    )));
+    workers.push(tokio::spawn(subscription::run(
+        pool.clone(),
+        SubscriptionConfig::new(POLICY_SUBSCRIPTION),
+        Box::new(Policies::new(bus.clone())),
+        None,
+        stop.clone(),
+    )));
+
+    let objects: Box<dyn ObjectStore> = match &config.object_store {
+        ObjectStoreConfig::Filesystem { directory } => {
+            std::fs::create_dir_all(directory).with_context(|| {
+                format!("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY: cannot create {}", directory.display())
+            })?;
+            Box::new(Filesystem::new(directory.clone()))
+        }
+    };
+    let tokens = Tokens::in_memory(&config.token_issuer_url)
+        .map_err(|e| anyhow::anyhow!("cannot draw an in-memory signing key: {e}"))?;
+    let app = Arc::new(App {
+        config: config.clone(),
+        pool: pool.clone(),
+        bus,
+        tokens,
+        objects,
+        projected,
+    });
+
+    let dispatcher = Arc::new(Dispatcher::default());
+    {
+        let d = dispatcher.clone();
+        let (pool, stop) = (pool.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            d.run(pool, stop).await;
+            Ok(())
+        }));
+    }
+
+    // gRPC
+    let grpc_addr = std::net::SocketAddr::from(([0, 0, 0, 0], config.grpc_port));
+    let grpc_listener = tokio::net::TcpListener::bind(grpc_addr)
+        .await
+        .with_context(|| format!("PHOBOS_GRPC_SERVER_PORT: cannot listen on port {}", config.grpc_port))?;
+    let grpc = {
+        let mut stop = stop.clone();
+        tonic::transport::Server::builder()
+            .add_service(AgentServiceServer::new(AgentApi::new(app.clone(), dispatcher.clone())))
+            .add_service(JobServiceServer::new(JobApi::new(app.clone())))
+            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(grpc_listener), async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+    };
+    let grpc_task = tokio::spawn(grpc);
+
+    // HTTP
+    let schema = build_schema(app.clone());
+    let http_app = app.clone();
+    let http = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(actix_web::web::Data::new(http_app.clone()))
+            .app_data(actix_web::web::Data::new(schema.clone()))
+            .configure(crate::http::routes)
+    })
+    .disable_signals()
+    .shutdown_timeout(5)
+    .bind(("0.0.0.0", config.http_port))
+    .with_context(|| format!("PHOBOS_HTTP_SERVER_PORT: cannot listen on port {}", config.http_port))?
+    .run();
+    let http_handle = http.handle();
+    let http_task = tokio::spawn(http);
+    tracing::info!(
+        http = %format!("http://localhost:{}/graphql", config.http_port),
+        grpc_port = config.grpc_port,
+        "phobos is serving"
+    );
+
+    // Internal agents, speaking gRPC to this server like any other agent.
+    let mut agents = Vec::new();
+    for a in &config.internal_agents {
+        let executor_path = match &a.executor_path {
+            Some(p) => p.clone(),
+            None => default_executor_path(),
+        };
+        let cfg = phobos_agent::AgentConfig {
+            server_url: format!("http://127.0.0.1:{}", config.grpc_port),
+            token: app.tokens.issue(TokenKind::Agent, &a.name, chrono::Duration::days(3650)),
+            name: a.name.clone(),
+            tags: a.tags.clone(),
+            internal: true,
+            dispatcher: phobos_agent::DispatcherConfig::Local { executor_path },
+        };
+        let mut stop = stop.clone();
+        let name = a.name.clone();
+        agents.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = phobos_agent::run(cfg, shutdown).await {
+                tracing::error!(agent = %name, error = %e, "internal agent stopped");
+            }
+        }));
+    }
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    http_handle.stop(true).await;
+    let _ = http_task.await;
+    let _ = tokio::time::timeout(Duration::from_secs(5), grpc_task).await;
+    for t in agents {
+        let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+    }
+    for w in workers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), w).await;
+    }
+    pool.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `phobos-job-executor` next to this binary.
+fn default_executor_path() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("phobos-job-executor")))
+        .unwrap_or_else(|| PathBuf::from("phobos-job-executor"))
+}

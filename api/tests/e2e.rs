@@ -1,0 +1,183 @@
+//! End to end: the real server, internal agent and job executor processes,
+//! against PostgreSQL; what `cargo xtask demo` does, checked.
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tungstenite::Message;
+
+const HELLO: &str = include_str!("../../examples/hello.hcl");
+
+fn node<'a>(pipeline: &'a Value, path: &str) -> &'a Value {
+    pipeline["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["nodes"].as_array().unwrap())
+        .find(|n| n["path"] == path)
+        .unwrap_or_else(|| panic!("no node {path}"))
+}
+
+fn job_log<'a>(pipeline: &'a Value, path: &str) -> &'a str {
+    pipeline["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["nodePath"] == path)
+        .unwrap_or_else(|| panic!("no job for {path}"))["logs"]["text"]
+        .as_str()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_pipeline_runs_end_to_end() {
+    let mut server = support::start("e2e_hello", 1).await;
+
+    // Without a token, everything but login is refused.
+    let anon = server.raw("{ organizations { edges { node { name } } } }", json!({}));
+    assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anon}");
+
+    server.login();
+    let project = server.project("acme", "web");
+
+    // A bad template comes back as problems with line and column.
+    let bad = server.gql(
+        "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id } problems { message line column field code } } }",
+        json!({ "i": { "projectId": project, "hcl": "stage \"s\" {\n  task \"t\" {\n    action \"exec_command\" { command = var.nope }\n  }\n}\n" } }),
+    );
+    let p = &bad["createPipelineTemplate"]["problems"][0];
+    assert_eq!(bad["createPipelineTemplate"]["pipelineTemplate"], Value::Null);
+    assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(3), Some(43)), "{p}");
+    assert_eq!(p["code"], "BAD_REQUEST");
+    assert!(p["message"].as_str().unwrap().contains("nope"));
+
+    let pipeline_id = server.run_pipeline(&project, HELLO);
+    let done = server.wait_finished(&pipeline_id, Duration::from_secs(90));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}\n{}", server.log_text());
+    for path in [
+        "stage.build.pre.task.prepare",
+        "stage.build.task.compile",
+        "stage.build.task.unit_test",
+        "stage.build.post.task.report",
+        "stage.release.task.publish",
+    ] {
+        assert_eq!(node(&done, path)["status"], "SUCCEEDED", "{path}");
+    }
+    assert_eq!(node(&done, "stage.build.task.compile")["outputs"], json!({ "compile": { "exit_code": 0 } }));
+
+    // Logs: stdout and stderr of the heredoc command, and the output of one
+    // task folded into a later task's command.
+    let compile = job_log(&done, "stage.build.task.compile");
+    for line in ["compiling...", "step 1", "step 3", "compiled"] {
+        assert!(compile.contains(line), "compile log lacks {line:?}:\n{compile}");
+    }
+    assert!(job_log(&done, "stage.build.task.unit_test").contains("testing after compile exited with 0"));
+    assert!(job_log(&done, "stage.release.task.publish").contains("prepare exited 0"));
+
+    // The history says who did what, in order.
+    let events = server.gql(
+        "query($id: ID!) { pipelineEvents(pipelineId: $id) { cursor eventType actor command aggregateType correlationId causationId recordedAt } }",
+        json!({ "id": pipeline_id }),
+    )["pipelineEvents"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let types: Vec<&str> = events.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
+    assert_eq!(&types[..4], ["PipelineCreated", "PipelineStarted", "StageStarted", "NodeBecameReady"]);
+    assert_eq!(types.last(), Some(&"PipelineSucceeded"));
+    assert_eq!(types.iter().filter(|t| **t == "JobClaimed").count(), 5);
+    assert_eq!(types.iter().filter(|t| **t == "NodeSucceeded").count(), 5);
+    let actor_kinds: std::collections::BTreeSet<&str> =
+        events.iter().map(|e| e["actor"].as_str().unwrap().split(':').next().unwrap()).collect();
+    assert_eq!(actor_kinds.into_iter().collect::<Vec<_>>(), ["agent", "job", "system", "user"]);
+    assert_eq!(events[0]["actor"], format!("user:{}", support::ADMIN));
+    assert_eq!(events[0]["command"], "CreatePipeline");
+    // Every event of the run shares the creating request's correlation id.
+    assert!(events.iter().filter(|e| e["actor"].as_str().unwrap().starts_with("system")).all(|e| e["correlationId"] == events[0]["correlationId"]));
+
+    // The subscription replays the same history, and resumes after a cursor.
+    let all = subscribe(&server, &pipeline_id, None, events.len());
+    assert_eq!(all.iter().map(|e| e["eventType"].clone()).collect::<Vec<_>>(), events.iter().map(|e| e["eventType"].clone()).collect::<Vec<_>>());
+    let resumed = subscribe(&server, &pipeline_id, Some(events[9]["cursor"].as_str().unwrap()), events.len() - 10);
+    assert_eq!(resumed[0]["cursor"], events[10]["cursor"]);
+
+    // node() by PRN and by global id.
+    let d = server.gql("{ node(id: \"prn:project:acme/web\") { id prn } }", json!({}));
+    assert_eq!(d["node"]["id"], project);
+    let d = server.gql("query($id: ID!) { node(id: $id) { prn } }", json!({ "id": pipeline_id }));
+    assert!(d["node"]["prn"].as_str().unwrap().starts_with("prn:pipeline:acme/web/"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_task_fails_the_pipeline_and_skips_the_rest() {
+    let mut server = support::start("e2e_fail", 1).await;
+    server.login();
+    let project = server.project("acme", "fail");
+    let hcl = r#"
+stage "s" {
+  task "bad" {
+    action "exec_command" { command = "echo about to fail; exit 3" }
+    action "exec_command" {
+      alias   = "never"
+      command = "echo must not run"
+    }
+  }
+  task "after" {
+    dependencies = ["bad"]
+    action "exec_command" { command = "echo must not run either" }
+  }
+}
+stage "later" {
+  task "x" {
+    action "exec_command" { command = "true" }
+  }
+}
+"#;
+    let id = server.run_pipeline(&project, hcl);
+    let done = server.wait_finished(&id, Duration::from_secs(60));
+    assert_eq!(done["status"], "FAILED");
+    assert_eq!(done["reason"], "stage s failed");
+    assert_eq!(node(&done, "stage.s.task.bad")["status"], "FAILED");
+    assert_eq!(node(&done, "stage.s.task.bad")["outputs"], json!({ "exec_command": { "exit_code": 3 } }));
+    assert_eq!(node(&done, "stage.s.task.after")["status"], "SKIPPED");
+    assert_eq!(node(&done, "stage.later.task.x")["status"], "SKIPPED");
+    let log = job_log(&done, "stage.s.task.bad");
+    assert!(log.contains("about to fail") && !log.contains("must not run"), "{log}");
+}
+
+/// Reads `n` events of the pipelineEvents subscription over graphql-transport-ws.
+fn subscribe(server: &support::Server, pipeline_id: &str, after: Option<&str>, n: usize) -> Vec<Value> {
+    let url = format!("ws://127.0.0.1:{}/graphql", server.http);
+    let mut req = tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
+    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let stream = std::net::TcpStream::connect(("127.0.0.1", server.http)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let (mut ws, _) = tungstenite::client(req, stream).expect("websocket");
+    let token = server.raw("mutation($i: LoginInput!) { login(input: $i) { accessToken } }", json!({ "i": { "email": support::ADMIN, "password": support::PASSWORD } }))["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string())).unwrap();
+    ws.send(Message::text(
+        json!({ "id": "1", "type": "subscribe", "payload": {
+            "query": "subscription($id: ID!, $after: String) { pipelineEvents(pipelineId: $id, after: $after) { cursor eventType } }",
+            "variables": { "id": pipeline_id, "after": after } } })
+        .to_string(),
+    ))
+    .unwrap();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let msg = ws.read().expect("subscription message");
+        let Message::Text(t) = msg else { continue };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        match v["type"].as_str() {
+            Some("next") => out.push(v["payload"]["data"]["pipelineEvents"].clone()),
+            Some("error") => panic!("subscription error: {v}"),
+            _ => {}
+        }
+    }
+    let _ = ws.close(None);
+    out
+}

@@ -1,0 +1,190 @@
+//! Runs the real `phobos` binary against a fresh database of the test
+//! PostgreSQL (`cargo xtask test` provides it), and talks to it over HTTP.
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const ADMIN: &str = "admin@phobos.test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+pub fn bin_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_phobos")).parent().unwrap().to_path_buf()
+}
+
+pub struct Server {
+    child: Child,
+    pub http: u16,
+    pub grpc: u16,
+    pub log: PathBuf,
+    token: Option<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM, so it stops its agents; then make sure.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `phobos serve` on a fresh database with `internal_agents` local
+/// agents, and waits until it answers.
+pub async fn start(name: &str, internal_agents: usize) -> Server {
+    let opts = phobos_commands::testing::fresh_database(name).await.expect("test database");
+    let (http, grpc) = (free_port(), free_port());
+    let dir = std::env::temp_dir().join(format!("phobos-e2e-{name}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("server.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phobos"));
+    cmd.arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info,phobos=debug")
+        .env("PHOBOS_DB_HOST", opts.get_host())
+        .env("PHOBOS_DB_PORT", opts.get_port().to_string())
+        .env("PHOBOS_DB_USERNAME", opts.get_username())
+        .env("PHOBOS_DB_NAME", opts.get_database().unwrap())
+        .env("PHOBOS_DB_SSL_MODE", "disable")
+        .env("PHOBOS_ADMIN_USER_EMAIL", ADMIN)
+        .env("PHOBOS_ADMIN_USER_PASSWORD", PASSWORD)
+        .env("PHOBOS_HTTP_SERVER_PORT", http.to_string())
+        .env("PHOBOS_GRPC_SERVER_PORT", grpc.to_string())
+        .env("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "filesystem")
+        .env("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY", dir.join("objects"))
+        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()));
+    for i in 0..internal_agents {
+        cmd.env(format!("PHOBOS_INTERNAL_AGENTS_{i}_NAME"), format!("internal-{i}"))
+            .env(format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_TYPE"), "local")
+            .env(
+                format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_DATA_EXECUTOR_PATH"),
+                bin_dir().join("phobos-job-executor"),
+            );
+    }
+    let child = cmd.spawn().expect("start phobos");
+    let mut server = Server {
+        child,
+        http,
+        grpc,
+        log,
+        token: None,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = ureq::get(&format!("http://127.0.0.1:{http}/healthz")).call() {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("phobos exited with {status}:\n{}", server.log_text());
+        }
+        assert!(Instant::now() < deadline, "phobos did not answer:\n{}", server.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server
+}
+
+impl Server {
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/graphql", self.http)
+    }
+
+    /// Runs a GraphQL request; returns the whole response.
+    pub fn raw(&self, query: &str, variables: Value) -> Value {
+        let mut req = ureq::post(&self.url()).header("content-type", "application/json");
+        if let Some(t) = &self.token {
+            req = req.header("authorization", &format!("Bearer {t}"));
+        }
+        let mut resp = req
+            .send_json(json!({ "query": query, "variables": variables }))
+            .expect("graphql request");
+        resp.body_mut().read_json().expect("graphql json")
+    }
+
+    /// Runs a GraphQL request and returns `data`, failing on errors.
+    pub fn gql(&self, query: &str, variables: Value) -> Value {
+        let v = self.raw(query, variables);
+        assert!(v.get("errors").is_none(), "GraphQL errors: {v}");
+        v["data"].clone()
+    }
+
+    pub fn login(&mut self) -> String {
+        let d = self.gql(
+            "mutation($i: LoginInput!) { login(input: $i) { accessToken problems { message } } }",
+            json!({ "i": { "email": ADMIN, "password": PASSWORD } }),
+        );
+        let t = d["login"]["accessToken"].as_str().expect("a token").to_string();
+        self.token = Some(t.clone());
+        t
+    }
+
+    /// Organization + project; returns the project id.
+    pub fn project(&self, org: &str, project: &str) -> String {
+        let d = self.gql(
+            "mutation($n: String!) { createOrganization(input: {name: $n}) { problems { message } } }",
+            json!({ "n": org }),
+        );
+        assert_eq!(d["createOrganization"]["problems"], json!([]));
+        let d = self.gql(
+            "mutation($o: String!, $n: String!) { createProject(input: {organizationName: $o, name: $n}) { project { id } problems { message } } }",
+            json!({ "o": org, "n": project }),
+        );
+        d["createProject"]["project"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Uploads a template and creates a pipeline from it; returns its id.
+    pub fn run_pipeline(&self, project_id: &str, hcl: &str) -> String {
+        let d = self.gql(
+            "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id } problems { message line column } } }",
+            json!({ "i": { "projectId": project_id, "hcl": hcl } }),
+        );
+        assert_eq!(d["createPipelineTemplate"]["problems"], json!([]), "{d}");
+        let tid = d["createPipelineTemplate"]["pipelineTemplate"]["id"].as_str().unwrap();
+        let d = self.gql(
+            "mutation($i: CreatePipelineInput!) { createPipeline(input: $i) { pipeline { id } problems { message } } }",
+            json!({ "i": { "pipelineTemplateId": tid } }),
+        );
+        assert_eq!(d["createPipeline"]["problems"], json!([]), "{d}");
+        d["createPipeline"]["pipeline"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Polls until the pipeline finishes; returns its final state.
+    pub fn wait_finished(&self, pipeline_id: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let d = self.gql(
+                "query($id: ID!) { pipeline(id: $id) { status reason stages { name status nodes { path status reason outputs } } jobs { nodePath status message agentId logs { text } } } }",
+                json!({ "id": pipeline_id }),
+            );
+            let status = d["pipeline"]["status"].as_str().unwrap_or("").to_string();
+            if status == "SUCCEEDED" || status == "FAILED" {
+                return d["pipeline"].clone();
+            }
+            assert!(Instant::now() < deadline, "pipeline still {status}: {d}\n--- server log ---\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
