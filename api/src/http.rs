@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::Data;
+use tracing::Instrument;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
 
 use crate::graphql::{Caller, PhobosSchema};
@@ -22,9 +23,7 @@ async fn graphql(app: web::Data<Arc<App>>, schema: web::Data<PhobosSchema>, req:
     let caller = Caller(app.tokens.verify_header(header));
     let request = body.into_inner().data(caller);
     let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or(""));
-    let _g = span.enter();
-    drop(_g);
-    schema.execute(request).await.into()
+    schema.execute(request).instrument(span).await.into()
 }
 
 async fn graphiql_or_ws(

@@ -17,6 +17,7 @@ use phobos_proto::v1::agent_service_server::AgentServiceServer;
 use phobos_proto::v1::job_service_server::JobServiceServer;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use crate::auth::{TokenKind, Tokens};
 use crate::config::{Config, ObjectStoreConfig};
@@ -122,10 +123,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     {
         let d = dispatcher.clone();
         let (pool, stop) = (pool.clone(), stop.clone());
-        workers.push(tokio::spawn(async move {
-            d.run(pool, stop).await;
-            Ok(())
-        }));
+        workers.push(tokio::spawn(
+            async move {
+                d.run(pool, stop).await;
+                Ok(())
+            }
+            .instrument(tracing::info_span!("dispatcher")),
+        ));
     }
 
     // gRPC

@@ -188,3 +188,20 @@ pub async fn head<'e>(db: impl PgExecutor<'e>) -> Result<Position, LogError> {
         None => Position::START,
     })
 }
+
+/// The first event of one aggregate (its creation), if it has any.
+pub async fn read_first<'e>(
+    db: impl PgExecutor<'e>,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Option<RecordedEvent>, LogError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(RecordedEvent::from_row).transpose().map_err(LogError::from)
+}

@@ -16,11 +16,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use phobos_core::events::{Actor, JobEvent, PipelineEvent};
 use sqlx::PgConnection;
+use tracing::Instrument;
 
 use crate::aggregates::{JobCommand, PipelineCommand};
 use crate::bus::{CommandBus, CommandContext};
 use crate::error::{CommandError, LogError};
-use crate::log::{read_aggregate, RecordedEvent};
+use crate::log::{read_first, RecordedEvent};
 use crate::subscription::Handler;
 
 /// The subscription name of the policy worker.
@@ -104,17 +105,14 @@ impl Handler for Policies {
     async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError> {
         for ev in events {
             let span = tracing::info_span!("policy", event = %ev.event_type, position = %ev.position);
-            let _g = span.enter();
-            drop(_g);
-            self.on_event(tx, ev).await?;
+            self.on_event(tx, ev).instrument(span).await?;
         }
         Ok(())
     }
 }
 
 async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<String, LogError> {
-    let events = read_aggregate(&mut *tx, "Pipeline", pipeline_id).await?;
-    for e in events.iter().take(1) {
+    if let Some(e) = read_first(&mut *tx, "Pipeline", pipeline_id).await? {
         if let PipelineEvent::PipelineCreated { project_id, .. } = e.decode()? {
             return Ok(project_id);
         }
@@ -123,8 +121,7 @@ async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<St
 }
 
 async fn job_node(tx: &mut PgConnection, job_id: &str) -> Result<(String, String), LogError> {
-    let events = read_aggregate(&mut *tx, "Job", job_id).await?;
-    for e in events.iter().take(1) {
+    if let Some(e) = read_first(&mut *tx, "Job", job_id).await? {
         if let JobEvent::JobQueued {
             pipeline_id, node_path, ..
         } = e.decode()?

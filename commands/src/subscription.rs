@@ -81,14 +81,14 @@ pub async fn run_once(
     .bind(&config.name)
     .execute(pool)
     .await?;
+    // No lock and no write before the read: a transaction that holds a
+    // transaction id holds back every reader's horizon (its own included),
+    // so this one takes an id only when the handler first writes.
     let mut tx = pool.begin().await?;
-    // The row lock makes two workers of one subscription take turns.
-    let row = sqlx::query(
-        "SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1 FOR UPDATE",
-    )
-    .bind(&config.name)
-    .fetch_one(&mut *tx)
-    .await?;
+    let row = sqlx::query("SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1")
+        .bind(&config.name)
+        .fetch_one(&mut *tx)
+        .await?;
     let from = Position {
         tx_id: row.get::<String, _>("tx").parse().unwrap_or(0),
         global_position: row.get("global_position"),
@@ -99,18 +99,35 @@ pub async fn run_once(
         return Ok((0, from));
     };
     handler.handle(&mut tx, &events).await?;
-    sqlx::query(
+    // Moves the checkpoint only from where this batch started: if another
+    // worker of the same subscription got there first, this batch rolls
+    // back (its writes with it).
+    let moved = sqlx::query(
         "UPDATE subscription_checkpoints SET tx_id = $2::text::xid8, global_position = $3, updated_at = now()
-          WHERE name = $1",
+          WHERE name = $1 AND tx_id = $4::text::xid8 AND global_position = $5",
     )
     .bind(&config.name)
     .bind(last.tx_id.to_string())
     .bind(last.global_position)
+    .bind(from.tx_id.to_string())
+    .bind(from.global_position)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
+    if moved == 0 {
+        tx.rollback().await?;
+        tracing::debug!("another worker of this subscription applied the batch first");
+        return Ok((0, from));
+    }
     tx.commit().await?;
     Ok((events.len(), last))
 }
+
+/// After a notification, the events it announced can still be held back for
+/// a moment behind an older transaction that is about to commit (another
+/// subscriber's batch). Rather than wait a whole poll interval, look again
+/// a few times, quickly.
+pub const CATCH_UP_DELAYS_MS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
 
 /// Runs the subscription until `shutdown` turns true. After each batch the
 /// new checkpoint is sent on `applied` (for readers that wait for a
@@ -126,11 +143,23 @@ pub async fn run(
     async move {
         let mut listener = connect_listener(&pool).await;
         let mut failures = 0u32;
+        let mut notified = false;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
-            match run_once(&pool, &config, handler.as_mut()).await {
+            let mut result = run_once(&pool, &config, handler.as_mut()).await;
+            if notified {
+                notified = false;
+                for ms in CATCH_UP_DELAYS_MS {
+                    if !matches!(result, Ok((0, _))) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    result = run_once(&pool, &config, handler.as_mut()).await;
+                }
+            }
+            match result {
                 Ok((n, at)) => {
                     failures = 0;
                     if n > 0 {
@@ -158,9 +187,12 @@ pub async fn run(
             match listener.as_mut() {
                 Some(l) => {
                     tokio::select! {
-                        r = l.recv() => if let Err(e) = r {
-                            tracing::debug!(error = %e, "notification listener lost; polling");
-                            listener = None;
+                        r = l.recv() => match r {
+                            Ok(_) => notified = true,
+                            Err(e) => {
+                                tracing::debug!(error = %e, "notification listener lost; polling");
+                                listener = None;
+                            }
                         },
                         _ = tokio::time::sleep(config.poll_interval) => {}
                         _ = shutdown.changed() => {}

@@ -11,6 +11,7 @@ use phobos_proto::v1::*;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use super::dispatcher::{tags_fit, Dispatcher};
 use super::{claims, forbidden, status};
@@ -113,10 +114,8 @@ impl AgentService for AgentApi {
         let (agent, tags) = self.session(&session_id)?;
         let (open, mut live) = self.dispatcher.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let span = tracing::info_span!("job_stream", agent = %agent, session = %session_id);
         tokio::spawn(async move {
-            let span = tracing::info_span!("job_stream", agent = %agent, session = %session_id);
-            let _g = span.enter();
-            drop(_g);
             for offer in open.into_iter().filter(|o| tags_fit(&o.tags, &tags)) {
                 if tx.send(Ok(offer)).await.is_err() {
                     return;
@@ -139,7 +138,7 @@ impl AgentService for AgentApi {
                     Err(RecvError::Closed) => return,
                 }
             }
-        });
+        }.instrument(span));
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 

@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use phobos_commands::log::{read_after, Position};
+use phobos_commands::subscription::CATCH_UP_DELAYS_MS;
 use phobos_core::events::JobEvent;
 use phobos_proto::v1::JobOffer;
 use sqlx::postgres::PgListener;
@@ -89,9 +90,6 @@ impl Dispatcher {
 
     /// Follows the log until `shutdown`.
     pub async fn run(&self, pool: PgPool, mut shutdown: watch::Receiver<bool>) {
-        let span = tracing::info_span!("dispatcher");
-        let _e = span.enter();
-        drop(_e);
         let mut cursor = loop {
             match self.snapshot(&pool).await {
                 Ok(p) => break p,
@@ -105,11 +103,23 @@ impl Dispatcher {
             }
         };
         let mut listener = listen(&pool).await;
+        let mut notified = false;
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            match read_after(&pool, cursor, 500).await {
+            let mut read = read_after(&pool, cursor, 500).await;
+            if std::mem::take(&mut notified) {
+                // See `subscription::CATCH_UP_DELAYS_MS`.
+                for ms in CATCH_UP_DELAYS_MS {
+                    if !matches!(&read, Ok(e) if e.is_empty()) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    read = read_after(&pool, cursor, 500).await;
+                }
+            }
+            match read {
                 Ok(events) => {
                     let full = events.len() == 500;
                     for e in events {
@@ -145,7 +155,10 @@ impl Dispatcher {
             }
             match listener.as_mut() {
                 Some(l) => tokio::select! {
-                    r = l.recv() => if r.is_err() { listener = None; },
+                    r = l.recv() => match r {
+                        Ok(_) => notified = true,
+                        Err(_) => listener = None,
+                    },
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     _ = shutdown.changed() => {}
                 },

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use phobos_commands::aggregates::JobCommand;
-use phobos_commands::log::read_aggregate;
+use phobos_commands::log::read_first;
 use phobos_core::events::{Actor, JobEvent};
 use phobos_proto::v1::job_service_server::JobService;
 use phobos_proto::v1::*;
@@ -42,10 +42,10 @@ impl JobService for JobApi {
     async fn get_job(&self, req: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
         let job_id = req.get_ref().job_id.clone();
         self.authorize(&req, &job_id)?;
-        let events = read_aggregate(&self.app.pool, "Job", &job_id)
+        let first = read_first(&self.app.pool, "Job", &job_id)
             .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
-        let first = events.first().ok_or_else(|| Status::not_found("no such job"))?;
+            .map_err(|e| Status::unavailable(e.to_string()))?
+            .ok_or_else(|| Status::not_found("no such job"))?;
         let Ok(JobEvent::JobQueued {
             pipeline_id,
             node_path,

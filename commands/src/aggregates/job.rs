@@ -121,6 +121,10 @@ impl Aggregate for Job {
                 }
                 JobEvent::ActionOutputsRecorded { action, outputs }
             }
+            // A repeated final report (an executor retrying after a lost
+            // answer) is accepted and changes nothing.
+            JobCommand::SucceedJob if self.status == JobStatus::Succeeded => return Ok(()),
+            JobCommand::FailJob { .. } if self.status == JobStatus::Failed => return Ok(()),
             JobCommand::SucceedJob => {
                 if self.status.finished() || self.status == JobStatus::New || self.status == JobStatus::Queued {
                     return Err(self.wrong_state("finish", self.status));

@@ -1,0 +1,48 @@
+//! What an agent needs to know to run: where the server is, who it is and how
+//! it starts job executors.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// The configuration of one agent (see [`crate::run`]).
+#[derive(Clone)]
+pub struct AgentConfig {
+    /// The server's gRPC endpoint, e.g. `http://127.0.0.1:9010`.
+    pub server_url: String,
+    /// The Phobos access token, sent as `authorization: Bearer <token>` on
+    /// every call. It never appears in errors, logs or `Debug` output.
+    pub token: String,
+    /// The agent's name; the server registers the agent under it.
+    pub name: String,
+    /// The tags this agent satisfies; the server only offers jobs whose tags
+    /// are among them.
+    pub tags: Vec<String>,
+    /// True when the server runs this agent itself.
+    pub internal: bool,
+    /// How claimed jobs are started.
+    pub dispatcher: DispatcherConfig,
+}
+
+impl fmt::Debug for AgentConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("server_url", &self.server_url)
+            .field("token", &"<redacted>")
+            .field("name", &self.name)
+            .field("tags", &self.tags)
+            .field("internal", &self.internal)
+            .field("dispatcher", &self.dispatcher)
+            .finish()
+    }
+}
+
+/// How an agent starts the executor of a claimed job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DispatcherConfig {
+    /// Run `executor_path` (the `phobos-job-executor` binary) as a child
+    /// process on this machine.
+    Local {
+        /// The executor binary. A bare name (no `/`) is looked up in `PATH`.
+        executor_path: PathBuf,
+    },
+}

@@ -1,0 +1,41 @@
+//! The Phobos agent: opens a session with the server, keeps it alive with
+//! heartbeats, takes the job offers the server streams to it, claims them and
+//! hands every claimed job to a [`dispatch::Dispatcher`], which starts a job
+//! executor for it.
+//!
+//! The `phobos-agent` binary is a thin command line around [`run`]; the server
+//! embeds the same [`run`] for its internal agents.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), phobos_agent::AgentError> {
+//! use phobos_agent::{AgentConfig, DispatcherConfig};
+//! let config = AgentConfig {
+//!     server_url: "http://127.0.0.1:9010".into(),
+//!     token: "…".into(),
+//!     name: "builder-1".into(),
+//!     tags: vec!["linux".into()],
+//!     internal: false,
+//!     dispatcher: DispatcherConfig::Local {
+//!         executor_path: "/usr/local/bin/phobos-job-executor".into(),
+//!     },
+//! };
+//! phobos_agent::run(config, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
+
+mod auth;
+mod backoff;
+mod config;
+mod connect;
+pub mod dispatch;
+mod error;
+mod heartbeat;
+mod offer;
+mod report;
+mod run;
+mod session;
+mod shutdown;
+
+pub use config::{AgentConfig, DispatcherConfig};
+pub use error::AgentError;
+pub use run::run;

@@ -1,0 +1,117 @@
+//! `phobos-agent`: takes job offers from a Phobos server and starts a
+//! `phobos-job-executor` process for every job it claims.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use phobos_agent::{AgentConfig, DispatcherConfig};
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+/// Runs Phobos jobs: takes job offers from the server and starts a job
+/// executor for each job it claims. SIGINT (Ctrl-C) or SIGTERM stops taking
+/// offers; the agent does not stop executors it has started.
+#[derive(Debug, Parser)]
+#[command(name = "phobos-agent", version)]
+struct Args {
+    /// The server's gRPC endpoint.
+    #[arg(
+        long,
+        env = "PHOBOS_AGENT_SERVER_URL",
+        default_value = "http://127.0.0.1:9010"
+    )]
+    server_url: String,
+
+    /// The agent's Phobos access token.
+    #[arg(long, env = "PHOBOS_AGENT_TOKEN", hide_env_values = true)]
+    token: String,
+
+    /// The agent's name [default: the host name].
+    #[arg(long, env = "PHOBOS_AGENT_NAME")]
+    name: Option<String>,
+
+    /// A tag this agent satisfies; repeat for several (the environment
+    /// variable takes a comma-separated list).
+    #[arg(
+        long = "tag",
+        value_name = "TAG",
+        env = "PHOBOS_AGENT_TAGS",
+        value_delimiter = ','
+    )]
+    tags: Vec<String>,
+
+    /// The job executor binary [default: `phobos-job-executor` next to this binary].
+    #[arg(long)]
+    executor_path: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    let executor_path = match args.executor_path {
+        Some(path) => path,
+        None => std::env::current_exe()
+            .context("cannot find this binary's location to look for phobos-job-executor next to it; pass --executor-path")?
+            .with_file_name("phobos-job-executor"),
+    };
+    let config = AgentConfig {
+        server_url: args.server_url,
+        token: args.token,
+        name: args.name.unwrap_or_else(host_name),
+        tags: args
+            .tags
+            .into_iter()
+            .map(|tag| tag.trim().to_owned())
+            .filter(|tag| !tag.is_empty())
+            .collect(),
+        internal: false,
+        dispatcher: DispatcherConfig::Local { executor_path },
+    };
+    phobos_agent::run(config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (and, on Unix, SIGTERM).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    info!("shutting down");
+}
+
+/// The machine's host name, or `phobos-agent` when it cannot be read.
+fn host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|file| std::fs::read_to_string(file).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            std::env::var("HOSTNAME")
+                .ok()
+                .filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| "phobos-agent".to_owned())
+}

@@ -1,0 +1,57 @@
+//! Handling one job offer: claim it, then hand it to the dispatcher.
+
+use phobos_proto::v1::{ClaimJobRequest, JobOffer};
+use tonic::Code;
+use tracing::{error, info, info_span, warn, Instrument};
+
+use crate::dispatch::JobLaunch;
+use crate::report::report_launch_failure;
+use crate::run::Agent;
+
+impl Agent {
+    /// Claims `offer` and, if this agent got it, launches its executor. Runs
+    /// to the end even when shutdown is requested meanwhile, so a claimed job
+    /// is never left without an executor.
+    pub(crate) async fn handle_offer(&self, offer: JobOffer, session_id: &str) {
+        let span = info_span!("job", job_id = %offer.job_id);
+        async {
+            info!(pipeline_id = %offer.pipeline_id, node_path = %offer.node_path, tags = ?offer.tags, "job offered");
+            let request = ClaimJobRequest {
+                session_id: session_id.to_owned(),
+                job_id: offer.job_id.clone(),
+            };
+            let claim = match self.client.clone().claim_job(request).await {
+                Ok(response) => response.into_inner(),
+                Err(status) if status.code() == Code::FailedPrecondition => {
+                    info!(error = status.message(), "job no longer claimable");
+                    return;
+                }
+                Err(status) => {
+                    warn!(code = ?status.code(), error = status.message(), "could not claim the job; the server offers it again while it is unclaimed");
+                    return;
+                }
+            };
+            if !claim.claimed {
+                info!("job claimed by another agent");
+                return;
+            }
+            info!("job claimed");
+            let launch = JobLaunch {
+                job_id: offer.job_id.clone(),
+                job_token: claim.job_token,
+                server_url: self.config.server_url.clone(),
+            };
+            let job_token = launch.job_token.clone();
+            if let Err(failure) = self.dispatcher.launch(launch).await {
+                error!(%failure, "could not start the job executor");
+                let message = format!(
+                    "agent {:?} could not start the job executor: {failure}",
+                    self.config.name
+                );
+                report_launch_failure(&self.channel, &offer.job_id, &job_token, message).await;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}

@@ -1,0 +1,197 @@
+//! The agent's main loop: connect, open a session, take offers, and start
+//! over whenever the session or its job stream is lost.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use phobos_proto::v1::agent_service_client::AgentServiceClient;
+use phobos_proto::v1::StreamJobsRequest;
+use tonic::codec::Streaming;
+use tonic::transport::Channel;
+use tracing::{info, info_span, warn, Instrument};
+
+use crate::auth::BearerAuth;
+use crate::backoff::{Backoff, MAX_DELAY};
+use crate::config::AgentConfig;
+use crate::connect::{self, AgentClient};
+use crate::dispatch::{self, Dispatcher};
+use crate::error::AgentError;
+use crate::heartbeat::Heartbeat;
+use crate::session::{self, Session};
+use crate::shutdown::Shutdown;
+
+/// Runs the agent until `shutdown` resolves, then returns `Ok(())`.
+///
+/// Connects to `config.server_url` (waiting, with backoff, while the server is
+/// not up), opens a session, heartbeats it, and claims every job the server
+/// offers, handing each claimed job to the configured dispatcher. A lost job
+/// stream or session is re-opened with backoff. On shutdown the agent stops
+/// taking offers; executors already started keep running to the end.
+///
+/// Fails at once when the configuration is unusable (bad URL or token, missing
+/// executor) or the server refuses the session (e.g. a rejected token).
+pub async fn run(
+    config: AgentConfig,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), AgentError> {
+    let auth = BearerAuth::new(&config.token)?;
+    let endpoint = connect::endpoint(&config.server_url)?;
+    let dispatcher = dispatch::from_config(&config.dispatcher)?;
+    let span = info_span!("agent", name = %config.name);
+    let shutdown = pin!(shutdown);
+    let mut shutdown = Shutdown::new(shutdown);
+    async move {
+        info!(server = %config.server_url, tags = ?config.tags, internal = config.internal, "agent starting");
+        let Some(channel) = shutdown.race(connect::connect(&endpoint)).await else {
+            info!("agent stopped before reaching the server");
+            return Ok(());
+        };
+        let agent = Agent {
+            client: AgentServiceClient::with_interceptor(channel.clone(), auth),
+            channel,
+            config,
+            dispatcher,
+        };
+        let result = agent.serve(&mut shutdown).await;
+        if result.is_ok() {
+            info!("agent stopped; executors already started keep running");
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
+
+/// A connected agent.
+pub(crate) struct Agent {
+    pub(crate) config: AgentConfig,
+    pub(crate) channel: Channel,
+    pub(crate) client: AgentClient,
+    pub(crate) dispatcher: Arc<dyn Dispatcher>,
+}
+
+/// How one session ended.
+enum SessionEnd {
+    /// Shutdown was requested.
+    Shutdown,
+    /// The session or its stream was lost; open a new one after a delay.
+    Lost,
+}
+
+/// What the offer loop waits for.
+enum Event {
+    Offer(Result<Option<phobos_proto::v1::JobOffer>, tonic::Status>),
+    SessionLost,
+}
+
+impl Agent {
+    async fn serve<F: Future<Output = ()>>(
+        &self,
+        shutdown: &mut Shutdown<'_, F>,
+    ) -> Result<(), AgentError> {
+        let mut backoff = Backoff::new();
+        loop {
+            if let SessionEnd::Shutdown = self.session(shutdown, &mut backoff).await? {
+                return Ok(());
+            }
+            let delay = backoff.next_delay();
+            info!(?delay, "opening a new session after a delay");
+            if shutdown.race(tokio::time::sleep(delay)).await.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// One session: open it, heartbeat it, take offers until it ends.
+    async fn session<F: Future<Output = ()>>(
+        &self,
+        shutdown: &mut Shutdown<'_, F>,
+        backoff: &mut Backoff,
+    ) -> Result<SessionEnd, AgentError> {
+        let mut client = self.client.clone();
+        let session = match shutdown
+            .race(session::create(&mut client, &self.config))
+            .await
+        {
+            None => return Ok(SessionEnd::Shutdown),
+            Some(Ok(session)) => session,
+            Some(Err(status)) if session::is_refusal(&status) => {
+                return Err(AgentError::SessionRefused {
+                    agent: self.config.name.clone(),
+                    code: status.code(),
+                    message: status.message().to_owned(),
+                })
+            }
+            Some(Err(status)) => {
+                warn!(code = ?status.code(), error = status.message(), "could not open a session");
+                return Ok(SessionEnd::Lost);
+            }
+        };
+        let span = info_span!("session", session_id = %session.id);
+        async {
+            info!(agent_id = %session.agent_id, heartbeat = ?session.heartbeat_interval, "session open");
+            let mut heartbeat = Heartbeat::start(client.clone(), session.id.clone(), session.heartbeat_interval);
+            let request = StreamJobsRequest {
+                session_id: session.id.clone(),
+            };
+            let stream = match shutdown.race(client.stream_jobs(request)).await {
+                None => return Ok(SessionEnd::Shutdown),
+                Some(Ok(response)) => response.into_inner(),
+                Some(Err(status)) => {
+                    warn!(code = ?status.code(), error = status.message(), "could not open the job stream");
+                    return Ok(SessionEnd::Lost);
+                }
+            };
+            info!("waiting for job offers");
+            let opened = Instant::now();
+            let (end, offers) = self.take_offers(stream, &session, &mut heartbeat, shutdown).await;
+            if offers > 0 || opened.elapsed() >= MAX_DELAY {
+                backoff.reset();
+            }
+            Ok(end)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Handles offers one at a time until the stream or session ends or
+    /// shutdown is requested. Returns how it ended and how many offers came.
+    async fn take_offers<F: Future<Output = ()>>(
+        &self,
+        mut stream: Streaming<phobos_proto::v1::JobOffer>,
+        session: &Session,
+        heartbeat: &mut Heartbeat,
+        shutdown: &mut Shutdown<'_, F>,
+    ) -> (SessionEnd, u64) {
+        let mut offers = 0;
+        loop {
+            let next = async {
+                tokio::select! {
+                    message = stream.message() => Event::Offer(message),
+                    () = heartbeat.lost() => Event::SessionLost,
+                }
+            };
+            let Some(event) = shutdown.race(next).await else {
+                info!("shutdown requested: no longer taking job offers");
+                return (SessionEnd::Shutdown, offers);
+            };
+            match event {
+                Event::Offer(Ok(Some(offer))) => {
+                    offers += 1;
+                    self.handle_offer(offer, &session.id).await;
+                }
+                Event::Offer(Ok(None)) => {
+                    info!("the server closed the job stream");
+                    return (SessionEnd::Lost, offers);
+                }
+                Event::Offer(Err(status)) => {
+                    warn!(code = ?status.code(), error = status.message(), "the job stream failed");
+                    return (SessionEnd::Lost, offers);
+                }
+                Event::SessionLost => return (SessionEnd::Lost, offers),
+            }
+        }
+    }
+}

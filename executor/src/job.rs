@@ -1,0 +1,200 @@
+//! One job, start to finish: fetch it, mark it RUNNING, run its actions in
+//! order with their output in the job log, report outputs, close the log and
+//! only then report SUCCEEDED or FAILED.
+
+use anyhow::Context;
+use phobos_proto::v1::{
+    GetJobRequest, Job, JobStatus, SetActionOutputsRequest, SetJobStatusRequest,
+};
+use tonic::Status;
+use tracing::{error, info, info_span, warn, Instrument};
+
+use crate::actions::{self, ActionOutcome};
+use crate::client::{self, JobClient};
+use crate::env::JobEnv;
+use crate::interrupt::Interrupt;
+use crate::logs::{LogStream, LogWriter};
+use crate::retry::retry;
+
+/// How the job ended, for the process exit status.
+pub enum JobOutcome {
+    Succeeded,
+    Failed,
+}
+
+/// Runs the job `env` names. Problems talking to the server are reported as
+/// a FAILED job when the server can still be told.
+pub async fn run(env: JobEnv) -> JobOutcome {
+    let client = match client::connect(&env) {
+        Ok(client) => client,
+        Err(e) => {
+            error!("cannot run the job: {e:#}");
+            return JobOutcome::Failed;
+        }
+    };
+    let mut interrupt = Interrupt::install();
+    match execute(&client, &env.job_id, &mut interrupt).await {
+        Ok(None) => {
+            info!("job succeeded");
+            JobOutcome::Succeeded
+        }
+        Ok(Some(failure)) => {
+            info!(%failure, "job failed");
+            JobOutcome::Failed
+        }
+        Err(e) => {
+            error!("executor error: {e:#}");
+            let message = format!("job executor error: {e:#}");
+            if let Err(status) = set_status(&client, &env.job_id, JobStatus::Failed, message).await
+            {
+                error!(code = ?status.code(), error = status.message(), "could not report the job as failed");
+            }
+            JobOutcome::Failed
+        }
+    }
+}
+
+/// Runs the job and reports its final status. `Ok(Some(message))`: the job
+/// failed (and was reported so); `Err`: the server could not be talked to.
+async fn execute(
+    client: &JobClient,
+    job_id: &str,
+    interrupt: &mut Interrupt,
+) -> anyhow::Result<Option<String>> {
+    let job = retry("GetJob", || {
+        let mut client = client.clone();
+        let request = GetJobRequest {
+            job_id: job_id.to_owned(),
+        };
+        async move { client.get_job(request).await.map(|r| r.into_inner()) }
+    })
+    .await
+    .map_err(status_error)
+    .context("could not fetch the job")?;
+    info!(pipeline_id = %job.pipeline_id, node_path = %job.node_path, actions = job.actions.len(), "job fetched");
+    set_status(client, job_id, JobStatus::Running, String::new())
+        .await
+        .map_err(status_error)
+        .context("could not mark the job as running")?;
+
+    let logs = LogStream::open(client.clone(), job_id.to_owned());
+    let writer = logs.writer();
+    let actions = run_actions(client, job_id, &job, &writer, interrupt).await;
+    if let Err(e) = &actions {
+        writer
+            .write(format!("==> job executor error: {e:#}\n"))
+            .await;
+    }
+    drop(writer);
+    let closed = logs.close().await.context("could not store the job log");
+    let failure = actions?;
+    let length = closed?;
+    info!(log_bytes = length, "job log stored");
+
+    let (status, message) = match &failure {
+        None => (JobStatus::Succeeded, String::new()),
+        Some(message) => (JobStatus::Failed, message.clone()),
+    };
+    set_status(client, job_id, status, message)
+        .await
+        .map_err(status_error)
+        .context("could not report the job's final status")?;
+    Ok(failure)
+}
+
+/// Runs the actions in order until one fails or a termination signal
+/// arrives (which stops the running command). `Ok(Some(message))`: the job
+/// failed; `Err`: an action's outputs could not be reported.
+async fn run_actions(
+    client: &JobClient,
+    job_id: &str,
+    job: &Job,
+    log: &LogWriter,
+    interrupt: &mut Interrupt,
+) -> anyhow::Result<Option<String>> {
+    for action in &job.actions {
+        let label = actions::label(action);
+        let span = info_span!("action", name = %action.name, action = %label);
+        let stopped = |signal: &str| {
+            format!(
+                "the job executor was stopped by {signal} before action {} finished",
+                action.name
+            )
+        };
+        if let Some(signal) = interrupt.received() {
+            let failure = stopped(signal);
+            log.write(format!("==> {failure}\n")).await;
+            return Ok(Some(failure));
+        }
+        let run = async {
+            info!("action starting");
+            log.write(format!("==> action {}: {label}\n", action.name))
+                .await;
+            actions::run(action, log).await
+        }
+        .instrument(span.clone());
+        let outcome = tokio::select! {
+            outcome = run => outcome,
+            signal = interrupt.wait() => {
+                // Dropping the action stopped its command.
+                let failure = stopped(signal);
+                log.write(format!("==> {failure}\n")).await;
+                return Ok(Some(failure));
+            }
+        };
+        match outcome {
+            ActionOutcome::Ran { outputs, failure } => {
+                let request = SetActionOutputsRequest {
+                    job_id: job_id.to_owned(),
+                    action: action.name.clone(),
+                    outputs_json: serde_json::Value::Object(outputs).to_string(),
+                };
+                retry("SetActionOutputs", || {
+                    let mut client = client.clone();
+                    let request = request.clone();
+                    async move { client.set_action_outputs(request).await.map(|_| ()) }
+                })
+                .instrument(span.clone())
+                .await
+                .map_err(status_error)
+                .with_context(|| {
+                    format!("could not report the outputs of action {}", action.name)
+                })?;
+                if let Some(failure) = failure {
+                    log.write(format!("==> {failure}\n")).await;
+                    return Ok(Some(failure));
+                }
+            }
+            ActionOutcome::Refused(failure) => {
+                span.in_scope(|| warn!(%failure, "action not run"));
+                log.write(format!("==> {failure}\n")).await;
+                return Ok(Some(failure));
+            }
+        }
+    }
+    Ok(None)
+}
+
+async fn set_status(
+    client: &JobClient,
+    job_id: &str,
+    status: JobStatus,
+    message: String,
+) -> Result<(), Status> {
+    let request = SetJobStatusRequest {
+        job_id: job_id.to_owned(),
+        status: status.into(),
+        message,
+    };
+    retry("SetJobStatus", || {
+        let mut client = client.clone();
+        let request = request.clone();
+        async move { client.set_job_status(request).await.map(|_| ()) }
+    })
+    .await
+}
+
+/// A gRPC status as an error that shows its code and message.
+fn status_error(status: Status) -> anyhow::Error {
+    anyhow::anyhow!("{:?}: {}", status.code(), status.message())
+}

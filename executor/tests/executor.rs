@@ -1,0 +1,423 @@
+//! The real `phobos-job-executor` binary against an in-test gRPC JobService.
+
+mod support;
+
+use std::time::Duration;
+
+use phobos_proto::v1::{Action, JobStatus};
+use serde_json::json;
+use support::{exec, run_executor, run_executor_with, Event, FakeServer, Faults, JOB_ID, TOKEN};
+
+fn contains(data: &[u8], needle: &str) -> bool {
+    data.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_actions_and_streams_stdout_and_stderr_with_offsets() {
+    let server = FakeServer::start(
+        vec![
+            exec("build", "echo out-1; echo err-1 >&2; echo out-2"),
+            exec("second", "printf 'no newline'"),
+        ],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    server.assert_all_authorized();
+
+    assert_eq!(
+        server.statuses(),
+        [
+            (JobStatus::Running, String::new()),
+            (JobStatus::Succeeded, String::new())
+        ]
+    );
+    assert_eq!(
+        server.outputs(),
+        [
+            ("build".to_owned(), json!({ "exit_code": 0 })),
+            ("second".to_owned(), json!({ "exit_code": 0 })),
+        ]
+    );
+
+    // One call; chunks in order, each at the offset where the previous ended.
+    assert_eq!(server.log_calls(), 1);
+    let chunks = server.chunks(0);
+    let mut expected_offset = 0;
+    for (_, offset, data) in &chunks {
+        assert_eq!(*offset, expected_offset);
+        expected_offset += data.len() as u64;
+    }
+    let log = server.stored_log();
+    assert_eq!(log.len() as u64, expected_offset);
+    assert!(log.starts_with("==> action build: exec_command\n"), "{log}");
+    for line in ["out-1\n", "err-1\n", "out-2\n"] {
+        assert!(log.contains(line), "{line:?} missing from {log:?}");
+    }
+    let position = |s: &str| log.find(s).unwrap();
+    assert!(position("out-1") < position("out-2"));
+    assert!(position("out-2") < position("==> action second: exec_command\n"));
+    assert!(
+        log.ends_with("==> action second: exec_command\nno newline"),
+        "{log:?}"
+    );
+
+    // The log call ended (the server has everything) before SUCCEEDED was
+    // reported, and an action's outputs come before the next action's output.
+    let (ended, _) = server
+        .first(|e| matches!(e, Event::LogCallEnded { .. }))
+        .unwrap();
+    let (succeeded, _) = server
+        .first(|e| {
+            matches!(
+                e,
+                Event::Status {
+                    status: JobStatus::Succeeded,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(ended < succeeded);
+    let (build_outputs, _) = server
+        .first(|e| matches!(e, Event::Outputs { action, .. } if action == "build"))
+        .unwrap();
+    let (second_header, _) = server
+        .first(|e| matches!(e, Event::Chunk { data, .. } if contains(data, "==> action second")))
+        .unwrap();
+    assert!(build_outputs < second_header);
+    assert_eq!(
+        server
+            .first(|e| matches!(e, Event::GetJob { job_id } if job_id == JOB_ID))
+            .map(|(i, _)| i),
+        Some(0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_streamed_while_the_command_runs() {
+    let server = FakeServer::start(
+        vec![exec("slow", "echo first; sleep 2; echo second")],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+
+    let (_, first_at) = server
+        .first(|e| matches!(e, Event::Chunk { data, .. } if contains(data, "first")))
+        .expect("'first' reached the server");
+    let (_, second_at) = server
+        .first(|e| matches!(e, Event::Chunk { data, .. } if contains(data, "second")))
+        .expect("'second' reached the server");
+    let (_, outputs_at) = server
+        .first(|e| matches!(e, Event::Outputs { .. }))
+        .unwrap();
+    // "first" arrived while the command was still sleeping: well before
+    // "second", the command's end (its outputs) and the process exit.
+    let margin = Duration::from_millis(1000);
+    assert!(
+        second_at.duration_since(first_at) >= margin,
+        "{:?}",
+        second_at - first_at
+    );
+    assert!(outputs_at.duration_since(first_at) >= margin);
+    assert!(run.exited_at.duration_since(first_at) >= margin);
+    assert!(!server
+        .chunks(0)
+        .iter()
+        .any(|(_, _, data)| contains(data, "first") && contains(data, "second")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_command_fails_the_job_and_later_actions_do_not_run() {
+    let server = FakeServer::start(
+        vec![exec("a", "echo a-ran; exit 3"), exec("b", "echo b-ran")],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
+    server.assert_all_authorized();
+
+    assert_eq!(
+        server.outputs(),
+        [("a".to_owned(), json!({ "exit_code": 3 }))]
+    );
+    assert_eq!(
+        server.statuses(),
+        [
+            (JobStatus::Running, String::new()),
+            (
+                JobStatus::Failed,
+                "action a exited with status 3".to_owned()
+            ),
+        ]
+    );
+    let log = server.stored_log();
+    assert!(log.contains("a-ran\n"), "{log}");
+    assert!(log.contains("==> action a exited with status 3\n"), "{log}");
+    assert!(
+        !log.contains("b-ran") && !log.contains("==> action b"),
+        "{log}"
+    );
+    let (ended, _) = server
+        .first(|e| matches!(e, Event::LogCallEnded { .. }))
+        .unwrap();
+    let (failed, _) = server
+        .first(|e| {
+            matches!(
+                e,
+                Event::Status {
+                    status: JobStatus::Failed,
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    assert!(ended < failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_killed_by_a_signal_reports_exit_code_minus_one() {
+    let server = FakeServer::start(
+        vec![exec("k", "echo before; kill -9 $$")],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
+    assert_eq!(
+        server.outputs(),
+        [("k".to_owned(), json!({ "exit_code": -1 }))]
+    );
+    assert_eq!(
+        server.statuses().last().unwrap(),
+        &(
+            JobStatus::Failed,
+            "action k was killed by signal 9 (SIGKILL)".to_owned()
+        )
+    );
+    assert!(server.stored_log().contains("before\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsupported_plugin_action_fails_the_job() {
+    let server = FakeServer::start(
+        vec![
+            exec("ok", "echo fine"),
+            Action {
+                name: "deploy".into(),
+                plugin: "docker".into(),
+                action: "run".into(),
+                inputs_json: "{}".into(),
+            },
+            exec("after", "echo after-ran"),
+        ],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
+    let message = "plugin action docker_run is not supported by this executor yet";
+    assert_eq!(
+        server.statuses().last().unwrap(),
+        &(JobStatus::Failed, message.to_owned())
+    );
+    assert_eq!(
+        server.outputs(),
+        [("ok".to_owned(), json!({ "exit_code": 0 }))]
+    );
+    let log = server.stored_log();
+    assert!(log.contains("==> action deploy: docker_run\n"), "{log}");
+    assert!(log.contains(message), "{log}");
+    assert!(!log.contains("after-ran"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_fail_the_job_with_a_message() {
+    let mut action = exec("x", "");
+    action.inputs_json = r#"{"cmd":"echo"}"#.into();
+    let server = FakeServer::start(vec![action], Faults::default()).await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(1));
+    assert_eq!(
+        server.statuses().last().unwrap(),
+        &(
+            JobStatus::Failed,
+            "action x: input `command` is missing".to_owned()
+        )
+    );
+    assert!(server.outputs().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_output_is_sent_in_chunks_of_at_most_64_kib() {
+    let server = FakeServer::start(
+        vec![exec("big", "head -c 300000 /dev/zero | tr '\\0' x")],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let chunks = server.chunks(0);
+    assert!(chunks.iter().all(|(_, _, data)| data.len() <= 64 * 1024));
+    let log = server.stored_log();
+    let header = "==> action big: exec_command\n";
+    assert_eq!(log.len(), header.len() + 300_000);
+    assert!(log[header.len()..].bytes().all(|b| b == b'x'));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_while_the_server_is_unavailable_and_resends_the_log() {
+    let server = FakeServer::start(
+        vec![exec("one", "echo one-out"), exec("two", "echo two-out")],
+        Faults {
+            get_job_unavailable: 2,
+            break_first_log_call: true,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let get_jobs = server
+        .events()
+        .iter()
+        .filter(|r| matches!(r.event, Event::GetJob { .. }))
+        .count();
+    assert_eq!(get_jobs, 3);
+    assert_eq!(
+        server.log_calls(),
+        2,
+        "the broken log call was re-opened once"
+    );
+    // The second call re-sent the log from the start.
+    assert_eq!(
+        server.chunks(1).first().map(|(_, offset, _)| *offset),
+        Some(0)
+    );
+    assert_eq!(
+        server.stored_log(),
+        "==> action one: exec_command\none-out\n==> action two: exec_command\ntwo-out\n"
+    );
+    assert_eq!(server.statuses().last().unwrap().0, JobStatus::Succeeded);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_does_not_see_the_job_token() {
+    let server = FakeServer::start(
+        vec![exec(
+            "env",
+            "echo \"token=[$PHOBOS_JOB_TOKEN] id=[$PHOBOS_JOB_ID]\"",
+        )],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let log = server.stored_log();
+    assert!(log.contains(&format!("token=[] id=[{JOB_ID}]")), "{log}");
+    assert!(!run.stderr().contains(TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_exits_non_zero_without_printing_it() {
+    let server = FakeServer::start(vec![exec("a", "echo a")], Faults::default()).await;
+    let url = server.url();
+    let run = run_executor_with(&[
+        ("PHOBOS_JOB_ID", JOB_ID),
+        ("PHOBOS_JOB_TOKEN", "wrong-token-value"),
+        ("PHOBOS_GRPC_URL", &url),
+    ])
+    .await;
+    assert_eq!(run.code(), Some(1));
+    let stderr = run.stderr();
+    assert!(stderr.contains("could not fetch the job"), "{stderr}");
+    assert!(!stderr.contains("wrong-token-value"), "{stderr}");
+    assert!(server.statuses().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_environment_exits_2_naming_the_variable() {
+    let run = run_executor_with(&[]).await;
+    assert_eq!(run.code(), Some(2));
+    assert!(
+        run.stderr().contains("PHOBOS_JOB_ID is not set"),
+        "{}",
+        run.stderr()
+    );
+
+    let run = run_executor_with(&[
+        ("PHOBOS_JOB_ID", JOB_ID),
+        ("PHOBOS_GRPC_URL", "http://127.0.0.1:1"),
+    ])
+    .await;
+    assert_eq!(run.code(), Some(2));
+    assert!(
+        run.stderr().contains("PHOBOS_JOB_TOKEN is not set"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_command_and_reports_the_job_failed() {
+    let dir = std::env::temp_dir().join(format!("phobos-executor-sigterm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let marker = dir.join("child-still-running");
+    // A child of the shell that would leave a mark if it outlived the action.
+    let command = format!(
+        "echo started; (sleep 3; touch '{}') & wait",
+        marker.display()
+    );
+    let server = FakeServer::start(
+        vec![exec("sleepy", &command), exec("next", "echo next")],
+        Faults::default(),
+    )
+    .await;
+    let url = server.url();
+    let mut executor = tokio::process::Command::new(env!("CARGO_BIN_EXE_phobos-job-executor"))
+        .env("PHOBOS_JOB_ID", JOB_ID)
+        .env("PHOBOS_JOB_TOKEN", TOKEN)
+        .env("PHOBOS_GRPC_URL", &url)
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if server.stored_log().contains("started\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(server.stored_log().contains("started\n"));
+    let pid = executor.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-s", "TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), executor.wait())
+        .await
+        .expect("the executor stops within 10 s of SIGTERM")
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+
+    let message = "the job executor was stopped by SIGTERM before action sleepy finished";
+    assert_eq!(
+        server.statuses().last().unwrap(),
+        &(JobStatus::Failed, message.to_owned())
+    );
+    let log = server.stored_log();
+    assert!(log.ends_with(&format!("==> {message}\n")), "{log}");
+    assert!(!log.contains("==> action next"), "{log}");
+    assert!(server.outputs().is_empty());
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        !marker.exists(),
+        "the command's child outlived the stopped action"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
