@@ -84,7 +84,7 @@ impl RecordedEvent {
     }
 
     fn from_row(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
-        let tx: String = row.try_get("tx_id")?;
+        let tx: String = row.try_get("tx_text")?;
         let metadata: serde_json::Value = row.try_get("metadata")?;
         Ok(RecordedEvent {
             position: Position {
@@ -104,7 +104,10 @@ impl RecordedEvent {
     }
 }
 
-const COLUMNS: &str = "tx_id::text AS tx_id, global_position, event_id, aggregate_type, aggregate_id, \
+// The text form of tx_id must not be called `tx_id`: ORDER BY resolves a
+// bare name to an output column first, and would sort the numbers as text
+// ("1000" < "999"), which breaks the order once transaction ids gain a digit.
+const COLUMNS: &str = "tx_id::text AS tx_text, global_position, event_id, aggregate_type, aggregate_id, \
      sequence, event_type, event_version, payload, metadata, recorded_at";
 
 /// Up to `limit` events after `after`, in global order, of transactions no

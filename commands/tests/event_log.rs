@@ -223,3 +223,27 @@ async fn one_notification_per_appending_transaction() {
     let second = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
     assert!(second.is_err(), "five inserts in one transaction must notify once");
 }
+
+/// Regression: the order compared transaction ids as text, so 100 came
+/// before 99 (and batches skipped or repeated events once ids gained a
+/// digit). Transaction ids are written explicitly here, below any real one.
+#[tokio::test]
+async fn global_order_compares_transaction_ids_as_numbers() {
+    let pool = pool("log_numeric").await;
+    for (seq, tx) in [(1i64, "99"), (2, "100"), (3, "1000")] {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, tx_id)
+             VALUES ('Test', 'n', $1, 'Tested', '1', '{}', '{}', $2::xid8)",
+        )
+        .bind(seq)
+        .bind(tx)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let all = read_after(&pool, Position::START, 10).await.unwrap();
+    let txs: Vec<u64> = all.iter().map(|e| e.position.tx_id).collect();
+    assert_eq!(txs, [99, 100, 1000]);
+    let after_first = read_after(&pool, all[0].position, 1).await.unwrap();
+    assert_eq!(after_first[0].position.tx_id, 100);
+}

@@ -20,7 +20,12 @@ pub struct Projector;
 impl Handler for Projector {
     async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError> {
         for ev in events {
-            apply(tx, ev).await?;
+            apply(tx, ev).await.map_err(|e| {
+                LogError::Handler(format!(
+                    "projecting {} {} #{} (event {} at {}): {e}",
+                    ev.aggregate_type, ev.aggregate_id, ev.sequence, ev.event_type, ev.position
+                ))
+            })?;
         }
         Ok(())
     }

@@ -293,7 +293,7 @@ pub fn fake_executor(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("fake-executor.sh");
     let script = format!(
-        "#!/bin/sh\nout=\"{dir}/$PHOBOS_JOB_ID\"\nenv | grep '^PHOBOS_' | sort > \"$out.tmp\"\nmv \"$out.tmp\" \"$out.env\"\n",
+        "#!/bin/sh\nout=\"{dir}/$PHOBOS_JOB_ID\"\nenv | grep -v '^PHOBOS_TEST_' | grep '^PHOBOS_' | sort > \"$out.tmp\"\nmv \"$out.tmp\" \"$out.env\"\n",
         dir = dir.display()
     );
     std::fs::write(&path, script).unwrap();

@@ -151,8 +151,8 @@ impl AgentService for AgentApi {
             agent_id: agent.clone(),
             session_id: r.session_id,
         };
-        let mut ctx = self.app.context(&c);
-        ctx.actor = phobos_core::events::Actor::Agent(agent);
+        let _ = c;
+        let ctx = super::jobs::job_context(&self.app, &r.job_id, phobos_core::events::Actor::Agent(agent)).await?;
         match self.app.bus.job(&r.job_id, cmd, &ctx).await {
             Ok(()) => {
                 let token = self

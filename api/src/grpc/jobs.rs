@@ -22,13 +22,15 @@ impl JobApi {
         JobApi { app }
     }
 
-    /// Only the job's own token may report for it.
-    fn authorize<T>(&self, req: &Request<T>, job_id: &str) -> Result<phobos_commands::CommandContext, Status> {
+    /// Only the job's own token may report for it. What the executor
+    /// reports joins the job's chain of work: the correlation and trace ids
+    /// of the event that queued it.
+    async fn authorize<T>(&self, req: &Request<T>, job_id: &str) -> Result<phobos_commands::CommandContext, Status> {
         let c = claims(&self.app.tokens, req)?;
         if c.kind != TokenKind::Job || c.sub != job_id {
             return Err(forbidden());
         }
-        Ok(phobos_commands::CommandContext::new(Actor::Job(job_id.to_string())))
+        job_context(&self.app, job_id, Actor::Job(job_id.to_string())).await
     }
 
     async fn command(&self, job_id: &str, cmd: JobCommand, ctx: &phobos_commands::CommandContext) -> Result<(), Status> {
@@ -41,7 +43,7 @@ impl JobService for JobApi {
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]
     async fn get_job(&self, req: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        self.authorize(&req, &job_id)?;
+        self.authorize(&req, &job_id).await?;
         let first = read_first(&self.app.pool, "Job", &job_id)
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?
@@ -75,7 +77,7 @@ impl JobService for JobApi {
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id, status = req.get_ref().status))]
     async fn set_job_status(&self, req: Request<SetJobStatusRequest>) -> Result<Response<SetJobStatusResponse>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        let ctx = self.authorize(&req, &job_id)?;
+        let ctx = self.authorize(&req, &job_id).await?;
         let r = req.into_inner();
         let cmd = match JobStatus::try_from(r.status) {
             Ok(JobStatus::Running) => JobCommand::StartJob,
@@ -121,7 +123,7 @@ impl JobService for JobApi {
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id, action = %req.get_ref().action))]
     async fn set_action_outputs(&self, req: Request<SetActionOutputsRequest>) -> Result<Response<SetActionOutputsResponse>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        let ctx = self.authorize(&req, &job_id)?;
+        let ctx = self.authorize(&req, &job_id).await?;
         let r = req.into_inner();
         let outputs: serde_json::Value = serde_json::from_str(&r.outputs_json)
             .map_err(|e| Status::invalid_argument(format!("outputs_json is not JSON: {e}")))?;
@@ -139,4 +141,18 @@ impl JobService for JobApi {
         .await?;
         Ok(Response::new(SetActionOutputsResponse {}))
     }
+}
+
+/// A context for a command about `job_id` by `actor`, in the chain of work
+/// that queued the job.
+pub(crate) async fn job_context(app: &App, job_id: &str, actor: Actor) -> Result<phobos_commands::CommandContext, Status> {
+    let mut ctx = phobos_commands::CommandContext::new(actor);
+    let queued = read_first(&app.pool, "Job", job_id)
+        .await
+        .map_err(|e| Status::unavailable(e.to_string()))?;
+    if let Some(meta) = queued.and_then(|e| e.metadata()) {
+        ctx.correlation_id = meta.correlation_id;
+        ctx.trace_id = meta.trace_id;
+    }
+    Ok(ctx)
 }
