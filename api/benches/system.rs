@@ -29,16 +29,23 @@ async fn main() {
         eprintln!("system bench: run it with `cargo xtask bench`");
         return;
     }
-    let opts = phobos_commands::testing::fresh_database("bench_log").await.expect("bench database");
+    let opts = phobos_commands::testing::fresh_database("bench_log")
+        .await
+        .expect("bench database");
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(CLIENTS as u32 + 2)
         .connect_with(opts)
         .await
         .unwrap();
 
-    println!("\nevent log: one-event appends from {CLIENTS} concurrent clients, {} each", PER_CLIENT);
+    println!(
+        "\nevent log: one-event appends from {CLIENTS} concurrent clients, {} each",
+        PER_CLIENT
+    );
     let (base, cmds) = appends(&pool).await;
-    println!("  baseline: single-row INSERT transactions, same table shape   {base:>9.0} /s  1.00x");
+    println!(
+        "  baseline: single-row INSERT transactions, same table shape   {base:>9.0} /s  1.00x"
+    );
     println!(
         "  cqrs-es commands (load aggregate, decide, append + NOTIFY)   {cmds:>9.0} /s  {:.2}x the baseline's time per append",
         base / cmds
@@ -66,7 +73,10 @@ async fn main() {
 /// Appends per second: the baseline (plain INSERT transactions into a copy
 /// of the events table) and one-event commands through the command bus.
 async fn appends(pool: &PgPool) -> (f64, f64) {
-    sqlx::query("CREATE TABLE plain_events (LIKE events INCLUDING ALL)").execute(pool).await.unwrap();
+    sqlx::query("CREATE TABLE plain_events (LIKE events INCLUDING ALL)")
+        .execute(pool)
+        .await
+        .unwrap();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..CLIENTS {
@@ -134,9 +144,14 @@ async fn latency() {
         "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id } problems { message } } }",
         json!({ "i": { "projectId": project, "hcl": "stage \"s\" {\n  task \"t\" {\n    action \"exec_command\" { command = \"true\" }\n  }\n}\n" } }),
     );
-    let template = d["createPipelineTemplate"]["pipelineTemplate"]["id"].as_str().unwrap().to_string();
+    let template = d["createPipelineTemplate"]["pipelineTemplate"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
-    let mut client = AgentServiceClient::connect(format!("http://127.0.0.1:{}", server.grpc)).await.unwrap();
+    let mut client = AgentServiceClient::connect(format!("http://127.0.0.1:{}", server.grpc))
+        .await
+        .unwrap();
     let auth: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse().unwrap();
     let mut req = tonic::Request::new(CreateSessionRequest {
         agent_name: "bench".into(),
@@ -150,11 +165,14 @@ async fn latency() {
     });
     req.metadata_mut().insert("authorization", auth);
     let mut stream = client.stream_jobs(req).await.unwrap().into_inner();
-    let received: Arc<tokio::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>> = Default::default();
+    let received: Arc<tokio::sync::Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>> =
+        Default::default();
     let rx = received.clone();
     tokio::spawn(async move {
         while let Ok(Some(offer)) = stream.message().await {
-            rx.lock().await.insert(offer.pipeline_id, chrono::Utc::now());
+            rx.lock()
+                .await
+                .insert(offer.pipeline_id, chrono::Utc::now());
         }
     });
 
@@ -164,7 +182,10 @@ async fn latency() {
             "mutation($i: CreatePipelineInput!) { createPipeline(input: $i) { pipeline { id } problems { message } } }",
             json!({ "i": { "pipelineTemplateId": template } }),
         );
-        let gid = d["createPipeline"]["pipeline"]["id"].as_str().unwrap().to_string();
+        let gid = d["createPipeline"]["pipeline"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         ids.push(gid);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -179,8 +200,15 @@ async fn latency() {
             "query($id: ID!) { pipelineEvents(pipelineId: $id, first: 10) { eventType recordedAt aggregateId } }",
             json!({ "id": gid }),
         );
-        let ready = events["pipelineEvents"].as_array().unwrap().iter().find(|e| e["eventType"] == "NodeBecameReady").unwrap().clone();
-        let at: chrono::DateTime<chrono::Utc> = ready["recordedAt"].as_str().unwrap().parse().unwrap();
+        let ready = events["pipelineEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["eventType"] == "NodeBecameReady")
+            .unwrap()
+            .clone();
+        let at: chrono::DateTime<chrono::Utc> =
+            ready["recordedAt"].as_str().unwrap().parse().unwrap();
         let pid = ready["aggregateId"].as_str().unwrap();
         if let Some(got) = received.get(pid) {
             lat.push((*got - at).num_microseconds().unwrap() as f64 / 1000.0);

@@ -25,22 +25,34 @@ pub struct Env(HashMap<String, String>);
 
 impl Env {
     pub fn from_process() -> Self {
-        Env(std::env::vars().filter(|(k, _)| k.starts_with("PHOBOS_")).collect())
+        Env(std::env::vars()
+            .filter(|(k, _)| k.starts_with("PHOBOS_"))
+            .collect())
     }
     #[cfg(test)]
     pub fn from_map(m: HashMap<String, String>) -> Self {
         Env(m)
     }
     fn get(&self, var: &str) -> Option<String> {
-        self.0.get(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+        self.0
+            .get(var)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     }
     fn string(&self, var: &str, default: &str) -> String {
         self.get(var).unwrap_or_else(|| default.to_string())
     }
-    fn parse<T: std::str::FromStr>(&self, var: &str, default: T, what: &str) -> Result<T, ConfigError> {
+    fn parse<T: std::str::FromStr>(
+        &self,
+        var: &str,
+        default: T,
+        what: &str,
+    ) -> Result<T, ConfigError> {
         match self.get(var) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| err(var, format!("{v:?} is not {what}"))),
+            Some(v) => v
+                .parse()
+                .map_err(|_| err(var, format!("{v:?} is not {what}"))),
         }
     }
     fn bool(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
@@ -48,14 +60,20 @@ impl Env {
             None => Ok(default),
             Some(v) if v == "true" || v == "1" => Ok(true),
             Some(v) if v == "false" || v == "0" => Ok(false),
-            Some(v) => Err(err(var, format!("{v:?} is not a boolean: use true or false"))),
+            Some(v) => Err(err(
+                var,
+                format!("{v:?} is not a boolean: use true or false"),
+            )),
         }
     }
     /// `PREFIX<KEY>` variables, by KEY (e.g. plugin data).
     fn with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
         self.0
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_string(), v.clone())))
+            .filter_map(|(k, v)| {
+                k.strip_prefix(prefix)
+                    .map(|rest| (rest.to_string(), v.clone()))
+            })
             .collect()
     }
     /// The indexes `n` for which some `PREFIX<n>_…` variable is set.
@@ -64,9 +82,12 @@ impl Env {
         for k in self.0.keys() {
             if let Some(rest) = k.strip_prefix(prefix) {
                 let n = rest.split('_').next().unwrap_or("");
-                let i = n
-                    .parse()
-                    .map_err(|_| err(k, format!("expected {prefix}<number>_…, e.g. {prefix}0_NAME")))?;
+                let i = n.parse().map_err(|_| {
+                    err(
+                        k,
+                        format!("expected {prefix}<number>_…, e.g. {prefix}0_NAME"),
+                    )
+                })?;
                 if !out.contains(&i) {
                     out.push(i);
                 }
@@ -169,7 +190,16 @@ impl Config {
             max_connections: env.parse("PHOBOS_DB_MAX_CONNECTIONS", 20u32, "a whole number")?,
             auto_migrate: env.bool("PHOBOS_DB_AUTO_MIGRATE_ENABLED", true)?,
         };
-        if !["disable", "allow", "prefer", "require", "verify-ca", "verify-full"].contains(&db.ssl_mode.as_str()) {
+        if ![
+            "disable",
+            "allow",
+            "prefer",
+            "require",
+            "verify-ca",
+            "verify-full",
+        ]
+        .contains(&db.ssl_mode.as_str())
+        {
             return Err(err(
                 "PHOBOS_DB_SSL_MODE",
                 format!("{:?} is not an SSL mode: use disable, allow, prefer, require, verify-ca or verify-full", db.ssl_mode),
@@ -206,7 +236,10 @@ impl Config {
                 "TLS termination is not available in this build yet; run behind a TLS proxy and leave this false",
             ));
         }
-        let _ = (env.get("PHOBOS_TLS_CERT_FILE"), env.get("PHOBOS_TLS_KEY_FILE"));
+        let _ = (
+            env.get("PHOBOS_TLS_CERT_FILE"),
+            env.get("PHOBOS_TLS_KEY_FILE"),
+        );
 
         let object_store = match env.get("PHOBOS_OBJECT_STORE_PLUGIN_TYPE").as_deref() {
             Some("filesystem") => ObjectStoreConfig::Filesystem {
@@ -234,7 +267,10 @@ impl Config {
                 ))
             }
         };
-        match env.string("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "memory").as_str() {
+        match env
+            .string("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "memory")
+            .as_str()
+        {
             "memory" => {}
             v @ "awskms" => return Err(not_yet("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", v, "memory")),
             v => {
@@ -244,7 +280,10 @@ impl Config {
                 ))
             }
         }
-        match env.string("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "memory").as_str() {
+        match env
+            .string("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "memory")
+            .as_str()
+        {
             "memory" => {}
             v @ "redis" => return Err(not_yet("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", v, "memory")),
             v => {
@@ -257,12 +296,18 @@ impl Config {
         match env.get("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE").as_deref() {
             None => {}
             Some(v @ ("smtp" | "ses" | "plunk")) => {
-                return Err(not_yet("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", v, "empty (disabled)"))
+                return Err(not_yet(
+                    "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
+                    v,
+                    "empty (disabled)",
+                ))
             }
             Some(v) => {
                 return Err(err(
                     "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
-                    format!("{v:?} is not an email client: use smtp, ses, plunk, or leave it empty"),
+                    format!(
+                        "{v:?} is not an email client: use smtp, ses, plunk, or leave it empty"
+                    ),
                 ))
             }
         }
@@ -274,7 +319,10 @@ impl Config {
         }
         if let Some(t) = env.get("PHOBOS_OTEL_TRACE_TYPE") {
             if t != "otlp" && t != "xray" {
-                return Err(err("PHOBOS_OTEL_TRACE_TYPE", format!("{t:?} is not a trace exporter: use otlp or xray")));
+                return Err(err(
+                    "PHOBOS_OTEL_TRACE_TYPE",
+                    format!("{t:?} is not a trace exporter: use otlp or xray"),
+                ));
             }
         }
         let _ = env.parse("PHOBOS_OTEL_TRACE_PORT", 4317u16, "a port number")?;
@@ -293,10 +341,17 @@ impl Config {
                 Some(v) => {
                     return Err(err(
                         &p("JOB_DISPATCHER_TYPE"),
-                        format!("{v:?} is not a job dispatcher: use local, docker, kubernetes or ecs"),
+                        format!(
+                            "{v:?} is not a job dispatcher: use local, docker, kubernetes or ecs"
+                        ),
                     ))
                 }
-                None => return Err(err(&p("JOB_DISPATCHER_TYPE"), "is required for each internal agent")),
+                None => {
+                    return Err(err(
+                        &p("JOB_DISPATCHER_TYPE"),
+                        "is required for each internal agent",
+                    ))
+                }
             }
             let data = env.with_prefix(&p("JOB_DISPATCHER_DATA_"));
             internal_agents.push(InternalAgent {
@@ -304,7 +359,12 @@ impl Config {
                 executor_path: data.get("EXECUTOR_PATH").map(PathBuf::from),
                 tags: data
                     .get("TAGS")
-                    .map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                    .map(|t| {
+                        t.split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty())
+                            .collect()
+                    })
                     .unwrap_or_default(),
             });
         }
@@ -323,35 +383,73 @@ impl Config {
             admin_password,
             db,
             oauth_providers,
-            internal_idp_client_id: env.string("PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID", "phobos"),
+            internal_idp_client_id: env
+                .string("PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID", "phobos"),
             token_issuer_url: env.string("PHOBOS_TOKEN_ISSUER_URL", &api_url),
-            signing_key_rotation_days: env.parse("PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS", 0, "a number of days")?,
+            signing_key_rotation_days: env.parse(
+                "PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS",
+                0,
+                "a number of days",
+            )?,
             signing_key_decommission_days: env.parse(
                 "PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS",
                 7,
                 "a number of days",
             )?,
-            access_token_minutes: env.parse("PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES", 5, "a number of minutes")?,
+            access_token_minutes: env.parse(
+                "PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES",
+                5,
+                "a number of minutes",
+            )?,
             refresh_token_minutes: env.parse(
                 "PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES",
                 720,
                 "a number of minutes",
             )?,
-            max_sessions_per_user: env.parse("PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER", 20, "a whole number")?,
+            max_sessions_per_user: env.parse(
+                "PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER",
+                20,
+                "a whole number",
+            )?,
             cors_allowed_origins: env
                 .get("PHOBOS_CORS_ALLOWED_ORIGINS")
-                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_else(|| vec![ui_url.clone()]),
             api_url,
             ui_url,
             support_url: env.get("PHOBOS_SUPPORT_URL"),
             http_port: env.parse("PHOBOS_HTTP_SERVER_PORT", 9000u16, "a port number")?,
             grpc_port,
-            external_grpc_port: env.parse("PHOBOS_EXTERNAL_GRPC_PORT", grpc_port, "a port number")?,
-            http_rate_limit: env.parse("PHOBOS_HTTP_RATE_LIMIT", 60u32, "a number of requests per second")?,
-            max_graphql_complexity: env.parse("PHOBOS_MAX_GRAPHQL_COMPLEXITY", 0usize, "a whole number")?,
-            async_task_timeout_seconds: env.parse("PHOBOS_ASYNC_TASK_TIMEOUT", 100u64, "a number of seconds")?,
-            template_max_upload_size: env.parse("PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE", 131072usize, "a size in bytes")?,
+            external_grpc_port: env.parse(
+                "PHOBOS_EXTERNAL_GRPC_PORT",
+                grpc_port,
+                "a port number",
+            )?,
+            http_rate_limit: env.parse(
+                "PHOBOS_HTTP_RATE_LIMIT",
+                60u32,
+                "a number of requests per second",
+            )?,
+            max_graphql_complexity: env.parse(
+                "PHOBOS_MAX_GRAPHQL_COMPLEXITY",
+                0usize,
+                "a whole number",
+            )?,
+            async_task_timeout_seconds: env.parse(
+                "PHOBOS_ASYNC_TASK_TIMEOUT",
+                100u64,
+                "a number of seconds",
+            )?,
+            template_max_upload_size: env.parse(
+                "PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE",
+                131072usize,
+                "a size in bytes",
+            )?,
             plugin_binary_max_upload_size: env.parse(
                 "PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE",
                 1073741824u64,
@@ -369,9 +467,14 @@ mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let mut m: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        m.entry("PHOBOS_OBJECT_STORE_PLUGIN_TYPE".into()).or_insert("filesystem".into());
-        m.entry("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY".into()).or_insert("/tmp/x".into());
+        let mut m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        m.entry("PHOBOS_OBJECT_STORE_PLUGIN_TYPE".into())
+            .or_insert("filesystem".into());
+        m.entry("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY".into())
+            .or_insert("/tmp/x".into());
         Config::load(&Env::from_map(m))
     }
 
@@ -401,21 +504,61 @@ mod tests {
 
     #[test]
     fn errors_name_the_variable() {
-        let cases: &[(&[(&str, &str)], &str, &str)] = &[
-            (&[("PHOBOS_HTTP_SERVER_PORT", "nine")], "PHOBOS_HTTP_SERVER_PORT", "not a port"),
-            (&[("PHOBOS_DB_AUTO_MIGRATE_ENABLED", "yes")], "PHOBOS_DB_AUTO_MIGRATE_ENABLED", "true or false"),
-            (&[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "aws_s3")], "PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "not available in this build"),
-            (&[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "ftp")], "PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "not an object store"),
-            (&[("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms")], "PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "not available"),
-            (&[("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "redis")], "PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "not available"),
-            (&[("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "smtp")], "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "not available"),
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
             (
-                &[("PHOBOS_INTERNAL_AGENTS_0_NAME", "a"), ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE", "docker")],
+                &[("PHOBOS_HTTP_SERVER_PORT", "nine")],
+                "PHOBOS_HTTP_SERVER_PORT",
+                "not a port",
+            ),
+            (
+                &[("PHOBOS_DB_AUTO_MIGRATE_ENABLED", "yes")],
+                "PHOBOS_DB_AUTO_MIGRATE_ENABLED",
+                "true or false",
+            ),
+            (
+                &[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "aws_s3")],
+                "PHOBOS_OBJECT_STORE_PLUGIN_TYPE",
+                "not available in this build",
+            ),
+            (
+                &[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "ftp")],
+                "PHOBOS_OBJECT_STORE_PLUGIN_TYPE",
+                "not an object store",
+            ),
+            (
+                &[("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms")],
+                "PHOBOS_JWS_PROVIDER_PLUGIN_TYPE",
+                "not available",
+            ),
+            (
+                &[("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "redis")],
+                "PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE",
+                "not available",
+            ),
+            (
+                &[("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "smtp")],
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
+                "not available",
+            ),
+            (
+                &[
+                    ("PHOBOS_INTERNAL_AGENTS_0_NAME", "a"),
+                    ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE", "docker"),
+                ],
                 "PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE",
                 "not available",
             ),
-            (&[("PHOBOS_DB_SSL_MODE", "maybe")], "PHOBOS_DB_SSL_MODE", "not an SSL mode"),
-            (&[("PHOBOS_ADMIN_USER_EMAIL", "a@b.c")], "PHOBOS_ADMIN_USER_PASSWORD", "together"),
+            (
+                &[("PHOBOS_DB_SSL_MODE", "maybe")],
+                "PHOBOS_DB_SSL_MODE",
+                "not an SSL mode",
+            ),
+            (
+                &[("PHOBOS_ADMIN_USER_EMAIL", "a@b.c")],
+                "PHOBOS_ADMIN_USER_PASSWORD",
+                "together",
+            ),
         ];
         for (pairs, var, text) in cases {
             let e = load(pairs).expect_err(var);
@@ -433,13 +576,19 @@ mod tests {
         let c = load(&[
             ("PHOBOS_INTERNAL_AGENTS_0_NAME", "local"),
             ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE", "local"),
-            ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_EXECUTOR_PATH", "/bin/exec"),
+            (
+                "PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_EXECUTOR_PATH",
+                "/bin/exec",
+            ),
             ("PHOBOS_INTERNAL_AGENTS_1_NAME", "second"),
             ("PHOBOS_INTERNAL_AGENTS_1_JOB_DISPATCHER_TYPE", "local"),
         ])
         .unwrap();
         assert_eq!(c.internal_agents.len(), 2);
-        assert_eq!(c.internal_agents[0].executor_path.as_deref(), Some(std::path::Path::new("/bin/exec")));
+        assert_eq!(
+            c.internal_agents[0].executor_path.as_deref(),
+            Some(std::path::Path::new("/bin/exec"))
+        );
         assert_eq!(c.internal_agents[1].name, "second");
     }
 }

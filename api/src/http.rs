@@ -6,8 +6,8 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::Data;
-use tracing::Instrument;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
+use tracing::Instrument;
 
 use crate::graphql::{Caller, PhobosSchema};
 use crate::service::App;
@@ -18,11 +18,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz));
 }
 
-async fn graphql(app: web::Data<Arc<App>>, schema: web::Data<PhobosSchema>, req: HttpRequest, body: GraphQLRequest) -> GraphQLResponse {
-    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+async fn graphql(
+    app: web::Data<Arc<App>>,
+    schema: web::Data<PhobosSchema>,
+    req: HttpRequest,
+    body: GraphQLRequest,
+) -> GraphQLResponse {
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
     let caller = Caller(app.tokens.verify_header(header));
     let request = body.into_inner().data(caller);
-    let span = tracing::info_span!("graphql", operation = request.operation_name.as_deref().unwrap_or(""));
+    let span = tracing::info_span!(
+        "graphql",
+        operation = request.operation_name.as_deref().unwrap_or("")
+    );
     schema.execute(request).instrument(span).await.into()
 }
 
@@ -38,8 +49,13 @@ async fn graphiql_or_ws(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !is_ws {
-        let page = GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql").finish();
-        return Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page));
+        let page = GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql")
+            .finish();
+        return Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(page));
     }
     let app = app.get_ref().clone();
     GraphQLSubscription::new(schema.get_ref().clone())

@@ -33,8 +33,12 @@ impl Filesystem {
 
     fn path(&self, key: &str) -> Result<PathBuf, ObjectStoreError> {
         let ok = !key.is_empty()
-            && key.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+            && key
+                .split('/')
+                .all(|p| !p.is_empty() && p != "." && p != "..")
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
         if !ok {
             return Err(ObjectStoreError::BadKey(key.to_string()));
         }
@@ -60,7 +64,9 @@ impl ObjectStore for Filesystem {
         let path = self.path(key)?;
         match tokio::fs::read(&path).await {
             Ok(d) => Ok(d),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ObjectStoreError::NotFound(key.to_string())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(ObjectStoreError::NotFound(key.to_string()))
+            }
             Err(e) => Err(ObjectStoreError::Io(format!("{}: {e}", path.display()))),
         }
     }

@@ -49,13 +49,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -77,13 +78,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             )
         })?;
     if db.auto_migrate {
-        phobos_commands::db::migrate(&pool).await.context("applying database migrations")?;
+        phobos_commands::db::migrate(&pool)
+            .await
+            .context("applying database migrations")?;
         tracing::info!("database schema is up to date");
     }
 
     let (stop_tx, stop) = watch::channel(false);
     let bus = Arc::new(CommandBus::new(pool.clone()));
-    let (projected_tx, projected) = watch::channel(subscription::checkpoint(&pool, PROJECTION_SUBSCRIPTION).await?);
+    let (projected_tx, projected) =
+        watch::channel(subscription::checkpoint(&pool, PROJECTION_SUBSCRIPTION).await?);
     let mut workers = Vec::new();
     workers.push(tokio::spawn(subscription::run(
         pool.clone(),
@@ -103,7 +107,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let objects: Box<dyn ObjectStore> = match &config.object_store {
         ObjectStoreConfig::Filesystem { directory } => {
             std::fs::create_dir_all(directory).with_context(|| {
-                format!("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY: cannot create {}", directory.display())
+                format!(
+                    "PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY: cannot create {}",
+                    directory.display()
+                )
             })?;
             Box::new(Filesystem::new(directory.clone()))
         }
@@ -136,15 +143,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let grpc_addr = std::net::SocketAddr::from(([0, 0, 0, 0], config.grpc_port));
     let grpc_listener = tokio::net::TcpListener::bind(grpc_addr)
         .await
-        .with_context(|| format!("PHOBOS_GRPC_SERVER_PORT: cannot listen on port {}", config.grpc_port))?;
+        .with_context(|| {
+            format!(
+                "PHOBOS_GRPC_SERVER_PORT: cannot listen on port {}",
+                config.grpc_port
+            )
+        })?;
     let grpc = {
         let mut stop = stop.clone();
         tonic::transport::Server::builder()
-            .add_service(AgentServiceServer::new(AgentApi::new(app.clone(), dispatcher.clone())))
+            .add_service(AgentServiceServer::new(AgentApi::new(
+                app.clone(),
+                dispatcher.clone(),
+            )))
             .add_service(JobServiceServer::new(JobApi::new(app.clone())))
-            .serve_with_incoming_shutdown(tokio_stream::wrappers::TcpListenerStream::new(grpc_listener), async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            )
     };
     let grpc_task = tokio::spawn(grpc);
 
@@ -160,7 +178,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     .disable_signals()
     .shutdown_timeout(5)
     .bind(("0.0.0.0", config.http_port))
-    .with_context(|| format!("PHOBOS_HTTP_SERVER_PORT: cannot listen on port {}", config.http_port))?
+    .with_context(|| {
+        format!(
+            "PHOBOS_HTTP_SERVER_PORT: cannot listen on port {}",
+            config.http_port
+        )
+    })?
     .run();
     let http_handle = http.handle();
     let http_task = tokio::spawn(http);
@@ -179,7 +202,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         };
         let cfg = phobos_agent::AgentConfig {
             server_url: format!("http://127.0.0.1:{}", config.grpc_port),
-            token: app.tokens.issue(TokenKind::Agent, &a.name, chrono::Duration::days(3650)),
+            token: app
+                .tokens
+                .issue(TokenKind::Agent, &a.name, chrono::Duration::days(3650)),
             name: a.name.clone(),
             tags: a.tags.clone(),
             internal: true,

@@ -9,7 +9,9 @@ use std::time::Duration;
 use phobos_commands::aggregates::*;
 use phobos_commands::log::Position;
 use phobos_commands::{CommandBus, CommandContext, CommandError, DomainError};
-use phobos_core::template::{compile, CompileOptions, DiagnosticCode, Severity, TemplateKind, VariableInput};
+use phobos_core::template::{
+    compile, CompileOptions, DiagnosticCode, Severity, TemplateKind, VariableInput,
+};
 use phobos_projections::queries::{self, OrganizationRow, PipelineRow, ProjectRow, TemplateRow};
 use phobos_projections::QueryError;
 use sha2::{Digest, Sha256};
@@ -125,7 +127,10 @@ impl From<CommandError> for ServiceError {
             CommandError::Contended(m) => ServiceError::new(Code::Conflict, m),
             CommandError::Store(m) => {
                 tracing::error!(error = %m, "event store unavailable");
-                ServiceError::new(Code::Unavailable, "the database is unavailable; try again shortly")
+                ServiceError::new(
+                    Code::Unavailable,
+                    "the database is unavailable; try again shortly",
+                )
             }
             CommandError::Corrupt(m) => {
                 tracing::error!(error = %m, "stored event unreadable");
@@ -141,7 +146,10 @@ impl From<QueryError> for ServiceError {
             QueryError::BadCursor(m) => ServiceError::field(Code::Invalid, "after", m),
             QueryError::Database(d) => {
                 tracing::error!(error = %d, "read model query failed");
-                ServiceError::new(Code::Unavailable, "the database is unavailable; try again shortly")
+                ServiceError::new(
+                    Code::Unavailable,
+                    "the database is unavailable; try again shortly",
+                )
             }
         }
     }
@@ -164,7 +172,9 @@ const PROJECTION_WAIT: Duration = Duration::from_secs(10);
 fn check_name(field: &str, value: &str) -> Result<(), ServiceError> {
     let ok = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && value.as_bytes()[0].is_ascii_alphanumeric();
     if ok {
         Ok(())
@@ -178,7 +188,13 @@ fn check_name(field: &str, value: &str) -> Result<(), ServiceError> {
 }
 
 fn parse_id(field: &str, value: &str) -> Result<Uuid, ServiceError> {
-    Uuid::parse_str(value).map_err(|_| ServiceError::field(Code::Invalid, field, format!("{field} {value:?} is not an id")))
+    Uuid::parse_str(value).map_err(|_| {
+        ServiceError::field(
+            Code::Invalid,
+            field,
+            format!("{field} {value:?} is not an id"),
+        )
+    })
 }
 
 impl App {
@@ -207,34 +223,52 @@ impl App {
             if let Some(v) = find().await? {
                 return Ok(v);
             }
-            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .is_err()
+            {
                 return Err(ServiceError::new(
                     Code::Unavailable,
-                    format!("the {what} was created but is not visible yet; query it again in a moment"),
+                    format!(
+                        "the {what} was created but is not visible yet; query it again in a moment"
+                    ),
                 ));
             }
         }
     }
 
     #[tracing::instrument(skip_all, fields(email = %email))]
-    pub fn login(&self, email: &str, password: &str) -> Result<(String, chrono::DateTime<chrono::Utc>), ServiceError> {
+    pub fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(String, chrono::DateTime<chrono::Utc>), ServiceError> {
         let (Some(e), Some(p)) = (&self.config.admin_email, &self.config.admin_password) else {
             return Err(ServiceError::new(
                 Code::Unauthenticated,
                 "no built-in user is configured: set PHOBOS_ADMIN_USER_EMAIL and PHOBOS_ADMIN_USER_PASSWORD",
             ));
         };
-        let ok = constant_time_eq(email.as_bytes(), e.as_bytes()) & constant_time_eq(password.as_bytes(), p.as_bytes());
+        let ok = constant_time_eq(email.as_bytes(), e.as_bytes())
+            & constant_time_eq(password.as_bytes(), p.as_bytes());
         if !ok {
             tracing::info!("login refused");
             return Err(AuthError::BadLogin.into());
         }
         let ttl = chrono::Duration::minutes(self.config.access_token_minutes);
-        Ok((self.tokens.issue(TokenKind::User, email, ttl), chrono::Utc::now() + ttl))
+        Ok((
+            self.tokens.issue(TokenKind::User, email, ttl),
+            chrono::Utc::now() + ttl,
+        ))
     }
 
     #[tracing::instrument(skip_all, fields(name = %name))]
-    pub async fn create_organization(&self, claims: &Claims, name: &str, description: &str) -> Result<OrganizationRow, ServiceError> {
+    pub async fn create_organization(
+        &self,
+        claims: &Claims,
+        name: &str,
+        description: &str,
+    ) -> Result<OrganizationRow, ServiceError> {
         self.user(claims)?;
         check_name("name", name)?;
         let id = organization_id(name);
@@ -242,9 +276,12 @@ impl App {
             name: name.to_string(),
             description: description.to_string(),
         };
-        self.bus.organization(&id, cmd, &self.context(claims)).await?;
+        self.bus
+            .organization(&id, cmd, &self.context(claims))
+            .await?;
         let uuid = parse_id("id", &id)?;
-        self.projected("organization", || queries::organization(&self.pool, uuid)).await
+        self.projected("organization", || queries::organization(&self.pool, uuid))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(organization = %organization_name, name = %name))]
@@ -276,7 +313,8 @@ impl App {
         };
         self.bus.project(&id, cmd, &self.context(claims)).await?;
         let uuid = parse_id("id", &id)?;
-        self.projected("project", || queries::project(&self.pool, uuid)).await
+        self.projected("project", || queries::project(&self.pool, uuid))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(project = %project_id))]
@@ -290,7 +328,11 @@ impl App {
         self.user(claims)?;
         let project = parse_id("projectId", project_id)?;
         if queries::project(&self.pool, project).await?.is_none() {
-            return Err(ServiceError::field(Code::NotFound, "projectId", format!("project {project_id} does not exist")));
+            return Err(ServiceError::field(
+                Code::NotFound,
+                "projectId",
+                format!("project {project_id} does not exist"),
+            ));
         }
         let name = if name.is_empty() { "template" } else { name };
         check_name("name", name)?;
@@ -310,7 +352,10 @@ impl App {
             let problems: Vec<Problem> = diags
                 .0
                 .iter()
-                .filter(|d| d.severity == Severity::Error && d.code != Some(DiagnosticCode::VariableWithoutValue))
+                .filter(|d| {
+                    d.severity == Severity::Error
+                        && d.code != Some(DiagnosticCode::VariableWithoutValue)
+                })
                 .map(|d| Problem {
                     message: d.message.clone(),
                     field: Some("hcl".into()),
@@ -331,7 +376,10 @@ impl App {
         let key = format!("pipeline-templates/{project}/{id}.hcl");
         self.objects.put(&key, hcl.as_bytes()).await.map_err(|e| {
             tracing::error!(error = %e, "object store write failed");
-            ServiceError::new(Code::Unavailable, "the object store is unavailable; try again shortly")
+            ServiceError::new(
+                Code::Unavailable,
+                "the object store is unavailable; try again shortly",
+            )
         })?;
         let cmd = PipelineTemplateCommand::CreatePipelineTemplate {
             project_id: project.to_string(),
@@ -340,8 +388,11 @@ impl App {
             sha256: sha,
             size: hcl.len() as u64,
         };
-        self.bus.pipeline_template(&id.to_string(), cmd, &self.context(claims)).await?;
-        self.projected("pipeline template", || queries::template(&self.pool, id)).await
+        self.bus
+            .pipeline_template(&id.to_string(), cmd, &self.context(claims))
+            .await?;
+        self.projected("pipeline template", || queries::template(&self.pool, id))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(template = %template_id))]
@@ -354,15 +405,25 @@ impl App {
         self.user(claims)?;
         let tid = parse_id("pipelineTemplateId", template_id)?;
         let template = queries::template(&self.pool, tid).await?.ok_or_else(|| {
-            ServiceError::field(Code::NotFound, "pipelineTemplateId", format!("pipeline template {template_id} does not exist"))
+            ServiceError::field(
+                Code::NotFound,
+                "pipelineTemplateId",
+                format!("pipeline template {template_id} does not exist"),
+            )
         })?;
         let bytes = self.objects.get(&template.object_key).await.map_err(|e| {
             tracing::error!(error = %e, "object store read failed");
-            ServiceError::new(Code::Unavailable, "the template text could not be read from the object store")
+            ServiceError::new(
+                Code::Unavailable,
+                "the template text could not be read from the object store",
+            )
         })?;
         if hex::encode(Sha256::digest(&bytes)) != template.sha256 {
             tracing::error!(key = %template.object_key, "stored template does not match its checksum");
-            return Err(ServiceError::new(Code::Internal, "the stored template does not match its checksum"));
+            return Err(ServiceError::new(
+                Code::Internal,
+                "the stored template does not match its checksum",
+            ));
         }
         let hcl = String::from_utf8_lossy(&bytes);
         let mut opts = CompileOptions::new(TemplateKind::Pipeline);
@@ -371,12 +432,19 @@ impl App {
         }
         let compiled = compile(&hcl, &opts).map_err(|diags| ServiceError {
             code: Code::Invalid,
-            message: format!("the pipeline cannot be created: {} problem(s)", diags.errors().count()),
+            message: format!(
+                "the pipeline cannot be created: {} problem(s)",
+                diags.errors().count()
+            ),
             problems: diags
                 .errors()
                 .map(|d| Problem {
                     message: d.message.clone(),
-                    field: Some(if d.code.is_some() { "variables".into() } else { "template".into() }),
+                    field: Some(if d.code.is_some() {
+                        "variables".into()
+                    } else {
+                        "template".into()
+                    }),
                     line: d.line.map(|l| l as u32),
                     column: d.column.map(|c| c as u32),
                 })
@@ -389,7 +457,10 @@ impl App {
             template_id: tid.to_string(),
             graph: Box::new(compiled.graph),
         };
-        self.bus.pipeline(&id.to_string(), cmd, &self.context(claims)).await?;
-        self.projected("pipeline", || queries::pipeline(&self.pool, id)).await
+        self.bus
+            .pipeline(&id.to_string(), cmd, &self.context(claims))
+            .await?;
+        self.projected("pipeline", || queries::pipeline(&self.pool, id))
+            .await
     }
 }

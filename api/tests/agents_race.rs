@@ -25,7 +25,13 @@ async fn each_job_is_claimed_and_run_by_exactly_one_agent() {
         let child = Command::new(support::bin_dir().join("phobos-agent"))
             .args(["--server-url", &format!("http://127.0.0.1:{}", server.grpc)])
             .args(["--name", &format!("external-{i}")])
-            .args(["--executor-path", support::bin_dir().join("phobos-job-executor").to_str().unwrap()])
+            .args([
+                "--executor-path",
+                support::bin_dir()
+                    .join("phobos-job-executor")
+                    .to_str()
+                    .unwrap(),
+            ])
             .env("PHOBOS_AGENT_TOKEN", &token)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -36,12 +42,23 @@ async fn each_job_is_claimed_and_run_by_exactly_one_agent() {
     // Wait until all four agents have sessions.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let d = server.gql("{ agents { edges { node { name lastSessionAt } } } }", json!({}));
-        let n = d["agents"]["edges"].as_array().unwrap().iter().filter(|e| !e["node"]["lastSessionAt"].is_null()).count();
+        let d = server.gql(
+            "{ agents { edges { node { name lastSessionAt } } } }",
+            json!({}),
+        );
+        let n = d["agents"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| !e["node"]["lastSessionAt"].is_null())
+            .count();
         if n == 4 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "agents did not connect: {d}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "agents did not connect: {d}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -67,13 +84,25 @@ async fn each_job_is_claimed_and_run_by_exactly_one_agent() {
         .clone();
     let mut claimed_by = std::collections::BTreeMap::new();
     for e in events.iter().filter(|e| e["eventType"] == "JobClaimed") {
-        let prev = claimed_by.insert(e["aggregateId"].as_str().unwrap().to_string(), e["actor"].clone());
+        let prev = claimed_by.insert(
+            e["aggregateId"].as_str().unwrap().to_string(),
+            e["actor"].clone(),
+        );
         assert!(prev.is_none(), "job {} claimed twice", e["aggregateId"]);
     }
     assert_eq!(claimed_by.len(), 8);
     for job in done["jobs"].as_array().unwrap() {
-        let t = job["nodePath"].as_str().unwrap().rsplit('.').next().unwrap();
+        let t = job["nodePath"]
+            .as_str()
+            .unwrap()
+            .rsplit('.')
+            .next()
+            .unwrap();
         let log = job["logs"]["text"].as_str().unwrap();
-        assert_eq!(log.matches(&format!("ran-{t}")).count(), 1, "job {t} ran once: {log}");
+        assert_eq!(
+            log.matches(&format!("ran-{t}")).count(),
+            1,
+            "job {t} ran once: {log}"
+        );
     }
 }

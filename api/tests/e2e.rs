@@ -37,7 +37,10 @@ async fn hello_pipeline_runs_end_to_end() {
 
     // Without a token, everything but login is refused.
     let anon = server.raw("{ organizations { edges { node { name } } } }", json!({}));
-    assert_eq!(anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{anon}");
+    assert_eq!(
+        anon["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{anon}"
+    );
 
     server.login();
     let project = server.project("acme", "web");
@@ -48,8 +51,15 @@ async fn hello_pipeline_runs_end_to_end() {
         json!({ "i": { "projectId": project, "hcl": "stage \"s\" {\n  task \"t\" {\n    action \"exec_command\" { command = var.nope }\n  }\n}\n" } }),
     );
     let p = &bad["createPipelineTemplate"]["problems"][0];
-    assert_eq!(bad["createPipelineTemplate"]["pipelineTemplate"], Value::Null);
-    assert_eq!((p["line"].as_u64(), p["column"].as_u64()), (Some(3), Some(43)), "{p}");
+    assert_eq!(
+        bad["createPipelineTemplate"]["pipelineTemplate"],
+        Value::Null
+    );
+    assert_eq!(
+        (p["line"].as_u64(), p["column"].as_u64()),
+        (Some(3), Some(43)),
+        "{p}"
+    );
     assert_eq!(p["code"], "BAD_REQUEST");
     assert!(p["message"].as_str().unwrap().contains("nope"));
 
@@ -65,15 +75,22 @@ async fn hello_pipeline_runs_end_to_end() {
     ] {
         assert_eq!(node(&done, path)["status"], "SUCCEEDED", "{path}");
     }
-    assert_eq!(node(&done, "stage.build.task.compile")["outputs"], json!({ "compile": { "exit_code": 0 } }));
+    assert_eq!(
+        node(&done, "stage.build.task.compile")["outputs"],
+        json!({ "compile": { "exit_code": 0 } })
+    );
 
     // Logs: stdout and stderr of the heredoc command, and the output of one
     // task folded into a later task's command.
     let compile = job_log(&done, "stage.build.task.compile");
     for line in ["compiling...", "step 1", "step 3", "compiled"] {
-        assert!(compile.contains(line), "compile log lacks {line:?}:\n{compile}");
+        assert!(
+            compile.contains(line),
+            "compile log lacks {line:?}:\n{compile}"
+        );
     }
-    assert!(job_log(&done, "stage.build.task.unit_test").contains("testing after compile exited with 0"));
+    assert!(job_log(&done, "stage.build.task.unit_test")
+        .contains("testing after compile exited with 0"));
     assert!(job_log(&done, "stage.release.task.publish").contains("prepare exited 0"));
 
     // The history says who did what, in order.
@@ -84,30 +101,71 @@ async fn hello_pipeline_runs_end_to_end() {
         .as_array()
         .unwrap()
         .clone();
-    let types: Vec<&str> = events.iter().map(|e| e["eventType"].as_str().unwrap()).collect();
-    assert_eq!(&types[..4], ["PipelineCreated", "PipelineStarted", "StageStarted", "NodeBecameReady"]);
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        &types[..4],
+        [
+            "PipelineCreated",
+            "PipelineStarted",
+            "StageStarted",
+            "NodeBecameReady"
+        ]
+    );
     assert_eq!(types.last(), Some(&"PipelineSucceeded"));
     assert_eq!(types.iter().filter(|t| **t == "JobClaimed").count(), 5);
     assert_eq!(types.iter().filter(|t| **t == "NodeSucceeded").count(), 5);
-    let actor_kinds: std::collections::BTreeSet<&str> =
-        events.iter().map(|e| e["actor"].as_str().unwrap().split(':').next().unwrap()).collect();
-    assert_eq!(actor_kinds.into_iter().collect::<Vec<_>>(), ["agent", "job", "system", "user"]);
+    let actor_kinds: std::collections::BTreeSet<&str> = events
+        .iter()
+        .map(|e| e["actor"].as_str().unwrap().split(':').next().unwrap())
+        .collect();
+    assert_eq!(
+        actor_kinds.into_iter().collect::<Vec<_>>(),
+        ["agent", "job", "system", "user"]
+    );
     assert_eq!(events[0]["actor"], format!("user:{}", support::ADMIN));
     assert_eq!(events[0]["command"], "CreatePipeline");
     // Every event of the run shares the creating request's correlation id.
-    assert!(events.iter().filter(|e| e["actor"].as_str().unwrap().starts_with("system")).all(|e| e["correlationId"] == events[0]["correlationId"]));
+    assert!(events
+        .iter()
+        .filter(|e| e["actor"].as_str().unwrap().starts_with("system"))
+        .all(|e| e["correlationId"] == events[0]["correlationId"]));
 
     // The subscription replays the same history, and resumes after a cursor.
     let all = subscribe(&server, &pipeline_id, None, events.len());
-    assert_eq!(all.iter().map(|e| e["eventType"].clone()).collect::<Vec<_>>(), events.iter().map(|e| e["eventType"].clone()).collect::<Vec<_>>());
-    let resumed = subscribe(&server, &pipeline_id, Some(events[9]["cursor"].as_str().unwrap()), events.len() - 10);
+    assert_eq!(
+        all.iter()
+            .map(|e| e["eventType"].clone())
+            .collect::<Vec<_>>(),
+        events
+            .iter()
+            .map(|e| e["eventType"].clone())
+            .collect::<Vec<_>>()
+    );
+    let resumed = subscribe(
+        &server,
+        &pipeline_id,
+        Some(events[9]["cursor"].as_str().unwrap()),
+        events.len() - 10,
+    );
     assert_eq!(resumed[0]["cursor"], events[10]["cursor"]);
 
     // node() by PRN and by global id.
-    let d = server.gql("{ node(id: \"prn:project:acme/web\") { id prn } }", json!({}));
+    let d = server.gql(
+        "{ node(id: \"prn:project:acme/web\") { id prn } }",
+        json!({}),
+    );
     assert_eq!(d["node"]["id"], project);
-    let d = server.gql("query($id: ID!) { node(id: $id) { prn } }", json!({ "id": pipeline_id }));
-    assert!(d["node"]["prn"].as_str().unwrap().starts_with("prn:pipeline:acme/web/"));
+    let d = server.gql(
+        "query($id: ID!) { node(id: $id) { prn } }",
+        json!({ "id": pipeline_id }),
+    );
+    assert!(d["node"]["prn"]
+        .as_str()
+        .unwrap()
+        .starts_with("prn:pipeline:acme/web/"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,22 +198,42 @@ stage "later" {
     assert_eq!(done["status"], "FAILED");
     assert_eq!(done["reason"], "stage s failed");
     assert_eq!(node(&done, "stage.s.task.bad")["status"], "FAILED");
-    assert_eq!(node(&done, "stage.s.task.bad")["outputs"], json!({ "exec_command": { "exit_code": 3 } }));
+    assert_eq!(
+        node(&done, "stage.s.task.bad")["outputs"],
+        json!({ "exec_command": { "exit_code": 3 } })
+    );
     assert_eq!(node(&done, "stage.s.task.after")["status"], "SKIPPED");
     assert_eq!(node(&done, "stage.later.task.x")["status"], "SKIPPED");
     let log = job_log(&done, "stage.s.task.bad");
-    assert!(log.contains("about to fail") && !log.contains("must not run"), "{log}");
+    assert!(
+        log.contains("about to fail") && !log.contains("must not run"),
+        "{log}"
+    );
 }
 
 /// Reads `n` events of the pipelineEvents subscription over graphql-transport-ws.
-fn subscribe(server: &support::Server, pipeline_id: &str, after: Option<&str>, n: usize) -> Vec<Value> {
+fn subscribe(
+    server: &support::Server,
+    pipeline_id: &str,
+    after: Option<&str>,
+    n: usize,
+) -> Vec<Value> {
     let url = format!("ws://127.0.0.1:{}/graphql", server.http);
-    let mut req = tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let mut req =
+        tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
     let stream = std::net::TcpStream::connect(("127.0.0.1", server.http)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     let (mut ws, _) = tungstenite::client(req, stream).expect("websocket");
-    let token = server.raw("mutation($i: LoginInput!) { login(input: $i) { accessToken } }", json!({ "i": { "email": support::ADMIN, "password": support::PASSWORD } }))["data"]["login"]["accessToken"]
+    let token = server.raw(
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        json!({ "i": { "email": support::ADMIN, "password": support::PASSWORD } }),
+    )["data"]["login"]["accessToken"]
         .as_str()
         .unwrap()
         .to_string();

@@ -90,10 +90,20 @@ impl CommandBus {
         &self.pool
     }
 
-    pub async fn organization(&self, id: &str, cmd: OrganizationCommand, ctx: &CommandContext) -> Result<(), CommandError> {
+    pub async fn organization(
+        &self,
+        id: &str,
+        cmd: OrganizationCommand,
+        ctx: &CommandContext,
+    ) -> Result<(), CommandError> {
         execute(&self.organizations, id, cmd, ctx).await
     }
-    pub async fn project(&self, id: &str, cmd: ProjectCommand, ctx: &CommandContext) -> Result<(), CommandError> {
+    pub async fn project(
+        &self,
+        id: &str,
+        cmd: ProjectCommand,
+        ctx: &CommandContext,
+    ) -> Result<(), CommandError> {
         execute(&self.projects, id, cmd, ctx).await
     }
     pub async fn pipeline_template(
@@ -104,18 +114,38 @@ impl CommandBus {
     ) -> Result<(), CommandError> {
         execute(&self.templates, id, cmd, ctx).await
     }
-    pub async fn pipeline(&self, id: &str, cmd: PipelineCommand, ctx: &CommandContext) -> Result<(), CommandError> {
+    pub async fn pipeline(
+        &self,
+        id: &str,
+        cmd: PipelineCommand,
+        ctx: &CommandContext,
+    ) -> Result<(), CommandError> {
         execute(&self.pipelines, id, cmd, ctx).await
     }
-    pub async fn agent(&self, id: &str, cmd: AgentCommand, ctx: &CommandContext) -> Result<(), CommandError> {
+    pub async fn agent(
+        &self,
+        id: &str,
+        cmd: AgentCommand,
+        ctx: &CommandContext,
+    ) -> Result<(), CommandError> {
         execute(&self.agents, id, cmd, ctx).await
     }
-    pub async fn job(&self, id: &str, cmd: JobCommand, ctx: &CommandContext) -> Result<(), CommandError> {
+    pub async fn job(
+        &self,
+        id: &str,
+        cmd: JobCommand,
+        ctx: &CommandContext,
+    ) -> Result<(), CommandError> {
         execute(&self.jobs, id, cmd, ctx).await
     }
 }
 
-async fn execute<A>(cqrs: &PostgresCqrs<A>, id: &str, cmd: A::Command, ctx: &CommandContext) -> Result<(), CommandError>
+async fn execute<A>(
+    cqrs: &PostgresCqrs<A>,
+    id: &str,
+    cmd: A::Command,
+    ctx: &CommandContext,
+) -> Result<(), CommandError>
 where
     A: Aggregate<Error = DomainError>,
     A::Command: CommandName + Clone,
@@ -134,7 +164,10 @@ where
         let metadata = ctx.metadata(name).to_map();
         let mut attempt = 0;
         loop {
-            match cqrs.execute_with_metadata(id, cmd.clone(), metadata.clone()).await {
+            match cqrs
+                .execute_with_metadata(id, cmd.clone(), metadata.clone())
+                .await
+            {
                 Ok(()) => return Ok(()),
                 Err(AggregateError::UserError(e)) => {
                     tracing::debug!(error = %e, "command refused");
@@ -142,14 +175,21 @@ where
                 }
                 Err(AggregateError::AggregateConflict) if attempt < CONFLICT_RETRIES => {
                     attempt += 1;
-                    tracing::debug!(attempt, "lost a race to append; re-running on the newer state");
-                    tokio::time::sleep(std::time::Duration::from_millis(2 * u64::from(attempt))).await;
+                    tracing::debug!(
+                        attempt,
+                        "lost a race to append; re-running on the newer state"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(2 * u64::from(attempt)))
+                        .await;
                 }
                 Err(AggregateError::AggregateConflict) => {
                     return Err(CommandError::Contended(format!("{} {id}", A::TYPE)))
                 }
-                Err(AggregateError::DeserializationError(e)) => return Err(CommandError::Corrupt(e.to_string())),
-                Err(AggregateError::DatabaseConnectionError(e)) | Err(AggregateError::UnexpectedError(e)) => {
+                Err(AggregateError::DeserializationError(e)) => {
+                    return Err(CommandError::Corrupt(e.to_string()))
+                }
+                Err(AggregateError::DatabaseConnectionError(e))
+                | Err(AggregateError::UnexpectedError(e)) => {
                     tracing::warn!(error = %e, "event store error");
                     return Err(CommandError::Store(e.to_string()));
                 }

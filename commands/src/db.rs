@@ -10,8 +10,16 @@ use sqlx::PgPool;
 /// The migrations in `migrations/`, compiled in so the binary carries its
 /// schema. The folder is the schema's single source.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "event log", include_str!("../../migrations/0001_event_log.sql")),
-    (2, "read models", include_str!("../../migrations/0002_read_models.sql")),
+    (
+        1,
+        "event log",
+        include_str!("../../migrations/0001_event_log.sql"),
+    ),
+    (
+        2,
+        "read models",
+        include_str!("../../migrations/0002_read_models.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].
@@ -21,7 +29,13 @@ pub fn migrator() -> Migrator {
             MIGRATIONS
                 .iter()
                 .map(|(v, d, sql)| {
-                    Migration::new(*v, Cow::Borrowed(*d), MigrationType::Simple, Cow::Borrowed(*sql), false)
+                    Migration::new(
+                        *v,
+                        Cow::Borrowed(*d),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
                 })
                 .collect(),
         ),
@@ -37,7 +51,10 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 /// A pool with `max_connections`, failing fast when the server is away.
-pub async fn connect(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+pub async fn connect(
+    options: PgConnectOptions,
+    max_connections: u32,
+) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

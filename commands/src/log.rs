@@ -44,7 +44,11 @@ impl std::str::FromStr for Position {
     /// Parses the `tx.position` form [`Display`](fmt::Display) writes; used
     /// as an opaque resume cursor by clients.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("{s:?} is not an event cursor: expected the `cursor` of an event already received");
+        let bad = || {
+            format!(
+                "{s:?} is not an event cursor: expected the `cursor` of an event already received"
+            )
+        };
         let (t, p) = s.split_once('.').ok_or_else(bad)?;
         Ok(Position {
             tx_id: t.parse().map_err(|_| bad())?,
@@ -107,7 +111,8 @@ impl RecordedEvent {
 // The text form of tx_id must not be called `tx_id`: ORDER BY resolves a
 // bare name to an output column first, and would sort the numbers as text
 // ("1000" < "999"), which breaks the order once transaction ids gain a digit.
-const COLUMNS: &str = "tx_id::text AS tx_text, global_position, event_id, aggregate_type, aggregate_id, \
+const COLUMNS: &str =
+    "tx_id::text AS tx_text, global_position, event_id, aggregate_type, aggregate_id, \
      sequence, event_type, event_version, payload, metadata, recorded_at";
 
 /// Up to `limit` events after `after`, in global order, of transactions no
@@ -206,5 +211,8 @@ pub async fn read_first<'e>(
         .bind(aggregate_id)
         .fetch_optional(db)
         .await?;
-    row.as_ref().map(RecordedEvent::from_row).transpose().map_err(LogError::from)
+    row.as_ref()
+        .map(RecordedEvent::from_row)
+        .transpose()
+        .map_err(LogError::from)
 }

@@ -62,8 +62,12 @@ impl Policies {
                 let job = ev.decode::<JobEvent>()?;
                 let cmd = match job {
                     JobEvent::JobStarted { .. } => Some(None),
-                    JobEvent::JobSucceeded { outputs, .. } => Some(Some((true, String::new(), outputs))),
-                    JobEvent::JobFailed { message, outputs, .. } => Some(Some((false, message, outputs))),
+                    JobEvent::JobSucceeded { outputs, .. } => {
+                        Some(Some((true, String::new(), outputs)))
+                    }
+                    JobEvent::JobFailed {
+                        message, outputs, ..
+                    } => Some(Some((false, message, outputs))),
                     _ => None,
                 };
                 match cmd {
@@ -102,9 +106,14 @@ impl Policies {
 
 #[async_trait]
 impl Handler for Policies {
-    async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError> {
+    async fn handle(
+        &mut self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), LogError> {
         for ev in events {
-            let span = tracing::info_span!("policy", event = %ev.event_type, position = %ev.position);
+            let span =
+                tracing::info_span!("policy", event = %ev.event_type, position = %ev.position);
             self.on_event(tx, ev).instrument(span).await?;
         }
         Ok(())
@@ -117,17 +126,23 @@ async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<St
             return Ok(project_id);
         }
     }
-    Err(LogError::Handler(format!("pipeline {pipeline_id} has no PipelineCreated event")))
+    Err(LogError::Handler(format!(
+        "pipeline {pipeline_id} has no PipelineCreated event"
+    )))
 }
 
 async fn job_node(tx: &mut PgConnection, job_id: &str) -> Result<(String, String), LogError> {
     if let Some(e) = read_first(&mut *tx, "Job", job_id).await? {
         if let JobEvent::JobQueued {
-            pipeline_id, node_path, ..
+            pipeline_id,
+            node_path,
+            ..
         } = e.decode()?
         {
             return Ok((pipeline_id, node_path));
         }
     }
-    Err(LogError::Handler(format!("job {job_id} has no JobQueued event")))
+    Err(LogError::Handler(format!(
+        "job {job_id} has no JobQueued event"
+    )))
 }

@@ -30,7 +30,11 @@ use crate::log::{read_after, Position, RecordedEvent};
 pub trait Handler: Send {
     /// Handles `events` (in global order) inside the batch transaction `tx`.
     /// An error rolls the batch back; it is retried after a pause.
-    async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError>;
+    async fn handle(
+        &mut self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), LogError>;
 }
 
 /// How a subscription reads.
@@ -54,10 +58,12 @@ impl SubscriptionConfig {
 
 /// The checkpoint of `name` (START when it has none).
 pub async fn checkpoint(pool: &PgPool, name: &str) -> Result<Position, LogError> {
-    let row = sqlx::query("SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
     Ok(match row {
         Some(r) => Position {
             tx_id: r.get::<String, _>("tx").parse().unwrap_or(0),
@@ -85,10 +91,12 @@ pub async fn run_once(
     // transaction id holds back every reader's horizon (its own included),
     // so this one takes an id only when the handler first writes.
     let mut tx = pool.begin().await?;
-    let row = sqlx::query("SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1")
-        .bind(&config.name)
-        .fetch_one(&mut *tx)
-        .await?;
+    let row = sqlx::query(
+        "SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1",
+    )
+    .bind(&config.name)
+    .fetch_one(&mut *tx)
+    .await?;
     let from = Position {
         tx_id: row.get::<String, _>("tx").parse().unwrap_or(0),
         global_position: row.get("global_position"),

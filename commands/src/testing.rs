@@ -30,7 +30,9 @@ pub async fn fresh_database(prefix: &str) -> Result<PgConnectOptions, TestDbErro
     let server = server_options()?;
     let name = format!(
         "{}_{}",
-        prefix.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+        prefix
+            .to_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
         uuid::Uuid::new_v4().simple()
     );
     let mut admin = PgConnection::connect_with(&server.clone().database("postgres")).await?;

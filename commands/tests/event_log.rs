@@ -61,13 +61,29 @@ async fn events_carry_metadata_and_cannot_be_changed() {
             &c,
         )
         .await;
-    assert!(matches!(again, Err(CommandError::Rejected(DomainError::AlreadyExists(_)))), "{again:?}");
+    assert!(
+        matches!(
+            again,
+            Err(CommandError::Rejected(DomainError::AlreadyExists(_)))
+        ),
+        "{again:?}"
+    );
 
-    for sql in ["UPDATE events SET event_type = 'x'", "DELETE FROM events", "TRUNCATE events"] {
+    for sql in [
+        "UPDATE events SET event_type = 'x'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ] {
         let err = sqlx::query(sql).execute(&pool).await.expect_err(sql);
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    assert_eq!(read_aggregate(&pool, "Organization", "o1").await.unwrap().len(), 1);
+    assert_eq!(
+        read_aggregate(&pool, "Organization", "o1")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 /// Writers hold their transactions open for random times, so commits come
@@ -100,7 +116,9 @@ async fn readers_never_skip_or_repeat_events_of_interleaved_writers() {
                 }
                 if batch.is_empty() {
                     if finished.load(std::sync::atomic::Ordering::SeqCst) {
-                        let d = *deadline.get_or_insert_with(|| std::time::Instant::now() + Duration::from_secs(20));
+                        let d = *deadline.get_or_insert_with(|| {
+                            std::time::Instant::now() + Duration::from_secs(20)
+                        });
                         if seen.len() >= WRITERS * PER_WRITER || std::time::Instant::now() > d {
                             return seen;
                         }
@@ -146,7 +164,11 @@ async fn readers_never_skip_or_repeat_events_of_interleaved_writers() {
         assert_eq!(unique.len(), seen.len(), "a reader saw an event twice");
         let missed = written.difference(&unique).count();
         let extra = unique.difference(&written).count();
-        assert_eq!((missed, extra), (0, 0), "a reader missed {missed} events (or saw {extra} unknown ones)");
+        assert_eq!(
+            (missed, extra),
+            (0, 0),
+            "a reader missed {missed} events (or saw {extra} unknown ones)"
+        );
     }
     assert_eq!(written.len(), WRITERS * PER_WRITER);
 }
@@ -164,7 +186,10 @@ async fn exactly_one_claim_of_a_job_wins() {
                 pipeline_id: "p".into(),
                 project_id: "pr".into(),
                 node_path: "stage.s.task.t".into(),
-                spec: JobSpec { tags: vec![], actions: vec![] },
+                spec: JobSpec {
+                    tags: vec![],
+                    actions: vec![],
+                },
             },
             &ctx(),
         )
@@ -196,7 +221,10 @@ async fn exactly_one_claim_of_a_job_wins() {
         }
         assert_eq!(wins, 1, "round {round}");
         let events = read_aggregate(&pool, "Job", &job).await.unwrap();
-        let claims = events.iter().filter(|e| e.event_type == "JobClaimed").count();
+        let claims = events
+            .iter()
+            .filter(|e| e.event_type == "JobClaimed")
+            .count();
         assert_eq!(claims, 1);
     }
 }
@@ -204,7 +232,9 @@ async fn exactly_one_claim_of_a_job_wins() {
 #[tokio::test]
 async fn one_notification_per_appending_transaction() {
     let pool = pool("log_notify").await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
     listener.listen("phobos_events").await.unwrap();
     let mut tx = pool.begin().await.unwrap();
     for i in 1..=5i64 {
@@ -221,7 +251,10 @@ async fn one_notification_per_appending_transaction() {
     let first = tokio::time::timeout(Duration::from_secs(5), listener.recv()).await;
     assert!(first.is_ok(), "no notification after commit");
     let second = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await;
-    assert!(second.is_err(), "five inserts in one transaction must notify once");
+    assert!(
+        second.is_err(),
+        "five inserts in one transaction must notify once"
+    );
 }
 
 /// Regression: the order compared transaction ids as text, so 100 came

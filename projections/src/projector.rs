@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use phobos_commands::error::LogError;
 use phobos_commands::log::RecordedEvent;
 use phobos_commands::subscription::Handler;
-use phobos_core::events::{AgentEvent, JobEvent, OrganizationEvent, PipelineEvent, PipelineTemplateEvent, ProjectEvent};
+use phobos_core::events::{
+    AgentEvent, JobEvent, OrganizationEvent, PipelineEvent, PipelineTemplateEvent, ProjectEvent,
+};
 use phobos_core::pipeline::{NodeStatus, PipelineStatus, StageStatus};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -18,7 +20,11 @@ pub struct Projector;
 
 #[async_trait]
 impl Handler for Projector {
-    async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError> {
+    async fn handle(
+        &mut self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), LogError> {
         for ev in events {
             apply(tx, ev).await.map_err(|e| {
                 LogError::Handler(format!(
@@ -110,41 +116,47 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
             index(tx, id, ev).await?;
             pipeline(tx, id, &actor, ev).await?;
         }
-        "Agent" => match ev.decode::<AgentEvent>()? {
-            AgentEvent::AgentRegistered {
-                name,
-                internal,
-                registered_at,
-            } => {
-                sqlx::query("INSERT INTO agents (id, name, internal, created_at) VALUES ($1, $2, $3, $4)")
+        "Agent" => {
+            match ev.decode::<AgentEvent>()? {
+                AgentEvent::AgentRegistered {
+                    name,
+                    internal,
+                    registered_at,
+                } => {
+                    sqlx::query("INSERT INTO agents (id, name, internal, created_at) VALUES ($1, $2, $3, $4)")
                     .bind(id)
                     .bind(name)
                     .bind(internal)
                     .bind(registered_at)
                     .execute(&mut *tx)
                     .await?;
-            }
-            AgentEvent::AgentSessionStarted {
-                session_id,
-                tags,
-                started_at,
-            } => {
-                sqlx::query("UPDATE agents SET session_id = $2, tags = $3, last_session_at = $4 WHERE id = $1")
+                }
+                AgentEvent::AgentSessionStarted {
+                    session_id,
+                    tags,
+                    started_at,
+                } => {
+                    sqlx::query("UPDATE agents SET session_id = $2, tags = $3, last_session_at = $4 WHERE id = $1")
                     .bind(id)
                     .bind(uuid_of(ev, &session_id)?)
                     .bind(tags)
                     .bind(started_at)
                     .execute(&mut *tx)
                     .await?;
+                }
             }
-        },
+        }
         "Job" => job(tx, id, ev).await?,
         _ => {}
     }
     Ok(())
 }
 
-async fn index(tx: &mut PgConnection, pipeline_id: Uuid, ev: &RecordedEvent) -> Result<(), sqlx::Error> {
+async fn index(
+    tx: &mut PgConnection,
+    pipeline_id: Uuid,
+    ev: &RecordedEvent,
+) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO pipeline_event_index (pipeline_id, tx_id, global_position) VALUES ($1, $2::text::xid8, $3)")
         .bind(pipeline_id)
         .bind(ev.position.tx_id.to_string())
@@ -154,7 +166,12 @@ async fn index(tx: &mut PgConnection, pipeline_id: Uuid, ev: &RecordedEvent) -> 
     Ok(())
 }
 
-async fn pipeline(tx: &mut PgConnection, id: Uuid, actor: &str, ev: &RecordedEvent) -> Result<(), LogError> {
+async fn pipeline(
+    tx: &mut PgConnection,
+    id: Uuid,
+    actor: &str,
+    ev: &RecordedEvent,
+) -> Result<(), LogError> {
     use PipelineEvent::*;
     match ev.decode::<PipelineEvent>()? {
         PipelineCreated {
@@ -245,7 +262,16 @@ async fn pipeline(tx: &mut PgConnection, id: Uuid, actor: &str, ev: &RecordedEve
                 .await?;
         }
         NodeSucceeded { path, outputs, at } => {
-            finish_node(tx, id, path, NodeStatus::Succeeded, None, serde_json::to_value(outputs).ok(), at).await?;
+            finish_node(
+                tx,
+                id,
+                path,
+                NodeStatus::Succeeded,
+                None,
+                serde_json::to_value(outputs).ok(),
+                at,
+            )
+            .await?;
         }
         NodeFailed {
             path,
@@ -253,7 +279,16 @@ async fn pipeline(tx: &mut PgConnection, id: Uuid, actor: &str, ev: &RecordedEve
             outputs,
             at,
         } => {
-            finish_node(tx, id, path, NodeStatus::Failed, Some(reason), serde_json::to_value(outputs).ok(), at).await?;
+            finish_node(
+                tx,
+                id,
+                path,
+                NodeStatus::Failed,
+                Some(reason),
+                serde_json::to_value(outputs).ok(),
+                at,
+            )
+            .await?;
         }
         NodeSkipped { path, reason, at } => {
             finish_node(tx, id, path, NodeStatus::Skipped, Some(reason), None, at).await?;
@@ -268,7 +303,12 @@ async fn pipeline(tx: &mut PgConnection, id: Uuid, actor: &str, ev: &RecordedEve
     Ok(())
 }
 
-async fn set_stage(tx: &mut PgConnection, id: Uuid, name: String, status: StageStatus) -> Result<(), sqlx::Error> {
+async fn set_stage(
+    tx: &mut PgConnection,
+    id: Uuid,
+    name: String,
+    status: StageStatus,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE pipeline_stages SET status = $3 WHERE pipeline_id = $1 AND name = $2")
         .bind(id)
         .bind(name)

@@ -33,7 +33,11 @@ fn cursor_of(created_at: DateTime<Utc>, id: Uuid) -> String {
 }
 
 fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), QueryError> {
-    let bad = || QueryError::BadCursor(format!("{c:?} is not a cursor of this list: pass the cursor of an edge you received"));
+    let bad = || {
+        QueryError::BadCursor(format!(
+            "{c:?} is not a cursor of this list: pass the cursor of an edge you received"
+        ))
+    };
     let (t, id) = c.split_once(':').ok_or_else(bad)?;
     let micros: i64 = t.parse().map_err(|_| bad())?;
     Ok((
@@ -80,7 +84,10 @@ async fn page<T>(
         let id: Uuid = r.try_get("id")?;
         items.push((cursor_of(created_at, id), map(r)?));
     }
-    Ok(Page { items, has_next_page })
+    Ok(Page {
+        items,
+        has_next_page,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -103,15 +110,20 @@ fn org(r: &PgRow) -> Result<OrganizationRow, sqlx::Error> {
     })
 }
 
-pub async fn organizations(pool: &PgPool, req: &PageRequest) -> Result<Page<OrganizationRow>, QueryError> {
+pub async fn organizations(
+    pool: &PgPool,
+    req: &PageRequest,
+) -> Result<Page<OrganizationRow>, QueryError> {
     page(pool, "organizations", ORG_COLS, None, req, org).await
 }
 
 pub async fn organization(pool: &PgPool, id: Uuid) -> Result<Option<OrganizationRow>, QueryError> {
-    let r = sqlx::query(&format!("SELECT {ORG_COLS} FROM organizations WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {ORG_COLS} FROM organizations WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     Ok(r.as_ref().map(org).transpose()?)
 }
 
@@ -126,7 +138,8 @@ pub struct ProjectRow {
     pub created_at: DateTime<Utc>,
 }
 
-const PROJECT_COLS: &str = "id, organization_id, organization_name, name, description, created_by, created_at";
+const PROJECT_COLS: &str =
+    "id, organization_id, organization_name, name, description, created_by, created_at";
 fn project_row(r: &PgRow) -> Result<ProjectRow, sqlx::Error> {
     Ok(ProjectRow {
         id: r.try_get("id")?,
@@ -139,15 +152,29 @@ fn project_row(r: &PgRow) -> Result<ProjectRow, sqlx::Error> {
     })
 }
 
-pub async fn projects(pool: &PgPool, organization_id: Uuid, req: &PageRequest) -> Result<Page<ProjectRow>, QueryError> {
-    page(pool, "projects", PROJECT_COLS, Some(("organization_id", organization_id)), req, project_row).await
+pub async fn projects(
+    pool: &PgPool,
+    organization_id: Uuid,
+    req: &PageRequest,
+) -> Result<Page<ProjectRow>, QueryError> {
+    page(
+        pool,
+        "projects",
+        PROJECT_COLS,
+        Some(("organization_id", organization_id)),
+        req,
+        project_row,
+    )
+    .await
 }
 
 pub async fn project(pool: &PgPool, id: Uuid) -> Result<Option<ProjectRow>, QueryError> {
-    let r = sqlx::query(&format!("SELECT {PROJECT_COLS} FROM projects WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {PROJECT_COLS} FROM projects WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     Ok(r.as_ref().map(project_row).transpose()?)
 }
 
@@ -163,7 +190,8 @@ pub struct TemplateRow {
     pub created_at: DateTime<Utc>,
 }
 
-const TEMPLATE_COLS: &str = "id, project_id, name, object_key, sha256, size, created_by, created_at";
+const TEMPLATE_COLS: &str =
+    "id, project_id, name, object_key, sha256, size, created_by, created_at";
 fn template_row(r: &PgRow) -> Result<TemplateRow, sqlx::Error> {
     Ok(TemplateRow {
         id: r.try_get("id")?,
@@ -177,15 +205,29 @@ fn template_row(r: &PgRow) -> Result<TemplateRow, sqlx::Error> {
     })
 }
 
-pub async fn templates(pool: &PgPool, project_id: Uuid, req: &PageRequest) -> Result<Page<TemplateRow>, QueryError> {
-    page(pool, "pipeline_templates", TEMPLATE_COLS, Some(("project_id", project_id)), req, template_row).await
+pub async fn templates(
+    pool: &PgPool,
+    project_id: Uuid,
+    req: &PageRequest,
+) -> Result<Page<TemplateRow>, QueryError> {
+    page(
+        pool,
+        "pipeline_templates",
+        TEMPLATE_COLS,
+        Some(("project_id", project_id)),
+        req,
+        template_row,
+    )
+    .await
 }
 
 pub async fn template(pool: &PgPool, id: Uuid) -> Result<Option<TemplateRow>, QueryError> {
-    let r = sqlx::query(&format!("SELECT {TEMPLATE_COLS} FROM pipeline_templates WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {TEMPLATE_COLS} FROM pipeline_templates WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     Ok(r.as_ref().map(template_row).transpose()?)
 }
 
@@ -202,7 +244,8 @@ pub struct PipelineRow {
     pub reason: Option<String>,
 }
 
-const PIPELINE_COLS: &str = "id, project_id, template_id, status, created_by, created_at, started_at, finished_at, reason";
+const PIPELINE_COLS: &str =
+    "id, project_id, template_id, status, created_by, created_at, started_at, finished_at, reason";
 fn pipeline_row(r: &PgRow) -> Result<PipelineRow, sqlx::Error> {
     Ok(PipelineRow {
         id: r.try_get("id")?,
@@ -217,15 +260,29 @@ fn pipeline_row(r: &PgRow) -> Result<PipelineRow, sqlx::Error> {
     })
 }
 
-pub async fn pipelines(pool: &PgPool, project_id: Uuid, req: &PageRequest) -> Result<Page<PipelineRow>, QueryError> {
-    page(pool, "pipelines", PIPELINE_COLS, Some(("project_id", project_id)), req, pipeline_row).await
+pub async fn pipelines(
+    pool: &PgPool,
+    project_id: Uuid,
+    req: &PageRequest,
+) -> Result<Page<PipelineRow>, QueryError> {
+    page(
+        pool,
+        "pipelines",
+        PIPELINE_COLS,
+        Some(("project_id", project_id)),
+        req,
+        pipeline_row,
+    )
+    .await
 }
 
 pub async fn pipeline(pool: &PgPool, id: Uuid) -> Result<Option<PipelineRow>, QueryError> {
-    let r = sqlx::query(&format!("SELECT {PIPELINE_COLS} FROM pipelines WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let r = sqlx::query(&format!(
+        "SELECT {PIPELINE_COLS} FROM pipelines WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     Ok(r.as_ref().map(pipeline_row).transpose()?)
 }
 
@@ -236,10 +293,12 @@ pub struct StageRow {
 }
 
 pub async fn stages(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<StageRow>, QueryError> {
-    let rows = sqlx::query("SELECT name, status FROM pipeline_stages WHERE pipeline_id = $1 ORDER BY position")
-        .bind(pipeline_id)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT name, status FROM pipeline_stages WHERE pipeline_id = $1 ORDER BY position",
+    )
+    .bind(pipeline_id)
+    .fetch_all(pool)
+    .await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -267,7 +326,11 @@ pub struct NodeRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-pub async fn nodes(pool: &PgPool, pipeline_id: Uuid, stage: Option<&str>) -> Result<Vec<NodeRow>, QueryError> {
+pub async fn nodes(
+    pool: &PgPool,
+    pipeline_id: Uuid,
+    stage: Option<&str>,
+) -> Result<Vec<NodeRow>, QueryError> {
     let rows = sqlx::query(
         "SELECT path, stage, section, kind, name, dependencies, status, job_id, reason, outputs, started_at, finished_at
            FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
@@ -377,11 +440,16 @@ pub async fn job(pool: &PgPool, id: Uuid) -> Result<Option<JobRow>, QueryError> 
 }
 
 pub async fn jobs_of_pipeline(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<JobRow>, QueryError> {
-    let rows = sqlx::query(&format!("SELECT {JOB_COLS} FROM jobs WHERE pipeline_id = $1 ORDER BY queued_at, id"))
-        .bind(pipeline_id)
-        .fetch_all(pool)
-        .await?;
-    Ok(rows.iter().map(job_row).collect::<Result<_, sqlx::Error>>()?)
+    let rows = sqlx::query(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE pipeline_id = $1 ORDER BY queued_at, id"
+    ))
+    .bind(pipeline_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(job_row)
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// Jobs queued and not claimed, oldest first (what an agent that connects
@@ -393,12 +461,20 @@ pub async fn queued_jobs(pool: &PgPool, limit: i64) -> Result<Vec<JobRow>, Query
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    Ok(rows.iter().map(job_row).collect::<Result<_, sqlx::Error>>()?)
+    Ok(rows
+        .iter()
+        .map(job_row)
+        .collect::<Result<_, sqlx::Error>>()?)
 }
 
 /// A job's log from byte `offset`: the bytes stored contiguously from there
 /// (stops at the first hole), and the offset after them.
-pub async fn job_log(pool: &PgPool, job_id: Uuid, offset: i64, limit: i64) -> Result<(Vec<u8>, i64), QueryError> {
+pub async fn job_log(
+    pool: &PgPool,
+    job_id: Uuid,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<u8>, i64), QueryError> {
     let rows = sqlx::query(
         "SELECT byte_offset, data FROM job_log_chunks
           WHERE job_id = $1 AND byte_offset + length(data) > $2 ORDER BY byte_offset LIMIT $3",
@@ -451,10 +527,8 @@ pub async fn pipeline_events(
             global_position: r.get("global_position"),
         })
         .collect();
-    read_positions(pool, &positions)
-        .await
-        .map_err(|e| match e {
-            phobos_commands::error::LogError::Database(d) => QueryError::Database(d),
-            other => QueryError::BadCursor(other.to_string()),
-        })
+    read_positions(pool, &positions).await.map_err(|e| match e {
+        phobos_commands::error::LogError::Database(d) => QueryError::Database(d),
+        other => QueryError::BadCursor(other.to_string()),
+    })
 }

@@ -25,7 +25,11 @@ struct StallsMidBatch {
 
 #[async_trait]
 impl Handler for StallsMidBatch {
-    async fn handle(&mut self, tx: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), LogError> {
+    async fn handle(
+        &mut self,
+        tx: &mut PgConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), LogError> {
         self.batches += 1;
         if self.batches < 3 {
             return self.inner.handle(tx, events).await;
@@ -39,7 +43,10 @@ impl Handler for StallsMidBatch {
 }
 
 async fn org_count(pool: &sqlx::PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM organizations").fetch_one(pool).await.unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,9 +102,14 @@ async fn killing_the_worker_mid_batch_loses_nothing_and_applies_nothing_twice() 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(committed, 50, "exactly the two committed batches are visible");
+    assert_eq!(
+        committed, 50,
+        "exactly the two committed batches are visible"
+    );
     let cp = checkpoint(&pool, "kill_test").await.unwrap();
-    let page = queries::organizations(&pool, &Default::default()).await.unwrap();
+    let page = queries::organizations(&pool, &Default::default())
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 50);
 
     // A new worker resumes from the checkpoint and finishes the log.
@@ -152,7 +164,11 @@ async fn read_models_page_by_cursor() {
         req.after = page.items.last().map(|(c, _)| c.clone());
     }
     assert_eq!(seen, ["o0", "o1", "o2", "o3", "o4", "o5", "o6"]);
-    let one = &queries::organizations(&pool, &Default::default()).await.unwrap().items[0].1;
+    let one = &queries::organizations(&pool, &Default::default())
+        .await
+        .unwrap()
+        .items[0]
+        .1;
     assert_eq!(one.created_by, "user:u@example.com");
     let bad = queries::organizations(
         &pool,

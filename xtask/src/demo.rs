@@ -92,20 +92,38 @@ fn demo(port: u16, email: &str, password: &str, root: &Path) -> Result<()> {
     check(&d["createOrganization"], "create organization")?;
     let d = c.gql("mutation { createProject(input: {organizationName: \"demo\", name: \"hello\"}) { problems { message code } } }", json!({}))?;
     check(&d["createProject"], "create project")?;
-    let project = c.gql("{ node(id: \"prn:project:demo/hello\") { id prn } }", json!({}))?;
-    let project_id = project["node"]["id"].as_str().ok_or_else(|| anyhow!("project demo/hello not found"))?.to_string();
-    println!("==> organization demo, project {}", project["node"]["prn"].as_str().unwrap_or(""));
+    let project = c.gql(
+        "{ node(id: \"prn:project:demo/hello\") { id prn } }",
+        json!({}),
+    )?;
+    let project_id = project["node"]["id"]
+        .as_str()
+        .ok_or_else(|| anyhow!("project demo/hello not found"))?
+        .to_string();
+    println!(
+        "==> organization demo, project {}",
+        project["node"]["prn"].as_str().unwrap_or("")
+    );
 
-    let hcl = std::fs::read_to_string(root.join("examples/hello.hcl")).context("reading examples/hello.hcl")?;
+    let hcl = std::fs::read_to_string(root.join("examples/hello.hcl"))
+        .context("reading examples/hello.hcl")?;
     let d = c.gql(
         "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id prn } problems { message line column } } }",
         json!({ "i": { "projectId": project_id, "name": "hello", "hcl": hcl } }),
     )?;
     let t = &d["createPipelineTemplate"];
     if let Some(p) = t["problems"].as_array().and_then(|p| p.first()) {
-        bail!("examples/hello.hcl:{}:{}: {}", p["line"], p["column"], p["message"]);
+        bail!(
+            "examples/hello.hcl:{}:{}: {}",
+            p["line"],
+            p["column"],
+            p["message"]
+        );
     }
-    println!("==> uploaded examples/hello.hcl as {}", t["pipelineTemplate"]["prn"].as_str().unwrap_or(""));
+    println!(
+        "==> uploaded examples/hello.hcl as {}",
+        t["pipelineTemplate"]["prn"].as_str().unwrap_or("")
+    );
     let d = c.gql(
         "mutation($i: CreatePipelineInput!) { createPipeline(input: $i) { pipeline { id prn } problems { message } } }",
         json!({ "i": { "pipelineTemplateId": t["pipelineTemplate"]["id"] } }),
@@ -115,7 +133,10 @@ fn demo(port: u16, email: &str, password: &str, root: &Path) -> Result<()> {
         bail!("create pipeline: {}", problem["message"]);
     }
     let pipeline_id = p["pipeline"]["id"].as_str().unwrap_or_default().to_string();
-    println!("==> pipeline {} created; following it live\n", p["pipeline"]["prn"].as_str().unwrap_or(""));
+    println!(
+        "==> pipeline {} created; following it live\n",
+        p["pipeline"]["prn"].as_str().unwrap_or("")
+    );
 
     let outcome = follow(&c, &pipeline_id)?;
 
@@ -125,7 +146,11 @@ fn demo(port: u16, email: &str, password: &str, root: &Path) -> Result<()> {
     )?;
     println!("\n==> task logs");
     for j in d["pipeline"]["jobs"].as_array().into_iter().flatten() {
-        println!("--- {} ({})", j["nodePath"].as_str().unwrap_or(""), j["status"].as_str().unwrap_or(""));
+        println!(
+            "--- {} ({})",
+            j["nodePath"].as_str().unwrap_or(""),
+            j["status"].as_str().unwrap_or("")
+        );
         print!("{}", j["logs"]["text"].as_str().unwrap_or(""));
     }
     let d = c.gql(
@@ -152,7 +177,11 @@ fn demo(port: u16, email: &str, password: &str, root: &Path) -> Result<()> {
 
 /// What an event is about, for one line of history.
 fn subject(e: &Value) -> String {
-    let inner = e["payload"].as_object().and_then(|o| o.values().next()).cloned().unwrap_or(Value::Null);
+    let inner = e["payload"]
+        .as_object()
+        .and_then(|o| o.values().next())
+        .cloned()
+        .unwrap_or(Value::Null);
     for k in ["path", "stage", "node_path", "action", "reason", "message"] {
         if let Some(s) = inner.get(k).and_then(|v| v.as_str()) {
             return s.to_string();
@@ -165,12 +194,15 @@ fn subject(e: &Value) -> String {
 fn follow(c: &Client, pipeline_id: &str) -> Result<String> {
     let url = format!("ws://127.0.0.1:{}/graphql", c.http_port);
     let mut req = tungstenite::client::IntoClientRequest::into_client_request(url.as_str())?;
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse()?);
     let stream = std::net::TcpStream::connect(("127.0.0.1", c.http_port))?;
     stream.set_read_timeout(Some(Duration::from_secs(120)))?;
     let (mut ws, _) = tungstenite::client(req, stream).map_err(|e| anyhow!("websocket: {e}"))?;
     let auth = format!("Bearer {}", c.token.as_deref().unwrap_or(""));
-    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": auth } }).to_string()))?;
+    ws.send(Message::text(
+        json!({ "type": "connection_init", "payload": { "Authorization": auth } }).to_string(),
+    ))?;
     ws.send(Message::text(
         json!({ "id": "1", "type": "subscribe", "payload": {
             "query": "subscription($id: ID!) { pipelineEvents(pipelineId: $id) { recordedAt eventType payload } }",

@@ -10,9 +10,9 @@
 //! - `up [--no-build]`: the whole system with embedded defaults: a private
 //!   PostgreSQL cluster in `.phobos/pg` and `phobos serve`, until Ctrl-C.
 
-mod demo;
 mod bench;
 mod cargo;
+mod demo;
 mod fuzz;
 mod pg;
 mod process;

@@ -51,7 +51,8 @@ pub(crate) fn authed<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Claims>
 /// A service error as a top-level GraphQL error with `extensions.code`.
 pub(crate) fn gql_err(e: impl Into<ServiceError>) -> async_graphql::Error {
     let e: ServiceError = e.into();
-    async_graphql::Error::new(e.message.clone()).extend_with(|_, ext| ext.set("code", e.code.as_str()))
+    async_graphql::Error::new(e.message.clone())
+        .extend_with(|_, ext| ext.set("code", e.code.as_str()))
 }
 
 /// Something the caller can fix.

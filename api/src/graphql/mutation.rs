@@ -85,7 +85,10 @@ pub struct PipelinePayload {
 }
 
 fn bad_id(field: &str, id: &ID) -> ServiceError {
-    ServiceError::new(Code::Invalid, format!("{field} {:?} is not an id", id.as_str()))
+    ServiceError::new(
+        Code::Invalid,
+        format!("{field} {:?} is not an id", id.as_str()),
+    )
 }
 
 #[Object]
@@ -113,9 +116,16 @@ impl MutationRoot {
         }
     }
 
-    async fn create_organization(&self, ctx: &Context<'_>, input: CreateOrganizationInput) -> Result<OrganizationPayload> {
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> Result<OrganizationPayload> {
         let claims = authed(ctx)?;
-        match app(ctx).create_organization(claims, &input.name, &input.description).await {
+        match app(ctx)
+            .create_organization(claims, &input.name, &input.description)
+            .await
+        {
             Ok(o) => Ok(OrganizationPayload {
                 organization: Some(Organization(o)),
                 problems: vec![],
@@ -127,9 +137,21 @@ impl MutationRoot {
         }
     }
 
-    async fn create_project(&self, ctx: &Context<'_>, input: CreateProjectInput) -> Result<ProjectPayload> {
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> Result<ProjectPayload> {
         let claims = authed(ctx)?;
-        match app(ctx).create_project(claims, &input.organization_name, &input.name, &input.description).await {
+        match app(ctx)
+            .create_project(
+                claims,
+                &input.organization_name,
+                &input.name,
+                &input.description,
+            )
+            .await
+        {
             Ok(p) => Ok(ProjectPayload {
                 project: Some(Project(p)),
                 problems: vec![],
@@ -143,11 +165,18 @@ impl MutationRoot {
 
     /// Checks the HCL with the template engine and stores it. Errors come
     /// back as problems with line and column.
-    async fn create_pipeline_template(&self, ctx: &Context<'_>, input: CreatePipelineTemplateInput) -> Result<PipelineTemplatePayload> {
+    async fn create_pipeline_template(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePipelineTemplateInput,
+    ) -> Result<PipelineTemplatePayload> {
         let claims = authed(ctx)?;
         let app = app(ctx);
         let result = match ids::uuid_of("Project", &input.project_id) {
-            Some(pid) => app.create_pipeline_template(claims, &pid.to_string(), &input.name, &input.hcl).await,
+            Some(pid) => {
+                app.create_pipeline_template(claims, &pid.to_string(), &input.name, &input.hcl)
+                    .await
+            }
             None => Err(bad_id("projectId", &input.project_id)),
         };
         match result {
@@ -155,7 +184,12 @@ impl MutationRoot {
                 let project = phobos_projections::queries::project(&app.pool, t.project_id)
                     .await
                     .map_err(gql_err)?
-                    .ok_or_else(|| gql_err(ServiceError::new(Code::Internal, "project missing from the read model")))?;
+                    .ok_or_else(|| {
+                        gql_err(ServiceError::new(
+                            Code::Internal,
+                            "project missing from the read model",
+                        ))
+                    })?;
                 Ok(PipelineTemplatePayload {
                     pipeline_template: Some(PipelineTemplate(t, project)),
                     problems: vec![],
@@ -169,11 +203,23 @@ impl MutationRoot {
     }
 
     /// Creates and starts a pipeline from a template and variable values.
-    async fn create_pipeline(&self, ctx: &Context<'_>, input: CreatePipelineInput) -> Result<PipelinePayload> {
+    async fn create_pipeline(
+        &self,
+        ctx: &Context<'_>,
+        input: CreatePipelineInput,
+    ) -> Result<PipelinePayload> {
         let claims = authed(ctx)?;
-        let vars: Vec<(String, String)> = input.variables.into_iter().map(|v| (v.key, v.value)).collect();
+        let vars: Vec<(String, String)> = input
+            .variables
+            .into_iter()
+            .map(|v| (v.key, v.value))
+            .collect();
         let result = match ids::uuid_of("PipelineTemplate", &input.pipeline_template_id) {
-            Some(tid) => app(ctx).create_pipeline(claims, &tid.to_string(), &vars).await,
+            Some(tid) => {
+                app(ctx)
+                    .create_pipeline(claims, &tid.to_string(), &vars)
+                    .await
+            }
             None => Err(bad_id("pipelineTemplateId", &input.pipeline_template_id)),
         };
         match result {

@@ -14,11 +14,19 @@ async fn project_row(ctx: &Context<'_>, id: Uuid) -> Result<queries::ProjectRow>
     queries::project(&app(ctx).pool, id)
         .await
         .map_err(gql_err)?
-        .ok_or_else(|| gql_err(ServiceError::new(Code::Internal, format!("project {id} is missing from the read model"))))
+        .ok_or_else(|| {
+            gql_err(ServiceError::new(
+                Code::Internal,
+                format!("project {id} is missing from the read model"),
+            ))
+        })
 }
 
 pub(crate) async fn pipeline_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Option<Pipeline>> {
-    match queries::pipeline(&app(ctx).pool, id).await.map_err(gql_err)? {
+    match queries::pipeline(&app(ctx).pool, id)
+        .await
+        .map_err(gql_err)?
+    {
         Some(p) => {
             let project = project_row(ctx, p.project_id).await?;
             Ok(Some(Pipeline(p, project)))
@@ -30,8 +38,14 @@ pub(crate) async fn pipeline_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Option
 async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<Node>> {
     let pool = &app(ctx).pool;
     Ok(match kind {
-        "Organization" => queries::organization(pool, id).await.map_err(gql_err)?.map(|r| Node::Organization(Organization(r))),
-        "Project" => queries::project(pool, id).await.map_err(gql_err)?.map(|r| Node::Project(Project(r))),
+        "Organization" => queries::organization(pool, id)
+            .await
+            .map_err(gql_err)?
+            .map(|r| Node::Organization(Organization(r))),
+        "Project" => queries::project(pool, id)
+            .await
+            .map_err(gql_err)?
+            .map(|r| Node::Project(Project(r))),
         "PipelineTemplate" => match queries::template(pool, id).await.map_err(gql_err)? {
             Some(t) => {
                 let p = project_row(ctx, t.project_id).await?;
@@ -47,7 +61,10 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
             }
             None => None,
         },
-        "Agent" => queries::agent(pool, id).await.map_err(gql_err)?.map(|r| Node::Agent(r.into())),
+        "Agent" => queries::agent(pool, id)
+            .await
+            .map_err(gql_err)?
+            .map(|r| Node::Agent(r.into())),
         _ => None,
     })
 }
@@ -71,7 +88,10 @@ impl QueryRoot {
             Err(_) => {
                 return Err(gql_err(ServiceError::new(
                     Code::Invalid,
-                    format!("{:?} is neither a global id nor a PRN (prn:<type>:<path>)", id.as_str()),
+                    format!(
+                        "{:?} is neither a global id nor a PRN (prn:<type>:<path>)",
+                        id.as_str()
+                    ),
                 )))
             }
         };
@@ -93,23 +113,37 @@ impl QueryRoot {
         }
     }
 
-    async fn organizations(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, Organization>> {
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Organization>> {
         authed(ctx)?;
-        let page = queries::organizations(&app(ctx).pool, &page_request(first, after)).await.map_err(gql_err)?;
+        let page = queries::organizations(&app(ctx).pool, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
         Ok(connection(page, Organization))
     }
 
     async fn organization(&self, ctx: &Context<'_>, name: String) -> Result<Option<Organization>> {
         authed(ctx)?;
-        let id = Uuid::parse_str(&phobos_commands::aggregates::organization_id(&name)).map_err(|e| gql_err(ServiceError::new(Code::Internal, e.to_string())))?;
-        Ok(queries::organization(&app(ctx).pool, id).await.map_err(gql_err)?.map(Organization))
+        let id = Uuid::parse_str(&phobos_commands::aggregates::organization_id(&name))
+            .map_err(|e| gql_err(ServiceError::new(Code::Internal, e.to_string())))?;
+        Ok(queries::organization(&app(ctx).pool, id)
+            .await
+            .map_err(gql_err)?
+            .map(Organization))
     }
 
     async fn pipeline(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Pipeline>> {
         authed(ctx)?;
         match ids::uuid_of("Pipeline", &id) {
             Some(u) => pipeline_by_id(ctx, u).await,
-            None => Err(gql_err(ServiceError::new(Code::Invalid, format!("{:?} is not a pipeline id", id.as_str())))),
+            None => Err(gql_err(ServiceError::new(
+                Code::Invalid,
+                format!("{:?} is not a pipeline id", id.as_str()),
+            ))),
         }
     }
 
@@ -120,13 +154,23 @@ impl QueryRoot {
                 Some(Node::Job(j)) => Ok(Some(j)),
                 _ => Ok(None),
             },
-            None => Err(gql_err(ServiceError::new(Code::Invalid, format!("{:?} is not a job id", id.as_str())))),
+            None => Err(gql_err(ServiceError::new(
+                Code::Invalid,
+                format!("{:?} is not a job id", id.as_str()),
+            ))),
         }
     }
 
-    async fn agents(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, Agent>> {
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Agent>> {
         authed(ctx)?;
-        let page = queries::agents(&app(ctx).pool, &page_request(first, after)).await.map_err(gql_err)?;
+        let page = queries::agents(&app(ctx).pool, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
         Ok(connection(page, Agent::from))
     }
 
@@ -140,15 +184,26 @@ impl QueryRoot {
         first: Option<i32>,
     ) -> Result<Vec<PipelineEvent>> {
         authed(ctx)?;
-        let id = ids::uuid_of("Pipeline", &pipeline_id)
-            .ok_or_else(|| gql_err(ServiceError::new(Code::Invalid, format!("{:?} is not a pipeline id", pipeline_id.as_str()))))?;
+        let id = ids::uuid_of("Pipeline", &pipeline_id).ok_or_else(|| {
+            gql_err(ServiceError::new(
+                Code::Invalid,
+                format!("{:?} is not a pipeline id", pipeline_id.as_str()),
+            ))
+        })?;
         let after: Position = match after {
-            Some(a) => a.parse().map_err(|m: String| gql_err(ServiceError::new(Code::Invalid, m)))?,
+            Some(a) => a
+                .parse()
+                .map_err(|m: String| gql_err(ServiceError::new(Code::Invalid, m)))?,
             None => Position::START,
         };
-        let events = queries::pipeline_events(&app(ctx).pool, id, after, first.unwrap_or(1000).clamp(1, 10_000) as i64)
-            .await
-            .map_err(gql_err)?;
+        let events = queries::pipeline_events(
+            &app(ctx).pool,
+            id,
+            after,
+            first.unwrap_or(1000).clamp(1, 10_000) as i64,
+        )
+        .await
+        .map_err(gql_err)?;
         Ok(events.into_iter().map(PipelineEvent::from).collect())
     }
 }

@@ -16,12 +16,23 @@ impl SubscriptionRoot {
     /// A pipeline's events as they happen (its own and its jobs'), in log
     /// order. Pass `after` (an event's `cursor`) to resume without gaps or
     /// repeats after a reconnect.
-    async fn pipeline_events(&self, ctx: &Context<'_>, pipeline_id: ID, after: Option<String>) -> Result<impl Stream<Item = PipelineEvent>> {
+    async fn pipeline_events(
+        &self,
+        ctx: &Context<'_>,
+        pipeline_id: ID,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = PipelineEvent>> {
         authed(ctx)?;
-        let id = ids::uuid_of("Pipeline", &pipeline_id)
-            .ok_or_else(|| gql_err(ServiceError::new(Code::Invalid, format!("{:?} is not a pipeline id", pipeline_id.as_str()))))?;
+        let id = ids::uuid_of("Pipeline", &pipeline_id).ok_or_else(|| {
+            gql_err(ServiceError::new(
+                Code::Invalid,
+                format!("{:?} is not a pipeline id", pipeline_id.as_str()),
+            ))
+        })?;
         let mut cursor: Position = match after {
-            Some(a) => a.parse().map_err(|m: String| gql_err(ServiceError::new(Code::Invalid, m)))?,
+            Some(a) => a
+                .parse()
+                .map_err(|m: String| gql_err(ServiceError::new(Code::Invalid, m)))?,
             None => Position::START,
         };
         let app = app(ctx).clone();

@@ -3,7 +3,9 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Interface, Json, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use phobos_projections::queries::{self, AgentRow, JobRow, NodeRow, OrganizationRow, PipelineRow, ProjectRow, TemplateRow};
+use phobos_projections::queries::{
+    self, AgentRow, JobRow, NodeRow, OrganizationRow, PipelineRow, ProjectRow, TemplateRow,
+};
 use phobos_projections::queries::{Page, PageRequest};
 
 use super::{app, authed, gql_err, ids};
@@ -25,7 +27,11 @@ where
     T: async_graphql::OutputType,
 {
     let mut c = Connection::new(false, page.has_next_page);
-    c.edges.extend(page.items.into_iter().map(|(cursor, r)| Edge::new(cursor, wrap(r))));
+    c.edges.extend(
+        page.items
+            .into_iter()
+            .map(|(cursor, r)| Edge::new(cursor, wrap(r))),
+    );
     c
 }
 
@@ -58,10 +64,17 @@ impl Organization {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
-    async fn projects(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, Project>> {
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Project>> {
         let app = app(ctx);
         authed(ctx)?;
-        let page = queries::projects(&app.pool, self.0.id, &page_request(first, after)).await.map_err(gql_err)?;
+        let page = queries::projects(&app.pool, self.0.id, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
         Ok(connection(page, Project))
     }
 }
@@ -98,12 +111,21 @@ impl Project {
         after: Option<String>,
     ) -> Result<Connection<String, PipelineTemplate>> {
         authed(ctx)?;
-        let page = queries::templates(&app(ctx).pool, self.0.id, &page_request(first, after)).await.map_err(gql_err)?;
+        let page = queries::templates(&app(ctx).pool, self.0.id, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
         Ok(connection(page, |r| PipelineTemplate(r, self.0.clone())))
     }
-    async fn pipelines(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<Connection<String, Pipeline>> {
+    async fn pipelines(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Pipeline>> {
         authed(ctx)?;
-        let page = queries::pipelines(&app(ctx).pool, self.0.id, &page_request(first, after)).await.map_err(gql_err)?;
+        let page = queries::pipelines(&app(ctx).pool, self.0.id, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
         Ok(connection(page, |r| Pipeline(r, self.0.clone())))
     }
 }
@@ -116,7 +138,10 @@ impl PipelineTemplate {
         ID(ids::encode("PipelineTemplate", self.0.id))
     }
     async fn prn(&self) -> String {
-        format!("prn:pipeline_template:{}/{}/{}", self.1.organization_name, self.1.name, self.0.id)
+        format!(
+            "prn:pipeline_template:{}/{}/{}",
+            self.1.organization_name, self.1.name, self.0.id
+        )
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -139,10 +164,16 @@ impl PipelineTemplate {
     /// The template's HCL text.
     async fn hcl(&self, ctx: &Context<'_>) -> Result<String> {
         authed(ctx)?;
-        let bytes = app(ctx).objects.get(&self.0.object_key).await.map_err(|e| {
-            tracing::error!(error = %e, "object store read failed");
-            async_graphql::Error::new("the template text could not be read from the object store")
-        })?;
+        let bytes = app(ctx)
+            .objects
+            .get(&self.0.object_key)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "object store read failed");
+                async_graphql::Error::new(
+                    "the template text could not be read from the object store",
+                )
+            })?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 }
@@ -155,7 +186,10 @@ impl Pipeline {
         ID(ids::encode("Pipeline", self.0.id))
     }
     async fn prn(&self) -> String {
-        format!("prn:pipeline:{}/{}/{}", self.1.organization_name, self.1.name, self.0.id)
+        format!(
+            "prn:pipeline:{}/{}/{}",
+            self.1.organization_name, self.1.name, self.0.id
+        )
     }
     /// CREATED, RUNNING, SUCCEEDED or FAILED.
     async fn status(&self) -> &str {
@@ -186,11 +220,18 @@ impl Pipeline {
         authed(ctx)?;
         let pool = &app(ctx).pool;
         let stages = queries::stages(pool, self.0.id).await.map_err(gql_err)?;
-        let nodes = queries::nodes(pool, self.0.id, None).await.map_err(gql_err)?;
+        let nodes = queries::nodes(pool, self.0.id, None)
+            .await
+            .map_err(gql_err)?;
         Ok(stages
             .into_iter()
             .map(|s| Stage {
-                nodes: nodes.iter().filter(|n| n.stage == s.name).cloned().map(PipelineNode).collect(),
+                nodes: nodes
+                    .iter()
+                    .filter(|n| n.stage == s.name)
+                    .cloned()
+                    .map(PipelineNode)
+                    .collect(),
                 name: s.name,
                 status: s.status,
             })
@@ -198,7 +239,9 @@ impl Pipeline {
     }
     async fn jobs(&self, ctx: &Context<'_>) -> Result<Vec<Job>> {
         authed(ctx)?;
-        let jobs = queries::jobs_of_pipeline(&app(ctx).pool, self.0.id).await.map_err(gql_err)?;
+        let jobs = queries::jobs_of_pipeline(&app(ctx).pool, self.0.id)
+            .await
+            .map_err(gql_err)?;
         Ok(jobs.into_iter().map(|j| Job(j, self.1.clone())).collect())
     }
 }
@@ -263,7 +306,10 @@ impl Job {
         ID(ids::encode("Job", self.0.id))
     }
     async fn prn(&self) -> String {
-        format!("prn:job:{}/{}/{}", self.1.organization_name, self.1.name, self.0.id)
+        format!(
+            "prn:job:{}/{}/{}",
+            self.1.organization_name, self.1.name, self.0.id
+        )
     }
     async fn node_path(&self) -> &str {
         &self.0.node_path
@@ -298,11 +344,21 @@ impl Job {
     }
     /// The job's log from byte `offset` (0 by default), at most `limit`
     /// chunks; `nextOffset` continues it.
-    async fn logs(&self, ctx: &Context<'_>, offset: Option<i64>, limit: Option<i64>) -> Result<JobLog> {
+    async fn logs(
+        &self,
+        ctx: &Context<'_>,
+        offset: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<JobLog> {
         authed(ctx)?;
-        let (data, next) = queries::job_log(&app(ctx).pool, self.0.id, offset.unwrap_or(0).max(0), limit.unwrap_or(1000).clamp(1, 10_000))
-            .await
-            .map_err(gql_err)?;
+        let (data, next) = queries::job_log(
+            &app(ctx).pool,
+            self.0.id,
+            offset.unwrap_or(0).max(0),
+            limit.unwrap_or(1000).clamp(1, 10_000),
+        )
+        .await
+        .map_err(gql_err)?;
         Ok(JobLog {
             text: String::from_utf8_lossy(&data).into_owned(),
             next_offset: next,

@@ -55,14 +55,21 @@ impl AgentApi {
         sessions
             .get(id)
             .map(|s| (s.agent_id.clone(), s.tags.clone()))
-            .ok_or_else(|| Status::not_found("unknown agent session (the server may have restarted): create a new session"))
+            .ok_or_else(|| {
+                Status::not_found(
+                    "unknown agent session (the server may have restarted): create a new session",
+                )
+            })
     }
 }
 
 #[tonic::async_trait]
 impl AgentService for AgentApi {
     #[tracing::instrument(skip_all, fields(agent = %req.get_ref().agent_name))]
-    async fn create_session(&self, req: Request<CreateSessionRequest>) -> Result<Response<CreateSessionResponse>, Status> {
+    async fn create_session(
+        &self,
+        req: Request<CreateSessionRequest>,
+    ) -> Result<Response<CreateSessionResponse>, Status> {
         let c = self.authorize(&req)?;
         let r = req.into_inner();
         if r.agent_name.is_empty() {
@@ -76,15 +83,22 @@ impl AgentService for AgentApi {
             session_id: session_id.clone(),
             tags: r.tags.clone(),
         };
-        self.app.bus.agent(&id, cmd, &self.app.context(&c)).await.map_err(|e| status(e.into()))?;
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            session_id.clone(),
-            Session {
-                agent_id: id.clone(),
-                tags: r.tags,
-                last_heartbeat: Instant::now(),
-            },
-        );
+        self.app
+            .bus
+            .agent(&id, cmd, &self.app.context(&c))
+            .await
+            .map_err(|e| status(e.into()))?;
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                session_id.clone(),
+                Session {
+                    agent_id: id.clone(),
+                    tags: r.tags,
+                    last_heartbeat: Instant::now(),
+                },
+            );
         tracing::info!(session_id = %session_id, "agent session started");
         Ok(Response::new(CreateSessionResponse {
             agent_id: id,
@@ -93,7 +107,10 @@ impl AgentService for AgentApi {
         }))
     }
 
-    async fn heartbeat(&self, req: Request<HeartbeatRequest>) -> Result<Response<HeartbeatResponse>, Status> {
+    async fn heartbeat(
+        &self,
+        req: Request<HeartbeatRequest>,
+    ) -> Result<Response<HeartbeatResponse>, Status> {
         self.authorize(&req)?;
         let id = req.into_inner().session_id;
         let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
@@ -102,48 +119,66 @@ impl AgentService for AgentApi {
                 s.last_heartbeat = Instant::now();
                 Ok(Response::new(HeartbeatResponse {}))
             }
-            None => Err(Status::not_found("unknown agent session: create a new session")),
+            None => Err(Status::not_found(
+                "unknown agent session: create a new session",
+            )),
         }
     }
 
     type StreamJobsStream = ReceiverStream<Result<JobOffer, Status>>;
 
-    async fn stream_jobs(&self, req: Request<StreamJobsRequest>) -> Result<Response<Self::StreamJobsStream>, Status> {
+    async fn stream_jobs(
+        &self,
+        req: Request<StreamJobsRequest>,
+    ) -> Result<Response<Self::StreamJobsStream>, Status> {
         self.authorize(&req)?;
         let session_id = req.into_inner().session_id;
         let (agent, tags) = self.session(&session_id)?;
         let (open, mut live) = self.dispatcher.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let span = tracing::info_span!("job_stream", agent = %agent, session = %session_id);
-        tokio::spawn(async move {
-            for offer in open.into_iter().filter(|o| tags_fit(&o.tags, &tags)) {
-                if tx.send(Ok(offer)).await.is_err() {
-                    return;
-                }
-            }
-            loop {
-                match live.recv().await {
-                    Ok(offer) if tags_fit(&offer.tags, &tags) => {
-                        if tx.send(Ok(offer)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(n)) => {
-                        // The agent reconnects and is sent every open job again.
-                        tracing::warn!(skipped = n, "job stream fell behind; closing it so the agent resubscribes");
-                        let _ = tx.send(Err(Status::aborted("job stream fell behind: open it again"))).await;
+        tokio::spawn(
+            async move {
+                for offer in open.into_iter().filter(|o| tags_fit(&o.tags, &tags)) {
+                    if tx.send(Ok(offer)).await.is_err() {
                         return;
                     }
-                    Err(RecvError::Closed) => return,
+                }
+                loop {
+                    match live.recv().await {
+                        Ok(offer) if tags_fit(&offer.tags, &tags) => {
+                            if tx.send(Ok(offer)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(RecvError::Lagged(n)) => {
+                            // The agent reconnects and is sent every open job again.
+                            tracing::warn!(
+                                skipped = n,
+                                "job stream fell behind; closing it so the agent resubscribes"
+                            );
+                            let _ = tx
+                                .send(Err(Status::aborted(
+                                    "job stream fell behind: open it again",
+                                )))
+                                .await;
+                            return;
+                        }
+                        Err(RecvError::Closed) => return,
+                    }
                 }
             }
-        }.instrument(span));
+            .instrument(span),
+        );
         Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]
-    async fn claim_job(&self, req: Request<ClaimJobRequest>) -> Result<Response<ClaimJobResponse>, Status> {
+    async fn claim_job(
+        &self,
+        req: Request<ClaimJobRequest>,
+    ) -> Result<Response<ClaimJobResponse>, Status> {
         let c = self.authorize(&req)?;
         let r = req.into_inner();
         let (agent, _) = self.session(&r.session_id)?;
@@ -152,23 +187,31 @@ impl AgentService for AgentApi {
             session_id: r.session_id,
         };
         let _ = c;
-        let ctx = super::jobs::job_context(&self.app, &r.job_id, phobos_core::events::Actor::Agent(agent)).await?;
+        let ctx = super::jobs::job_context(
+            &self.app,
+            &r.job_id,
+            phobos_core::events::Actor::Agent(agent),
+        )
+        .await?;
         match self.app.bus.job(&r.job_id, cmd, &ctx).await {
             Ok(()) => {
-                let token = self
-                    .app
-                    .tokens
-                    .issue(TokenKind::Job, &r.job_id, chrono::Duration::hours(JOB_TOKEN_HOURS));
+                let token = self.app.tokens.issue(
+                    TokenKind::Job,
+                    &r.job_id,
+                    chrono::Duration::hours(JOB_TOKEN_HOURS),
+                );
                 tracing::info!("job claimed");
                 Ok(Response::new(ClaimJobResponse {
                     claimed: true,
                     job_token: token,
                 }))
             }
-            Err(CommandError::Rejected(DomainError::Conflict(_))) => Ok(Response::new(ClaimJobResponse {
-                claimed: false,
-                job_token: String::new(),
-            })),
+            Err(CommandError::Rejected(DomainError::Conflict(_))) => {
+                Ok(Response::new(ClaimJobResponse {
+                    claimed: false,
+                    job_token: String::new(),
+                }))
+            }
             Err(e) => Err(status(e.into())),
         }
     }

@@ -54,12 +54,17 @@ impl Dispatcher {
     }
 
     fn closed(&self, job_id: &str) {
-        self.open.lock().unwrap_or_else(|p| p.into_inner()).remove(job_id);
+        self.open
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(job_id);
     }
 
     async fn snapshot(&self, pool: &PgPool) -> Result<Position, sqlx::Error> {
         let mut tx = pool.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ").execute(&mut *tx).await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .execute(&mut *tx)
+            .await?;
         let cp = sqlx::query("SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1")
             .bind(phobos_projections::PROJECTION_SUBSCRIPTION)
             .fetch_optional(&mut *tx)
@@ -71,9 +76,11 @@ impl Dispatcher {
             },
             None => Position::START,
         };
-        let rows = sqlx::query("SELECT id, pipeline_id, node_path, tags FROM jobs WHERE status = 'QUEUED'")
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, pipeline_id, node_path, tags FROM jobs WHERE status = 'QUEUED'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         for r in rows {
             let id: uuid::Uuid = r.try_get("id")?;
@@ -142,7 +149,9 @@ impl Dispatcher {
                                     tags: spec.tags,
                                 });
                             }
-                            Ok(JobEvent::JobClaimed { .. } | JobEvent::JobFailed { .. }) => self.closed(&e.aggregate_id),
+                            Ok(JobEvent::JobClaimed { .. } | JobEvent::JobFailed { .. }) => {
+                                self.closed(&e.aggregate_id)
+                            }
                             Ok(_) => {}
                             Err(err) => tracing::error!(error = %err, "undecodable job event"),
                         }

@@ -25,7 +25,11 @@ impl JobApi {
     /// Only the job's own token may report for it. What the executor
     /// reports joins the job's chain of work: the correlation and trace ids
     /// of the event that queued it.
-    async fn authorize<T>(&self, req: &Request<T>, job_id: &str) -> Result<phobos_commands::CommandContext, Status> {
+    async fn authorize<T>(
+        &self,
+        req: &Request<T>,
+        job_id: &str,
+    ) -> Result<phobos_commands::CommandContext, Status> {
         let c = claims(&self.app.tokens, req)?;
         if c.kind != TokenKind::Job || c.sub != job_id {
             return Err(forbidden());
@@ -33,8 +37,17 @@ impl JobApi {
         job_context(&self.app, job_id, Actor::Job(job_id.to_string())).await
     }
 
-    async fn command(&self, job_id: &str, cmd: JobCommand, ctx: &phobos_commands::CommandContext) -> Result<(), Status> {
-        self.app.bus.job(job_id, cmd, ctx).await.map_err(|e| status(e.into()))
+    async fn command(
+        &self,
+        job_id: &str,
+        cmd: JobCommand,
+        ctx: &phobos_commands::CommandContext,
+    ) -> Result<(), Status> {
+        self.app
+            .bus
+            .job(job_id, cmd, ctx)
+            .await
+            .map_err(|e| status(e.into()))
     }
 }
 
@@ -75,7 +88,10 @@ impl JobService for JobApi {
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id, status = req.get_ref().status))]
-    async fn set_job_status(&self, req: Request<SetJobStatusRequest>) -> Result<Response<SetJobStatusResponse>, Status> {
+    async fn set_job_status(
+        &self,
+        req: Request<SetJobStatusRequest>,
+    ) -> Result<Response<SetJobStatusResponse>, Status> {
         let job_id = req.get_ref().job_id.clone();
         let ctx = self.authorize(&req, &job_id).await?;
         let r = req.into_inner();
@@ -83,13 +99,20 @@ impl JobService for JobApi {
             Ok(JobStatus::Running) => JobCommand::StartJob,
             Ok(JobStatus::Succeeded) => JobCommand::SucceedJob,
             Ok(JobStatus::Failed) => JobCommand::FailJob { message: r.message },
-            _ => return Err(Status::invalid_argument("status must be RUNNING, SUCCEEDED or FAILED")),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "status must be RUNNING, SUCCEEDED or FAILED",
+                ))
+            }
         };
         self.command(&job_id, cmd, &ctx).await?;
         Ok(Response::new(SetJobStatusResponse {}))
     }
 
-    async fn write_logs(&self, req: Request<Streaming<LogChunk>>) -> Result<Response<WriteLogsResponse>, Status> {
+    async fn write_logs(
+        &self,
+        req: Request<Streaming<LogChunk>>,
+    ) -> Result<Response<WriteLogsResponse>, Status> {
         // The token is checked against every chunk's job.
         let c = claims(&self.app.tokens, &req)?;
         if c.kind != TokenKind::Job {
@@ -101,7 +124,10 @@ impl JobService for JobApi {
             if chunk.job_id != c.sub {
                 return Err(forbidden());
             }
-            let job: uuid::Uuid = chunk.job_id.parse().map_err(|_| Status::invalid_argument("job_id is not an id"))?;
+            let job: uuid::Uuid = chunk
+                .job_id
+                .parse()
+                .map_err(|_| Status::invalid_argument("job_id is not an id"))?;
             sqlx::query(
                 "INSERT INTO job_log_chunks (job_id, byte_offset, data) VALUES ($1, $2, $3)
                  ON CONFLICT (job_id, byte_offset) DO NOTHING",
@@ -117,18 +143,25 @@ impl JobService for JobApi {
             })?;
             stored += chunk.data.len() as u64;
         }
-        Ok(Response::new(WriteLogsResponse { bytes_stored: stored }))
+        Ok(Response::new(WriteLogsResponse {
+            bytes_stored: stored,
+        }))
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id, action = %req.get_ref().action))]
-    async fn set_action_outputs(&self, req: Request<SetActionOutputsRequest>) -> Result<Response<SetActionOutputsResponse>, Status> {
+    async fn set_action_outputs(
+        &self,
+        req: Request<SetActionOutputsRequest>,
+    ) -> Result<Response<SetActionOutputsResponse>, Status> {
         let job_id = req.get_ref().job_id.clone();
         let ctx = self.authorize(&req, &job_id).await?;
         let r = req.into_inner();
         let outputs: serde_json::Value = serde_json::from_str(&r.outputs_json)
             .map_err(|e| Status::invalid_argument(format!("outputs_json is not JSON: {e}")))?;
         if !outputs.is_object() {
-            return Err(Status::invalid_argument("outputs_json must be a JSON object"));
+            return Err(Status::invalid_argument(
+                "outputs_json must be a JSON object",
+            ));
         }
         self.command(
             &job_id,
@@ -145,7 +178,11 @@ impl JobService for JobApi {
 
 /// A context for a command about `job_id` by `actor`, in the chain of work
 /// that queued the job.
-pub(crate) async fn job_context(app: &App, job_id: &str, actor: Actor) -> Result<phobos_commands::CommandContext, Status> {
+pub(crate) async fn job_context(
+    app: &App,
+    job_id: &str,
+    actor: Actor,
+) -> Result<phobos_commands::CommandContext, Status> {
     let mut ctx = phobos_commands::CommandContext::new(actor);
     let queued = read_first(&app.pool, "Job", job_id)
         .await

@@ -16,8 +16,13 @@ use crate::service::{Code, ServiceError};
 
 /// The caller's claims from `authorization: Bearer …` metadata.
 pub(crate) fn claims<T>(tokens: &Tokens, req: &Request<T>) -> Result<Claims, Status> {
-    let header = req.metadata().get("authorization").and_then(|v| v.to_str().ok());
-    tokens.verify_header(header).map_err(|e| status(ServiceError::from(e)))
+    let header = req
+        .metadata()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    tokens
+        .verify_header(header)
+        .map_err(|e| status(ServiceError::from(e)))
 }
 
 /// The one mapping from service errors to gRPC status.

@@ -14,11 +14,18 @@ pub const ADMIN: &str = "admin@phobos.test";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 pub fn bin_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_phobos")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_BIN_EXE_phobos"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub struct Server {
@@ -32,7 +39,9 @@ pub struct Server {
 impl Drop for Server {
     fn drop(&mut self) {
         // SIGTERM, so it stops its agents; then make sure.
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -48,9 +57,14 @@ impl Drop for Server {
 /// Starts `phobos serve` on a fresh database with `internal_agents` local
 /// agents, and waits until it answers.
 pub async fn start(name: &str, internal_agents: usize) -> Server {
-    let opts = phobos_commands::testing::fresh_database(name).await.expect("test database");
+    let opts = phobos_commands::testing::fresh_database(name)
+        .await
+        .expect("test database");
     let (http, grpc) = (free_port(), free_port());
-    let dir = std::env::temp_dir().join(format!("phobos-e2e-{name}-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "phobos-e2e-{name}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("server.log");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_phobos"));
@@ -68,16 +82,27 @@ pub async fn start(name: &str, internal_agents: usize) -> Server {
         .env("PHOBOS_HTTP_SERVER_PORT", http.to_string())
         .env("PHOBOS_GRPC_SERVER_PORT", grpc.to_string())
         .env("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "filesystem")
-        .env("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY", dir.join("objects"))
+        .env(
+            "PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY",
+            dir.join("objects"),
+        )
         .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()));
+        .stderr(Stdio::from(
+            std::fs::File::options().append(true).open(&log).unwrap(),
+        ));
     for i in 0..internal_agents {
-        cmd.env(format!("PHOBOS_INTERNAL_AGENTS_{i}_NAME"), format!("internal-{i}"))
-            .env(format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_TYPE"), "local")
-            .env(
-                format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_DATA_EXECUTOR_PATH"),
-                bin_dir().join("phobos-job-executor"),
-            );
+        cmd.env(
+            format!("PHOBOS_INTERNAL_AGENTS_{i}_NAME"),
+            format!("internal-{i}"),
+        )
+        .env(
+            format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_TYPE"),
+            "local",
+        )
+        .env(
+            format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_DATA_EXECUTOR_PATH"),
+            bin_dir().join("phobos-job-executor"),
+        );
     }
     let child = cmd.spawn().expect("start phobos");
     let mut server = Server {
@@ -97,7 +122,11 @@ pub async fn start(name: &str, internal_agents: usize) -> Server {
         if let Ok(Some(status)) = server.child.try_wait() {
             panic!("phobos exited with {status}:\n{}", server.log_text());
         }
-        assert!(Instant::now() < deadline, "phobos did not answer:\n{}", server.log_text());
+        assert!(
+            Instant::now() < deadline,
+            "phobos did not answer:\n{}",
+            server.log_text()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     server
@@ -136,7 +165,10 @@ impl Server {
             "mutation($i: LoginInput!) { login(input: $i) { accessToken problems { message } } }",
             json!({ "i": { "email": ADMIN, "password": PASSWORD } }),
         );
-        let t = d["login"]["accessToken"].as_str().expect("a token").to_string();
+        let t = d["login"]["accessToken"]
+            .as_str()
+            .expect("a token")
+            .to_string();
         self.token = Some(t.clone());
         t
     }
@@ -152,7 +184,10 @@ impl Server {
             "mutation($o: String!, $n: String!) { createProject(input: {organizationName: $o, name: $n}) { project { id } problems { message } } }",
             json!({ "o": org, "n": project }),
         );
-        d["createProject"]["project"]["id"].as_str().unwrap().to_string()
+        d["createProject"]["project"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Uploads a template and creates a pipeline from it; returns its id.
@@ -162,13 +197,18 @@ impl Server {
             json!({ "i": { "projectId": project_id, "hcl": hcl } }),
         );
         assert_eq!(d["createPipelineTemplate"]["problems"], json!([]), "{d}");
-        let tid = d["createPipelineTemplate"]["pipelineTemplate"]["id"].as_str().unwrap();
+        let tid = d["createPipelineTemplate"]["pipelineTemplate"]["id"]
+            .as_str()
+            .unwrap();
         let d = self.gql(
             "mutation($i: CreatePipelineInput!) { createPipeline(input: $i) { pipeline { id } problems { message } } }",
             json!({ "i": { "pipelineTemplateId": tid } }),
         );
         assert_eq!(d["createPipeline"]["problems"], json!([]), "{d}");
-        d["createPipeline"]["pipeline"]["id"].as_str().unwrap().to_string()
+        d["createPipeline"]["pipeline"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// Polls until the pipeline finishes; returns its final state.
@@ -183,7 +223,11 @@ impl Server {
             if status == "SUCCEEDED" || status == "FAILED" {
                 return d["pipeline"].clone();
             }
-            assert!(Instant::now() < deadline, "pipeline still {status}: {d}\n--- server log ---\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "pipeline still {status}: {d}\n--- server log ---\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }

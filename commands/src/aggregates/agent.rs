@@ -32,7 +32,12 @@ impl Aggregate for Agent {
     type Error = DomainError;
     type Services = ();
 
-    async fn handle(&mut self, command: Self::Command, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
         match command {
             AgentCommand::StartAgentSession {
                 name,
@@ -66,7 +71,9 @@ impl Aggregate for Agent {
     fn apply(&mut self, event: Self::Event) {
         match event.0 {
             AgentEvent::AgentRegistered { name, .. } => self.name = Some(name),
-            AgentEvent::AgentSessionStarted { session_id, .. } => self.session_id = Some(session_id),
+            AgentEvent::AgentSessionStarted { session_id, .. } => {
+                self.session_id = Some(session_id)
+            }
         }
     }
 }

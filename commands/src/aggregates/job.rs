@@ -56,11 +56,19 @@ pub enum JobCommand {
         spec: JobSpec,
     },
     /// Exactly one claim of a queued job succeeds.
-    ClaimJob { agent_id: String, session_id: String },
+    ClaimJob {
+        agent_id: String,
+        session_id: String,
+    },
     StartJob,
-    RecordActionOutputs { action: String, outputs: serde_json::Value },
+    RecordActionOutputs {
+        action: String,
+        outputs: serde_json::Value,
+    },
     SucceedJob,
-    FailJob { message: String },
+    FailJob {
+        message: String,
+    },
 }
 command_name!(JobCommand {
     QueueJob,
@@ -78,7 +86,12 @@ impl Aggregate for Job {
     type Error = DomainError;
     type Services = ();
 
-    async fn handle(&mut self, command: Self::Command, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
         let now = Utc::now();
         let e = match command {
             JobCommand::QueueJob {
@@ -98,11 +111,18 @@ impl Aggregate for Job {
                     queued_at: now,
                 }
             }
-            JobCommand::ClaimJob { agent_id, session_id } => {
+            JobCommand::ClaimJob {
+                agent_id,
+                session_id,
+            } => {
                 match self.status {
                     JobStatus::Queued => {}
                     JobStatus::New => return Err(DomainError::NotFound("this job".into())),
-                    _ => return Err(DomainError::Conflict("the job was already claimed by another agent".into())),
+                    _ => {
+                        return Err(DomainError::Conflict(
+                            "the job was already claimed by another agent".into(),
+                        ))
+                    }
                 }
                 JobEvent::JobClaimed {
                     agent_id,
@@ -126,7 +146,10 @@ impl Aggregate for Job {
             JobCommand::SucceedJob if self.status == JobStatus::Succeeded => return Ok(()),
             JobCommand::FailJob { .. } if self.status == JobStatus::Failed => return Ok(()),
             JobCommand::SucceedJob => {
-                if self.status.finished() || self.status == JobStatus::New || self.status == JobStatus::Queued {
+                if self.status.finished()
+                    || self.status == JobStatus::New
+                    || self.status == JobStatus::Queued
+                {
                     return Err(self.wrong_state("finish", self.status));
                 }
                 JobEvent::JobSucceeded {

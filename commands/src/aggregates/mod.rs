@@ -33,7 +33,14 @@ pub struct Stored<E>(pub E);
 
 impl<E> cqrs_es::DomainEvent for Stored<E>
 where
-    E: NamedEvent + Serialize + serde::de::DeserializeOwned + Clone + PartialEq + std::fmt::Debug + Sync + Send,
+    E: NamedEvent
+        + Serialize
+        + serde::de::DeserializeOwned
+        + Clone
+        + PartialEq
+        + std::fmt::Debug
+        + Sync
+        + Send,
 {
     fn event_type(&self) -> String {
         self.0.name().to_string()

@@ -48,7 +48,12 @@ impl Aggregate for Pipeline {
     type Error = DomainError;
     type Services = ();
 
-    async fn handle(&mut self, command: Self::Command, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
         let now = Utc::now();
         match command {
             PipelineCommand::CreatePipeline {
@@ -58,11 +63,15 @@ impl Aggregate for Pipeline {
                 graph,
             } => {
                 if self.run.exists() {
-                    return Err(DomainError::AlreadyExists(format!("pipeline {pipeline_id}")));
+                    return Err(DomainError::AlreadyExists(format!(
+                        "pipeline {pipeline_id}"
+                    )));
                 }
                 let missing = unsupported(&graph);
                 if !missing.is_empty() {
-                    return Err(DomainError::Unsupported(missing.into_iter().map(|(_, m)| m).collect()));
+                    return Err(DomainError::Unsupported(
+                        missing.into_iter().map(|(_, m)| m).collect(),
+                    ));
                 }
                 let e = PipelineEvent::PipelineCreated {
                     pipeline_id,
@@ -75,10 +84,16 @@ impl Aggregate for Pipeline {
             }
             PipelineCommand::MarkNodeRunning { path, job_id } => {
                 let node = self.node(&path)?;
-                if node.status != NodeStatus::Ready || node.job_id.as_deref() != Some(job_id.as_str()) {
+                if node.status != NodeStatus::Ready
+                    || node.job_id.as_deref() != Some(job_id.as_str())
+                {
                     return Ok(());
                 }
-                let e = PipelineEvent::NodeStarted { path, job_id, at: now };
+                let e = PipelineEvent::NodeStarted {
+                    path,
+                    job_id,
+                    at: now,
+                };
                 sink.write(Stored(e), self).await;
             }
             PipelineCommand::CompleteNode {
@@ -93,7 +108,11 @@ impl Aggregate for Pipeline {
                     return Ok(());
                 }
                 let e = if succeeded {
-                    PipelineEvent::NodeSucceeded { path, outputs, at: now }
+                    PipelineEvent::NodeSucceeded {
+                        path,
+                        outputs,
+                        at: now,
+                    }
                 } else {
                     PipelineEvent::NodeFailed {
                         path,

@@ -24,7 +24,9 @@ pub enum PipelineTemplateCommand {
         size: u64,
     },
 }
-command_name!(PipelineTemplateCommand { CreatePipelineTemplate });
+command_name!(PipelineTemplateCommand {
+    CreatePipelineTemplate
+});
 
 impl Aggregate for PipelineTemplate {
     const TYPE: &'static str = "PipelineTemplate";
@@ -33,7 +35,12 @@ impl Aggregate for PipelineTemplate {
     type Error = DomainError;
     type Services = ();
 
-    async fn handle(&mut self, command: Self::Command, _: &(), sink: &EventSink<Self>) -> Result<(), DomainError> {
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
         match command {
             PipelineTemplateCommand::CreatePipelineTemplate {
                 project_id,

@@ -13,7 +13,9 @@ pub enum OrganizationEvent {
         created_at: DateTime<Utc>,
     },
 }
-named_event!(OrganizationEvent { OrganizationCreated });
+named_event!(OrganizationEvent {
+    OrganizationCreated
+});
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProjectEvent {

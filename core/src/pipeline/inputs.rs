@@ -32,7 +32,11 @@ pub fn action_outputs_value(run: &PipelineRun) -> Value {
         }
         let mut node = hcl::Map::new();
         node.insert("action".to_string(), Value::Object(actions));
-        insert_path(&mut root, &path.split('.').collect::<Vec<_>>(), Value::Object(node));
+        insert_path(
+            &mut root,
+            &path.split('.').collect::<Vec<_>>(),
+            Value::Object(node),
+        );
     }
     let mut top = hcl::Map::new();
     if let Some(stage) = root.shift_remove("stage") {

@@ -12,7 +12,10 @@ pub fn unsupported(graph: &ExecutionGraph) -> Vec<(String, String)> {
         let mut say = |what: &str| {
             out.push((
                 node.path.clone(),
-                format!("{} {what} is not supported by this server yet; remove it to run this pipeline", node.path),
+                format!(
+                    "{} {what} is not supported by this server yet; remove it to run this pipeline",
+                    node.path
+                ),
             ))
         };
         match node.kind {

@@ -54,12 +54,26 @@ fn finish(run: &mut PipelineRun, path: &str, exit_code: i64) -> Vec<E> {
         .unwrap()
         .actions
         .iter()
-        .map(|a| (a.key().to_string(), serde_json::json!({ "exit_code": exit_code })))
+        .map(|a| {
+            (
+                a.key().to_string(),
+                serde_json::json!({ "exit_code": exit_code }),
+            )
+        })
         .collect();
     let e = if exit_code == 0 {
-        E::NodeSucceeded { path: path.into(), outputs, at: Utc::now() }
+        E::NodeSucceeded {
+            path: path.into(),
+            outputs,
+            at: Utc::now(),
+        }
     } else {
-        E::NodeFailed { path: path.into(), reason: "exit".into(), outputs, at: Utc::now() }
+        E::NodeFailed {
+            path: path.into(),
+            reason: "exit".into(),
+            outputs,
+            at: Utc::now(),
+        }
     };
     run.apply(&e);
     settle(run)
@@ -76,11 +90,20 @@ fn stages_and_sections_run_in_order_with_dependencies() {
     assert_eq!(ready_paths(&first), ["stage.build.pre.task.prepare"]);
 
     let next = finish(&mut run, "stage.build.pre.task.prepare", 0);
-    assert_eq!(ready_paths(&next), ["stage.build.task.compile"], "unit_test waits for compile");
+    assert_eq!(
+        ready_paths(&next),
+        ["stage.build.task.compile"],
+        "unit_test waits for compile"
+    );
     let next = finish(&mut run, "stage.build.task.compile", 0);
     assert_eq!(ready_paths(&next), ["stage.build.task.unit_test"]);
     // The dependency's exit code was folded into the command.
-    let E::NodeBecameReady { job: Some(job), job_id: Some(id), .. } = &next[0] else {
+    let E::NodeBecameReady {
+        job: Some(job),
+        job_id: Some(id),
+        ..
+    } = &next[0]
+    else {
         panic!("expected a ready task, got {next:?}")
     };
     assert_eq!(id, &job_id_for("p1", "stage.build.task.unit_test", 1));
@@ -96,11 +119,17 @@ fn stages_and_sections_run_in_order_with_dependencies() {
     let E::NodeBecameReady { job: Some(job), .. } = next.last().unwrap() else {
         panic!()
     };
-    assert_eq!(job.actions[0].inputs["command"], "echo publishing; echo prepare exited 0");
+    assert_eq!(
+        job.actions[0].inputs["command"],
+        "echo publishing; echo prepare exited 0"
+    );
     let next = finish(&mut run, "stage.release.task.publish", 0);
     assert!(matches!(next.last(), Some(E::PipelineSucceeded { .. })));
     assert_eq!(run.status, PipelineStatus::Succeeded);
-    assert!(run.advance(Utc::now()).is_empty(), "a finished pipeline stays finished");
+    assert!(
+        run.advance(Utc::now()).is_empty(),
+        "a finished pipeline stays finished"
+    );
 }
 
 #[test]
@@ -124,10 +153,19 @@ fn a_failed_task_skips_the_rest_and_fails_the_pipeline() {
             "stage.release.task.publish"
         ]
     );
-    assert!(next.iter().any(|e| matches!(e, E::StageFailed { stage, .. } if stage == "build")));
-    assert!(next.iter().any(|e| matches!(e, E::StageSkipped { stage, .. } if stage == "release")));
-    assert!(matches!(next.last(), Some(E::PipelineFailed { reason, .. }) if reason == "stage build failed"));
-    assert_eq!(run.nodes["stage.build.task.compile"].status, NodeStatus::Failed);
+    assert!(next
+        .iter()
+        .any(|e| matches!(e, E::StageFailed { stage, .. } if stage == "build")));
+    assert!(next
+        .iter()
+        .any(|e| matches!(e, E::StageSkipped { stage, .. } if stage == "release")));
+    assert!(
+        matches!(next.last(), Some(E::PipelineFailed { reason, .. }) if reason == "stage build failed")
+    );
+    assert_eq!(
+        run.nodes["stage.build.task.compile"].status,
+        NodeStatus::Failed
+    );
 }
 
 #[test]
@@ -143,7 +181,11 @@ stage "s" {
 }"#;
     let mut run = run_of(src);
     let first = settle(&mut run);
-    assert_eq!(ready_paths(&first).len(), 2, "independent tasks are ready together");
+    assert_eq!(
+        ready_paths(&first).len(),
+        2,
+        "independent tasks are ready together"
+    );
     let next = finish(&mut run, "stage.s.task.b", 1);
     assert!(next.is_empty(), "a is still running: {next:?}");
     let next = finish(&mut run, "stage.s.task.a", 0);
@@ -181,7 +223,9 @@ fn replaying_the_events_rebuilds_the_same_state() {
     for p in ["stage.build.pre.task.prepare", "stage.build.task.compile"] {
         let e = E::NodeSucceeded {
             path: p.into(),
-            outputs: [("x".to_string(), serde_json::json!({"exit_code": 0}))].into_iter().collect(),
+            outputs: [("x".to_string(), serde_json::json!({"exit_code": 0}))]
+                .into_iter()
+                .collect(),
             at: Utc::now(),
         };
         run.apply(&e);
