@@ -90,6 +90,21 @@ async fn page<T>(
     })
 }
 
+/// One row of `table` by id.
+async fn by_id<T>(
+    pool: &PgPool,
+    table: &str,
+    columns: &str,
+    id: Uuid,
+    map: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
+) -> Result<Option<T>, QueryError> {
+    let r = sqlx::query(&format!("SELECT {columns} FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(r.as_ref().map(map).transpose()?)
+}
+
 #[derive(Debug, Clone)]
 pub struct OrganizationRow {
     pub id: Uuid,
@@ -118,13 +133,7 @@ pub async fn organizations(
 }
 
 pub async fn organization(pool: &PgPool, id: Uuid) -> Result<Option<OrganizationRow>, QueryError> {
-    let r = sqlx::query(&format!(
-        "SELECT {ORG_COLS} FROM organizations WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(r.as_ref().map(org).transpose()?)
+    by_id(pool, "organizations", ORG_COLS, id, org).await
 }
 
 #[derive(Debug, Clone)]
@@ -169,13 +178,7 @@ pub async fn projects(
 }
 
 pub async fn project(pool: &PgPool, id: Uuid) -> Result<Option<ProjectRow>, QueryError> {
-    let r = sqlx::query(&format!(
-        "SELECT {PROJECT_COLS} FROM projects WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(r.as_ref().map(project_row).transpose()?)
+    by_id(pool, "projects", PROJECT_COLS, id, project_row).await
 }
 
 #[derive(Debug, Clone)]
@@ -222,13 +225,7 @@ pub async fn templates(
 }
 
 pub async fn template(pool: &PgPool, id: Uuid) -> Result<Option<TemplateRow>, QueryError> {
-    let r = sqlx::query(&format!(
-        "SELECT {TEMPLATE_COLS} FROM pipeline_templates WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(r.as_ref().map(template_row).transpose()?)
+    by_id(pool, "pipeline_templates", TEMPLATE_COLS, id, template_row).await
 }
 
 #[derive(Debug, Clone)]
@@ -277,13 +274,7 @@ pub async fn pipelines(
 }
 
 pub async fn pipeline(pool: &PgPool, id: Uuid) -> Result<Option<PipelineRow>, QueryError> {
-    let r = sqlx::query(&format!(
-        "SELECT {PIPELINE_COLS} FROM pipelines WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    Ok(r.as_ref().map(pipeline_row).transpose()?)
+    by_id(pool, "pipelines", PIPELINE_COLS, id, pipeline_row).await
 }
 
 #[derive(Debug, Clone)]
@@ -387,11 +378,7 @@ pub async fn agents(pool: &PgPool, req: &PageRequest) -> Result<Page<AgentRow>, 
 }
 
 pub async fn agent(pool: &PgPool, id: Uuid) -> Result<Option<AgentRow>, QueryError> {
-    let r = sqlx::query(&format!("SELECT {AGENT_COLS} FROM agents WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(r.as_ref().map(agent_row).transpose()?)
+    by_id(pool, "agents", AGENT_COLS, id, agent_row).await
 }
 
 #[derive(Debug, Clone)]
@@ -432,11 +419,7 @@ fn job_row(r: &PgRow) -> Result<JobRow, sqlx::Error> {
 }
 
 pub async fn job(pool: &PgPool, id: Uuid) -> Result<Option<JobRow>, QueryError> {
-    let r = sqlx::query(&format!("SELECT {JOB_COLS} FROM jobs WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(r.as_ref().map(job_row).transpose()?)
+    by_id(pool, "jobs", JOB_COLS, id, job_row).await
 }
 
 pub async fn jobs_of_pipeline(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<JobRow>, QueryError> {
