@@ -60,6 +60,18 @@ pub struct Problem {
     pub column: Option<u32>,
 }
 
+impl Problem {
+    /// A template diagnostic, located, as a problem of `field`.
+    fn of_diagnostic(d: &phobos_core::template::Diagnostic, field: &str) -> Problem {
+        Problem {
+            message: d.message.clone(),
+            field: Some(field.to_string()),
+            line: d.line.map(|l| l as u32),
+            column: d.column.map(|c| c as u32),
+        }
+    }
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct ServiceError {
@@ -356,12 +368,7 @@ impl App {
                     d.severity == Severity::Error
                         && d.code != Some(DiagnosticCode::VariableWithoutValue)
                 })
-                .map(|d| Problem {
-                    message: d.message.clone(),
-                    field: Some("hcl".into()),
-                    line: d.line.map(|l| l as u32),
-                    column: d.column.map(|c| c as u32),
-                })
+                .map(|d| Problem::of_diagnostic(d, "hcl"))
                 .collect();
             if !problems.is_empty() {
                 return Err(ServiceError {
@@ -438,15 +445,15 @@ impl App {
             ),
             problems: diags
                 .errors()
-                .map(|d| Problem {
-                    message: d.message.clone(),
-                    field: Some(if d.code.is_some() {
-                        "variables".into()
-                    } else {
-                        "template".into()
-                    }),
-                    line: d.line.map(|l| l as u32),
-                    column: d.column.map(|c| c as u32),
+                .map(|d| {
+                    Problem::of_diagnostic(
+                        d,
+                        if d.code.is_some() {
+                            "variables"
+                        } else {
+                            "template"
+                        },
+                    )
                 })
                 .collect(),
         })?;

@@ -7,6 +7,7 @@
 //!   carries (actor, command, correlation, causation, trace).
 //! - [`log`]: reading the event log in its gap-safe global order, and
 //!   [`subscription`]: checkpointed, notified-and-polling readers of it.
+//!   [`wakeup`]: how followers wait for the log to grow.
 //! - [`policies`]: turn events into commands (a ready task becomes a queued
 //!   job; a finished job completes its pipeline node).
 //! - [`db`]: connecting and migrating.
@@ -22,6 +23,7 @@ pub mod log;
 pub mod policies;
 pub mod subscription;
 pub mod testing;
+pub mod wakeup;
 
 pub use bus::{CommandBus, CommandContext};
 pub use error::{CommandError, DomainError};

@@ -33,6 +33,19 @@ impl Position {
     };
 }
 
+impl Position {
+    /// Reads a position from a row's `tx_text` (`tx_id::text`) and
+    /// `global_position` columns. (Selecting `tx_id::text` under its own
+    /// name would make ORDER BY sort it as text; see the note on `COLUMNS`.)
+    pub fn from_row(row: &PgRow) -> Result<Position, sqlx::Error> {
+        let tx: String = row.try_get("tx_text")?;
+        Ok(Position {
+            tx_id: tx.parse().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            global_position: row.try_get("global_position")?,
+        })
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.tx_id, self.global_position)
@@ -88,13 +101,9 @@ impl RecordedEvent {
     }
 
     fn from_row(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
-        let tx: String = row.try_get("tx_text")?;
         let metadata: serde_json::Value = row.try_get("metadata")?;
         Ok(RecordedEvent {
-            position: Position {
-                tx_id: tx.parse().unwrap_or(0),
-                global_position: row.try_get("global_position")?,
-            },
+            position: Position::from_row(row)?,
             event_id: row.try_get("event_id")?,
             aggregate_type: row.try_get("aggregate_type")?,
             aggregate_id: row.try_get("aggregate_id")?,
@@ -182,17 +191,14 @@ pub async fn read_positions<'e>(
 /// when the log is empty).
 pub async fn head<'e>(db: impl PgExecutor<'e>) -> Result<Position, LogError> {
     let row = sqlx::query(
-        "SELECT tx_id::text AS tx, global_position FROM events
+        "SELECT tx_id::text AS tx_text, global_position FROM events
           WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
           ORDER BY tx_id DESC, global_position DESC LIMIT 1",
     )
     .fetch_optional(db)
     .await?;
     Ok(match row {
-        Some(r) => Position {
-            tx_id: r.try_get::<String, _>("tx")?.parse().unwrap_or(0),
-            global_position: r.try_get("global_position")?,
-        },
+        Some(r) => Position::from_row(&r)?,
         None => Position::START,
     })
 }

@@ -120,15 +120,23 @@ impl Handler for Policies {
     }
 }
 
+/// The project of a pipeline, from its `PipelineCreated` event. Only that
+/// field is read: the event also holds the whole graph, which this runs for
+/// every ready task and need not decode.
 async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<String, LogError> {
-    if let Some(e) = read_first(&mut *tx, "Pipeline", pipeline_id).await? {
-        if let PipelineEvent::PipelineCreated { project_id, .. } = e.decode()? {
-            return Ok(project_id);
-        }
-    }
-    Err(LogError::Handler(format!(
-        "pipeline {pipeline_id} has no PipelineCreated event"
-    )))
+    let project: Option<String> = sqlx::query_scalar(
+        "SELECT payload->'PipelineCreated'->>'project_id' FROM events
+          WHERE aggregate_type = 'Pipeline' AND aggregate_id = $1 AND event_type = 'PipelineCreated'",
+    )
+    .bind(pipeline_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    project.ok_or_else(|| {
+        LogError::Handler(format!(
+            "pipeline {pipeline_id} has no PipelineCreated event"
+        ))
+    })
 }
 
 async fn job_node(tx: &mut PgConnection, job_id: &str) -> Result<(String, String), LogError> {

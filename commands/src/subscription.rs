@@ -17,13 +17,13 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::PgListener;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool};
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::error::LogError;
 use crate::log::{read_after, Position, RecordedEvent};
+use crate::wakeup::Wakeup;
 
 /// What a subscription does with each batch.
 #[async_trait]
@@ -57,18 +57,13 @@ impl SubscriptionConfig {
 }
 
 /// The checkpoint of `name` (START when it has none).
-pub async fn checkpoint(pool: &PgPool, name: &str) -> Result<Position, LogError> {
-    let row = sqlx::query(
-        "SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1",
-    )
-    .bind(name)
-    .fetch_optional(pool)
-    .await?;
+pub async fn checkpoint<'e>(db: impl PgExecutor<'e>, name: &str) -> Result<Position, LogError> {
+    let row = sqlx::query("SELECT tx_id::text AS tx_text, global_position FROM subscription_checkpoints WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db)
+        .await?;
     Ok(match row {
-        Some(r) => Position {
-            tx_id: r.get::<String, _>("tx").parse().unwrap_or(0),
-            global_position: r.get("global_position"),
-        },
+        Some(r) => Position::from_row(&r)?,
         None => Position::START,
     })
 }
@@ -91,16 +86,7 @@ pub async fn run_once(
     // transaction id holds back every reader's horizon (its own included),
     // so this one takes an id only when the handler first writes.
     let mut tx = pool.begin().await?;
-    let row = sqlx::query(
-        "SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1",
-    )
-    .bind(&config.name)
-    .fetch_one(&mut *tx)
-    .await?;
-    let from = Position {
-        tx_id: row.get::<String, _>("tx").parse().unwrap_or(0),
-        global_position: row.get("global_position"),
-    };
+    let from = checkpoint(&mut *tx, &config.name).await?;
     let events = read_after(&mut *tx, from, config.batch_size).await?;
     let Some(last) = events.last().map(|e| e.position) else {
         tx.rollback().await?;
@@ -131,12 +117,6 @@ pub async fn run_once(
     Ok((events.len(), last))
 }
 
-/// After a notification, the events it announced can still be held back for
-/// a moment behind an older transaction that is about to commit (another
-/// subscriber's batch). Rather than wait a whole poll interval, look again
-/// a few times, quickly.
-pub const CATCH_UP_DELAYS_MS: [u64; 7] = [1, 2, 4, 8, 16, 32, 64];
-
 /// Runs the subscription until `shutdown` turns true. After each batch the
 /// new checkpoint is sent on `applied` (for readers that wait for a
 /// projection to catch up).
@@ -149,23 +129,19 @@ pub async fn run(
 ) -> Result<(), LogError> {
     let span = tracing::info_span!("subscription", name = %config.name);
     async move {
-        let mut listener = connect_listener(&pool).await;
+        let mut wakeup = Wakeup::new(&pool, config.poll_interval).await;
         let mut failures = 0u32;
-        let mut notified = false;
         loop {
             if *shutdown.borrow() {
                 return Ok(());
             }
             let mut result = run_once(&pool, &config, handler.as_mut()).await;
-            if notified {
-                notified = false;
-                for ms in CATCH_UP_DELAYS_MS {
-                    if !matches!(result, Ok((0, _))) {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    result = run_once(&pool, &config, handler.as_mut()).await;
+            for delay in wakeup.catch_up() {
+                if !matches!(result, Ok((0, _))) {
+                    break;
                 }
+                tokio::time::sleep(delay).await;
+                result = run_once(&pool, &config, handler.as_mut()).await;
             }
             match result {
                 Ok((n, at)) => {
@@ -191,37 +167,9 @@ pub async fn run(
                     continue;
                 }
             }
-            // Wait for a notification, the poll interval, or shutdown.
-            match listener.as_mut() {
-                Some(l) => {
-                    tokio::select! {
-                        r = l.recv() => match r {
-                            Ok(_) => notified = true,
-                            Err(e) => {
-                                tracing::debug!(error = %e, "notification listener lost; polling");
-                                listener = None;
-                            }
-                        },
-                        _ = tokio::time::sleep(config.poll_interval) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                }
-                None => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(config.poll_interval) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                    listener = connect_listener(&pool).await;
-                }
-            }
+            wakeup.wait(&mut shutdown).await;
         }
     }
     .instrument(span)
     .await
-}
-
-async fn connect_listener(pool: &PgPool) -> Option<PgListener> {
-    let mut l = PgListener::connect_with(pool).await.ok()?;
-    l.listen("phobos_events").await.ok()?;
-    Some(l)
 }

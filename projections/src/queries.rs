@@ -493,7 +493,7 @@ pub async fn pipeline_events(
     limit: i64,
 ) -> Result<Vec<RecordedEvent>, QueryError> {
     let rows = sqlx::query(
-        "SELECT tx_id::text AS tx, global_position FROM pipeline_event_index
+        "SELECT tx_id::text AS tx_text, global_position FROM pipeline_event_index
           WHERE pipeline_id = $1 AND (tx_id, global_position) > ($2::text::xid8, $3)
           ORDER BY tx_id, global_position LIMIT $4",
     )
@@ -503,13 +503,10 @@ pub async fn pipeline_events(
     .bind(limit)
     .fetch_all(pool)
     .await?;
-    let positions: Vec<Position> = rows
+    let positions = rows
         .iter()
-        .map(|r| Position {
-            tx_id: r.get::<String, _>("tx").parse().unwrap_or(0),
-            global_position: r.get("global_position"),
-        })
-        .collect();
+        .map(Position::from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     read_positions(pool, &positions).await.map_err(|e| match e {
         phobos_commands::error::LogError::Database(d) => QueryError::Database(d),
         other => QueryError::BadCursor(other.to_string()),

@@ -179,14 +179,13 @@ impl AgentService for AgentApi {
         &self,
         req: Request<ClaimJobRequest>,
     ) -> Result<Response<ClaimJobResponse>, Status> {
-        let c = self.authorize(&req)?;
+        self.authorize(&req)?;
         let r = req.into_inner();
         let (agent, _) = self.session(&r.session_id)?;
         let cmd = JobCommand::ClaimJob {
             agent_id: agent.clone(),
             session_id: r.session_id,
         };
-        let _ = c;
         let ctx = super::jobs::job_context(
             &self.app,
             &r.job_id,

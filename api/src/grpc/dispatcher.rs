@@ -13,10 +13,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use phobos_commands::log::{read_after, Position};
-use phobos_commands::subscription::CATCH_UP_DELAYS_MS;
+use phobos_commands::subscription;
+use phobos_commands::wakeup::Wakeup;
 use phobos_core::events::JobEvent;
 use phobos_proto::v1::JobOffer;
-use sqlx::postgres::PgListener;
 use sqlx::{PgPool, Row};
 use tokio::sync::{broadcast, watch};
 
@@ -65,17 +65,12 @@ impl Dispatcher {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .execute(&mut *tx)
             .await?;
-        let cp = sqlx::query("SELECT tx_id::text AS tx, global_position FROM subscription_checkpoints WHERE name = $1")
-            .bind(phobos_projections::PROJECTION_SUBSCRIPTION)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let from = match cp {
-            Some(r) => Position {
-                tx_id: r.try_get::<String, _>("tx")?.parse().unwrap_or(0),
-                global_position: r.try_get("global_position")?,
-            },
-            None => Position::START,
-        };
+        let from = subscription::checkpoint(&mut *tx, phobos_projections::PROJECTION_SUBSCRIPTION)
+            .await
+            .map_err(|e| match e {
+                phobos_commands::error::LogError::Database(d) => d,
+                other => sqlx::Error::Protocol(other.to_string()),
+            })?;
         let rows = sqlx::query(
             "SELECT id, pipeline_id, node_path, tags FROM jobs WHERE status = 'QUEUED'",
         )
@@ -109,22 +104,18 @@ impl Dispatcher {
                 }
             }
         };
-        let mut listener = listen(&pool).await;
-        let mut notified = false;
+        let mut wakeup = Wakeup::new(&pool, Duration::from_millis(500)).await;
         loop {
             if *shutdown.borrow() {
                 return;
             }
             let mut read = read_after(&pool, cursor, 500).await;
-            if std::mem::take(&mut notified) {
-                // See `subscription::CATCH_UP_DELAYS_MS`.
-                for ms in CATCH_UP_DELAYS_MS {
-                    if !matches!(&read, Ok(e) if e.is_empty()) {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(ms)).await;
-                    read = read_after(&pool, cursor, 500).await;
+            for delay in wakeup.catch_up() {
+                if !matches!(&read, Ok(e) if e.is_empty()) {
+                    break;
                 }
+                tokio::time::sleep(delay).await;
+                read = read_after(&pool, cursor, 500).await;
             }
             match read {
                 Ok(events) => {
@@ -162,29 +153,7 @@ impl Dispatcher {
                 }
                 Err(e) => tracing::warn!(error = %e, "dispatcher read failed; retrying"),
             }
-            match listener.as_mut() {
-                Some(l) => tokio::select! {
-                    r = l.recv() => match r {
-                        Ok(_) => notified = true,
-                        Err(_) => listener = None,
-                    },
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = shutdown.changed() => {}
-                },
-                None => {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                        _ = shutdown.changed() => {}
-                    }
-                    listener = listen(&pool).await;
-                }
-            }
+            wakeup.wait(&mut shutdown).await;
         }
     }
-}
-
-async fn listen(pool: &PgPool) -> Option<PgListener> {
-    let mut l = PgListener::connect_with(pool).await.ok()?;
-    l.listen("phobos_events").await.ok()?;
-    Some(l)
 }

@@ -22,18 +22,24 @@ impl JobApi {
         JobApi { app }
     }
 
-    /// Only the job's own token may report for it. What the executor
-    /// reports joins the job's chain of work: the correlation and trace ids
-    /// of the event that queued it.
+    /// Only the job's own token may read or report for it.
+    fn check_token<T>(&self, req: &Request<T>, job_id: &str) -> Result<(), Status> {
+        let c = claims(&self.app.tokens, req)?;
+        if c.kind != TokenKind::Job || c.sub != job_id {
+            return Err(forbidden());
+        }
+        Ok(())
+    }
+
+    /// [`check_token`](Self::check_token), and the context of what the
+    /// executor reports: it joins the job's chain of work (the correlation
+    /// and trace ids of the event that queued it).
     async fn authorize<T>(
         &self,
         req: &Request<T>,
         job_id: &str,
     ) -> Result<phobos_commands::CommandContext, Status> {
-        let c = claims(&self.app.tokens, req)?;
-        if c.kind != TokenKind::Job || c.sub != job_id {
-            return Err(forbidden());
-        }
+        self.check_token(req, job_id)?;
         job_context(&self.app, job_id, Actor::Job(job_id.to_string())).await
     }
 
@@ -56,7 +62,7 @@ impl JobService for JobApi {
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]
     async fn get_job(&self, req: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        self.authorize(&req, &job_id).await?;
+        self.check_token(&req, &job_id)?;
         let first = read_first(&self.app.pool, "Job", &job_id)
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?

@@ -37,13 +37,11 @@ impl JobStatus {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+/// Only what its commands decide on: where the job is, and the outputs
+/// gathered so far (`JobSucceeded`/`JobFailed` carry them all).
 pub struct Job {
-    pub status: JobStatus,
-    pub pipeline_id: String,
-    pub node_path: String,
-    pub agent_id: Option<String>,
-    pub spec: Option<JobSpec>,
-    pub outputs: IndexMap<String, serde_json::Value>,
+    status: JobStatus,
+    outputs: IndexMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,21 +172,8 @@ impl Aggregate for Job {
 
     fn apply(&mut self, event: Self::Event) {
         match event.0 {
-            JobEvent::JobQueued {
-                pipeline_id,
-                node_path,
-                spec,
-                ..
-            } => {
-                self.status = JobStatus::Queued;
-                self.pipeline_id = pipeline_id;
-                self.node_path = node_path;
-                self.spec = Some(spec);
-            }
-            JobEvent::JobClaimed { agent_id, .. } => {
-                self.status = JobStatus::Claimed;
-                self.agent_id = Some(agent_id);
-            }
+            JobEvent::JobQueued { .. } => self.status = JobStatus::Queued,
+            JobEvent::JobClaimed { .. } => self.status = JobStatus::Claimed,
             JobEvent::JobStarted { .. } => self.status = JobStatus::Running,
             JobEvent::ActionOutputsRecorded { action, outputs } => {
                 self.outputs.insert(action, outputs);
