@@ -29,6 +29,7 @@ mod config;
 mod connect;
 pub mod dispatch;
 mod error;
+mod harden;
 mod heartbeat;
 mod offer;
 mod report;
@@ -38,4 +39,5 @@ mod shutdown;
 
 pub use config::{AgentConfig, DispatcherConfig};
 pub use error::AgentError;
+pub use harden::deny_inspection;
 pub use run::run;

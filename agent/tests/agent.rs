@@ -65,7 +65,7 @@ async fn claims_offered_jobs_and_launches_the_executor_with_the_job_environment(
     assert_eq!(
         env,
         format!(
-            "PHOBOS_GRPC_URL={}\nPHOBOS_JOB_ID=job-mine\nPHOBOS_JOB_TOKEN=token-job-mine\n",
+            "PHOBOS_GRPC_URL={}\nPHOBOS_JOB_ID=job-mine\nstdin token=token-job-mine\n",
             server.url()
         )
     );
@@ -145,7 +145,7 @@ async fn waits_for_the_server_and_reopens_a_lost_session() {
     );
 
     let env = wait_for_file(&dir.path().join("job-1.env")).await;
-    assert!(env.contains("PHOBOS_JOB_TOKEN=token-job-1\n"), "{env}");
+    assert!(env.contains("stdin token=token-job-1\n"), "{env}");
     shut_down(stop, agent).await;
 
     let events = server.events();

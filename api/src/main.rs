@@ -43,6 +43,9 @@ fn main() -> ExitCode {
 }
 
 fn serve() -> ExitCode {
+    // Its environment holds the database and admin passwords: the commands
+    // of the jobs its internal agents start must not read it from /proc.
+    phobos_agent::deny_inspection();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {

@@ -1,8 +1,11 @@
-//! The environment an agent starts the executor with.
+//! What the executor is started with: [`phobos_proto::job_env`].
 
 use std::fmt;
+use std::io::BufRead;
 
-/// `PHOBOS_JOB_ID`, `PHOBOS_JOB_TOKEN`, `PHOBOS_GRPC_URL`.
+pub use phobos_proto::job_env::{GRPC_URL, JOB_ID, JOB_TOKEN};
+
+/// The job to run and where to report it.
 pub struct JobEnv {
     pub job_id: String,
     /// Authorizes the calls for this job; never logged.
@@ -10,10 +13,15 @@ pub struct JobEnv {
     pub grpc_url: String,
 }
 
-/// The variables the executor reads, in the order it checks them.
-pub const JOB_ID: &str = "PHOBOS_JOB_ID";
-pub const JOB_TOKEN: &str = "PHOBOS_JOB_TOKEN";
-pub const GRPC_URL: &str = "PHOBOS_GRPC_URL";
+impl fmt::Debug for JobEnv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JobEnv")
+            .field("job_id", &self.job_id)
+            .field("job_token", &"<redacted>")
+            .field("grpc_url", &self.grpc_url)
+            .finish()
+    }
+}
 
 /// A variable that is unset or empty.
 #[derive(Debug)]
@@ -21,24 +29,45 @@ pub struct MissingVar(pub &'static str);
 
 impl fmt::Display for MissingVar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} is not set", self.0)?;
+        if self.0 == JOB_TOKEN {
+            write!(f, " and no token arrived on standard input")?;
+        }
         write!(
             f,
-            "{} is not set; the executor is started by a Phobos agent, which sets {JOB_ID}, {JOB_TOKEN} and {GRPC_URL}",
-            self.0
+            "; the executor is started by a Phobos agent, which sets {JOB_ID} and {GRPC_URL} and writes the job token to its standard input"
         )
     }
 }
 
 impl JobEnv {
+    /// Reads the job id and server URL from the environment, and the job
+    /// token from `PHOBOS_JOB_TOKEN` or else the first line of standard input
+    /// (which is how an agent passes it: an environment can be read by other
+    /// processes of the same user through `/proc`).
     pub fn from_env() -> Result<Self, MissingVar> {
         let var = |name: &'static str| match std::env::var(name) {
             Ok(value) if !value.trim().is_empty() => Ok(value),
             _ => Err(MissingVar(name)),
         };
+        let job_id = var(JOB_ID)?;
+        let grpc_url = var(GRPC_URL)?;
+        let job_token = match var(JOB_TOKEN) {
+            Ok(token) => token,
+            Err(missing) => {
+                let mut line = String::new();
+                let _ = std::io::stdin().lock().read_line(&mut line);
+                let token = line.trim().to_owned();
+                if token.is_empty() {
+                    return Err(missing);
+                }
+                token
+            }
+        };
         Ok(Self {
-            job_id: var(JOB_ID)?,
-            job_token: var(JOB_TOKEN)?,
-            grpc_url: var(GRPC_URL)?,
+            job_id,
+            job_token,
+            grpc_url,
         })
     }
 }

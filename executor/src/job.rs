@@ -9,12 +9,13 @@ use phobos_proto::v1::{
 use tonic::Status;
 use tracing::{error, info, info_span, warn, Instrument};
 
-use crate::actions::{self, ActionOutcome};
+use crate::actions::{self, ActionOutcome, JobContext};
 use crate::client::{self, JobClient};
 use crate::env::JobEnv;
 use crate::interrupt::Interrupt;
 use crate::logs::{LogStream, LogWriter};
 use crate::retry::retry;
+use crate::workdir::WorkDir;
 
 /// How the job ended, for the process exit status.
 pub enum JobOutcome {
@@ -72,6 +73,14 @@ async fn execute(
     .map_err(status_error)
     .context("could not fetch the job")?;
     info!(pipeline_id = %job.pipeline_id, node_path = %job.node_path, actions = job.actions.len(), "job fetched");
+    let work_dir =
+        WorkDir::create(job_id).context("could not create the job's working directory")?;
+    let context = JobContext {
+        job_id: job_id.to_owned(),
+        pipeline_id: job.pipeline_id.clone(),
+        node_path: job.node_path.clone(),
+        work_dir: work_dir.path().to_owned(),
+    };
     set_status(client, job_id, JobStatus::Running, String::new())
         .await
         .map_err(status_error)
@@ -79,7 +88,8 @@ async fn execute(
 
     let logs = LogStream::open(client.clone(), job_id.to_owned());
     let writer = logs.writer();
-    let actions = run_actions(client, job_id, &job, &writer, interrupt).await;
+    let actions = run_actions(client, &context, &job, &writer, interrupt).await;
+    drop(work_dir);
     if let Err(e) = &actions {
         writer
             .write(format!("==> job executor error: {e:#}\n"))
@@ -107,7 +117,7 @@ async fn execute(
 /// failed; `Err`: an action's outputs could not be reported.
 async fn run_actions(
     client: &JobClient,
-    job_id: &str,
+    context: &JobContext,
     job: &Job,
     log: &LogWriter,
     interrupt: &mut Interrupt,
@@ -130,7 +140,7 @@ async fn run_actions(
             info!("action starting");
             log.write(format!("==> action {}: {label}\n", action.name))
                 .await;
-            actions::run(action, log).await
+            actions::run(action, context, log).await
         }
         .instrument(span.clone());
         let outcome = tokio::select! {
@@ -145,7 +155,7 @@ async fn run_actions(
         match outcome {
             ActionOutcome::Ran { outputs, failure } => {
                 let request = SetActionOutputsRequest {
-                    job_id: job_id.to_owned(),
+                    job_id: context.job_id.clone(),
                     action: action.name.clone(),
                     outputs_json: serde_json::Value::Object(outputs).to_string(),
                 };

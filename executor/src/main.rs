@@ -10,10 +10,12 @@ mod actions;
 mod auth;
 mod client;
 mod env;
+mod harden;
 mod interrupt;
 mod job;
 mod logs;
 mod retry;
+mod workdir;
 
 use std::process::ExitCode;
 
@@ -24,6 +26,8 @@ use crate::env::JobEnv;
 use crate::job::JobOutcome;
 
 fn main() -> ExitCode {
+    // Its job token must not be readable by the commands it starts.
+    harden::deny_inspection();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

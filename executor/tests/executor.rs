@@ -323,6 +323,35 @@ async fn the_command_does_not_see_the_job_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_sees_only_the_allow_listed_environment_in_its_own_directory() {
+    let server = FakeServer::start(
+        vec![exec("env", "env; echo \"pwd=$(pwd)\"")],
+        Faults::default(),
+    )
+    .await;
+    let url = server.url();
+    let run = run_executor_with(&[
+        ("PHOBOS_JOB_ID", JOB_ID),
+        ("PHOBOS_JOB_TOKEN", TOKEN),
+        ("PHOBOS_GRPC_URL", &url),
+        ("EXECUTOR_ONLY_SECRET", "s3cr3t-canary"),
+        ("TZ", "UTC"),
+    ])
+    .await;
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let log = server.stored_log();
+    assert!(!log.contains("s3cr3t-canary"), "{log}");
+    assert!(!log.contains("RUST_LOG"), "{log}");
+    assert!(!log.contains(TOKEN), "{log}");
+    assert!(log.contains("TZ=UTC\n"), "{log}");
+    assert!(log.contains(&format!("PHOBOS_JOB_ID={JOB_ID}\n")), "{log}");
+    let pwd = log.split("pwd=").nth(1).unwrap().lines().next().unwrap();
+    assert!(log.contains(&format!("HOME={pwd}\n")), "{log}");
+    assert!(pwd.contains("phobos-job-"), "{pwd}");
+    assert!(!std::path::Path::new(pwd).exists(), "{pwd} was not removed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_exits_non_zero_without_printing_it() {
     let server = FakeServer::start(vec![exec("a", "echo a")], Faults::default()).await;
     let url = server.url();

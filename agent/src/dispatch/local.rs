@@ -3,18 +3,23 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use phobos_proto::job_env;
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 use tracing::{info, warn, Instrument};
 
 use super::{DispatchError, Dispatcher, JobLaunch};
 
-/// Starts `executor_path` as a child process for every job, with
-/// `PHOBOS_JOB_ID`, `PHOBOS_JOB_TOKEN` and `PHOBOS_GRPC_URL` in its
-/// environment, stdin closed and stdout/stderr shared with the agent.
-/// Executors are not killed when the agent stops: they finish their job. (They
-/// stay in the agent's process group, so a supervisor can still stop the
-/// whole group; note that a Ctrl-C typed at a terminal reaches that whole
-/// group too — signal the agent's pid alone to let running jobs finish.)
+/// Starts `executor_path` as a child process for every job. Its environment
+/// is empty but for [`job_env::EXECUTOR_INHERITED`], `PHOBOS_JOB_ID` and
+/// `PHOBOS_GRPC_URL`: nothing of the agent's (or, for an internal agent, the
+/// server's) environment reaches a job. The job token is written to its
+/// standard input, so it is in no environment. stdout/stderr are shared
+/// with the agent.
+///
+/// Executors outlive the agent: each runs in a process group of its own, so
+/// neither a signal to the agent's group (a Ctrl-C at a terminal) nor the
+/// agent's death stops it; it finishes its job and reports it.
 #[derive(Debug, Clone)]
 pub struct LocalDispatcher {
     executor_path: PathBuf,
@@ -54,16 +59,20 @@ impl Dispatcher for LocalDispatcher {
         self.check()?;
         let mut command = Command::new(&self.executor_path);
         command
-            .env("PHOBOS_JOB_ID", &job.job_id)
-            .env("PHOBOS_JOB_TOKEN", &job.job_token)
-            .env("PHOBOS_GRPC_URL", &job.server_url)
-            // The executor gets its own job token; the agent's must not reach
-            // the job's commands.
-            .env_remove("PHOBOS_AGENT_TOKEN")
-            .stdin(Stdio::null())
+            .env_clear()
+            .envs(
+                job_env::EXECUTOR_INHERITED
+                    .iter()
+                    .filter_map(|name| std::env::var_os(name).map(|value| (*name, value))),
+            )
+            .env(job_env::JOB_ID, &job.job_id)
+            .env(job_env::GRPC_URL, &job.server_url)
+            .stdin(Stdio::piped())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .kill_on_drop(false);
+        #[cfg(unix)]
+        command.process_group(0);
         let mut child = command.spawn().map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => self.missing(),
             _ => DispatchError::Spawn {
@@ -72,6 +81,14 @@ impl Dispatcher for LocalDispatcher {
             },
         })?;
         let pid = child.id();
+        if let Some(mut stdin) = child.stdin.take() {
+            // A failure shows in the executor, which then exits saying the
+            // token is missing (and the job fails for want of a report).
+            let token = format!("{}\n", job.job_token);
+            if let Err(error) = stdin.write_all(token.as_bytes()).await {
+                warn!(pid, %error, "could not hand the job token to the executor");
+            }
+        }
         info!(pid, executor = %self.executor_path.display(), "job executor started");
         tokio::spawn(
             async move {

@@ -287,13 +287,13 @@ pub fn offer(job_id: &str) -> JobOffer {
     }
 }
 
-/// A fake executor: a shell script that writes its PHOBOS_ environment to
-/// `<dir>/<job id>.env`.
+/// A fake executor: a shell script that writes its PHOBOS_ environment,
+/// then the token it read on standard input, to `<dir>/<job id>.env`.
 pub fn fake_executor(dir: &Path) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("fake-executor.sh");
     let script = format!(
-        "#!/bin/sh\nout=\"{dir}/$PHOBOS_JOB_ID\"\nenv | grep -v '^PHOBOS_TEST_' | grep '^PHOBOS_' | sort > \"$out.tmp\"\nmv \"$out.tmp\" \"$out.env\"\n",
+        "#!/bin/sh\nout=\"{dir}/$PHOBOS_JOB_ID\"\nenv | grep '^PHOBOS_' | sort > \"$out.tmp\"\nread -r token\necho \"stdin token=$token\" >> \"$out.tmp\"\nmv \"$out.tmp\" \"$out.env\"\n",
         dir = dir.display()
     );
     std::fs::write(&path, script).unwrap();

@@ -57,6 +57,11 @@ impl Drop for Server {
 /// Starts `phobos serve` on a fresh database with `internal_agents` local
 /// agents, and waits until it answers.
 pub async fn start(name: &str, internal_agents: usize) -> Server {
+    start_with(name, internal_agents, &[]).await
+}
+
+/// [`start`], with `extra` added to the server's environment.
+pub async fn start_with(name: &str, internal_agents: usize, extra: &[(&str, &str)]) -> Server {
     let opts = phobos_commands::testing::fresh_database(name)
         .await
         .expect("test database");
@@ -104,6 +109,7 @@ pub async fn start(name: &str, internal_agents: usize) -> Server {
             bin_dir().join("phobos-job-executor"),
         );
     }
+    cmd.envs(extra.iter().copied());
     let child = cmd.spawn().expect("start phobos");
     let mut server = Server {
         child,

@@ -10,25 +10,21 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tracing::{info, warn};
 
-use super::ActionOutcome;
-use crate::env::JOB_TOKEN;
+use super::{ActionOutcome, JobContext};
 use crate::logs::LogWriter;
 
 /// How long output is still collected after the command has exited (a
 /// background process may hold its stdout or stderr open).
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
-/// Variables the command must not see: tokens meant for Phobos programs only.
-const HIDDEN_VARS: &[&str] = &[JOB_TOKEN, "PHOBOS_AGENT_TOKEN"];
-
-pub async fn run(action: &Action, log: &LogWriter) -> ActionOutcome {
+pub async fn run(action: &Action, job: &JobContext, log: &LogWriter) -> ActionOutcome {
     let command = match command_input(&action.inputs_json) {
         Ok(command) => command,
         Err(problem) => {
             return ActionOutcome::Refused(format!("action {}: {problem}", action.name))
         }
     };
-    let status = match execute(&command, log).await {
+    let status = match execute(&command, job, log).await {
         Ok(status) => status,
         Err(e) => {
             return ActionOutcome::Refused(format!(
@@ -79,19 +75,20 @@ fn command_input(inputs_json: &str) -> Result<String, String> {
     }
 }
 
-/// Runs `sh -c command`, copying its stdout and stderr to `log` as they come.
-async fn execute(command: &str, log: &LogWriter) -> std::io::Result<ExitStatus> {
+/// Runs `sh -c command` in the job's directory with the job's environment
+/// only, copying its stdout and stderr to `log` as they come.
+async fn execute(command: &str, job: &JobContext, log: &LogWriter) -> std::io::Result<ExitStatus> {
     let mut child = Command::new("sh");
     child
         .arg("-c")
         .arg(command)
+        .env_clear()
+        .envs(job.command_env())
+        .current_dir(&job.work_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    for name in HIDDEN_VARS {
-        child.env_remove(name);
-    }
     // Its own process group, so everything the command starts can be stopped
     // together if the action is abandoned (see `GroupGuard`).
     #[cfg(unix)]
