@@ -164,6 +164,24 @@ pub struct Config {
     pub object_store: ObjectStoreConfig,
     pub internal_agents: Vec<InternalAgent>,
     pub email_footer: Option<String>,
+    pub jobs: JobLimits,
+}
+
+/// How long jobs may run and how long their executors may stay silent.
+/// These variables are this build's own (seed 000 names none for them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobLimits {
+    /// `PHOBOS_JOB_TIMEOUT_SECONDS` (3600): how long a job may run.
+    pub timeout_seconds: u32,
+    /// `PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS` (60): a job whose executor has
+    /// not been heard from for this long is failed (its executor, agent or
+    /// machine died). Executors beat every third of it.
+    pub heartbeat_timeout_seconds: u32,
+    /// `PHOBOS_JOB_LOG_MAX_BYTES` (10 MiB): the most log a job may write.
+    pub log_max_bytes: u64,
+    /// `PHOBOS_JOB_OUTPUTS_MAX_BYTES` (64 KiB): the most JSON one action's
+    /// outputs may take.
+    pub outputs_max_bytes: usize,
 }
 
 /// A plugin type this build has not got yet: start-up stops and says so.
@@ -458,6 +476,28 @@ impl Config {
             object_store,
             internal_agents,
             email_footer: env.get("PHOBOS_EMAIL_FOOTER"),
+            jobs: JobLimits {
+                timeout_seconds: env.parse(
+                    "PHOBOS_JOB_TIMEOUT_SECONDS",
+                    3600,
+                    "a number of seconds",
+                )?,
+                heartbeat_timeout_seconds: env.parse(
+                    "PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS",
+                    60,
+                    "a number of seconds",
+                )?,
+                log_max_bytes: env.parse(
+                    "PHOBOS_JOB_LOG_MAX_BYTES",
+                    10 * 1024 * 1024,
+                    "a size in bytes",
+                )?,
+                outputs_max_bytes: env.parse(
+                    "PHOBOS_JOB_OUTPUTS_MAX_BYTES",
+                    64 * 1024,
+                    "a size in bytes",
+                )?,
+            },
         })
     }
 }

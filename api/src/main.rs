@@ -3,10 +3,12 @@
 
 mod auth;
 mod config;
+mod credentials;
 mod graphql;
 mod grpc;
 mod http;
 mod object_store;
+mod reaper;
 mod server;
 mod service;
 mod template_cmd;

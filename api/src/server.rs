@@ -139,6 +139,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ));
     }
 
+    {
+        let (app, stop) = (app.clone(), stop.clone());
+        workers.push(tokio::spawn(
+            async move {
+                crate::reaper::run(app, stop).await;
+                Ok(())
+            }
+            .instrument(tracing::info_span!("reaper")),
+        ));
+    }
+
     // gRPC
     let grpc_addr = std::net::SocketAddr::from(([0, 0, 0, 0], config.grpc_port));
     let grpc_listener = tokio::net::TcpListener::bind(grpc_addr)

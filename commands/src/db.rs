@@ -20,6 +20,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "read models",
         include_str!("../../migrations/0002_read_models.sql"),
     ),
+    (
+        3,
+        "job liveness",
+        include_str!("../../migrations/0003_job_liveness.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

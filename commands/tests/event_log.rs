@@ -203,6 +203,7 @@ async fn exactly_one_claim_of_a_job_wins() {
                 bus.job(
                     &job,
                     JobCommand::ClaimJob {
+                        token_sha256: format!("hash-{a}"),
                         agent_id: format!("agent-{a}"),
                         session_id: format!("s-{a}"),
                     },

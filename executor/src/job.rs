@@ -2,11 +2,15 @@
 //! order with their output in the job log, report outputs, close the log and
 //! only then report SUCCEEDED or FAILED.
 
+use std::time::Duration;
+
 use anyhow::Context;
 use phobos_proto::v1::{
-    GetJobRequest, Job, JobStatus, SetActionOutputsRequest, SetJobStatusRequest,
+    GetJobRequest, Job, JobHeartbeatRequest, JobStatus, SetActionOutputsRequest,
+    SetJobStatusRequest,
 };
-use tonic::Status;
+use tokio::time::Instant;
+use tonic::{Code, Status};
 use tracing::{error, info, info_span, warn, Instrument};
 
 use crate::actions::{self, ActionOutcome, JobContext};
@@ -14,7 +18,7 @@ use crate::client::{self, JobClient};
 use crate::env::JobEnv;
 use crate::interrupt::Interrupt;
 use crate::logs::{LogStream, LogWriter};
-use crate::retry::retry;
+use crate::retry::{self, retry};
 use crate::workdir::WorkDir;
 
 /// How the job ended, for the process exit status.
@@ -62,6 +66,7 @@ async fn execute(
     job_id: &str,
     interrupt: &mut Interrupt,
 ) -> anyhow::Result<Option<String>> {
+    let fetching = Instant::now();
     let job = retry("GetJob", || {
         let mut client = client.clone();
         let request = GetJobRequest {
@@ -72,7 +77,12 @@ async fn execute(
     .await
     .map_err(status_error)
     .context("could not fetch the job")?;
-    info!(pipeline_id = %job.pipeline_id, node_path = %job.node_path, actions = job.actions.len(), "job fetched");
+    info!(pipeline_id = %job.pipeline_id, node_path = %job.node_path, actions = job.actions.len(), timeout_seconds = job.timeout_seconds, "job fetched");
+    let timeout =
+        (job.timeout_seconds > 0).then(|| Duration::from_secs(job.timeout_seconds.into()));
+    if let Some(timeout) = timeout {
+        retry::retry_until(fetching + timeout + REPORT_GRACE);
+    }
     let work_dir =
         WorkDir::create(job_id).context("could not create the job's working directory")?;
     let context = JobContext {
@@ -88,7 +98,29 @@ async fn execute(
 
     let logs = LogStream::open(client.clone(), job_id.to_owned());
     let writer = logs.writer();
-    let actions = run_actions(client, &context, &job, &writer, interrupt).await;
+    let heartbeat = heartbeat(
+        client.clone(),
+        job_id.to_owned(),
+        job.heartbeat_interval_seconds,
+    );
+    let run = run_actions(client, &context, &job, &writer, interrupt);
+    // Dropping `run` stops the running command (see `exec_command`).
+    let actions = tokio::select! {
+        actions = run => actions,
+        ended = heartbeat => {
+            let failure = ended;
+            writer.write(format!("==> {failure}\n")).await;
+            Ok(Some(failure))
+        }
+        () = sleep_until_timeout(fetching, timeout) => {
+            let failure = format!(
+                "the job ran longer than its timeout of {} s (PHOBOS_JOB_TIMEOUT_SECONDS) and was stopped",
+                timeout.map(|t| t.as_secs()).unwrap_or_default()
+            );
+            writer.write(format!("==> {failure}\n")).await;
+            Ok(Some(failure))
+        }
+    };
     drop(work_dir);
     if let Err(e) = &actions {
         writer
@@ -110,6 +142,40 @@ async fn execute(
         .map_err(status_error)
         .context("could not report the job's final status")?;
     Ok(failure)
+}
+
+/// How long after the job's timeout its final report is still retried.
+const REPORT_GRACE: Duration = Duration::from_secs(60);
+
+async fn sleep_until_timeout(from: Instant, timeout: Option<Duration>) {
+    match timeout {
+        Some(timeout) => tokio::time::sleep_until(from + timeout).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Tells the server every `interval_seconds` that the executor is alive.
+/// Resolves (with the reason) only when the server says the job is over,
+/// e.g. because it was failed for running too long.
+async fn heartbeat(mut client: JobClient, job_id: String, interval_seconds: u32) -> String {
+    let interval = Duration::from_secs(interval_seconds.max(1).into());
+    loop {
+        tokio::time::sleep(interval).await;
+        let request = JobHeartbeatRequest {
+            job_id: job_id.clone(),
+        };
+        match client.heartbeat(request).await {
+            Ok(_) => {}
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                return format!("the server ended the job: {}", status.message())
+            }
+            // Unavailable and the like: the next beat tries again; the
+            // server waits a while before it gives up on an executor.
+            Err(status) => {
+                warn!(code = ?status.code(), error = status.message(), "heartbeat not delivered")
+            }
+        }
+    }
 }
 
 /// Runs the actions in order until one fails or a termination signal

@@ -450,3 +450,25 @@ async fn sigterm_stops_the_command_and_reports_the_job_failed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_past_its_timeout_is_stopped_and_fails_naming_the_limit() {
+    let server = FakeServer::start(
+        vec![exec("forever", "echo begun; sleep 30; echo never")],
+        Faults {
+            timeout_seconds: 1,
+            ..Faults::default()
+        },
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let (status, message) = server.statuses().last().unwrap().clone();
+    assert_eq!(status, JobStatus::Failed);
+    assert!(message.contains("timeout of 1 s"), "{message}");
+    assert!(message.contains("PHOBOS_JOB_TIMEOUT_SECONDS"), "{message}");
+    let log = server.stored_log();
+    assert!(log.contains("begun\n") && !log.contains("never"), "{log}");
+}

@@ -13,9 +13,9 @@ use phobos_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use phobos_proto::v1::job_service_server::{JobService, JobServiceServer};
 use phobos_proto::v1::{
     ClaimJobRequest, ClaimJobResponse, CreateSessionRequest, CreateSessionResponse, GetJobRequest,
-    HeartbeatRequest, HeartbeatResponse, Job, JobOffer, JobStatus, LogChunk,
-    SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse,
-    StreamJobsRequest, WriteLogsResponse,
+    HeartbeatRequest, HeartbeatResponse, Job, JobHeartbeatRequest, JobHeartbeatResponse, JobOffer,
+    JobStatus, LogChunk, SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest,
+    SetJobStatusResponse, StreamJobsRequest, WriteLogsResponse,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
@@ -225,6 +225,13 @@ impl JobService for Fake {
         &self,
         _: Request<SetActionOutputsRequest>,
     ) -> Result<Response<SetActionOutputsResponse>, Status> {
+        Err(Status::unimplemented("not in this test"))
+    }
+
+    async fn heartbeat(
+        &self,
+        _: Request<JobHeartbeatRequest>,
+    ) -> Result<Response<JobHeartbeatResponse>, Status> {
         Err(Status::unimplemented("not in this test"))
     }
 }

@@ -19,7 +19,6 @@ use crate::auth::TokenKind;
 use crate::service::App;
 
 const HEARTBEAT_SECONDS: u32 = 10;
-const JOB_TOKEN_HOURS: i64 = 24;
 
 struct Session {
     agent_id: String,
@@ -182,9 +181,15 @@ impl AgentService for AgentApi {
         self.authorize(&req)?;
         let r = req.into_inner();
         let (agent, _) = self.session(&r.session_id)?;
+        let (token, token_sha256) =
+            crate::credentials::new_secret(crate::credentials::JOB_TOKEN_PREFIX).map_err(|e| {
+                tracing::error!(error = %e, "no randomness for a job token");
+                Status::unavailable("cannot make a job token right now; try again")
+            })?;
         let cmd = JobCommand::ClaimJob {
             agent_id: agent.clone(),
             session_id: r.session_id,
+            token_sha256,
         };
         let ctx = super::jobs::job_context(
             &self.app,
@@ -194,11 +199,6 @@ impl AgentService for AgentApi {
         .await?;
         match self.app.bus.job(&r.job_id, cmd, &ctx).await {
             Ok(()) => {
-                let token = self.app.tokens.issue(
-                    TokenKind::Job,
-                    &r.job_id,
-                    chrono::Duration::hours(JOB_TOKEN_HOURS),
-                );
                 tracing::info!("job claimed");
                 Ok(Response::new(ClaimJobResponse {
                     claimed: true,

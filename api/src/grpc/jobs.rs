@@ -1,20 +1,45 @@
 //! `JobService`: what an executor reports for the one job its token names.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use phobos_commands::aggregates::JobCommand;
+use phobos_commands::aggregates::{Job as JobState, JobCommand};
 use phobos_commands::log::read_first;
 use phobos_core::events::{Actor, JobEvent};
 use phobos_proto::v1::job_service_server::JobService;
 use phobos_proto::v1::*;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{claims, forbidden, status};
-use crate::auth::TokenKind;
+use super::status;
+use crate::credentials;
 use crate::service::App;
+
+/// How long after a job finished its token still works, for the last log
+/// chunk and a repeated final report whose answer was lost.
+const FINISHED_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+/// How often a log stream looks at the job again (to refuse chunks once it
+/// is over).
+const LOG_RECHECK: Duration = Duration::from_secs(2);
 
 pub struct JobApi {
     app: Arc<App>,
+}
+
+/// Whether a call may still be made for a job that has finished.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AfterFinish {
+    Refused,
+    /// Within [`FINISHED_GRACE`].
+    InGrace,
+}
+
+/// The bearer token of a call, if any.
+fn bearer<T>(req: &Request<T>) -> Option<String> {
+    let value = req.metadata().get("authorization")?.to_str().ok()?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?;
+    Some(token.trim().to_owned())
 }
 
 impl JobApi {
@@ -22,13 +47,68 @@ impl JobApi {
         JobApi { app }
     }
 
-    /// Only the job's own token may read or report for it.
-    fn check_token<T>(&self, req: &Request<T>, job_id: &str) -> Result<(), Status> {
-        let c = claims(&self.app.tokens, req)?;
-        if c.kind != TokenKind::Job || c.sub != job_id {
-            return Err(forbidden());
+    /// Only the token handed out with the job's claim works, checked against
+    /// the job's own events (so on every instance and after restarts), and
+    /// only while the job is not finished (or within the grace after).
+    /// Records that the executor was heard from.
+    async fn check_token<T>(
+        &self,
+        req: &Request<T>,
+        job_id: &str,
+        after_finish: AfterFinish,
+    ) -> Result<JobState, Status> {
+        let invalid = || {
+            Status::unauthenticated(
+                "the job token is not valid for this job (only the token returned by ClaimJob for it is)",
+            )
+        };
+        let token = bearer(req).ok_or_else(invalid)?;
+        if !token.starts_with(credentials::JOB_TOKEN_PREFIX) {
+            return Err(invalid());
         }
-        Ok(())
+        let job = JobState::load(&self.app.pool, job_id)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "cannot read the job");
+                Status::unavailable("the job cannot be read right now; try again")
+            })?
+            .ok_or_else(invalid)?;
+        match job.token_sha256() {
+            Some(hash) if credentials::matches(&token, hash) => {}
+            _ => return Err(invalid()),
+        }
+        if job.status().finished() {
+            let in_grace = job
+                .finished_at()
+                .is_some_and(|at| chrono::Utc::now() < at + FINISHED_GRACE);
+            if !(after_finish == AfterFinish::InGrace && in_grace) {
+                return Err(Status::failed_precondition(format!(
+                    "the job is {}; its token no longer works",
+                    job.status().as_str()
+                )));
+            }
+        } else {
+            self.heard_from(job_id).await;
+        }
+        Ok(job)
+    }
+
+    /// Notes that the executor of `job_id` is alive. Best effort: a missed
+    /// note only makes the job look silent a little sooner.
+    async fn heard_from(&self, job_id: &str) {
+        let Ok(id) = job_id.parse::<uuid::Uuid>() else {
+            return;
+        };
+        let noted = sqlx::query(
+            "INSERT INTO job_liveness (job_id, last_seen_at) VALUES ($1, now())
+             ON CONFLICT (job_id) DO UPDATE SET last_seen_at = now()",
+        )
+        .bind(id)
+        .execute(&self.app.pool)
+        .await;
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, "could not note the executor's heartbeat");
+        }
     }
 
     /// [`check_token`](Self::check_token), and the context of what the
@@ -38,8 +118,9 @@ impl JobApi {
         &self,
         req: &Request<T>,
         job_id: &str,
+        after_finish: AfterFinish,
     ) -> Result<phobos_commands::CommandContext, Status> {
-        self.check_token(req, job_id)?;
+        self.check_token(req, job_id, after_finish).await?;
         job_context(&self.app, job_id, Actor::Job(job_id.to_string())).await
     }
 
@@ -55,6 +136,31 @@ impl JobApi {
             .await
             .map_err(|e| status(e.into()))
     }
+
+    /// Fails the job because it went over a limit; returns the status that
+    /// tells the executor.
+    async fn over_limit(&self, job_id: &str, message: String) -> Status {
+        tracing::warn!(job_id, %message, "job over a limit");
+        let ctx = match job_context(&self.app, job_id, Actor::System("limits".into())).await {
+            Ok(ctx) => ctx,
+            Err(status) => return status,
+        };
+        if let Err(e) = self
+            .app
+            .bus
+            .job(
+                job_id,
+                JobCommand::FailJob {
+                    message: message.clone(),
+                },
+                &ctx,
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "could not fail the job over its limit");
+        }
+        Status::resource_exhausted(message)
+    }
 }
 
 #[tonic::async_trait]
@@ -62,7 +168,8 @@ impl JobService for JobApi {
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]
     async fn get_job(&self, req: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        self.check_token(&req, &job_id)?;
+        self.check_token(&req, &job_id, AfterFinish::Refused)
+            .await?;
         let first = read_first(&self.app.pool, "Job", &job_id)
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?
@@ -76,6 +183,7 @@ impl JobService for JobApi {
         else {
             return Err(Status::internal("the job's first event is not JobQueued"));
         };
+        let limits = &self.app.config.jobs;
         Ok(Response::new(Job {
             job_id,
             pipeline_id,
@@ -90,6 +198,8 @@ impl JobService for JobApi {
                     inputs_json: a.inputs.to_string(),
                 })
                 .collect(),
+            timeout_seconds: limits.timeout_seconds,
+            heartbeat_interval_seconds: (limits.heartbeat_timeout_seconds / 3).max(1),
         }))
     }
 
@@ -99,7 +209,7 @@ impl JobService for JobApi {
         req: Request<SetJobStatusRequest>,
     ) -> Result<Response<SetJobStatusResponse>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        let ctx = self.authorize(&req, &job_id).await?;
+        let ctx = self.authorize(&req, &job_id, AfterFinish::InGrace).await?;
         let r = req.into_inner();
         let cmd = match JobStatus::try_from(r.status) {
             Ok(JobStatus::Running) => JobCommand::StartJob,
@@ -115,30 +225,53 @@ impl JobService for JobApi {
         Ok(Response::new(SetJobStatusResponse {}))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn write_logs(
         &self,
         req: Request<Streaming<LogChunk>>,
     ) -> Result<Response<WriteLogsResponse>, Status> {
-        // The token is checked against every chunk's job.
-        let c = claims(&self.app.tokens, &req)?;
-        if c.kind != TokenKind::Job {
-            return Err(forbidden());
-        }
+        let max = self.app.config.jobs.log_max_bytes;
+        // The stream is for the job of its first chunk; the token is checked
+        // for it, and again every LOG_RECHECK while chunks come.
+        let token_check = Request::from_parts(req.metadata().clone(), Default::default(), ());
         let mut stream = req.into_inner();
         let mut stored = 0u64;
+        let mut job: Option<(String, uuid::Uuid, Instant)> = None;
         while let Some(chunk) = stream.message().await? {
-            if chunk.job_id != c.sub {
-                return Err(forbidden());
+            let uuid = match &job {
+                Some((id, _, _)) if *id != chunk.job_id => {
+                    return Err(Status::invalid_argument(
+                        "every chunk of a log stream must be for the same job",
+                    ))
+                }
+                Some((_, uuid, checked)) if checked.elapsed() < LOG_RECHECK => *uuid,
+                _ => {
+                    self.check_token(&token_check, &chunk.job_id, AfterFinish::InGrace)
+                        .await?;
+                    let uuid: uuid::Uuid = chunk
+                        .job_id
+                        .parse()
+                        .map_err(|_| Status::invalid_argument("job_id is not an id"))?;
+                    job = Some((chunk.job_id.clone(), uuid, Instant::now()));
+                    uuid
+                }
+            };
+            let end = chunk.offset.saturating_add(chunk.data.len() as u64);
+            if end > max {
+                return Err(self
+                    .over_limit(
+                        &chunk.job_id,
+                        format!(
+                            "the job's log reached its limit of {max} bytes (PHOBOS_JOB_LOG_MAX_BYTES); the job was stopped"
+                        ),
+                    )
+                    .await);
             }
-            let job: uuid::Uuid = chunk
-                .job_id
-                .parse()
-                .map_err(|_| Status::invalid_argument("job_id is not an id"))?;
             sqlx::query(
                 "INSERT INTO job_log_chunks (job_id, byte_offset, data) VALUES ($1, $2, $3)
                  ON CONFLICT (job_id, byte_offset) DO NOTHING",
             )
-            .bind(job)
+            .bind(uuid)
             .bind(chunk.offset as i64)
             .bind(&chunk.data)
             .execute(&self.app.pool)
@@ -160,8 +293,21 @@ impl JobService for JobApi {
         req: Request<SetActionOutputsRequest>,
     ) -> Result<Response<SetActionOutputsResponse>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        let ctx = self.authorize(&req, &job_id).await?;
+        let ctx = self.authorize(&req, &job_id, AfterFinish::Refused).await?;
         let r = req.into_inner();
+        let max = self.app.config.jobs.outputs_max_bytes;
+        if r.outputs_json.len() > max {
+            return Err(self
+                .over_limit(
+                    &job_id,
+                    format!(
+                        "the outputs of action {} are {} bytes; the limit is {max} (PHOBOS_JOB_OUTPUTS_MAX_BYTES)",
+                        r.action,
+                        r.outputs_json.len()
+                    ),
+                )
+                .await);
+        }
         let outputs: serde_json::Value = serde_json::from_str(&r.outputs_json)
             .map_err(|e| Status::invalid_argument(format!("outputs_json is not JSON: {e}")))?;
         if !outputs.is_object() {
@@ -179,6 +325,17 @@ impl JobService for JobApi {
         )
         .await?;
         Ok(Response::new(SetActionOutputsResponse {}))
+    }
+
+    #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]
+    async fn heartbeat(
+        &self,
+        req: Request<JobHeartbeatRequest>,
+    ) -> Result<Response<JobHeartbeatResponse>, Status> {
+        let job_id = req.get_ref().job_id.clone();
+        self.check_token(&req, &job_id, AfterFinish::Refused)
+            .await?;
+        Ok(Response::new(JobHeartbeatResponse {}))
     }
 }
 

@@ -34,6 +34,8 @@ pub struct Server {
     pub grpc: u16,
     pub log: PathBuf,
     token: Option<String>,
+    /// The environment it was started with (for restarts).
+    env: Vec<(String, String)>,
 }
 
 impl Drop for Server {
@@ -72,73 +74,105 @@ pub async fn start_with(name: &str, internal_agents: usize, extra: &[(&str, &str
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("server.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_phobos"));
-    cmd.arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "info,phobos=debug")
-        .env("PHOBOS_DB_HOST", opts.get_host())
-        .env("PHOBOS_DB_PORT", opts.get_port().to_string())
-        .env("PHOBOS_DB_USERNAME", opts.get_username())
-        .env("PHOBOS_DB_NAME", opts.get_database().unwrap())
-        .env("PHOBOS_DB_SSL_MODE", "disable")
-        .env("PHOBOS_ADMIN_USER_EMAIL", ADMIN)
-        .env("PHOBOS_ADMIN_USER_PASSWORD", PASSWORD)
-        .env("PHOBOS_HTTP_SERVER_PORT", http.to_string())
-        .env("PHOBOS_GRPC_SERVER_PORT", grpc.to_string())
-        .env("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "filesystem")
-        .env(
-            "PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY",
-            dir.join("objects"),
-        )
-        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .stderr(Stdio::from(
-            std::fs::File::options().append(true).open(&log).unwrap(),
-        ));
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+        ("RUST_LOG".into(), "info,phobos=debug".into()),
+        ("PHOBOS_DB_HOST".into(), opts.get_host().into()),
+        ("PHOBOS_DB_PORT".into(), opts.get_port().to_string()),
+        ("PHOBOS_DB_USERNAME".into(), opts.get_username().into()),
+        ("PHOBOS_DB_NAME".into(), opts.get_database().unwrap().into()),
+        ("PHOBOS_DB_SSL_MODE".into(), "disable".into()),
+        ("PHOBOS_ADMIN_USER_EMAIL".into(), ADMIN.into()),
+        ("PHOBOS_ADMIN_USER_PASSWORD".into(), PASSWORD.into()),
+        ("PHOBOS_HTTP_SERVER_PORT".into(), http.to_string()),
+        ("PHOBOS_GRPC_SERVER_PORT".into(), grpc.to_string()),
+        (
+            "PHOBOS_OBJECT_STORE_PLUGIN_TYPE".into(),
+            "filesystem".into(),
+        ),
+        (
+            "PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY".into(),
+            dir.join("objects").display().to_string(),
+        ),
+    ];
     for i in 0..internal_agents {
-        cmd.env(
+        env.push((
             format!("PHOBOS_INTERNAL_AGENTS_{i}_NAME"),
             format!("internal-{i}"),
-        )
-        .env(
+        ));
+        env.push((
             format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_TYPE"),
-            "local",
-        )
-        .env(
+            "local".into(),
+        ));
+        env.push((
             format!("PHOBOS_INTERNAL_AGENTS_{i}_JOB_DISPATCHER_DATA_EXECUTOR_PATH"),
-            bin_dir().join("phobos-job-executor"),
-        );
+            bin_dir().join("phobos-job-executor").display().to_string(),
+        ));
     }
-    cmd.envs(extra.iter().copied());
-    let child = cmd.spawn().expect("start phobos");
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let child = spawn(&env, &log);
     let mut server = Server {
         child,
         http,
         grpc,
         log,
         token: None,
+        env,
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = ureq::get(&format!("http://127.0.0.1:{http}/healthz")).call() {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("phobos exited with {status}:\n{}", server.log_text());
-        }
-        assert!(
-            Instant::now() < deadline,
-            "phobos did not answer:\n{}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.wait_ready();
     server
 }
 
+fn spawn(env: &[(String, String)], log: &std::path::Path) -> Child {
+    let out = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_phobos"))
+        .arg("serve")
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::from(out.try_clone().unwrap()))
+        .stderr(Stdio::from(out))
+        .spawn()
+        .expect("start phobos")
+}
+
 impl Server {
+    /// Waits until it answers on /healthz.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = ureq::get(&format!("http://127.0.0.1:{}/healthz", self.http)).call() {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("phobos exited with {status}:\n{}", self.log_text());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "phobos did not answer:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `kill -9`: no shutdown at all. Its executors live on.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same database, ports and environment.
+    pub fn restart(&mut self) {
+        self.child = spawn(&self.env, &self.log);
+        self.wait_ready();
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

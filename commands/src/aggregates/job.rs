@@ -1,4 +1,4 @@
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use indexmap::IndexMap;
@@ -31,17 +31,50 @@ impl JobStatus {
             JobStatus::Failed => "FAILED",
         }
     }
-    fn finished(self) -> bool {
+    pub fn finished(self) -> bool {
         matches!(self, JobStatus::Succeeded | JobStatus::Failed)
     }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-/// Only what its commands decide on: where the job is, and the outputs
-/// gathered so far (`JobSucceeded`/`JobFailed` carry them all).
+/// What its commands, and the check of a job token, decide on: where the
+/// job is, the hash of the token of its claim, when it finished, and the
+/// outputs gathered so far (`JobSucceeded`/`JobFailed` carry them all).
 pub struct Job {
     status: JobStatus,
+    token_sha256: Option<String>,
+    finished_at: Option<DateTime<Utc>>,
     outputs: IndexMap<String, serde_json::Value>,
+}
+
+impl Job {
+    pub fn status(&self) -> JobStatus {
+        self.status
+    }
+    /// The SHA-256 (hex) of the job token its claim handed out.
+    pub fn token_sha256(&self) -> Option<&str> {
+        self.token_sha256.as_deref()
+    }
+    pub fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.finished_at
+    }
+
+    /// The job as its events leave it (read from the log, so never behind
+    /// it); `None` when it has no events.
+    pub async fn load<'e>(
+        db: impl sqlx::PgExecutor<'e>,
+        id: &str,
+    ) -> Result<Option<Job>, crate::error::LogError> {
+        let events = crate::log::read_aggregate(db, <Job as Aggregate>::TYPE, id).await?;
+        if events.is_empty() {
+            return Ok(None);
+        }
+        let mut job = Job::default();
+        for e in &events {
+            job.apply(Stored(e.decode::<JobEvent>()?));
+        }
+        Ok(Some(job))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +90,8 @@ pub enum JobCommand {
     ClaimJob {
         agent_id: String,
         session_id: String,
+        /// The hash of the job token the claimer receives.
+        token_sha256: String,
     },
     StartJob,
     RecordActionOutputs {
@@ -112,6 +147,7 @@ impl Aggregate for Job {
             JobCommand::ClaimJob {
                 agent_id,
                 session_id,
+                token_sha256,
             } => {
                 match self.status {
                     JobStatus::Queued => {}
@@ -126,6 +162,7 @@ impl Aggregate for Job {
                     agent_id,
                     session_id,
                     claimed_at: now,
+                    token_sha256: Some(token_sha256),
                 }
             }
             JobCommand::StartJob => match self.status {
@@ -173,13 +210,22 @@ impl Aggregate for Job {
     fn apply(&mut self, event: Self::Event) {
         match event.0 {
             JobEvent::JobQueued { .. } => self.status = JobStatus::Queued,
-            JobEvent::JobClaimed { .. } => self.status = JobStatus::Claimed,
+            JobEvent::JobClaimed { token_sha256, .. } => {
+                self.status = JobStatus::Claimed;
+                self.token_sha256 = token_sha256;
+            }
             JobEvent::JobStarted { .. } => self.status = JobStatus::Running,
             JobEvent::ActionOutputsRecorded { action, outputs } => {
                 self.outputs.insert(action, outputs);
             }
-            JobEvent::JobSucceeded { .. } => self.status = JobStatus::Succeeded,
-            JobEvent::JobFailed { .. } => self.status = JobStatus::Failed,
+            JobEvent::JobSucceeded { finished_at, .. } => {
+                self.status = JobStatus::Succeeded;
+                self.finished_at = Some(finished_at);
+            }
+            JobEvent::JobFailed { finished_at, .. } => {
+                self.status = JobStatus::Failed;
+                self.finished_at = Some(finished_at);
+            }
         }
     }
 }

@@ -33,10 +33,16 @@ pub enum JobEvent {
         spec: JobSpec,
         queued_at: DateTime<Utc>,
     },
+    /// `token_sha256`: the SHA-256 (hex) of the job token handed to the
+    /// claiming agent; the token itself is stored nowhere. Absent in events
+    /// recorded before job tokens were checked against the log (their
+    /// tokens no longer work).
     JobClaimed {
         agent_id: String,
         session_id: String,
         claimed_at: DateTime<Utc>,
+        #[serde(default)]
+        token_sha256: Option<String>,
     },
     JobStarted {
         started_at: DateTime<Utc>,

@@ -128,7 +128,7 @@ impl Upload {
     /// left, waits, opens a new call and re-sends the kept log on it.
     async fn reopen(&mut self, mut status: Status) -> Result<(), Status> {
         loop {
-            if !retry::is_transient(&status) || self.reopenings + 1 >= retry::ATTEMPTS {
+            if !retry::is_transient(&status) || !retry::may_retry(self.reopenings + 1) {
                 return Err(status);
             }
             self.reopenings += 1;

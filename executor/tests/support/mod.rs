@@ -13,9 +13,10 @@ use phobos_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use phobos_proto::v1::job_service_server::{JobService, JobServiceServer};
 use phobos_proto::v1::{
     Action, ClaimJobRequest, ClaimJobResponse, CreateSessionRequest, CreateSessionResponse,
-    GetJobRequest, HeartbeatRequest, HeartbeatResponse, Job, JobOffer, JobStatus, LogChunk,
-    SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse,
-    StreamJobsRequest, WriteLogsResponse,
+    GetJobRequest, HeartbeatRequest, HeartbeatResponse, Job, JobHeartbeatRequest,
+    JobHeartbeatResponse, JobOffer, JobStatus, LogChunk, SetActionOutputsRequest,
+    SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse, StreamJobsRequest,
+    WriteLogsResponse,
 };
 use tokio::process::Command;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -68,6 +69,8 @@ pub struct Faults {
     /// Also serve AgentService: one session whose job stream offers the job
     /// once; claiming it succeeds with [`TOKEN`].
     pub offer_to_agents: bool,
+    /// The job's `timeout_seconds` (0: none).
+    pub timeout_seconds: u32,
 }
 
 #[derive(Default)]
@@ -186,6 +189,14 @@ impl JobService for FakeJobService {
         });
         Ok(Response::new(SetActionOutputsResponse {}))
     }
+
+    async fn heartbeat(
+        &self,
+        request: Request<JobHeartbeatRequest>,
+    ) -> Result<Response<JobHeartbeatResponse>, Status> {
+        self.authorize("Heartbeat", &request)?;
+        Ok(Response::new(JobHeartbeatResponse {}))
+    }
 }
 
 #[tonic::async_trait]
@@ -261,6 +272,8 @@ impl FakeServer {
                 pipeline_id: "pipeline-1".into(),
                 node_path: "stage.build.task.compile".into(),
                 actions,
+                timeout_seconds: faults.timeout_seconds,
+                heartbeat_interval_seconds: 1,
             },
             faults,
             state: state.clone(),
