@@ -457,6 +457,7 @@ impl App {
                 })
                 .collect(),
         })?;
+        refuse_unsupported(&hcl, &compiled)?;
         let id = Uuid::new_v4();
         let cmd = PipelineCommand::CreatePipeline {
             pipeline_id: id.to_string(),
@@ -470,4 +471,41 @@ impl App {
         self.projected("pipeline", || queries::pipeline(&self.pool, id))
             .await
     }
+}
+
+/// Refuses a pipeline that needs what this server cannot do yet, with one
+/// located problem per use (blocks, and node features such as manual
+/// starts), rather than running it without them or leaving it waiting.
+fn refuse_unsupported(
+    source: &str,
+    compiled: &phobos_core::template::Compiled,
+) -> Result<(), ServiceError> {
+    use phobos_core::pipeline::{unsupported, unsupported_blocks};
+    let mut found = unsupported_blocks(&compiled.template);
+    for (path, message) in unsupported(&compiled.graph) {
+        let span = compiled
+            .template
+            .stages
+            .iter()
+            .flat_map(|s| s.nodes())
+            .find(|n| n.path == path)
+            .and_then(|n| n.span.clone());
+        found.error(span, message);
+    }
+    found.locate(source);
+    let problems: Vec<Problem> = found
+        .errors()
+        .map(|d| Problem::of_diagnostic(d, "template"))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError {
+        code: Code::Invalid,
+        message: format!(
+            "this server cannot run the pipeline yet: {} problem(s)",
+            problems.len()
+        ),
+        problems,
+    })
 }

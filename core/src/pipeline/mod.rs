@@ -24,7 +24,7 @@ use crate::events::{NodeOutputs, PipelineEvent};
 use crate::template::ExecutionGraph;
 
 pub use inputs::{action_outputs_value, job_id_for};
-pub use support::unsupported;
+pub use support::{unsupported, unsupported_blocks};
 
 /// Where a pipeline is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -140,6 +140,9 @@ pub struct Gate {
 pub struct MountPoint {
     pub volume: String,
     pub path: Option<String>,
+    /// Where the block is in the template; not stored.
+    #[serde(skip)]
+    pub span: Option<Range<usize>>,
 }
 
 /// One plugin action of a task.
@@ -155,6 +158,9 @@ pub struct Action {
     /// Inputs the executor evaluates at run time.
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     pub deferred_inputs: IndexMap<String, Deferred>,
+    /// Where the block is in the template; not stored.
+    #[serde(skip)]
+    pub span: Option<Range<usize>>,
 }
 
 impl Action {
@@ -240,6 +246,9 @@ impl Stage {
 pub struct Plugin {
     pub name: String,
     pub config: IndexMap<String, Expr>,
+    /// Where the block is in the template; not stored.
+    #[serde(skip)]
+    pub span: Option<Range<usize>>,
 }
 
 /// Where an external plugin comes from.
@@ -255,6 +264,9 @@ pub struct PluginRequirement {
 pub struct Jwt {
     pub name: String,
     pub audience: String,
+    /// Where the block is in the template; not stored.
+    #[serde(skip)]
+    pub span: Option<Range<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -271,12 +283,18 @@ pub struct Volume {
     #[serde(rename = "type")]
     pub volume_type: String,
     pub vcs_options: Option<VcsOptions>,
+    /// Where the block is in the template; not stored.
+    #[serde(skip)]
+    pub span: Option<Range<usize>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VcsToken {
     pub name: String,
     pub provider_id: String,
+    /// Where the block is in the template; not stored.
+    #[serde(skip)]
+    pub span: Option<Range<usize>>,
 }
 
 /// A whole template, stages in file order.

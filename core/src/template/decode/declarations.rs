@@ -260,7 +260,11 @@ impl Decoder<'_> {
             return;
         };
         if let Some((audience, _)) = self.required_string(&r, "audience", item, &item.scope) {
-            t.jwts.push(Jwt { name, audience });
+            t.jwts.push(Jwt {
+                name,
+                audience,
+                span: item.span.clone(),
+            });
         }
     }
 
@@ -275,7 +279,11 @@ impl Decoder<'_> {
             if let Err(m) = prn::check_ref(&provider_id, "vcs_provider") {
                 self.diags.error(psp, format!("`provider_id`: {m}"));
             }
-            t.vcs_tokens.push(VcsToken { name, provider_id });
+            t.vcs_tokens.push(VcsToken {
+                name,
+                provider_id,
+                span: item.span.clone(),
+            });
         }
     }
 
@@ -346,6 +354,7 @@ impl Decoder<'_> {
             name,
             volume_type,
             vcs_options,
+            span: item.span.clone(),
         });
     }
 
@@ -428,7 +437,11 @@ impl Decoder<'_> {
                 config.insert(a.key.as_str().to_owned(), e);
             }
         }
-        t.plugins.push(Plugin { name, config });
+        t.plugins.push(Plugin {
+            name,
+            config,
+            span: item.span.clone(),
+        });
     }
 
     pub(super) fn agent(&mut self, item: &Item) -> Option<Vec<String>> {

@@ -302,7 +302,11 @@ impl Decoder<'_> {
                 continue;
             }
             let path = mr.attr("path").and_then(|a| self.string(a, &m.scope));
-            node.mount_points.push(MountPoint { volume, path });
+            node.mount_points.push(MountPoint {
+                volume,
+                path,
+                span: m.span.clone(),
+            });
         }
 
         for (i, a) in r.blocks("action").enumerate() {
@@ -452,6 +456,7 @@ impl Decoder<'_> {
             action,
             inputs,
             deferred_inputs,
+            span: item.span.clone(),
         })
     }
 
