@@ -1,4 +1,5 @@
-//! Tokens: signed JWTs for users (after `login`), agents and jobs.
+//! Tokens: signed JWTs for users (after `login`) and internal agents. Job
+//! tokens are opaque secrets checked against the log (`credentials.rs`).
 //!
 //! The `memory` JWS provider: an HS256 key drawn at start-up and kept only
 //! in memory, so tokens die with the process (fine for one instance; the
@@ -17,8 +18,6 @@ pub enum TokenKind {
     User,
     /// An agent: may open sessions and claim jobs.
     Agent,
-    /// A job's executor: may report for that one job.
-    Job,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,7 +35,6 @@ impl Claims {
         match self.kind {
             TokenKind::User => Actor::User(self.sub.clone()),
             TokenKind::Agent => Actor::Agent(self.sub.clone()),
-            TokenKind::Job => Actor::Job(self.sub.clone()),
         }
     }
 }

@@ -11,7 +11,7 @@ pub mod jobs;
 
 use tonic::{Request, Status};
 
-use crate::auth::{AuthError, Claims, Tokens};
+use crate::auth::{Claims, Tokens};
 use crate::service::{Code, ServiceError};
 
 /// The caller's claims from `authorization: Bearer …` metadata.
@@ -36,8 +36,4 @@ pub(crate) fn status(e: ServiceError) -> Status {
         Code::Unavailable => Status::unavailable(e.message),
         Code::Internal => Status::internal(e.message),
     }
-}
-
-pub(crate) fn forbidden() -> Status {
-    status(AuthError::Forbidden.into())
 }
