@@ -138,7 +138,8 @@ async fn appends(pool: &PgPool) -> (f64, f64) {
 async fn latency() {
     const PIPELINES: usize = 100;
     let mut server = support::start("bench_dispatch", 0).await;
-    let token = server.login();
+    server.login();
+    let (_, token) = server.agent_token("bench", None, &[], true);
     let project = server.project("bench", "latency");
     let d = server.gql(
         "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id } problems { message } } }",

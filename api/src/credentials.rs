@@ -5,6 +5,8 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+/// Prefix of agent tokens.
+pub const AGENT_TOKEN_PREFIX: &str = "pha_";
 /// Prefix of job tokens.
 pub const JOB_TOKEN_PREFIX: &str = "phj_";
 

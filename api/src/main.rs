@@ -1,6 +1,7 @@
 //! `phobos`: the Phobos server (`phobos serve`) and its command-line tools
 //! (`phobos template validate`).
 
+mod agents;
 mod auth;
 mod config;
 mod credentials;

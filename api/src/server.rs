@@ -160,13 +160,19 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 config.grpc_port
             )
         })?;
+    let agent_api = AgentApi::new(app.clone(), dispatcher.clone());
+    workers.push(tokio::spawn({
+        let expiry = agent_api.expire_sessions(stop.clone());
+        async move {
+            expiry.await;
+            Ok(())
+        }
+        .instrument(tracing::info_span!("agent_sessions"))
+    }));
     let grpc = {
         let mut stop = stop.clone();
         tonic::transport::Server::builder()
-            .add_service(AgentServiceServer::new(AgentApi::new(
-                app.clone(),
-                dispatcher.clone(),
-            )))
+            .add_service(AgentServiceServer::new(agent_api))
             .add_service(JobServiceServer::new(JobApi::new(app.clone())))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
@@ -207,6 +213,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // Internal agents, speaking gRPC to this server like any other agent.
     let mut agents = Vec::new();
     for a in &config.internal_agents {
+        app.ensure_internal_agent(&a.name, &a.tags)
+            .await
+            .map_err(|e| anyhow::anyhow!("internal agent {:?}: {e}", a.name))?;
         let executor_path = match &a.executor_path {
             Some(p) => p.clone(),
             None => default_executor_path(),

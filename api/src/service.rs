@@ -88,7 +88,7 @@ impl ServiceError {
             problems: vec![],
         }
     }
-    fn field(code: Code, field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn field(code: Code, field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         ServiceError {
             code,
@@ -181,7 +181,7 @@ pub struct App {
 /// How long a mutation waits for its result to reach the read models.
 const PROJECTION_WAIT: Duration = Duration::from_secs(10);
 
-fn check_name(field: &str, value: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_name(field: &str, value: &str) -> Result<(), ServiceError> {
     let ok = !value.is_empty()
         && value.len() <= 64
         && value
@@ -199,7 +199,7 @@ fn check_name(field: &str, value: &str) -> Result<(), ServiceError> {
     }
 }
 
-fn parse_id(field: &str, value: &str) -> Result<Uuid, ServiceError> {
+pub(crate) fn parse_id(field: &str, value: &str) -> Result<Uuid, ServiceError> {
     Uuid::parse_str(value).map_err(|_| {
         ServiceError::field(
             Code::Invalid,
@@ -224,7 +224,7 @@ impl App {
     }
 
     /// Waits until `find` sees the result in the read models.
-    async fn projected<T, F, Fut>(&self, what: &str, find: F) -> Result<T, ServiceError>
+    pub(crate) async fn projected<T, F, Fut>(&self, what: &str, find: F) -> Result<T, ServiceError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, QueryError>>,

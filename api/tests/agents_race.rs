@@ -19,9 +19,10 @@ impl Drop for Agent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_job_is_claimed_and_run_by_exactly_one_agent() {
     let mut server = support::start("e2e_race", 1).await;
-    let token = server.login();
+    server.login();
     let mut agents = Vec::new();
     for i in 0..3 {
+        let (_, token) = server.agent_token(&format!("external-{i}"), None, &[], true);
         let child = Command::new(support::bin_dir().join("phobos-agent"))
             .args(["--server-url", &format!("http://127.0.0.1:{}", server.grpc)])
             .args(["--name", &format!("external-{i}")])

@@ -28,7 +28,8 @@ async fn claim_three(
     server: &mut support::Server,
     project: &str,
 ) -> (Channel, String, Vec<(String, String)>) {
-    let user = server.login();
+    server.login();
+    let (_, agent) = server.agent_token("by-hand", None, &["manual"], true);
     let hcl = r#"
 agent { tags = ["manual"] }
 stage "s" {
@@ -57,7 +58,7 @@ stage "s" {
                 tags: vec!["manual".into()],
                 internal: false,
             },
-            &user,
+            &agent,
         ))
         .await
         .unwrap()
@@ -67,7 +68,7 @@ stage "s" {
             StreamJobsRequest {
                 session_id: session.session_id.clone(),
             },
-            &user,
+            &agent,
         ))
         .await
         .unwrap()
@@ -85,7 +86,7 @@ stage "s" {
                     session_id: session.session_id.clone(),
                     job_id: offer.job_id.clone(),
                 },
-                &user,
+                &agent,
             ))
             .await
             .unwrap()

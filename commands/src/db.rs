@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job liveness",
         include_str!("../../migrations/0003_job_liveness.sql"),
     ),
+    (
+        4,
+        "agent resources",
+        include_str!("../../migrations/0004_agent_resources.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

@@ -5,7 +5,8 @@ use phobos_commands::error::LogError;
 use phobos_commands::log::RecordedEvent;
 use phobos_commands::subscription::Handler;
 use phobos_core::events::{
-    AgentEvent, JobEvent, OrganizationEvent, PipelineEvent, PipelineTemplateEvent, ProjectEvent,
+    AgentEvent, AgentType, JobEvent, OrganizationEvent, PipelineEvent, PipelineTemplateEvent,
+    ProjectEvent,
 };
 use phobos_core::pipeline::{NodeStatus, PipelineStatus, StageStatus};
 use sqlx::PgConnection;
@@ -116,36 +117,7 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
             index(tx, id, ev).await?;
             pipeline(tx, id, &actor, ev).await?;
         }
-        "Agent" => {
-            match ev.decode::<AgentEvent>()? {
-                AgentEvent::AgentRegistered {
-                    name,
-                    internal,
-                    registered_at,
-                } => {
-                    sqlx::query("INSERT INTO agents (id, name, internal, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(id)
-                    .bind(name)
-                    .bind(internal)
-                    .bind(registered_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                AgentEvent::AgentSessionStarted {
-                    session_id,
-                    tags,
-                    started_at,
-                } => {
-                    sqlx::query("UPDATE agents SET session_id = $2, tags = $3, last_session_at = $4 WHERE id = $1")
-                    .bind(id)
-                    .bind(uuid_of(ev, &session_id)?)
-                    .bind(tags)
-                    .bind(started_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-        }
+        "Agent" => agent(tx, id, ev).await?,
         "Job" => job(tx, id, ev).await?,
         _ => {}
     }
@@ -424,4 +396,96 @@ async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), 
     };
     q.execute(&mut *tx).await?;
     Ok(())
+}
+
+async fn agent(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), LogError> {
+    let q = match ev.decode::<AgentEvent>()? {
+        AgentEvent::AgentRegistered {
+            name,
+            internal,
+            registered_at,
+        } => sqlx::query(
+            "INSERT INTO agents (id, name, internal, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(internal)
+        .bind(registered_at),
+        AgentEvent::AgentCreated {
+            name,
+            agent_type,
+            organization_id,
+            tags,
+            run_untagged_jobs,
+            internal,
+            created_at,
+        } => {
+            let organization = organization_id
+                .as_deref()
+                .map(|o| uuid_of(ev, o))
+                .transpose()?;
+            sqlx::query(
+                "INSERT INTO agents (id, name, internal, tags, created_at, agent_type, organization_id, run_untagged_jobs)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(name)
+            .bind(internal)
+            .bind(tags)
+            .bind(created_at)
+            .bind(agent_type_name(agent_type))
+            .bind(organization)
+            .bind(run_untagged_jobs)
+        }
+        AgentEvent::AgentUpdated {
+            tags,
+            run_untagged_jobs,
+            updated_at,
+        } => sqlx::query(
+            "UPDATE agents SET tags = $2, run_untagged_jobs = $3, updated_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(tags)
+        .bind(run_untagged_jobs)
+        .bind(updated_at),
+        // Its tokens go with it (ON DELETE CASCADE).
+        AgentEvent::AgentDeleted { .. } => sqlx::query("DELETE FROM agents WHERE id = $1").bind(id),
+        AgentEvent::AgentTokenCreated {
+            token_id,
+            token_sha256,
+            created_at,
+        } => sqlx::query(
+            "INSERT INTO agent_tokens (token_sha256, agent_id, token_id, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_sha256)
+        .bind(id)
+        .bind(uuid_of(ev, &token_id)?)
+        .bind(created_at),
+        AgentEvent::AgentSessionStarted {
+            session_id,
+            tags,
+            started_at,
+        } => sqlx::query(
+            "UPDATE agents SET session_id = $2, tags = $3, last_session_at = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(uuid_of(ev, &session_id)?)
+        .bind(tags)
+        .bind(started_at),
+        AgentEvent::AgentSessionExpired { session_id, .. } => sqlx::query(
+            "UPDATE agents SET session_id = NULL WHERE id = $1 AND session_id = $2",
+        )
+        .bind(id)
+        .bind(uuid_of(ev, &session_id)?),
+    };
+    q.execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// How agent types are written in the read model (and GraphQL).
+pub fn agent_type_name(t: AgentType) -> &'static str {
+    match t {
+        AgentType::Organization => "ORGANIZATION",
+        AgentType::Shared => "SHARED",
+    }
 }

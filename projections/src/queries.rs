@@ -359,9 +359,31 @@ pub struct AgentRow {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub last_session_at: Option<DateTime<Utc>>,
+    /// `ORGANIZATION` or `SHARED`.
+    pub agent_type: String,
+    pub organization_id: Option<Uuid>,
+    pub run_untagged_jobs: bool,
 }
 
-const AGENT_COLS: &str = "id, name, internal, tags, created_at, last_session_at";
+impl AgentRow {
+    /// What decides which jobs it may take.
+    pub fn scope(&self) -> phobos_core::agent::AgentScope {
+        use phobos_core::events::AgentType;
+        phobos_core::agent::AgentScope {
+            name: self.name.clone(),
+            agent_type: if self.agent_type == "ORGANIZATION" {
+                AgentType::Organization
+            } else {
+                AgentType::Shared
+            },
+            organization_id: self.organization_id.map(|o| o.to_string()),
+            tags: self.tags.clone(),
+            run_untagged_jobs: self.run_untagged_jobs,
+        }
+    }
+}
+
+const AGENT_COLS: &str = "id, name, internal, tags, created_at, last_session_at, agent_type, organization_id, run_untagged_jobs";
 fn agent_row(r: &PgRow) -> Result<AgentRow, sqlx::Error> {
     Ok(AgentRow {
         id: r.try_get("id")?,
@@ -370,7 +392,39 @@ fn agent_row(r: &PgRow) -> Result<AgentRow, sqlx::Error> {
         tags: r.try_get("tags")?,
         created_at: r.try_get("created_at")?,
         last_session_at: r.try_get("last_session_at")?,
+        agent_type: r.try_get("agent_type")?,
+        organization_id: r.try_get("organization_id")?,
+        run_untagged_jobs: r.try_get("run_untagged_jobs")?,
     })
+}
+
+/// The agent whose credential has this SHA-256.
+pub async fn agent_by_token(
+    pool: &PgPool,
+    token_sha256: &str,
+) -> Result<Option<AgentRow>, QueryError> {
+    let sql = format!(
+        "SELECT {} FROM agents WHERE id = (SELECT agent_id FROM agent_tokens WHERE token_sha256 = $1)",
+        AGENT_COLS
+    );
+    let row = sqlx::query(&sql)
+        .bind(token_sha256)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.as_ref().map(agent_row).transpose()?)
+}
+
+/// The organization of a project.
+pub async fn project_organization(
+    pool: &PgPool,
+    project_id: Uuid,
+) -> Result<Option<Uuid>, QueryError> {
+    Ok(
+        sqlx::query_scalar("SELECT organization_id FROM projects WHERE id = $1")
+            .bind(project_id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 pub async fn agents(pool: &PgPool, req: &PageRequest) -> Result<Page<AgentRow>, QueryError> {

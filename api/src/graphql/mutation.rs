@@ -91,6 +91,86 @@ fn bad_id(field: &str, id: &ID) -> ServiceError {
     )
 }
 
+/// Which jobs an agent may take.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum AgentType {
+    /// Only jobs of its organization's projects.
+    Organization,
+    /// Jobs of every organization.
+    Shared,
+}
+
+impl From<AgentType> for phobos_core::events::AgentType {
+    fn from(t: AgentType) -> Self {
+        match t {
+            AgentType::Organization => Self::Organization,
+            AgentType::Shared => Self::Shared,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateAgentInput {
+    pub name: String,
+    #[graphql(name = "type")]
+    pub agent_type: AgentType,
+    /// Required for ORGANIZATION agents.
+    pub organization_name: Option<String>,
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    /// Whether it takes jobs that need no tags.
+    #[graphql(default = true)]
+    pub run_untagged_jobs: bool,
+}
+
+#[derive(InputObject)]
+pub struct UpdateAgentInput {
+    pub id: ID,
+    /// Replaces its tags; unchanged when left out.
+    pub tags: Option<Vec<String>>,
+    pub run_untagged_jobs: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct AgentIdInput {
+    pub id: ID,
+}
+
+#[derive(InputObject)]
+pub struct CreateAgentTokenInput {
+    pub agent_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct AgentPayload {
+    pub agent: Option<Agent>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(SimpleObject)]
+pub struct AgentTokenPayload {
+    /// The credential, shown this once: the server keeps only its hash.
+    /// Start the agent with it (`PHOBOS_AGENT_TOKEN`).
+    pub token: Option<String>,
+    pub agent: Option<Agent>,
+    pub problems: Vec<Problem>,
+}
+
+fn agent_payload(
+    result: Result<phobos_projections::queries::AgentRow, ServiceError>,
+) -> Result<AgentPayload> {
+    match result {
+        Ok(a) => Ok(AgentPayload {
+            agent: Some(a.into()),
+            problems: vec![],
+        }),
+        Err(e) => Ok(AgentPayload {
+            agent: None,
+            problems: problems(e)?,
+        }),
+    }
+}
+
 #[Object]
 impl MutationRoot {
     /// Signs in the built-in admin user; send the token as
@@ -229,6 +309,76 @@ impl MutationRoot {
             }),
             Err(e) => Ok(PipelinePayload {
                 pipeline: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
+    /// An agent that runs jobs: SHARED (every organization's) or
+    /// ORGANIZATION (its own). Administrators only.
+    async fn create_agent(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAgentInput,
+    ) -> Result<AgentPayload> {
+        let claims = authed(ctx)?;
+        let new = crate::agents::NewAgent {
+            name: &input.name,
+            agent_type: input.agent_type.into(),
+            organization_name: input.organization_name.as_deref(),
+            tags: input.tags,
+            run_untagged_jobs: input.run_untagged_jobs,
+        };
+        agent_payload(app(ctx).create_agent(claims, new).await)
+    }
+
+    async fn update_agent(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateAgentInput,
+    ) -> Result<AgentPayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of("Agent", &input.id) {
+            Some(id) => {
+                app(ctx)
+                    .update_agent(claims, id, input.tags, input.run_untagged_jobs)
+                    .await
+            }
+            None => Err(bad_id("id", &input.id)),
+        };
+        agent_payload(result)
+    }
+
+    /// Deletes the agent: its credentials stop working at once.
+    async fn delete_agent(&self, ctx: &Context<'_>, input: AgentIdInput) -> Result<AgentPayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of("Agent", &input.id) {
+            Some(id) => app(ctx).delete_agent(claims, id).await,
+            None => Err(bad_id("id", &input.id)),
+        };
+        agent_payload(result)
+    }
+
+    /// A credential bound to this one agent.
+    async fn create_agent_token(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAgentTokenInput,
+    ) -> Result<AgentTokenPayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of("Agent", &input.agent_id) {
+            Some(id) => app(ctx).create_agent_token(claims, id).await,
+            None => Err(bad_id("agentId", &input.agent_id)),
+        };
+        match result {
+            Ok((token, agent)) => Ok(AgentTokenPayload {
+                token: Some(token),
+                agent: Some(agent.into()),
+                problems: vec![],
+            }),
+            Err(e) => Ok(AgentTokenPayload {
+                token: None,
+                agent: None,
                 problems: problems(e)?,
             }),
         }

@@ -77,7 +77,7 @@ impl QueryRoot {
     }
 
     /// Any object by global id, or by PRN (`prn:organization:acme`,
-    /// `prn:project:acme/web`, `prn:pipeline:acme/web/<id>`, `prn:agent:<name>` …).
+    /// `prn:project:acme/web`, `prn:pipeline:acme/web/<id>`, `prn:agent:<name>`, `prn:agent:<org>/<name>` …).
     async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
         authed(ctx)?;
         if let Some((kind, uuid)) = ids::decode(&id) {
@@ -96,7 +96,9 @@ impl QueryRoot {
             }
         };
         let parts: Vec<&str> = prn.path.split('/').collect();
-        use phobos_commands::aggregates::{agent_id, organization_id, project_id};
+        use phobos_commands::aggregates::{
+            agent_id, organization_agent_id, organization_id, project_id,
+        };
         let by = |kind: &str, s: String| (kind.to_string(), Uuid::parse_str(&s).ok());
         let (kind, uuid) = match (prn.resource_type.as_str(), parts.as_slice()) {
             ("organization", [org]) => by("Organization", organization_id(org)),
@@ -105,6 +107,9 @@ impl QueryRoot {
             ("pipeline_template", [_, _, id]) => by("PipelineTemplate", id.to_string()),
             ("job", [_, _, id]) => by("Job", id.to_string()),
             ("agent", [name]) => by("Agent", agent_id(name)),
+            ("agent", [org, name]) => {
+                by("Agent", organization_agent_id(&organization_id(org), name))
+            }
             _ => return Ok(None),
         };
         match uuid {

@@ -382,6 +382,8 @@ pub struct Agent {
     pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub last_session_at: Option<DateTime<Utc>>,
+    /// Whether it takes jobs that need no tags.
+    pub run_untagged_jobs: bool,
 }
 
 #[ComplexObject]
@@ -389,8 +391,26 @@ impl Agent {
     async fn id(&self) -> ID {
         ID(ids::encode("Agent", self.row.id))
     }
-    async fn prn(&self) -> String {
-        format!("prn:agent:{}", self.row.name)
+    async fn prn(&self, ctx: &Context<'_>) -> Result<String> {
+        Ok(match self.row.organization_id {
+            None => format!("prn:agent:{}", self.row.name),
+            Some(org) => {
+                let org = queries::organization(&super::app(ctx).pool, org)
+                    .await
+                    .map_err(super::gql_err)?
+                    .map(|o| o.name)
+                    .unwrap_or_default();
+                format!("prn:agent:{org}/{}", self.row.name)
+            }
+        })
+    }
+    #[graphql(name = "type")]
+    async fn agent_type(&self) -> super::mutation::AgentType {
+        if self.row.agent_type == "ORGANIZATION" {
+            super::mutation::AgentType::Organization
+        } else {
+            super::mutation::AgentType::Shared
+        }
     }
 }
 
@@ -402,6 +422,7 @@ impl From<AgentRow> for Agent {
             tags: row.tags.clone(),
             created_at: row.created_at,
             last_session_at: row.last_session_at,
+            run_untagged_jobs: row.run_untagged_jobs,
             row,
         }
     }

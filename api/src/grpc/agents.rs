@@ -1,34 +1,63 @@
 //! `AgentService`: sessions, heartbeats, the job stream and claims.
+//!
+//! Every call is checked against the caller's credential, which names one
+//! agent: an agent token (`createAgentToken`, stored as a hash) or, for the
+//! server's internal agents, a token the server minted at start. A user
+//! token opens no session. The agent's tags, type and organization come from
+//! the agent resource, never from the caller; a job is offered to, and may
+//! be claimed by, only a live session of an agent that may run it
+//! ([`AgentScope::may_run`]). A refused claim appends nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use phobos_commands::aggregates::{agent_id, AgentCommand, JobCommand};
-use phobos_commands::{CommandError, DomainError};
+use phobos_commands::log::read_first;
+use phobos_commands::{CommandContext, CommandError, DomainError};
+use phobos_core::agent::AgentScope;
+use phobos_core::events::{Actor, JobEvent};
+use phobos_projections::queries::{self, AgentRow};
 use phobos_proto::v1::agent_service_server::AgentService;
 use phobos_proto::v1::*;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use super::dispatcher::{tags_fit, Dispatcher};
-use super::{claims, status};
+use super::dispatcher::Dispatcher;
+use super::status;
+use crate::auth::TokenKind;
+use crate::credentials::{self, AGENT_TOKEN_PREFIX};
 use crate::service::App;
-
-const HEARTBEAT_SECONDS: u32 = 10;
 
 struct Session {
     agent_id: String,
-    tags: Vec<String>,
+    scope: AgentScope,
     last_heartbeat: Instant,
+    last_heartbeat_at: DateTime<Utc>,
+    /// Dropped when the session ends, which ends its job stream.
+    _open: watch::Sender<()>,
+    ended: watch::Receiver<()>,
 }
+
+type Sessions = Arc<Mutex<HashMap<String, Session>>>;
 
 pub struct AgentApi {
     app: Arc<App>,
     dispatcher: Arc<Dispatcher>,
-    sessions: Mutex<HashMap<String, Session>>,
+    sessions: Sessions,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> Status {
+    tracing::warn!(error = %e, "agent lookup failed");
+    Status::unavailable("the server cannot check the agent right now; try again")
+}
+
+fn lock(sessions: &Sessions) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+    sessions.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AgentApi {
@@ -36,24 +65,117 @@ impl AgentApi {
         AgentApi {
             app,
             dispatcher,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Arc::default(),
         }
     }
 
-    fn authorize<T>(&self, req: &Request<T>) -> Result<crate::auth::Claims, Status> {
-        claims(&self.app.tokens, req)
+    /// How often agents heartbeat, and how long a silent session lives.
+    fn heartbeat(&self) -> (u32, Duration) {
+        let timeout = self.app.config.jobs.heartbeat_timeout_seconds;
+        ((timeout / 3).max(1), Duration::from_secs(timeout.into()))
     }
 
-    fn session(&self, id: &str) -> Result<(String, Vec<String>), Status> {
-        let sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions
-            .get(id)
-            .map(|s| (s.agent_id.clone(), s.tags.clone()))
+    /// The agent the caller's credential names.
+    async fn principal<T>(&self, req: &Request<T>) -> Result<AgentRow, Status> {
+        let token = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
             .ok_or_else(|| {
-                Status::not_found(
-                    "unknown agent session (the server may have restarted): create a new session",
+                Status::unauthenticated(
+                    "an agent credential is required: send `authorization: Bearer <agent token>` (createAgentToken makes one)",
                 )
-            })
+            })?;
+        if token.starts_with(AGENT_TOKEN_PREFIX) {
+            return queries::agent_by_token(&self.app.pool, &credentials::sha256_hex(token))
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| {
+                    Status::unauthenticated(
+                        "the agent token is not valid (its agent may have been deleted): create a new one with createAgentToken",
+                    )
+                });
+        }
+        let claims = super::claims(&self.app.tokens, req)?;
+        match claims.kind {
+            TokenKind::Agent => {
+                let id: uuid::Uuid = agent_id(&claims.sub)
+                    .parse()
+                    .map_err(|_| Status::internal("agent id"))?;
+                queries::agent(&self.app.pool, id)
+                    .await
+                    .map_err(unavailable)?
+                    .filter(|a| a.internal)
+                    .ok_or_else(|| Status::unauthenticated("unknown internal agent"))
+            }
+            TokenKind::User => Err(Status::permission_denied(
+                "a user token cannot act as an agent: create the agent with createAgent, a credential with createAgentToken, and start the agent with that token",
+            )),
+        }
+    }
+
+    /// The caller's live session `id`, which must be its own agent's.
+    fn own_session(
+        &self,
+        agent: &AgentRow,
+        id: &str,
+    ) -> Result<(AgentScope, watch::Receiver<()>), Status> {
+        let sessions = lock(&self.sessions);
+        let session = sessions.get(id).ok_or_else(|| {
+            Status::not_found(
+                "unknown agent session (it expired, or the server restarted): create a new session",
+            )
+        })?;
+        if session.agent_id != agent.id.to_string() {
+            return Err(Status::permission_denied(format!(
+                "session {id} belongs to another agent than {:?}",
+                agent.name
+            )));
+        }
+        Ok((session.scope.clone(), session.ended.clone()))
+    }
+
+    /// Ends sessions that stopped heartbeating, until `stop`. Each expiry is
+    /// recorded (`AgentSessionExpired`); the jobs such an agent claimed are
+    /// failed by the reaper if their executors fall silent too.
+    pub fn expire_sessions(
+        &self,
+        mut stop: watch::Receiver<bool>,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let (sessions, app) = (self.sessions.clone(), self.app.clone());
+        let (_, timeout) = self.heartbeat();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => return,
+                }
+                let expired: Vec<(String, Session)> = {
+                    let mut all = lock(&sessions);
+                    let ids: Vec<String> = all
+                        .iter()
+                        .filter(|(_, s)| s.last_heartbeat.elapsed() > timeout)
+                        .map(|(id, _)| id.clone())
+                        .collect();
+                    ids.into_iter()
+                        .filter_map(|id| all.remove(&id).map(|s| (id, s)))
+                        .collect()
+                };
+                for (session_id, s) in expired {
+                    tracing::warn!(agent = %s.scope.name, %session_id, "agent session expired: no heartbeat");
+                    let cmd = AgentCommand::ExpireAgentSession {
+                        session_id,
+                        last_heartbeat_at: s.last_heartbeat_at,
+                    };
+                    let ctx = CommandContext::new(Actor::System("sessions".into()));
+                    if let Err(e) = app.bus.agent(&s.agent_id, cmd, &ctx).await {
+                        tracing::warn!(error = %e, "could not record the session's expiry");
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -64,40 +186,51 @@ impl AgentService for AgentApi {
         &self,
         req: Request<CreateSessionRequest>,
     ) -> Result<Response<CreateSessionResponse>, Status> {
-        let c = self.authorize(&req)?;
+        let agent = self.principal(&req).await?;
         let r = req.into_inner();
-        if r.agent_name.is_empty() {
-            return Err(Status::invalid_argument("agent_name is required"));
+        if !r.agent_name.is_empty() && r.agent_name != agent.name {
+            return Err(Status::permission_denied(format!(
+                "this credential belongs to agent {:?}; it cannot open a session as {:?}",
+                agent.name, r.agent_name
+            )));
         }
-        let id = agent_id(&r.agent_name);
+        let (mut asked, mut has) = (r.tags.clone(), agent.tags.clone());
+        asked.sort();
+        has.sort();
+        if !asked.is_empty() && asked != has {
+            return Err(Status::invalid_argument(format!(
+                "agent {:?} has tags {has:?} on the server, but was started with {asked:?}: change them with updateAgent, or start it without tags",
+                agent.name
+            )));
+        }
+        let id = agent.id.to_string();
         let session_id = uuid::Uuid::new_v4().to_string();
         let cmd = AgentCommand::StartAgentSession {
-            name: r.agent_name.clone(),
-            internal: r.internal,
             session_id: session_id.clone(),
-            tags: r.tags.clone(),
         };
+        let ctx = CommandContext::new(Actor::Agent(id.clone()));
         self.app
             .bus
-            .agent(&id, cmd, &self.app.context(&c))
+            .agent(&id, cmd, &ctx)
             .await
             .map_err(|e| status(e.into()))?;
-        self.sessions
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                session_id.clone(),
-                Session {
-                    agent_id: id.clone(),
-                    tags: r.tags,
-                    last_heartbeat: Instant::now(),
-                },
-            );
+        let (open, ended) = watch::channel(());
+        lock(&self.sessions).insert(
+            session_id.clone(),
+            Session {
+                agent_id: id.clone(),
+                scope: agent.scope(),
+                last_heartbeat: Instant::now(),
+                last_heartbeat_at: Utc::now(),
+                _open: open,
+                ended,
+            },
+        );
         tracing::info!(session_id = %session_id, "agent session started");
         Ok(Response::new(CreateSessionResponse {
             agent_id: id,
             session_id,
-            heartbeat_interval_seconds: HEARTBEAT_SECONDS,
+            heartbeat_interval_seconds: self.heartbeat().0,
         }))
     }
 
@@ -105,18 +238,14 @@ impl AgentService for AgentApi {
         &self,
         req: Request<HeartbeatRequest>,
     ) -> Result<Response<HeartbeatResponse>, Status> {
-        self.authorize(&req)?;
+        let agent = self.principal(&req).await?;
         let id = req.into_inner().session_id;
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        match sessions.get_mut(&id) {
-            Some(s) => {
-                s.last_heartbeat = Instant::now();
-                Ok(Response::new(HeartbeatResponse {}))
-            }
-            None => Err(Status::not_found(
-                "unknown agent session: create a new session",
-            )),
+        self.own_session(&agent, &id)?;
+        if let Some(s) = lock(&self.sessions).get_mut(&id) {
+            s.last_heartbeat = Instant::now();
+            s.last_heartbeat_at = Utc::now();
         }
+        Ok(Response::new(HeartbeatResponse {}))
     }
 
     type StreamJobsStream = ReceiverStream<Result<JobOffer, Status>>;
@@ -125,23 +254,33 @@ impl AgentService for AgentApi {
         &self,
         req: Request<StreamJobsRequest>,
     ) -> Result<Response<Self::StreamJobsStream>, Status> {
-        self.authorize(&req)?;
+        let agent = self.principal(&req).await?;
         let session_id = req.into_inner().session_id;
-        let (agent, tags) = self.session(&session_id)?;
+        let (scope, mut ended) = self.own_session(&agent, &session_id)?;
         let (open, mut live) = self.dispatcher.subscribe();
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let span = tracing::info_span!("job_stream", agent = %agent, session = %session_id);
+        let span = tracing::info_span!("job_stream", agent = %agent.name, session = %session_id);
         tokio::spawn(
             async move {
-                for offer in open.into_iter().filter(|o| tags_fit(&o.tags, &tags)) {
-                    if tx.send(Ok(offer)).await.is_err() {
+                let fits = |job: &super::dispatcher::OpenJob| {
+                    scope.may_run(&job.offer.tags, &job.organization_id).is_ok()
+                };
+                for job in open.into_iter().filter(|j| fits(j)) {
+                    if tx.send(Ok(job.offer)).await.is_err() {
                         return;
                     }
                 }
                 loop {
-                    match live.recv().await {
-                        Ok(offer) if tags_fit(&offer.tags, &tags) => {
-                            if tx.send(Ok(offer)).await.is_err() {
+                    let next = tokio::select! {
+                        next = live.recv() => next,
+                        _ = ended.changed() => {
+                            let _ = tx.send(Err(Status::not_found("the agent session expired: create a new session"))).await;
+                            return;
+                        }
+                    };
+                    match next {
+                        Ok(job) if fits(&job) => {
+                            if tx.send(Ok(job.offer)).await.is_err() {
                                 return;
                             }
                         }
@@ -173,28 +312,50 @@ impl AgentService for AgentApi {
         &self,
         req: Request<ClaimJobRequest>,
     ) -> Result<Response<ClaimJobResponse>, Status> {
-        self.authorize(&req)?;
+        let agent = self.principal(&req).await?;
         let r = req.into_inner();
-        let (agent, _) = self.session(&r.session_id)?;
-        let (token, token_sha256) =
-            crate::credentials::new_secret(crate::credentials::JOB_TOKEN_PREFIX).map_err(|e| {
+        self.own_session(&agent, &r.session_id)?;
+        let queued = read_first(&self.app.pool, "Job", &r.job_id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Status::not_found("no such job"))?;
+        let Ok(JobEvent::JobQueued {
+            project_id, spec, ..
+        }) = queued.decode::<JobEvent>()
+        else {
+            return Err(Status::internal("the job's first event is not JobQueued"));
+        };
+        let project: uuid::Uuid = project_id
+            .parse()
+            .map_err(|_| Status::internal("the job's project id is not an id"))?;
+        let organization = queries::project_organization(&self.app.pool, project)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| Status::not_found("the job's project does not exist"))?;
+        // The agent as it is now (the principal was read for this call).
+        if let Err(why) = agent.scope().may_run(&spec.tags, &organization.to_string()) {
+            return Err(Status::permission_denied(format!(
+                "this agent may not run the job: {why}"
+            )));
+        }
+        let (token, token_sha256) = credentials::new_secret(credentials::JOB_TOKEN_PREFIX)
+            .map_err(|e| {
                 tracing::error!(error = %e, "no randomness for a job token");
                 Status::unavailable("cannot make a job token right now; try again")
             })?;
         let cmd = JobCommand::ClaimJob {
-            agent_id: agent.clone(),
+            agent_id: agent.id.to_string(),
             session_id: r.session_id,
             token_sha256,
         };
-        let ctx = super::jobs::job_context(
-            &self.app,
-            &r.job_id,
-            phobos_core::events::Actor::Agent(agent),
-        )
-        .await?;
+        let mut ctx = CommandContext::new(Actor::Agent(agent.id.to_string()));
+        if let Some(meta) = queued.metadata() {
+            ctx.correlation_id = meta.correlation_id;
+            ctx.trace_id = meta.trace_id;
+        }
         match self.app.bus.job(&r.job_id, cmd, &ctx).await {
             Ok(()) => {
-                tracing::info!("job claimed");
+                tracing::info!(agent = %agent.name, "job claimed");
                 Ok(Response::new(ClaimJobResponse {
                     claimed: true,
                     job_token: token,

@@ -8,7 +8,7 @@
 //! the log from that checkpoint. A stream takes the snapshot of open jobs
 //! and subscribes under one lock, so no offer falls between the two.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,9 +20,19 @@ use phobos_proto::v1::JobOffer;
 use sqlx::{PgPool, Row};
 use tokio::sync::{broadcast, watch};
 
+/// A job waiting for an agent: the offer, and the organization whose
+/// project it belongs to (which decides which organization agents see it).
+#[derive(Debug, Clone)]
+pub struct OpenJob {
+    pub offer: JobOffer,
+    pub organization_id: String,
+}
+
 pub struct Dispatcher {
-    open: Mutex<BTreeMap<String, JobOffer>>,
-    offers: broadcast::Sender<JobOffer>,
+    open: Mutex<BTreeMap<String, OpenJob>>,
+    offers: broadcast::Sender<OpenJob>,
+    /// project id → organization id (projects never move).
+    organizations: Mutex<HashMap<String, String>>,
 }
 
 impl Default for Dispatcher {
@@ -30,27 +40,56 @@ impl Default for Dispatcher {
         Dispatcher {
             open: Mutex::new(BTreeMap::new()),
             offers: broadcast::channel(4096).0,
+            organizations: Mutex::new(HashMap::new()),
         }
     }
 }
 
-/// Whether an agent with `agent_tags` may run a job needing `job_tags`.
-pub fn tags_fit(job_tags: &[String], agent_tags: &[String]) -> bool {
-    job_tags.iter().all(|t| agent_tags.contains(t))
-}
-
 impl Dispatcher {
     /// The open jobs now, and every offer after them.
-    pub fn subscribe(&self) -> (Vec<JobOffer>, broadcast::Receiver<JobOffer>) {
+    pub fn subscribe(&self) -> (Vec<OpenJob>, broadcast::Receiver<OpenJob>) {
         let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let rx = self.offers.subscribe();
         (open.values().cloned().collect(), rx)
     }
 
-    fn opened(&self, offer: JobOffer) {
+    fn opened(&self, job: OpenJob) {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        open.insert(offer.job_id.clone(), offer.clone());
-        let _ = self.offers.send(offer);
+        open.insert(job.offer.job_id.clone(), job.clone());
+        let _ = self.offers.send(job);
+    }
+
+    /// The organization of `project_id`, from the read model (projects are
+    /// created, and projected, long before their jobs).
+    async fn organization_of(
+        &self,
+        pool: &PgPool,
+        project_id: &str,
+    ) -> Result<String, sqlx::Error> {
+        if let Some(o) = self
+            .organizations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(project_id)
+        {
+            return Ok(o.clone());
+        }
+        let org: Option<uuid::Uuid> = match project_id.parse::<uuid::Uuid>() {
+            Ok(id) => {
+                sqlx::query_scalar("SELECT organization_id FROM projects WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(pool)
+                    .await?
+            }
+            Err(_) => None,
+        };
+        // An unknown project matches no organization agent.
+        let org = org.map(|o| o.to_string()).unwrap_or_default();
+        self.organizations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(project_id.to_owned(), org.clone());
+        Ok(org)
     }
 
     fn closed(&self, job_id: &str) {
@@ -72,7 +111,9 @@ impl Dispatcher {
                 other => sqlx::Error::Protocol(other.to_string()),
             })?;
         let rows = sqlx::query(
-            "SELECT id, pipeline_id, node_path, tags FROM jobs WHERE status = 'QUEUED'",
+            "SELECT j.id, j.pipeline_id, j.node_path, j.tags, p.organization_id
+               FROM jobs j JOIN projects p ON p.id = j.project_id
+              WHERE j.status = 'QUEUED'",
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -80,11 +121,15 @@ impl Dispatcher {
         for r in rows {
             let id: uuid::Uuid = r.try_get("id")?;
             let pipeline: uuid::Uuid = r.try_get("pipeline_id")?;
-            self.opened(JobOffer {
-                job_id: id.to_string(),
-                pipeline_id: pipeline.to_string(),
-                node_path: r.try_get("node_path")?,
-                tags: r.try_get("tags")?,
+            let organization: uuid::Uuid = r.try_get("organization_id")?;
+            self.opened(OpenJob {
+                offer: JobOffer {
+                    job_id: id.to_string(),
+                    pipeline_id: pipeline.to_string(),
+                    node_path: r.try_get("node_path")?,
+                    tags: r.try_get("tags")?,
+                },
+                organization_id: organization.to_string(),
             });
         }
         Ok(from)
@@ -121,23 +166,38 @@ impl Dispatcher {
                 Ok(events) => {
                     let full = events.len() == 500;
                     for e in events {
-                        cursor = e.position;
                         if e.aggregate_type != "Job" {
+                            cursor = e.position;
                             continue;
                         }
                         match e.decode::<JobEvent>() {
                             Ok(JobEvent::JobQueued {
                                 pipeline_id,
+                                project_id,
                                 node_path,
                                 spec,
                                 ..
                             }) => {
+                                let organization_id = match self
+                                    .organization_of(&pool, &project_id)
+                                    .await
+                                {
+                                    Ok(o) => o,
+                                    Err(err) => {
+                                        // Read this batch again from here.
+                                        tracing::warn!(error = %err, "cannot look up the job's organization; retrying");
+                                        break;
+                                    }
+                                };
                                 tracing::debug!(job_id = %e.aggregate_id, "job offered");
-                                self.opened(JobOffer {
-                                    job_id: e.aggregate_id.clone(),
-                                    pipeline_id,
-                                    node_path,
-                                    tags: spec.tags,
+                                self.opened(OpenJob {
+                                    offer: JobOffer {
+                                        job_id: e.aggregate_id.clone(),
+                                        pipeline_id,
+                                        node_path,
+                                        tags: spec.tags,
+                                    },
+                                    organization_id,
                                 });
                             }
                             Ok(JobEvent::JobClaimed { .. } | JobEvent::JobFailed { .. }) => {
@@ -146,6 +206,7 @@ impl Dispatcher {
                             Ok(_) => {}
                             Err(err) => tracing::error!(error = %err, "undecodable job event"),
                         }
+                        cursor = e.position;
                     }
                     if full {
                         continue;

@@ -230,6 +230,39 @@ impl Server {
             .to_string()
     }
 
+    /// Creates an agent (SHARED when `organization` is None) and a credential
+    /// for it; returns the agent's id and the token.
+    pub fn agent_token(
+        &self,
+        name: &str,
+        organization: Option<&str>,
+        tags: &[&str],
+        run_untagged_jobs: bool,
+    ) -> (String, String) {
+        let d = self.gql(
+            "mutation($i: CreateAgentInput!) { createAgent(input: $i) { agent { id } problems { message field } } }",
+            json!({ "i": {
+                "name": name,
+                "type": if organization.is_some() { "ORGANIZATION" } else { "SHARED" },
+                "organizationName": organization,
+                "tags": tags,
+                "runUntaggedJobs": run_untagged_jobs,
+            } }),
+        );
+        assert_eq!(d["createAgent"]["problems"], json!([]), "{d}");
+        let id = d["createAgent"]["agent"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let d = self.gql(
+            "mutation($i: CreateAgentTokenInput!) { createAgentToken(input: $i) { token problems { message } } }",
+            json!({ "i": { "agentId": id } }),
+        );
+        assert_eq!(d["createAgentToken"]["problems"], json!([]), "{d}");
+        let token = d["createAgentToken"]["token"].as_str().unwrap().to_string();
+        (id, token)
+    }
+
     /// Uploads a template and creates a pipeline from it; returns its id.
     pub fn run_pipeline(&self, project_id: &str, hcl: &str) -> String {
         let d = self.gql(

@@ -1,29 +1,76 @@
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
-use phobos_core::events::AgentEvent;
+use phobos_core::agent::AgentScope;
+use phobos_core::events::{AgentEvent, AgentType};
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, Stored};
 use crate::error::DomainError;
 
+/// An agent: a resource an administrator creates (or the server, for its
+/// internal agents), with tags, credentials and sessions.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Agent {
-    name: Option<String>,
-    session_id: Option<String>,
+    /// Set while the agent exists (created, not deleted).
+    scope: Option<AgentScope>,
+    internal: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub enum AgentCommand {
-    /// Registers the agent if it is new, then opens a session.
-    StartAgentSession {
+    CreateAgent {
         name: String,
-        internal: bool,
-        session_id: String,
+        agent_type: AgentType,
+        organization_id: Option<String>,
+        tags: Vec<String>,
+        run_untagged_jobs: bool,
+    },
+    /// The server's own agents: created on first start, their tags kept in
+    /// line with the configuration afterwards. Idempotent.
+    EnsureInternalAgent {
+        name: String,
         tags: Vec<String>,
     },
+    UpdateAgent {
+        tags: Vec<String>,
+        run_untagged_jobs: bool,
+    },
+    DeleteAgent,
+    CreateAgentToken {
+        token_id: String,
+        token_sha256: String,
+    },
+    StartAgentSession {
+        session_id: String,
+    },
+    ExpireAgentSession {
+        session_id: String,
+        last_heartbeat_at: DateTime<Utc>,
+    },
 }
-command_name!(AgentCommand { StartAgentSession });
+command_name!(AgentCommand {
+    CreateAgent,
+    EnsureInternalAgent,
+    UpdateAgent,
+    DeleteAgent,
+    CreateAgentToken,
+    StartAgentSession,
+    ExpireAgentSession
+});
+
+impl Agent {
+    /// What decides which jobs it may take; `None` when it does not exist.
+    pub fn scope(&self) -> Option<&AgentScope> {
+        self.scope.as_ref()
+    }
+
+    fn existing(&self) -> Result<&AgentScope, DomainError> {
+        self.scope
+            .as_ref()
+            .ok_or_else(|| DomainError::NotFound("this agent".into()))
+    }
+}
 
 impl Aggregate for Agent {
     const TYPE: &'static str = "Agent";
@@ -38,42 +85,137 @@ impl Aggregate for Agent {
         _: &(),
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        match command {
-            AgentCommand::StartAgentSession {
+        let now = Utc::now();
+        let event = match command {
+            AgentCommand::CreateAgent {
                 name,
-                internal,
-                session_id,
+                agent_type,
+                organization_id,
                 tags,
+                run_untagged_jobs,
             } => {
-                let now = Utc::now();
-                if self.name.is_none() {
-                    let e = AgentEvent::AgentRegistered {
-                        name,
-                        internal,
-                        registered_at: now,
-                    };
-                    sink.write(Stored(e), self).await;
+                if self.scope.is_some() {
+                    return Err(DomainError::AlreadyExists(format!("agent {name:?}")));
                 }
-                if self.session_id.as_deref() == Some(session_id.as_str()) {
-                    return Ok(());
-                }
-                let e = AgentEvent::AgentSessionStarted {
-                    session_id,
+                AgentEvent::AgentCreated {
+                    name,
+                    agent_type,
+                    organization_id,
                     tags,
-                    started_at: now,
-                };
-                sink.write(Stored(e), self).await;
-                Ok(())
+                    run_untagged_jobs,
+                    internal: false,
+                    created_at: now,
+                }
             }
-        }
+            AgentCommand::EnsureInternalAgent { name, tags } => match &self.scope {
+                None => AgentEvent::AgentCreated {
+                    name,
+                    agent_type: AgentType::Shared,
+                    organization_id: None,
+                    tags,
+                    run_untagged_jobs: true,
+                    internal: true,
+                    created_at: now,
+                },
+                Some(s) if s.tags == tags => return Ok(()),
+                Some(s) => AgentEvent::AgentUpdated {
+                    tags,
+                    run_untagged_jobs: s.run_untagged_jobs,
+                    updated_at: now,
+                },
+            },
+            AgentCommand::UpdateAgent {
+                tags,
+                run_untagged_jobs,
+            } => {
+                self.existing()?;
+                AgentEvent::AgentUpdated {
+                    tags,
+                    run_untagged_jobs,
+                    updated_at: now,
+                }
+            }
+            AgentCommand::DeleteAgent => {
+                self.existing()?;
+                AgentEvent::AgentDeleted { deleted_at: now }
+            }
+            AgentCommand::CreateAgentToken {
+                token_id,
+                token_sha256,
+            } => {
+                self.existing()?;
+                AgentEvent::AgentTokenCreated {
+                    token_id,
+                    token_sha256,
+                    created_at: now,
+                }
+            }
+            AgentCommand::StartAgentSession { session_id } => AgentEvent::AgentSessionStarted {
+                session_id,
+                tags: self.existing()?.tags.clone(),
+                started_at: now,
+            },
+            AgentCommand::ExpireAgentSession {
+                session_id,
+                last_heartbeat_at,
+            } => AgentEvent::AgentSessionExpired {
+                session_id,
+                last_heartbeat_at,
+                expired_at: now,
+            },
+        };
+        sink.write(Stored(event), self).await;
+        Ok(())
     }
 
     fn apply(&mut self, event: Self::Event) {
         match event.0 {
-            AgentEvent::AgentRegistered { name, .. } => self.name = Some(name),
-            AgentEvent::AgentSessionStarted { session_id, .. } => {
-                self.session_id = Some(session_id)
+            AgentEvent::AgentRegistered { name, internal, .. } => {
+                self.internal = internal;
+                self.scope = Some(AgentScope {
+                    name,
+                    agent_type: AgentType::Shared,
+                    organization_id: None,
+                    tags: vec![],
+                    run_untagged_jobs: true,
+                });
             }
+            AgentEvent::AgentCreated {
+                name,
+                agent_type,
+                organization_id,
+                tags,
+                run_untagged_jobs,
+                internal,
+                ..
+            } => {
+                self.internal = internal;
+                self.scope = Some(AgentScope {
+                    name,
+                    agent_type,
+                    organization_id,
+                    tags,
+                    run_untagged_jobs,
+                });
+            }
+            AgentEvent::AgentUpdated {
+                tags,
+                run_untagged_jobs,
+                ..
+            } => {
+                if let Some(s) = &mut self.scope {
+                    s.tags = tags;
+                    s.run_untagged_jobs = run_untagged_jobs;
+                }
+            }
+            AgentEvent::AgentDeleted { .. } => self.scope = None,
+            // Legacy sessions carried the tags the agent claimed.
+            AgentEvent::AgentSessionStarted { tags, .. } => {
+                if let Some(s) = &mut self.scope {
+                    s.tags = tags;
+                }
+            }
+            AgentEvent::AgentTokenCreated { .. } | AgentEvent::AgentSessionExpired { .. } => {}
         }
     }
 }

@@ -87,3 +87,9 @@ pub fn project_id(organization_id: &str, name: &str) -> String {
 pub fn agent_id(name: &str) -> String {
     name_id("agent", name)
 }
+
+/// The id of organization `organization_id`'s agent called `name` (shared
+/// agents: [`agent_id`]).
+pub fn organization_agent_id(organization_id: &str, name: &str) -> String {
+    name_id("agent", &format!("{organization_id}/{name}"))
+}

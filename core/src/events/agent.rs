@@ -1,25 +1,70 @@
-//! Agents and their sessions.
+//! Agents, their credentials and their sessions.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::named_event;
 
+/// Which jobs an agent may take: those of its own organization, or any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AgentType {
+    Organization,
+    Shared,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AgentEvent {
+    /// Recorded by servers before agents were resources: the agent named
+    /// itself when it first opened a session. Such an agent is shared and
+    /// runs untagged jobs.
     AgentRegistered {
         name: String,
         internal: bool,
         registered_at: DateTime<Utc>,
     },
-    /// A session opened; `tags` are the tags the agent offers in it.
+    /// An agent resource. `organization_id` is set for organization agents.
+    AgentCreated {
+        name: String,
+        agent_type: AgentType,
+        organization_id: Option<String>,
+        tags: Vec<String>,
+        run_untagged_jobs: bool,
+        internal: bool,
+        created_at: DateTime<Utc>,
+    },
+    AgentUpdated {
+        tags: Vec<String>,
+        run_untagged_jobs: bool,
+        updated_at: DateTime<Utc>,
+    },
+    /// Its credentials stop working and its sessions end.
+    AgentDeleted { deleted_at: DateTime<Utc> },
+    /// A credential for this agent alone: only its SHA-256 (hex) is kept.
+    AgentTokenCreated {
+        token_id: String,
+        token_sha256: String,
+        created_at: DateTime<Utc>,
+    },
+    /// A session opened; `tags` are the agent's tags at that moment.
     AgentSessionStarted {
         session_id: String,
         tags: Vec<String>,
         started_at: DateTime<Utc>,
     },
+    /// A session that stopped heartbeating was closed.
+    AgentSessionExpired {
+        session_id: String,
+        last_heartbeat_at: DateTime<Utc>,
+        expired_at: DateTime<Utc>,
+    },
 }
 named_event!(AgentEvent {
     AgentRegistered,
-    AgentSessionStarted
+    AgentCreated,
+    AgentUpdated,
+    AgentDeleted,
+    AgentTokenCreated,
+    AgentSessionStarted,
+    AgentSessionExpired
 });

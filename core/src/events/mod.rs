@@ -15,7 +15,7 @@ mod metadata;
 mod organization;
 mod pipeline;
 
-pub use agent::AgentEvent;
+pub use agent::{AgentEvent, AgentType};
 pub use job::{JobAction, JobEvent, JobSpec};
 pub use metadata::{Actor, ActorParseError, EventMetadata};
 pub use organization::{OrganizationEvent, PipelineTemplateEvent, ProjectEvent};

@@ -1,0 +1,231 @@
+//! Agents are who their credential says: a user token opens no session,
+//! a credential opens sessions only as its own agent, and a job is offered
+//! to, and may be claimed by, only an agent whose tags, organization and
+//! runUntaggedJobs allow it. A refused claim appends nothing.
+
+mod support;
+
+use std::time::Duration;
+
+use phobos_proto::v1::agent_service_client::AgentServiceClient;
+use phobos_proto::v1::*;
+use serde_json::json;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Streaming};
+
+fn authed<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+struct Agent {
+    client: AgentServiceClient<Channel>,
+    token: String,
+    session: String,
+}
+
+impl Agent {
+    async fn connect(server: &support::Server, name: &str, token: &str) -> Agent {
+        let channel = Channel::from_shared(format!("http://127.0.0.1:{}", server.grpc))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut client = AgentServiceClient::new(channel);
+        let session = client
+            .create_session(authed(
+                CreateSessionRequest {
+                    agent_name: name.into(),
+                    tags: vec![],
+                    internal: false,
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .session_id;
+        Agent {
+            client,
+            token: token.into(),
+            session,
+        }
+    }
+
+    async fn offers(&mut self) -> Streaming<JobOffer> {
+        self.client
+            .stream_jobs(authed(
+                StreamJobsRequest {
+                    session_id: self.session.clone(),
+                },
+                &self.token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+    }
+
+    async fn claim(&mut self, job_id: &str) -> Result<ClaimJobResponse, tonic::Status> {
+        self.client
+            .claim_job(authed(
+                ClaimJobRequest {
+                    session_id: self.session.clone(),
+                    job_id: job_id.into(),
+                },
+                &self.token,
+            ))
+            .await
+            .map(|r| r.into_inner())
+    }
+}
+
+/// The offers that arrive within `wait`, by node path.
+async fn offered(stream: &mut Streaming<JobOffer>, wait: Duration) -> Vec<(String, String)> {
+    let mut got = Vec::new();
+    while let Ok(Ok(Some(o))) = tokio::time::timeout(wait, stream.message()).await {
+        got.push((o.node_path, o.job_id));
+    }
+    got.sort();
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_are_who_their_credential_says_and_take_only_their_jobs() {
+    let mut server = support::start("agent_identity", 0).await;
+    let user = server.login();
+    let project = server.project("acme", "agents");
+    server.project("other", "elsewhere");
+    let (_, linux) = server.agent_token("linux", None, &["linux"], false);
+    let (_, acme) = server.agent_token("acme-builder", Some("acme"), &[], true);
+    let (other_id, other) = server.agent_token("other-builder", Some("other"), &[], true);
+
+    // A user token opens no session; a credential only as its own agent.
+    let channel = Channel::from_shared(format!("http://127.0.0.1:{}", server.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut raw = AgentServiceClient::new(channel);
+    let request = |name: &str, tags: Vec<String>| CreateSessionRequest {
+        agent_name: name.into(),
+        tags,
+        internal: true,
+    };
+    let e = raw
+        .create_session(authed(request("linux", vec![]), &user))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    assert!(e.message().contains("createAgentToken"), "{e:?}");
+    let e = raw
+        .create_session(authed(request("acme-builder", vec![]), &linux))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    assert!(e.message().contains("belongs to agent \"linux\""), "{e:?}");
+    let e = raw
+        .create_session(authed(request("linux", vec!["gpu".into()]), &linux))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("updateAgent"), "{e:?}");
+    let e = raw
+        .create_session(authed(request("linux", vec![]), "pha_not-a-real-token"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+
+    let mut linux = Agent::connect(&server, "linux", &linux).await;
+    let mut acme = Agent::connect(&server, "acme-builder", &acme).await;
+    let mut other = Agent::connect(&server, "other-builder", &other).await;
+    // Another agent's session is not yours.
+    let stolen = raw
+        .claim_job(authed(
+            ClaimJobRequest {
+                session_id: linux.session.clone(),
+                job_id: "00000000-0000-0000-0000-000000000000".into(),
+            },
+            &other.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(stolen.code(), Code::PermissionDenied, "{stolen:?}");
+
+    let pipeline = server.run_pipeline(
+        &project,
+        r#"
+stage "s" {
+  task "tagged" {
+    agent { tags = ["linux"] }
+    action "exec_command" { command = "true" }
+  }
+  task "untagged" {
+    action "exec_command" { command = "true" }
+  }
+  task "gpu" {
+    agent { tags = ["linux", "gpu"] }
+    action "exec_command" { command = "true" }
+  }
+}
+"#,
+    );
+    let (mut l, mut a, mut o) = (
+        linux.offers().await,
+        acme.offers().await,
+        other.offers().await,
+    );
+    let wait = Duration::from_millis(1500);
+    let (lo, ao, oo) = tokio::join!(
+        offered(&mut l, wait),
+        offered(&mut a, wait),
+        offered(&mut o, wait)
+    );
+    let paths = |v: &[(String, String)]| v.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    // linux: tagged only (not untagged: runUntaggedJobs is false; not gpu).
+    assert_eq!(paths(&lo), ["stage.s.task.tagged"]);
+    // acme's organization agent: the untagged one (it has no tags).
+    assert_eq!(paths(&ao), ["stage.s.task.untagged"]);
+    // the other organization's agent: nothing of acme's.
+    assert!(oo.is_empty(), "{oo:?}");
+
+    // Claims are checked the same way, and a refusal appends nothing.
+    let job =
+        |v: &[(String, String)], path: &str| v.iter().find(|(p, _)| p == path).unwrap().1.clone();
+    let untagged = job(&ao, "stage.s.task.untagged");
+    let tagged = job(&lo, "stage.s.task.tagged");
+    let e = other.claim(&untagged).await.unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    assert!(e.message().contains("another organization"), "{e:?}");
+    let e = linux.claim(&untagged).await.unwrap_err();
+    assert!(e.message().contains("runUntaggedJobs"), "{e:?}");
+    let e = acme.claim(&tagged).await.unwrap_err();
+    assert!(e.message().contains("lacks [\"linux\"]"), "{e:?}");
+    let events = server.gql(
+        "query($id: ID!) { pipelineEvents(pipelineId: $id) { eventType } }",
+        json!({ "id": pipeline }),
+    );
+    let claimed = events.to_string().matches("JobClaimed").count();
+    assert_eq!(claimed, 0, "{events}");
+    assert!(linux.claim(&tagged).await.unwrap().claimed);
+    assert!(acme.claim(&untagged).await.unwrap().claimed);
+
+    // A deleted agent's credential stops working.
+    let d = server.gql(
+        "mutation($i: AgentIdInput!) { deleteAgent(input: $i) { agent { name } problems { message } } }",
+        json!({ "i": { "id": other_id } }),
+    );
+    assert_eq!(d["deleteAgent"]["problems"], json!([]), "{d}");
+    let e = raw
+        .heartbeat(authed(
+            HeartbeatRequest {
+                session_id: other.session.clone(),
+            },
+            &other.token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+}
