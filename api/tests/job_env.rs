@@ -131,3 +131,84 @@ async fn internal_agent_jobs_see_no_server_secret() {
         assert!(!server_log.contains(secret), "the server logged a secret");
     }
 }
+
+/// An external `phobos-agent` started with secrets in its environment: its
+/// jobs see none of them; killed (`kill -9`) mid-job, its executor finishes
+/// the job anyway; neither log shows the agent's credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_agent_jobs_see_no_agent_secret_and_outlive_the_agent() {
+    let mut server = support::start("job_env_external", 0).await;
+    server.login();
+    let project = server.project("acme", "external");
+    let (_, token) = server.agent_token("outside", None, &["outside"], false);
+    let dir = std::env::temp_dir().join(format!("phobos-ext-agent-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let agent_log = dir.join("agent.log");
+    let out = std::fs::File::create(&agent_log).unwrap();
+    let mut agent = std::process::Command::new(support::bin_dir().join("phobos-agent"))
+        .args(["--server-url", &format!("http://127.0.0.1:{}", server.grpc)])
+        .args(["--name", "outside"])
+        .args([
+            "--executor-path",
+            support::bin_dir()
+                .join("phobos-job-executor")
+                .to_str()
+                .unwrap(),
+        ])
+        .env("PHOBOS_AGENT_TOKEN", &token)
+        .env(CANARY_NAME, CANARY_VALUE)
+        .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::from(out.try_clone().unwrap()))
+        .stderr(std::process::Stdio::from(out))
+        .spawn()
+        .unwrap();
+    let marker = dir.join("started");
+    let hcl = format!(
+        r#"
+stage "s" {{
+  task "show" {{
+    agent {{ tags = ["outside"] }}
+    action "exec_command" {{
+      command = "env; touch {}; sleep 3; echo finished-after-agent-died"
+    }}
+  }}
+}}
+"#,
+        marker.display()
+    );
+    let id = server.run_pipeline(&project, &hcl);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !marker.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    agent.kill().unwrap();
+    agent.wait().unwrap();
+    let done = server.wait_finished(&id, Duration::from_secs(60));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let log = job_log(&done);
+    assert!(log.contains("finished-after-agent-died"), "{log}");
+    for secret in [
+        CANARY_NAME,
+        CANARY_VALUE,
+        AWS_SECRET,
+        "PHOBOS_AGENT_TOKEN",
+        &token,
+    ] {
+        assert!(!log.contains(secret), "the job saw {secret}:\n{log}");
+    }
+    let agent_output = std::fs::read_to_string(&agent_log).unwrap();
+    assert!(agent_output.contains("job claimed"), "{agent_output}");
+    for text in [&agent_output, &server.log_text()] {
+        assert!(!text.contains(&token), "a log shows the agent token");
+        assert!(
+            !text.contains(support::PASSWORD),
+            "a log shows the admin password"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

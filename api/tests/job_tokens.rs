@@ -248,4 +248,12 @@ async fn a_job_token_works_for_its_job_only_and_not_after_it_ended() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The server's log shows no job token.
+    let log = server.log_text();
+    for (_, token) in &claimed {
+        assert!(
+            !log.contains(token.as_str()),
+            "the server log shows a job token"
+        );
+    }
 }
