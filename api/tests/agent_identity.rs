@@ -229,3 +229,47 @@ stage "s" {
         .unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_no_agent_can_take_says_what_it_waits_for() {
+    let mut server = support::start("agent_waiting", 1).await;
+    server.login();
+    let project = server.project("acme", "waiting");
+    let pipeline = server.run_pipeline(
+        &project,
+        "stage \"s\" {\n  task \"t\" {\n    agent { tags = [\"arm64\"] }\n    action \"exec_command\" { command = \"true\" }\n  }\n}\n",
+    );
+    let message = |server: &support::Server| {
+        server.gql(
+            "query($id: ID!) { pipeline(id: $id) { jobs { status message } } }",
+            json!({ "id": pipeline }),
+        )["pipeline"]["jobs"][0]
+            .clone()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let job = message(&server);
+        if job["status"] == "QUEUED" {
+            break job;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = job["message"].as_str().unwrap();
+    assert!(
+        text.contains("tags [\"arm64\"]")
+            && text.contains("none is registered")
+            && text.contains("createAgent"),
+        "{text}"
+    );
+    let (_, token) = server.agent_token("arm", None, &["arm64"], true);
+    let text = message(&server)["message"].as_str().unwrap().to_string();
+    assert!(
+        text.contains("none is connected") && text.contains("arm"),
+        "{text}"
+    );
+    let _arm = Agent::connect(&server, "arm", &token).await;
+    let job = message(&server);
+    assert_eq!(job["status"], "QUEUED");
+    assert_eq!(job["message"], serde_json::Value::Null, "{job}");
+}

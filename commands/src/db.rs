@@ -30,6 +30,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agent resources",
         include_str!("../../migrations/0004_agent_resources.sql"),
     ),
+    (
+        5,
+        "agent heartbeats",
+        include_str!("../../migrations/0005_agent_heartbeats.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

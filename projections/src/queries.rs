@@ -566,3 +566,48 @@ pub async fn pipeline_events(
         other => QueryError::BadCursor(other.to_string()),
     })
 }
+
+/// For a job waiting for an agent (tags `tags`, a project of organization
+/// `organization_id`): what it waits for, when no agent that may run it is
+/// connected (heartbeated within `live_seconds`). `None` when one is.
+pub async fn waiting_for_agent(
+    pool: &PgPool,
+    tags: &[String],
+    organization_id: Uuid,
+    live_seconds: u32,
+) -> Result<Option<String>, QueryError> {
+    let sql = format!(
+        "SELECT {AGENT_COLS}, EXISTS (SELECT 1 FROM agent_session_heartbeats h
+                 WHERE h.agent_id = agents.id
+                   AND h.last_heartbeat_at > now() - make_interval(secs => $1)) AS connected
+           FROM agents"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(f64::from(live_seconds))
+        .fetch_all(pool)
+        .await?;
+    let org = organization_id.to_string();
+    let mut able = Vec::new();
+    for r in &rows {
+        let agent = agent_row(r)?;
+        if agent.scope().may_run(tags, &org).is_ok() {
+            if r.try_get::<bool, _>("connected")? {
+                return Ok(None);
+            }
+            able.push(agent.name);
+        }
+    }
+    let wanted = if tags.is_empty() {
+        "waiting for an agent that runs untagged jobs".to_string()
+    } else {
+        format!("waiting for an agent with tags {tags:?}")
+    };
+    Ok(Some(if able.is_empty() {
+        format!("{wanted}: none is registered (create one with createAgent, or change an agent's tags or runUntaggedJobs with updateAgent)")
+    } else {
+        format!(
+            "{wanted}: none is connected (agents that may run it: {})",
+            able.join(", ")
+        )
+    }))
+}

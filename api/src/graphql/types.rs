@@ -318,8 +318,21 @@ impl Job {
     async fn status(&self) -> &str {
         &self.0.status
     }
-    async fn message(&self) -> Option<&str> {
-        self.0.message.as_deref()
+    /// Why the job failed; while it waits for an agent and none that may
+    /// run it is connected, what it waits for.
+    async fn message(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        if self.0.message.is_some() || self.0.status != "QUEUED" {
+            return Ok(self.0.message.clone());
+        }
+        let app = super::app(ctx);
+        queries::waiting_for_agent(
+            &app.pool,
+            &self.0.tags,
+            self.1.organization_id,
+            app.config.jobs.heartbeat_timeout_seconds,
+        )
+        .await
+        .map_err(super::gql_err)
     }
     async fn tags(&self) -> &[String] {
         &self.0.tags

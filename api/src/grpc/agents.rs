@@ -137,6 +137,25 @@ impl AgentApi {
         Ok((session.scope.clone(), session.ended.clone()))
     }
 
+    /// Notes the session's heartbeat where every instance sees it. Best
+    /// effort: a missed note only makes the agent look gone a little sooner.
+    async fn beat(&self, session_id: &str, agent: &AgentRow) {
+        let Ok(session) = session_id.parse::<uuid::Uuid>() else {
+            return;
+        };
+        let noted = sqlx::query(
+            "INSERT INTO agent_session_heartbeats (session_id, agent_id, last_heartbeat_at) VALUES ($1, $2, now())
+             ON CONFLICT (session_id) DO UPDATE SET last_heartbeat_at = now()",
+        )
+        .bind(session)
+        .bind(agent.id)
+        .execute(&self.app.pool)
+        .await;
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, "could not note the agent's heartbeat");
+        }
+    }
+
     /// Ends sessions that stopped heartbeating, until `stop`. Each expiry is
     /// recorded (`AgentSessionExpired`); the jobs such an agent claimed are
     /// failed by the reaper if their executors fall silent too.
@@ -164,6 +183,14 @@ impl AgentApi {
                         .collect()
                 };
                 for (session_id, s) in expired {
+                    if let Ok(id) = session_id.parse::<uuid::Uuid>() {
+                        let _ = sqlx::query(
+                            "DELETE FROM agent_session_heartbeats WHERE session_id = $1",
+                        )
+                        .bind(id)
+                        .execute(&app.pool)
+                        .await;
+                    }
                     tracing::warn!(agent = %s.scope.name, %session_id, "agent session expired: no heartbeat");
                     let cmd = AgentCommand::ExpireAgentSession {
                         session_id,
@@ -214,6 +241,7 @@ impl AgentService for AgentApi {
             .agent(&id, cmd, &ctx)
             .await
             .map_err(|e| status(e.into()))?;
+        self.beat(&session_id, &agent).await;
         let (open, ended) = watch::channel(());
         lock(&self.sessions).insert(
             session_id.clone(),
@@ -245,6 +273,7 @@ impl AgentService for AgentApi {
             s.last_heartbeat = Instant::now();
             s.last_heartbeat_at = Utc::now();
         }
+        self.beat(&id, &agent).await;
         Ok(Response::new(HeartbeatResponse {}))
     }
 
