@@ -1,5 +1,7 @@
 //! The HTTP side: GraphQL at `/graphql` (POST; GET serves GraphiQL, or the
-//! websocket for subscriptions), and `/healthz`.
+//! websocket for subscriptions), `/healthz` (liveness: the process answers)
+//! and `/readyz` (each background worker's position, lag and last error;
+//! 503 while one is failing).
 
 use std::sync::Arc;
 
@@ -15,7 +17,8 @@ use crate::service::App;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphiql_or_ws))
-        .route("/healthz", web::get().to(healthz));
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz));
 }
 
 async fn graphql(
@@ -77,5 +80,46 @@ async fn healthz(app: web::Data<Arc<App>>) -> HttpResponse {
     match sqlx::query("SELECT 1").execute(&app.pool).await {
         Ok(_) => HttpResponse::Ok().body("ok"),
         Err(_) => HttpResponse::ServiceUnavailable().body("database unavailable"),
+    }
+}
+
+/// Every background worker: where it is in the log and how far behind the
+/// log's head (events), whether it is failing, its last error (for a log
+/// follower, the checkpoint it is stuck after: the failing event is the
+/// next), and how often it was restarted. 200 when none is failing, else 503.
+async fn readyz(app: web::Data<Arc<App>>) -> HttpResponse {
+    let mut ready = true;
+    let mut workers = Vec::new();
+    for (name, state) in app.health.snapshot() {
+        ready &= !state.failing;
+        let lag = match state.position {
+            Some(p) => sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM events WHERE (tx_id, global_position) > ($1::text::xid8, $2)",
+            )
+            .bind(p.tx_id.to_string())
+            .bind(p.global_position)
+            .fetch_one(&app.pool)
+            .await
+            .ok(),
+            None => None,
+        };
+        workers.push(serde_json::json!({
+            "name": name,
+            "position": state.position.map(|p| p.to_string()),
+            "lag": lag,
+            "failing": state.failing,
+            "restarts": state.restarts,
+            "lastError": state.last_error.map(|e| serde_json::json!({
+                "message": e.message,
+                "after": e.after.map(|p| p.to_string()),
+                "at": e.at,
+            })),
+        }));
+    }
+    let body = serde_json::json!({ "ready": ready, "workers": workers });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }

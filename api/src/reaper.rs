@@ -21,6 +21,9 @@ use tracing::Instrument;
 
 use crate::service::App;
 
+/// Its name on `/readyz`.
+pub const NAME: &str = "reaper";
+
 /// How often the reaper looks.
 const EVERY: Duration = Duration::from_secs(2);
 
@@ -39,8 +42,13 @@ pub async fn run(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         if started.elapsed() < patience {
             continue;
         }
-        if let Err(e) = reap(&app).await {
-            tracing::warn!(error = %e, "could not look for abandoned jobs; trying again");
+        match reap(&app).await {
+            Ok(_) => app.health.progressed(NAME, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for abandoned jobs; trying again");
+                app.health
+                    .failed(NAME, format!("cannot look for abandoned jobs: {e}"), None);
+            }
         }
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use phobos_commands::health::{supervise, Health};
 use phobos_commands::policies::{Policies, POLICY_SUBSCRIPTION};
 use phobos_commands::subscription::{self, SubscriptionConfig};
 use phobos_commands::CommandBus;
@@ -17,7 +18,6 @@ use phobos_proto::v1::agent_service_server::AgentServiceServer;
 use phobos_proto::v1::job_service_server::JobServiceServer;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::sync::watch;
-use tracing::Instrument;
 
 use crate::auth::{TokenKind, Tokens};
 use crate::config::{Config, ObjectStoreConfig};
@@ -88,21 +88,38 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bus = Arc::new(CommandBus::new(pool.clone()));
     let (projected_tx, projected) =
         watch::channel(subscription::checkpoint(&pool, PROJECTION_SUBSCRIPTION).await?);
+    let health = Arc::new(Health::default());
+    let projected_tx = Arc::new(projected_tx);
     let mut workers = Vec::new();
-    workers.push(tokio::spawn(subscription::run(
-        pool.clone(),
-        SubscriptionConfig::new(PROJECTION_SUBSCRIPTION),
-        Box::new(Projector),
-        Some(projected_tx),
-        stop.clone(),
-    )));
-    workers.push(tokio::spawn(subscription::run(
-        pool.clone(),
-        SubscriptionConfig::new(POLICY_SUBSCRIPTION),
-        Box::new(Policies::new(bus.clone())),
-        None,
-        stop.clone(),
-    )));
+    workers.push(supervised(PROJECTION_SUBSCRIPTION, &health, &stop, {
+        let (pool, stop, health, projected_tx) = (
+            pool.clone(),
+            stop.clone(),
+            health.clone(),
+            projected_tx.clone(),
+        );
+        move || {
+            subscription::run(
+                pool.clone(),
+                SubscriptionConfig::new(PROJECTION_SUBSCRIPTION).with_health(health.clone()),
+                Box::new(Projector),
+                Some(projected_tx.clone()),
+                stop.clone(),
+            )
+        }
+    }));
+    workers.push(supervised(POLICY_SUBSCRIPTION, &health, &stop, {
+        let (pool, stop, health, bus) = (pool.clone(), stop.clone(), health.clone(), bus.clone());
+        move || {
+            subscription::run(
+                pool.clone(),
+                SubscriptionConfig::new(POLICY_SUBSCRIPTION).with_health(health.clone()),
+                Box::new(Policies::new(bus.clone())),
+                None,
+                stop.clone(),
+            )
+        }
+    }));
 
     let objects: Box<dyn ObjectStore> = match &config.object_store {
         ObjectStoreConfig::Filesystem { directory } => {
@@ -124,31 +141,35 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tokens,
         objects,
         projected,
+        health: health.clone(),
     });
 
     let dispatcher = Arc::new(Dispatcher::default());
-    {
-        let d = dispatcher.clone();
-        let (pool, stop) = (pool.clone(), stop.clone());
-        workers.push(tokio::spawn(
+    workers.push(supervised(DISPATCHER, &health, &stop, {
+        let (d, pool, stop, health) = (
+            dispatcher.clone(),
+            pool.clone(),
+            stop.clone(),
+            health.clone(),
+        );
+        move || {
+            let (d, pool, stop, health) = (d.clone(), pool.clone(), stop.clone(), health.clone());
             async move {
-                d.run(pool, stop).await;
-                Ok(())
+                d.run(pool, stop, &health).await;
+                Ok::<(), std::convert::Infallible>(())
             }
-            .instrument(tracing::info_span!("dispatcher")),
-        ));
-    }
-
-    {
+        }
+    }));
+    workers.push(supervised(REAPER, &health, &stop, {
         let (app, stop) = (app.clone(), stop.clone());
-        workers.push(tokio::spawn(
+        move || {
+            let (app, stop) = (app.clone(), stop.clone());
             async move {
                 crate::reaper::run(app, stop).await;
-                Ok(())
+                Ok::<(), std::convert::Infallible>(())
             }
-            .instrument(tracing::info_span!("reaper")),
-        ));
-    }
+        }
+    }));
 
     // gRPC
     let grpc_addr = std::net::SocketAddr::from(([0, 0, 0, 0], config.grpc_port));
@@ -160,19 +181,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 config.grpc_port
             )
         })?;
-    let agent_api = AgentApi::new(app.clone(), dispatcher.clone());
-    workers.push(tokio::spawn({
-        let expiry = agent_api.expire_sessions(stop.clone());
-        async move {
-            expiry.await;
-            Ok(())
+    let agent_api = Arc::new(AgentApi::new(app.clone(), dispatcher.clone()));
+    workers.push(supervised(SESSIONS, &health, &stop, {
+        let (api, stop) = (agent_api.clone(), stop.clone());
+        move || {
+            let expiry = api.expire_sessions(stop.clone());
+            async move {
+                expiry.await;
+                Ok::<(), std::convert::Infallible>(())
+            }
         }
-        .instrument(tracing::info_span!("agent_sessions"))
     }));
     let grpc = {
         let mut stop = stop.clone();
         tonic::transport::Server::builder()
-            .add_service(AgentServiceServer::new(agent_api))
+            .add_service(AgentServiceServer::from_arc(agent_api))
             .add_service(JobServiceServer::new(JobApi::new(app.clone())))
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(grpc_listener),
@@ -257,6 +280,30 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     pool.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Names of the workers on `/readyz` (besides the two subscriptions).
+const DISPATCHER: &str = crate::grpc::dispatcher::NAME;
+const REAPER: &str = crate::reaper::NAME;
+const SESSIONS: &str = "agent-sessions";
+
+/// Runs the worker `start` makes under [`supervise`]: restarted with
+/// backoff when it fails or panics, its state on `/readyz`.
+fn supervised<F, Fut, E>(
+    name: &'static str,
+    health: &Arc<Health>,
+    stop: &watch::Receiver<bool>,
+    mut start: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    tokio::spawn(supervise(name, health.clone(), stop.clone(), move || {
+        let run = start();
+        async move { run.await.map_err(|e| e.to_string()) }
+    }))
 }
 
 /// `phobos-job-executor` next to this binary.

@@ -176,6 +176,8 @@ pub struct App {
     pub objects: Box<dyn ObjectStore>,
     /// The read-model projection's checkpoint, after each batch.
     pub projected: watch::Receiver<Position>,
+    /// What the background workers are doing (`/readyz`).
+    pub health: Arc<phobos_commands::health::Health>,
 }
 
 /// How long a mutation waits for its result to reach the read models.

@@ -19,6 +19,7 @@ pub mod aggregates;
 pub mod bus;
 pub mod db;
 pub mod error;
+pub mod health;
 pub mod log;
 pub mod policies;
 pub mod subscription;

@@ -14,6 +14,7 @@
 //! reconnect, or arrive while its events are still held back behind an
 //! older open transaction.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::error::LogError;
+use crate::health::Health;
 use crate::log::{read_after, Position, RecordedEvent};
 use crate::wakeup::Wakeup;
 
@@ -44,6 +46,8 @@ pub struct SubscriptionConfig {
     pub batch_size: i64,
     /// How long to wait for a notification before reading anyway.
     pub poll_interval: Duration,
+    /// Where its progress and failures are shown (`/readyz`).
+    pub health: Option<Arc<Health>>,
 }
 
 impl SubscriptionConfig {
@@ -52,7 +56,14 @@ impl SubscriptionConfig {
             name: name.into(),
             batch_size: 500,
             poll_interval: Duration::from_millis(500),
+            health: None,
         }
+    }
+
+    /// Reports progress and failures to `health`.
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = Some(health);
+        self
     }
 }
 
@@ -124,13 +135,17 @@ pub async fn run(
     pool: PgPool,
     config: SubscriptionConfig,
     mut handler: Box<dyn Handler>,
-    applied: Option<watch::Sender<Position>>,
+    applied: Option<Arc<watch::Sender<Position>>>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), LogError> {
     let span = tracing::info_span!("subscription", name = %config.name);
     async move {
         let mut wakeup = Wakeup::new(&pool, config.poll_interval).await;
         let mut failures = 0u32;
+        let mut at = checkpoint(&pool, &config.name).await.ok();
+        if let Some(h) = &config.health {
+            h.progressed(&config.name, at);
+        }
         loop {
             if *shutdown.borrow() {
                 return Ok(());
@@ -144,12 +159,16 @@ pub async fn run(
                 result = run_once(&pool, &config, handler.as_mut()).await;
             }
             match result {
-                Ok((n, at)) => {
+                Ok((n, reached)) => {
                     failures = 0;
+                    at = Some(reached);
+                    if let Some(h) = &config.health {
+                        h.progressed(&config.name, at);
+                    }
                     if n > 0 {
-                        tracing::debug!(events = n, checkpoint = %at, "batch applied");
+                        tracing::debug!(events = n, checkpoint = %reached, "batch applied");
                         if let Some(a) = &applied {
-                            a.send_replace(at);
+                            a.send_replace(reached);
                         }
                     }
                     if n as i64 == config.batch_size {
@@ -159,7 +178,11 @@ pub async fn run(
                 Err(e) => {
                     failures += 1;
                     let pause = Duration::from_millis(200 * 2u64.pow(failures.min(5)));
-                    tracing::warn!(error = %e, retry_in = ?pause, "batch failed; it will be retried");
+                    let after = at.map(|p| p.to_string()).unwrap_or_default();
+                    tracing::error!(error = %e, after_checkpoint = %after, retry_in = ?pause, attempt = failures, "batch failed (the event after the checkpoint); it will be retried");
+                    if let Some(h) = &config.health {
+                        h.failed(&config.name, e.to_string(), at);
+                    }
                     tokio::select! {
                         _ = tokio::time::sleep(pause) => {}
                         _ = shutdown.changed() => {}

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use phobos_commands::health::Health;
 use phobos_commands::log::{read_after, Position};
 use phobos_commands::subscription;
 use phobos_commands::wakeup::Wakeup;
@@ -27,6 +28,9 @@ pub struct OpenJob {
     pub offer: JobOffer,
     pub organization_id: String,
 }
+
+/// Its name on `/readyz`.
+pub const NAME: &str = "dispatcher";
 
 pub struct Dispatcher {
     open: Mutex<BTreeMap<String, OpenJob>>,
@@ -136,12 +140,13 @@ impl Dispatcher {
     }
 
     /// Follows the log until `shutdown`.
-    pub async fn run(&self, pool: PgPool, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(&self, pool: PgPool, mut shutdown: watch::Receiver<bool>, health: &Health) {
         let mut cursor = loop {
             match self.snapshot(&pool).await {
                 Ok(p) => break p,
                 Err(e) => {
                     tracing::warn!(error = %e, "dispatcher snapshot failed; retrying");
+                    health.failed(NAME, format!("cannot read the open jobs: {e}"), None);
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                         _ = shutdown.changed() => return,
@@ -208,11 +213,15 @@ impl Dispatcher {
                         }
                         cursor = e.position;
                     }
+                    health.progressed(NAME, Some(cursor));
                     if full {
                         continue;
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "dispatcher read failed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "dispatcher read failed; retrying");
+                    health.failed(NAME, format!("cannot read the log: {e}"), Some(cursor));
+                }
             }
             wakeup.wait(&mut shutdown).await;
         }

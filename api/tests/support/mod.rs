@@ -36,6 +36,8 @@ pub struct Server {
     token: Option<String>,
     /// The environment it was started with (for restarts).
     env: Vec<(String, String)>,
+    /// Its database.
+    pub db: sqlx::postgres::PgConnectOptions,
 }
 
 impl Drop for Server {
@@ -118,6 +120,7 @@ pub async fn start_with(name: &str, internal_agents: usize, extra: &[(&str, &str
         log,
         token: None,
         env,
+        db: opts.clone(),
     };
     server.wait_ready();
     server
