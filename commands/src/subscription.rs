@@ -161,15 +161,20 @@ pub async fn run(
             match result {
                 Ok((n, reached)) => {
                     failures = 0;
+                    // The checkpoint may also have been moved by another
+                    // worker of this subscription (another instance): readers
+                    // waiting on `applied` are told either way.
+                    if at != Some(reached) {
+                        if let Some(a) = &applied {
+                            a.send_replace(reached);
+                        }
+                    }
                     at = Some(reached);
                     if let Some(h) = &config.health {
                         h.progressed(&config.name, at);
                     }
                     if n > 0 {
                         tracing::debug!(events = n, checkpoint = %reached, "batch applied");
-                        if let Some(a) = &applied {
-                            a.send_replace(reached);
-                        }
                     }
                     if n as i64 == config.batch_size {
                         continue;

@@ -69,6 +69,16 @@ pub async fn start_with(name: &str, internal_agents: usize, extra: &[(&str, &str
     let opts = phobos_commands::testing::fresh_database(name)
         .await
         .expect("test database");
+    start_on(name, opts, internal_agents, extra)
+}
+
+/// Another instance on the database `opts` (e.g. another server's `db`).
+pub fn start_on(
+    name: &str,
+    opts: sqlx::postgres::PgConnectOptions,
+    internal_agents: usize,
+    extra: &[(&str, &str)],
+) -> Server {
     let (http, grpc) = (free_port(), free_port());
     let dir = std::env::temp_dir().join(format!(
         "phobos-e2e-{name}-{}",
@@ -306,5 +316,75 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+/// A TCP load balancer on 127.0.0.1, as in front of several instances: each
+/// new connection goes to the next backend that accepts it. Runs until the
+/// test ends.
+pub struct Balancer {
+    pub port: u16,
+}
+
+impl Balancer {
+    pub async fn start(backends: Vec<u16>) -> Balancer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut next = 0usize;
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let order: Vec<u16> = (0..backends.len())
+                    .map(|i| backends[(next + i) % backends.len()])
+                    .collect();
+                next += 1;
+                tokio::spawn(async move {
+                    for port in order {
+                        if let Ok(mut server) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", port)).await
+                        {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Balancer { port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// A `phobos-agent` process, killed when dropped.
+pub struct AgentProcess(pub std::process::Child);
+
+impl AgentProcess {
+    pub fn start(server_url: &str, name: &str, token: &str) -> AgentProcess {
+        AgentProcess(
+            Command::new(bin_dir().join("phobos-agent"))
+                .args(["--server-url", server_url])
+                .args(["--name", name])
+                .args([
+                    "--executor-path",
+                    bin_dir().join("phobos-job-executor").to_str().unwrap(),
+                ])
+                .env("PHOBOS_AGENT_TOKEN", token)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start phobos-agent"),
+        )
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
