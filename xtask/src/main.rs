@@ -5,6 +5,8 @@
 //!   cluster (`PHOBOS_TEST_DATABASE_URL`).
 //! - `bench`: benchmarks, each reported as a ratio against a baseline measured
 //!   in the same run.
+//! - `chaos [--kills N] [--seed S]`: the fault-injection suite, longer (100
+//!   kills by default; `test` runs it with 20).
 //! - `fuzz [SECONDS]`: fuzzes the template engine (cargo-fuzz on the stable
 //!   toolchain), seeded with the documentation's example templates.
 //! - `up [--no-build]`: the whole system with embedded defaults: a private
@@ -12,6 +14,7 @@
 
 mod bench;
 mod cargo;
+mod chaos;
 mod demo;
 mod fuzz;
 mod pg;
@@ -50,6 +53,7 @@ fn dispatch() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
+        Some("chaos") => chaos::run(&root, &args[1..]),
         Some("fuzz") => fuzz::run(&root, args.get(1).map(String::as_str).unwrap_or("300")),
         Some("up") => up::run(&root, &args[1..]),
         Some("demo") => demo::run(&root, &args[1..]),
@@ -58,7 +62,7 @@ fn dispatch() -> Result<()> {
             args[0]
         ),
         _ => {
-            eprintln!("usage: cargo xtask <up|demo|test|bench|fuzz> [args]");
+            eprintln!("usage: cargo xtask <up|demo|test|chaos|bench|fuzz> [args]");
             std::process::exit(2);
         }
     }
