@@ -212,6 +212,36 @@ stage "s" {
     assert!(linux.claim(&tagged).await.unwrap().claimed);
     assert!(acme.claim(&untagged).await.unwrap().claimed);
 
+    // updateAgent changes what it may take: with gpu, linux may claim it.
+    let linux_id = server.gql("query { agents { edges { node { id name } } } }", json!({}))
+        ["agents"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["name"] == "linux")
+        .unwrap()["node"]["id"]
+        .clone();
+    let gpu_job = sqlx::query_scalar::<_, String>(
+        "SELECT aggregate_id FROM events WHERE event_type = 'JobQueued'
+          AND payload->'JobQueued'->>'node_path' = 'stage.s.task.gpu'",
+    )
+    .fetch_one(&sqlx::PgPool::connect_with(server.db.clone()).await.unwrap())
+    .await
+    .unwrap();
+    let e = linux.claim(&gpu_job).await.unwrap_err();
+    assert!(e.message().contains("lacks [\"gpu\"]"), "{e:?}");
+    let d = server.gql(
+        "mutation($i: UpdateAgentInput!) { updateAgent(input: $i) { agent { tags runUntaggedJobs } problems { message } } }",
+        json!({ "i": { "id": linux_id, "tags": ["linux", "gpu"] } }),
+    );
+    assert_eq!(
+        d["updateAgent"]["agent"]["tags"],
+        json!(["linux", "gpu"]),
+        "{d}"
+    );
+    assert_eq!(d["updateAgent"]["agent"]["runUntaggedJobs"], false, "{d}");
+    assert!(linux.claim(&gpu_job).await.unwrap().claimed);
+
     // A deleted agent's credential stops working.
     let d = server.gql(
         "mutation($i: AgentIdInput!) { deleteAgent(input: $i) { agent { name } problems { message } } }",
@@ -272,4 +302,42 @@ async fn a_job_no_agent_can_take_says_what_it_waits_for() {
     let job = message(&server);
     assert_eq!(job["status"], "QUEUED");
     assert_eq!(job["message"], serde_json::Value::Null, "{job}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_stops_heartbeating_expires() {
+    let mut server = support::start_with(
+        "agent_expiry",
+        0,
+        &[("PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS", "2")],
+    )
+    .await;
+    server.login();
+    let (_, token) = server.agent_token("sleepy", None, &[], true);
+    let mut agent = Agent::connect(&server, "sleepy", &token).await;
+    let mut offers = agent.offers().await;
+    // No heartbeats: after the timeout the stream ends and the session is gone.
+    let ended = tokio::time::timeout(Duration::from_secs(10), offers.message())
+        .await
+        .expect("the stream ends once the session expires");
+    let status = ended.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().contains("expired"), "{status:?}");
+    let e = agent
+        .claim("00000000-0000-0000-0000-000000000000")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    assert!(e.message().contains("create a new session"), "{e:?}");
+    // The expiry is on the record.
+    let id = phobos_commands::aggregates::agent_id("sleepy");
+    let pool = sqlx::PgPool::connect_with(server.db.clone()).await.unwrap();
+    let expired: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'AgentSessionExpired'",
+    )
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(expired, 1);
 }
