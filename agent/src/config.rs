@@ -9,15 +9,20 @@ use std::path::PathBuf;
 pub struct AgentConfig {
     /// The server's gRPC endpoint, e.g. `http://127.0.0.1:9010`.
     pub server_url: String,
-    /// The Phobos access token, sent as `authorization: Bearer <token>` on
+    /// The agent's credential (from `createAgentToken`, or minted by the
+    /// server for its internal agents), sent as `authorization: Bearer <token>` on
     /// every call. It never appears in errors, logs or `Debug` output.
     pub token: String,
-    /// The agent's name; the server registers the agent under it.
+    /// The agent's name; it must be the name of the agent its credential
+    /// belongs to (or the session is refused).
     pub name: String,
-    /// The tags this agent satisfies; the server only offers jobs whose tags
-    /// are among them.
+    /// The tags this agent expects to have. The server decides from the
+    /// agent resource (`createAgent`/`updateAgent`): when this is not empty
+    /// and differs, the session is refused, so a misconfigured agent says
+    /// so.
     pub tags: Vec<String>,
-    /// True when the server runs this agent itself.
+    /// True when the server runs this agent itself (informational: the
+    /// server knows its internal agents by their credential).
     pub internal: bool,
     /// How claimed jobs are started.
     pub dispatcher: DispatcherConfig,

@@ -23,7 +23,7 @@ struct Args {
     )]
     server_url: String,
 
-    /// The agent's Phobos access token.
+    /// The agent's credential, from the `createAgentToken` mutation.
     #[arg(long, env = "PHOBOS_AGENT_TOKEN", hide_env_values = true)]
     token: String,
 
@@ -31,8 +31,10 @@ struct Args {
     #[arg(long, env = "PHOBOS_AGENT_NAME")]
     name: Option<String>,
 
-    /// A tag this agent satisfies; repeat for several (the environment
-    /// variable takes a comma-separated list).
+    /// A tag this agent expects to have; repeat for several (the environment
+    /// variable takes a comma-separated list). The agent's tags are set on
+    /// the server (createAgent, updateAgent); a list given here that differs
+    /// is refused.
     #[arg(
         long = "tag",
         value_name = "TAG",
