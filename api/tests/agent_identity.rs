@@ -5,21 +5,15 @@
 
 mod support;
 
+use support::authed;
+
 use std::time::Duration;
 
 use phobos_proto::v1::agent_service_client::AgentServiceClient;
 use phobos_proto::v1::*;
 use serde_json::json;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Streaming};
-
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
+use tonic::{Code, Streaming};
 
 struct Agent {
     client: AgentServiceClient<Channel>,

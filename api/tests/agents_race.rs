@@ -3,18 +3,9 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
-
-struct Agent(Child);
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_job_is_claimed_and_run_by_exactly_one_agent() {
@@ -23,22 +14,12 @@ async fn each_job_is_claimed_and_run_by_exactly_one_agent() {
     let mut agents = Vec::new();
     for i in 0..3 {
         let (_, token) = server.agent_token(&format!("external-{i}"), None, &[], true);
-        let child = Command::new(support::bin_dir().join("phobos-agent"))
-            .args(["--server-url", &format!("http://127.0.0.1:{}", server.grpc)])
-            .args(["--name", &format!("external-{i}")])
-            .args([
-                "--executor-path",
-                support::bin_dir()
-                    .join("phobos-job-executor")
-                    .to_str()
-                    .unwrap(),
-            ])
-            .env("PHOBOS_AGENT_TOKEN", &token)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start phobos-agent");
-        agents.push(Agent(child));
+        let url = format!("http://127.0.0.1:{}", server.grpc);
+        agents.push(support::AgentProcess::start(
+            &url,
+            &format!("external-{i}"),
+            &token,
+        ));
     }
     // Wait until all four agents have sessions.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);

@@ -145,17 +145,8 @@ async fn external_agent_jobs_see_no_agent_secret_and_outlive_the_agent() {
     std::fs::create_dir_all(&dir).unwrap();
     let agent_log = dir.join("agent.log");
     let out = std::fs::File::create(&agent_log).unwrap();
-    let mut agent = std::process::Command::new(support::bin_dir().join("phobos-agent"))
-        .args(["--server-url", &format!("http://127.0.0.1:{}", server.grpc)])
-        .args(["--name", "outside"])
-        .args([
-            "--executor-path",
-            support::bin_dir()
-                .join("phobos-job-executor")
-                .to_str()
-                .unwrap(),
-        ])
-        .env("PHOBOS_AGENT_TOKEN", &token)
+    let url = format!("http://127.0.0.1:{}", server.grpc);
+    let mut agent = support::AgentProcess::command(&url, "outside", &token)
         .env(CANARY_NAME, CANARY_VALUE)
         .env("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
         .env("RUST_LOG", "info")

@@ -4,6 +4,8 @@
 
 mod support;
 
+use support::authed;
+
 use std::time::Duration;
 
 use phobos_proto::v1::agent_service_client::AgentServiceClient;
@@ -11,15 +13,7 @@ use phobos_proto::v1::job_service_client::JobServiceClient;
 use phobos_proto::v1::*;
 use serde_json::json;
 use tonic::transport::Channel;
-use tonic::{Code, Request};
-
-fn authed<T>(message: T, token: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    request
-}
+use tonic::Code;
 
 /// Three jobs that only an agent tagged `manual` may take (the internal agent
 /// has no tags), claimed by this test acting as that agent. Returns the

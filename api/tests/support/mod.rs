@@ -364,16 +364,24 @@ impl Balancer {
 pub struct AgentProcess(pub std::process::Child);
 
 impl AgentProcess {
+    /// The command that starts agent `name` with its credential `token`.
+    pub fn command(server_url: &str, name: &str, token: &str) -> Command {
+        let mut command = Command::new(bin_dir().join("phobos-agent"));
+        command
+            .args(["--server-url", server_url])
+            .args(["--name", name])
+            .args([
+                "--executor-path",
+                bin_dir().join("phobos-job-executor").to_str().unwrap(),
+            ])
+            .env("PHOBOS_AGENT_TOKEN", token);
+        command
+    }
+
+    /// Starts it, its output discarded.
     pub fn start(server_url: &str, name: &str, token: &str) -> AgentProcess {
         AgentProcess(
-            Command::new(bin_dir().join("phobos-agent"))
-                .args(["--server-url", server_url])
-                .args(["--name", name])
-                .args([
-                    "--executor-path",
-                    bin_dir().join("phobos-job-executor").to_str().unwrap(),
-                ])
-                .env("PHOBOS_AGENT_TOKEN", token)
+            Self::command(server_url, name, token)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -387,4 +395,13 @@ impl Drop for AgentProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A gRPC request with `authorization: Bearer <token>`.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
 }
