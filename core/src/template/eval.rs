@@ -22,6 +22,7 @@ use hcl_edit::expr::{
 use hcl_edit::template::{Directive, Element, Strip, Template};
 use hcl_edit::Span;
 
+use super::canonical;
 use super::functions::{self, FuncContext, FuncError};
 use super::value::{self, describe, type_name, Map, Value};
 
@@ -174,7 +175,7 @@ impl<'a> Evaluator<'a> {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
             Expression::Number(n) => Ok(Value::Number(*n.value())),
-            Expression::String(s) => Ok(Value::String(s.value().clone())),
+            Expression::String(s) => Ok(Value::String(canonical::nfc(s.value().clone()))),
             Expression::Array(items) => items
                 .iter()
                 .map(|e| self.eval(e, scope))
@@ -199,8 +200,9 @@ impl<'a> Evaluator<'a> {
                         }
                     };
                     let val = self.eval(v.expr(), scope)?;
-                    out.insert(key, val);
+                    out.insert(canonical::nfc(key), val);
                 }
+                canonical::sort_keys(&mut out);
                 Ok(Value::Object(out))
             }
             Expression::StringTemplate(t) => self.eval_template(t, scope, expr.span()),
@@ -220,8 +222,25 @@ impl<'a> Evaluator<'a> {
             Expression::Conditional(c) => {
                 let cond = self.eval(&c.cond_expr, scope)?;
                 match value::to_bool(&cond) {
-                    Some(true) => self.eval(&c.true_expr, scope),
-                    Some(false) => self.eval(&c.false_expr, scope),
+                    Some(chosen) => {
+                        let (taken, other) = if chosen {
+                            (&c.true_expr, &c.false_expr)
+                        } else {
+                            (&c.false_expr, &c.true_expr)
+                        };
+                        let value = self.eval(taken, scope)?;
+                        // Both results decide the type (errors of the other
+                        // one are ignored, as in Terraform).
+                        let other = self.eval(other, scope).ok();
+                        super::unify::conditional(value, other.as_ref()).map_err(|(a, b)| {
+                            EvalError::at(
+                                expr.span(),
+                                format!(
+                                    "the results of `? :` must have one type, got {a} and {b}: convert one (e.g. with tostring) or make both the same"
+                                ),
+                            )
+                        })
+                    }
                     None => Err(EvalError::at(
                         c.cond_expr.span(),
                         format!(
@@ -501,7 +520,10 @@ impl<'a> Evaluator<'a> {
                 spans.push(a.span());
             }
         }
-        functions::call_borrowed(name, args, self.funcs).map_err(|e| func_error(e, call, &spans))
+        let mut result = functions::call_borrowed(name, args, self.funcs)
+            .map_err(|e| func_error(e, call, &spans))?;
+        canonical::canonical(&mut result);
+        Ok(result)
     }
 
     fn eval_binary(
@@ -628,6 +650,7 @@ impl<'a> Evaluator<'a> {
                             ),
                         )
                     })?;
+                    let key = canonical::nfc(key);
                     if f.grouping {
                         match obj.entry(key).or_insert_with(|| Value::Array(Vec::new())) {
                             Value::Array(items) => items.push(val),
@@ -645,6 +668,7 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(if f.key_expr.is_some() {
+            canonical::sort_keys(&mut obj);
             Value::Object(obj)
         } else {
             Value::Array(list)
@@ -669,7 +693,7 @@ impl<'a> Evaluator<'a> {
                 "this template renders more than 10 MiB",
             ));
         }
-        Ok(Value::String(out))
+        Ok(Value::String(canonical::nfc(out)))
     }
 
     /// Renders `t`; `lead` and `trail` say whether the markers around it

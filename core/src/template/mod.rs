@@ -23,6 +23,7 @@
 //! [`validate`] checks what spans the whole template; [`graph`] orders it.
 //! Every problem found along the way is reported, not just the first.
 
+pub mod canonical;
 pub mod diagnostic;
 pub mod duration;
 pub mod eval;
@@ -32,6 +33,7 @@ pub mod model;
 pub mod nesting;
 pub mod schedule;
 pub mod types;
+mod unify;
 pub mod value;
 
 mod decode;

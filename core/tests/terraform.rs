@@ -1,0 +1,220 @@
+//! The engine against Terraform: every expression of
+//! `tests/terraform/corpus.txt`, evaluated here, compared with what
+//! Terraform gave for it (`tests/terraform/expected.jsonl`, made by
+//! `regen.sh` with Terraform 1.11). Where `terraform` is on the machine, a
+//! sample of the fixture is also checked against it live; where it is not,
+//! that part says it was skipped.
+//!
+//! Values are compared as JSON (numbers as f64 for now); types are not
+//! compared yet (Terraform's list/tuple and map/object distinctions).
+//!
+//! Issue 12 is under way: `tests/terraform/known_differences.txt` lists the
+//! expressions that still disagree. The test fails when an expression not
+//! listed disagrees, and when a listed one agrees (take it off the list), so
+//! the list only shrinks.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{TimeZone, Utc};
+use phobos_core::template::{compile, CompileOptions, TemplateKind};
+use serde_json::Value as Json;
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/terraform")
+}
+
+struct Expected {
+    expr: String,
+    /// Terraform's value, or `None` when it failed.
+    value: Option<Json>,
+}
+
+fn expected() -> Vec<Expected> {
+    let text = std::fs::read_to_string(dir().join("expected.jsonl")).unwrap();
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (j, big) = parse_line(l);
+            let expr = j["expr"].as_str().unwrap().to_string();
+            let value = (j["ok"] == true).then(|| big.unwrap_or_else(|| j["value"].clone()));
+            Expected { expr, value }
+        })
+        .collect()
+}
+
+/// A fixture line; a value beyond f64 (e.g. `1e308 * 10`) comes back apart,
+/// as the string `number <digits>`, so it compares unequal to any f64.
+fn parse_line(line: &str) -> (Json, Option<Json>) {
+    if let Ok(j) = serde_json::from_str(line) {
+        return (j, None);
+    }
+    let start = line.find("\"value\": ").expect("a value") + "\"value\": ".len();
+    let end = start
+        + line[start..]
+            .find(", \"type\"")
+            .expect("a type after the value");
+    let patched = format!("{}null{}", &line[..start], &line[end..]);
+    let j = serde_json::from_str(&patched).unwrap_or_else(|e| panic!("{e}: {line}"));
+    (
+        j,
+        Some(Json::String(format!("number {}", &line[start..end]))),
+    )
+}
+
+/// The engine's value of `v = <expr>`, as JSON; `Err` with the diagnostics.
+fn ours(expr: &str) -> Result<Json, String> {
+    let src = format!(
+        "plugin \"test\" {{}}\nstage \"s\" {{\n  task \"t\" {{\n    action \"test_echo\" {{\n      v = {expr}\n    }}\n  }}\n}}\n"
+    );
+    let mut opts = CompileOptions::new(TemplateKind::Pipeline);
+    opts.now = Utc.with_ymd_and_hms(2026, 11, 21, 7, 30, 0).unwrap();
+    match compile(&src, &opts) {
+        Ok(c) => {
+            let action = &c.graph.stages[0].nodes[0].actions[0];
+            match action.inputs.get("v") {
+                Some(v) => serde_json::to_value(v).map_err(|e| e.to_string()),
+                None => Err("deferred".into()),
+            }
+        }
+        Err(d) => Err(d.render("t.hcl")),
+    }
+}
+
+/// JSON equality with numbers compared by value.
+fn same(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Json::Object(x), Json::Object(y)) => {
+            // Key order matters: Terraform iterates keys in lexical order.
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
+        }
+        _ => a == b,
+    }
+}
+
+/// Why `e` disagrees, if it does.
+fn disagreement(e: &Expected) -> Option<String> {
+    match (&e.value, ours(&e.expr)) {
+        (Some(tf), Ok(v)) if same(tf, &v) => None,
+        (Some(tf), Ok(v)) => Some(format!("Terraform {tf}, ours {v}")),
+        (Some(tf), Err(err)) => Some(format!(
+            "Terraform {tf}, ours an error: {}",
+            err.lines().next().unwrap_or("")
+        )),
+        (None, Ok(v)) => Some(format!("Terraform an error, ours {v}")),
+        (None, Err(_)) => None,
+    }
+}
+
+fn known() -> BTreeSet<String> {
+    std::fs::read_to_string(dir().join("known_differences.txt"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("# "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_engine_agrees_with_terraform_on_the_corpus() {
+    let expected = expected();
+    assert!(
+        expected.len() > 600,
+        "the fixture has {} entries",
+        expected.len()
+    );
+    let known = known();
+    let mut differing = BTreeSet::new();
+    let mut new = Vec::new();
+    for e in &expected {
+        if let Some(why) = disagreement(e) {
+            differing.insert(e.expr.clone());
+            if !known.contains(&e.expr) {
+                new.push(format!("  {}\n      {why}", e.expr));
+            }
+        }
+    }
+    let fixed: Vec<&String> = known.difference(&differing).collect();
+    println!(
+        "{} expressions: {} agree with Terraform, {} known differences",
+        expected.len(),
+        expected.len() - differing.len(),
+        differing.len()
+    );
+    assert!(
+        new.is_empty(),
+        "{} expression(s) disagree with Terraform and are not in known_differences.txt:\n{}",
+        new.len(),
+        new.join("\n")
+    );
+    assert!(
+        fixed.is_empty(),
+        "these now agree with Terraform: remove them from known_differences.txt:\n{fixed:#?}"
+    );
+}
+
+/// A sample of the fixture against the real `terraform`, when it is here.
+#[test]
+fn the_fixture_is_what_terraform_says() {
+    let terraform = ["/usr/local/bin/terraform", "/usr/bin/terraform"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file());
+    let (Some(terraform), true) = (
+        terraform,
+        Path::new("/usr/bin/python3").exists() || which("python3"),
+    ) else {
+        println!("SKIPPED: terraform (or python3) is not on this machine; compared with the fixture only");
+        return;
+    };
+    let expected = expected();
+    // Every 40th expression: a sample that a minute of console runs covers.
+    let sample: Vec<&Expected> = expected.iter().step_by(40).collect();
+    let work = std::env::temp_dir().join(format!("phobos-tf-sample-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let corpus = work.join("corpus.txt");
+    let lines: Vec<&str> = sample.iter().map(|e| e.expr.as_str()).collect();
+    std::fs::write(&corpus, lines.join("\n") + "\n").unwrap();
+    let out = work.join("expected.jsonl");
+    let status = std::process::Command::new("bash")
+        .arg(dir().join("regen.sh"))
+        .arg(&corpus)
+        .arg(&out)
+        .env("TERRAFORM", &terraform)
+        .status()
+        .unwrap();
+    assert!(status.success(), "regen.sh failed");
+    let fresh = std::fs::read_to_string(&out).unwrap();
+    let whole = std::fs::read_to_string(dir().join("expected.jsonl")).unwrap();
+    let by_expr: std::collections::HashMap<String, &str> = whole
+        .lines()
+        .map(|l| (parse_line(l).0["expr"].as_str().unwrap().to_string(), l))
+        .collect();
+    for line in fresh.lines() {
+        let (j, _) = parse_line(line);
+        let expr = j["expr"].as_str().unwrap();
+        assert_eq!(
+            by_expr[expr], line,
+            "the fixture is stale for {expr}: run regen.sh"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    println!(
+        "{} fixture entries checked against {}",
+        sample.len(),
+        terraform.display()
+    );
+}
+
+fn which(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false)
+}
