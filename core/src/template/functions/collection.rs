@@ -236,7 +236,10 @@ pub(super) fn length(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> 
     let n = match a.get(0) {
         Value::Array(l) => l.len(),
         Value::Object(m) => m.len(),
-        Value::String(s) => s.chars().count(),
+        // Grapheme clusters, as Terraform counts them.
+        Value::String(s) => {
+            unicode_segmentation::UnicodeSegmentation::graphemes(s.as_str(), true).count()
+        }
         other => {
             return Err(a.arg_err(
                 0,

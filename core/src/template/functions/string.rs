@@ -6,6 +6,7 @@
 //! combining sequences such as flags and skin-toned emoji.
 
 use regex::Regex;
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::encode::{write_json, write_json_string};
 use super::{
@@ -218,62 +219,33 @@ pub(super) fn strlen(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> 
     Ok(value::int(a.string(0)?.chars().count() as i64))
 }
 
-/// Whether `c` continues the previous character's cluster: combining marks,
-/// variation selectors, zero-width joiners, emoji modifiers and tags. An
-/// approximation of grapheme clusters that needs no Unicode tables.
-fn extends_cluster(c: char) -> bool {
-    matches!(c as u32,
-        0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05BD | 0x0610..=0x061A | 0x064B..=0x065F
-        | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E
-        | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x200C | 0x200D | 0x20D0..=0x20FF
-        | 0xFE00..=0xFE0F | 0xFE20..=0xFE2F | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F | 0xE0100..=0xE01EF)
-}
-
-/// strrev(string): the string's characters in reverse order. Combining
-/// marks, emoji modifiers and joined emoji stay attached to their base.
+/// strrev(string): the string's grapheme clusters (what a reader sees as
+/// one character: a letter with its accents, a flag, "\r\n") in reverse order.
 pub(super) fn strrev(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(1, "1")?;
     let s = a.string(0)?;
-    let mut clusters: Vec<&str> = Vec::new();
-    let mut start = 0;
-    let mut prev: Option<char> = None;
-    for (i, c) in s.char_indices() {
-        let joined = prev == Some('\u{200D}') || extends_cluster(c);
-        if i > 0 && !joined {
-            clusters.push(&s[start..i]);
-            start = i;
-        }
-        prev = Some(c);
-    }
-    if start < s.len() {
-        clusters.push(&s[start..]);
-    }
-    clusters.reverse();
-    Ok(Value::String(clusters.concat()))
+    Ok(Value::String(s.graphemes(true).rev().collect()))
 }
 
-/// substr(string, offset, length): `length` characters from `offset`.
-/// A negative offset counts from the end; a length of -1 means "to the end";
-/// ranges past either end are clamped (as in Terraform).
+/// substr(string, offset, length): `length` grapheme clusters from
+/// `offset`. A negative offset counts from the end; a negative length means
+/// "to the end"; ranges past either end are clamped (as in Terraform).
 pub(super) fn substr(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(3, "3")?;
     let s = a.string(0)?;
     let offset = a.int(1)?;
     let length = a.int(2)?;
-    let total = s.chars().count() as i64;
+    let total = s.graphemes(true).count() as i64;
     let mut start = offset;
     if start < 0 {
         start = start.saturating_add(total);
     }
     let start = start.clamp(0, total) as usize;
-    let chars = s.chars().skip(start);
-    let out: String = if length == -1 {
-        chars.collect()
-    } else if length < -1 {
-        // cty returns an empty string for lengths below -1.
-        String::new()
+    let clusters = s.graphemes(true).skip(start);
+    let out: String = if length < 0 {
+        clusters.collect()
     } else {
-        chars
+        clusters
             .take(usize::try_from(length).unwrap_or(usize::MAX))
             .collect()
     };
@@ -553,16 +525,17 @@ fn parse_decimal(b: &[u8]) -> (Option<usize>, usize) {
     (n, len)
 }
 
+/// The first `n` grapheme clusters of `s`.
 fn truncate_chars(s: &str, n: usize) -> &str {
-    match s.char_indices().nth(n) {
+    match s.grapheme_indices(true).nth(n) {
         Some((i, _)) => &s[..i],
         None => s,
     }
 }
 
-/// Pads to the verb's width in characters (cty's formatPadWidth).
+/// Pads to the verb's width in grapheme clusters (cty's formatPadWidth).
 fn pad_width(verb: &Verb, s: &str, out: &mut String) {
-    let len = s.chars().count();
+    let len = s.graphemes(true).count();
     let pad = verb.width.map_or(0, |w| w.saturating_sub(len));
     let c = if verb.zero { '0' } else { ' ' };
     if verb.minus {
