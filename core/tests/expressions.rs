@@ -75,7 +75,6 @@ fn evaluates_what_users_write() {
         ("\"1\" == 1", json!(false)),
         ("var.n > 3 && !false", json!(true)),
         ("var.empty == null ? \"none\" : var.empty", json!("none")),
-        ("var.empty != null && var.empty.x", json!(false)),
         ("[for x in var.l : upper(x.name)]", json!(["X", "Y"])),
         (
             "[for i, x in var.l : \"${i}:${x.name}\" if length(x.tags) > 0]",
@@ -130,6 +129,9 @@ fn evaluates_what_users_write() {
     for (expr, want) in cases {
         assert_eq!(eval(expr), Ok(v(want.clone())), "{expr}");
     }
+    // `&&` and `||` evaluate both operands, as Terraform 1.11 does.
+    let e = eval("var.empty != null && var.empty.x").unwrap_err();
+    assert!(e.contains("cannot read attribute `x` of null"), "{e}");
     // A full splat applies the index to each element; an element without one is an error.
     let e = eval("var.l[*].tags[0]").unwrap_err();
     assert!(

@@ -535,13 +535,9 @@ impl<'a> Evaluator<'a> {
         span: Option<Range<usize>>,
     ) -> Result<Value> {
         use BinaryOperator::*;
+        // Both operands are evaluated, `&&` and `||` included: Terraform does
+        // not stop early (`x != null && x.y` is an error there too; use try()).
         let l = self.eval(lhs, scope)?;
-        // `&&` and `||` stop early, so `x != null && x.y` works.
-        match (op, value::to_bool(&l)) {
-            (And, Some(false)) => return Ok(Value::Bool(false)),
-            (Or, Some(true)) => return Ok(Value::Bool(true)),
-            _ => {}
-        }
         let r = self.eval(rhs, scope)?;
         let sym = op.as_str();
         let num = |v: &Value, e: &Expression| {
@@ -589,11 +585,12 @@ impl<'a> Evaluator<'a> {
                 number(num(&l, lhs)? / d)
             }
             Mod => {
-                let d = num(&r, rhs)?;
+                let (n, d) = (num(&l, lhs)?, num(&r, rhs)?);
+                // Terraform: `x % 0` is `x`.
                 if d == 0.0 {
-                    return Err(EvalError::at(span, "modulo by zero"));
+                    return number(n);
                 }
-                number(num(&l, lhs)? % d)
+                number(n % d)
             }
         }
     }

@@ -56,7 +56,6 @@ pub(super) fn coalescelist(a: &mut Args, _: &FuncContext) -> Result<Value, FuncE
     a.arity(1, None, "at least 1")?;
     for i in 0..a.len() {
         match a.get(i) {
-            Value::Null => {}
             Value::Array(_) => {}
             other => return Err(a.arg_err(i, format!("must be a list, got {}", found(other)))),
         }

@@ -49,16 +49,20 @@ pub(super) fn log(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     if n < 0.0 {
         return Err(a.arg_err(0, format!("must not be negative, got {}", found(a.get(0)))));
     }
-    if base <= 0.0 || base == 1.0 {
+    // As Terraform: ln(n) / ln(base), so `log(8, 0)` is 0; a base of 1 (or
+    // a negative one) has no finite result and is refused.
+    let r = n.ln() / base.ln();
+    if !r.is_finite() {
         return Err(a.arg_err(
             1,
             format!(
-                "must be a positive number other than 1, got {}",
+                "gives no finite logarithm of {} to this base, got {}",
+                found(a.get(0)),
                 found(a.get(1))
             ),
         ));
     }
-    num_result(a, n.ln() / base.ln())
+    num_result(a, r)
 }
 
 fn cmp_numbers(x: &Number, y: &Number) -> Ordering {
@@ -193,6 +197,15 @@ pub(super) fn pow(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
 pub(super) fn signum(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(1, "1")?;
     let n = a.number(0)?;
+    if n.fract() != 0.0 || n.abs() > i64::MAX as f64 {
+        return Err(a.arg_err(
+            0,
+            format!(
+                "must be a whole number (as in Terraform), got {}",
+                found(a.get(0))
+            ),
+        ));
+    }
     let s = if n > 0.0 {
         1
     } else if n < 0.0 {

@@ -81,7 +81,23 @@ fn upper_char(c: char) -> Option<char> {
 }
 
 fn lower_char(c: char) -> Option<char> {
-    single(c.to_lowercase())
+    match c {
+        // Go's simple mapping (Rust's full one is "i\u{307}").
+        '\u{130}' => Some('i'),
+        _ => single(c.to_lowercase()),
+    }
+}
+
+/// Title case, as Go's unicode.ToTitle: the digraphs have a title form of
+/// their own ("ǆ" → "ǅ"); every other letter's is its upper case.
+fn title_char(c: char) -> Option<char> {
+    match c {
+        '\u{1C4}'..='\u{1C6}' => Some('\u{1C5}'),
+        '\u{1C7}'..='\u{1C9}' => Some('\u{1C8}'),
+        '\u{1CA}'..='\u{1CC}' => Some('\u{1CB}'),
+        '\u{1F1}'..='\u{1F3}' => Some('\u{1F2}'),
+        _ => upper_char(c),
+    }
 }
 
 /// lower(string): the string in lower case.
@@ -114,7 +130,7 @@ pub(super) fn title(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
         .chars()
         .map(|c| {
             let r = if is_sep(prev) {
-                upper_char(c).unwrap_or(c)
+                title_char(c).unwrap_or(c)
             } else {
                 c
             };
