@@ -195,8 +195,8 @@ fn stage_order_must_name_every_stage_once() {
         src,
         &[],
         &[
-            "error: stage_order names \"c\", but there is no such stage",
-            "error: stage_order lists \"a\" twice",
+            "t.hcl:1:21: error: stage_order names \"c\", but there is no such stage",
+            "t.hcl:1:26: error: stage_order lists \"a\" twice",
             "t.hcl:5:1: error: stage \"b\" is missing from stage_order",
         ],
     );

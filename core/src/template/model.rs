@@ -303,6 +303,9 @@ pub struct Template {
     pub kind: TemplateKind,
     pub variables: Vec<Variable>,
     pub stage_order: Option<Vec<String>>,
+    /// Spans of the `stage_order` entries, parallel to it; not stored.
+    #[serde(skip)]
+    pub stage_order_spans: Vec<Option<Range<usize>>>,
     /// Default agent tags from the top-level `agent` block (pipelines only).
     pub agent_tags: Option<Vec<String>>,
     pub plugins: Vec<Plugin>,

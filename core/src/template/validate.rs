@@ -56,15 +56,16 @@ fn stage_order(t: &Template, diags: &mut Diagnostics) {
     let Some(order) = &t.stage_order else { return };
     let names: Vec<&str> = t.stages.iter().map(|s| s.name.as_str()).collect();
     let mut seen = Vec::new();
-    for o in order {
+    for (i, o) in order.iter().enumerate() {
+        let span = t.stage_order_spans.get(i).cloned().flatten();
         if seen.contains(&o.as_str()) {
-            diags.error(None, format!("stage_order lists \"{o}\" twice"));
+            diags.error(span, format!("stage_order lists \"{o}\" twice"));
         } else if !names.contains(&o.as_str()) {
             let hint = suggest(o, names.iter().copied())
                 .map(|s| format!("; did you mean \"{s}\"?"))
                 .unwrap_or_default();
             diags.error(
-                None,
+                span,
                 format!("stage_order names \"{o}\", but there is no such stage{hint}"),
             );
         }

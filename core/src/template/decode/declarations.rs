@@ -53,6 +53,7 @@ impl Decoder<'_> {
             kind: self.kind,
             variables,
             stage_order: None,
+            stage_order_spans: Vec::new(),
             agent_tags: None,
             plugins: Vec::new(),
             plugin_requirements: Vec::new(),
@@ -62,9 +63,11 @@ impl Decoder<'_> {
             stages: Vec::new(),
         };
         if let Some(a) = r.attr("stage_order") {
-            t.stage_order = self
-                .strings(a, &scope)
-                .map(|v| v.into_iter().map(|(s, _)| s).collect());
+            if let Some(entries) = self.strings(a, &scope) {
+                let (names, spans) = entries.into_iter().unzip();
+                t.stage_order = Some(names);
+                t.stage_order_spans = spans;
+            }
         }
         for item in r.blocks("jwt") {
             self.jwt(item, &mut t);
