@@ -122,7 +122,30 @@ pub struct OauthProvider {
 
 #[derive(Debug, Clone)]
 pub enum ObjectStoreConfig {
-    Filesystem { directory: PathBuf },
+    Filesystem {
+        directory: PathBuf,
+    },
+    /// `aws_s3`: a bucket of AWS S3 or of an S3-compatible server
+    /// (`endpoint`, addressed path-style).
+    AwsS3 {
+        bucket: String,
+        region: String,
+        /// With the secret: static credentials; without: the AWS default
+        /// chain (environment, profile, instance role).
+        access_key_id: Option<String>,
+        secret_access_key: Option<Secret>,
+        endpoint: Option<String>,
+    },
+}
+
+/// A secret setting: `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -271,7 +294,38 @@ impl Config {
                         )
                     })?,
             },
-            Some(v @ "aws_s3") => return Err(not_yet("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", v, "filesystem")),
+            Some("aws_s3") => {
+                const BUCKET: &str = "PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET";
+                const KEY_ID: &str = "PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID";
+                const SECRET: &str = "PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY";
+                let bucket = env.get(BUCKET).ok_or_else(|| {
+                    err(BUCKET, "is required with the aws_s3 object store: the bucket's name")
+                })?;
+                let region = env.get("PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION").ok_or_else(|| {
+                    err(
+                        "PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION",
+                        "is required with the aws_s3 object store, e.g. us-east-1",
+                    )
+                })?;
+                let access_key_id = env.get(KEY_ID);
+                let secret_access_key = env.get(SECRET).map(Secret);
+                match (&access_key_id, &secret_access_key) {
+                    (Some(_), None) => {
+                        return Err(err(SECRET, format!("is required when {KEY_ID} is set")))
+                    }
+                    (None, Some(_)) => {
+                        return Err(err(KEY_ID, format!("is required when {SECRET} is set")))
+                    }
+                    _ => {}
+                }
+                ObjectStoreConfig::AwsS3 {
+                    bucket,
+                    region,
+                    access_key_id,
+                    secret_access_key,
+                    endpoint: env.get("PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT"),
+                }
+            }
             Some(v) => {
                 return Err(err(
                     "PHOBOS_OBJECT_STORE_PLUGIN_TYPE",
@@ -558,8 +612,8 @@ mod tests {
             ),
             (
                 &[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "aws_s3")],
-                "PHOBOS_OBJECT_STORE_PLUGIN_TYPE",
-                "not available in this build",
+                "PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET",
+                "is required",
             ),
             (
                 &[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "ftp")],

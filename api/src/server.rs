@@ -23,7 +23,7 @@ use crate::auth::{TokenKind, Tokens};
 use crate::config::{Config, ObjectStoreConfig};
 use crate::graphql::build_schema;
 use crate::grpc::{agents::AgentApi, dispatcher::Dispatcher, jobs::JobApi};
-use crate::object_store::{Filesystem, ObjectStore};
+use crate::object_store::{Filesystem, ObjectStore, S3};
 use crate::service::App;
 
 fn db_options(config: &Config) -> anyhow::Result<PgConnectOptions> {
@@ -130,6 +130,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 )
             })?;
             Box::new(Filesystem::new(directory.clone()))
+        }
+        ObjectStoreConfig::AwsS3 {
+            bucket,
+            region,
+            access_key_id,
+            secret_access_key,
+            endpoint,
+        } => {
+            let store = S3::new(
+                bucket,
+                region,
+                access_key_id.as_deref(),
+                secret_access_key.as_ref(),
+                endpoint.as_deref(),
+            )
+            .await;
+            // A missing bucket or a refused key stops start-up, saying which.
+            store.check().await.map_err(anyhow::Error::msg)?;
+            tracing::info!(%bucket, "object store: aws_s3");
+            Box::new(store)
         }
     };
     let tokens = Tokens::in_memory(&config.token_issuer_url)
