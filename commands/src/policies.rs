@@ -11,6 +11,7 @@
 //! job → pipeline map only in the events themselves (`JobQueued` names the
 //! pipeline and node), loading the job aggregate's queue event when needed.
 
+use phobos_core::events::aggregate;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -40,7 +41,7 @@ impl Policies {
     async fn on_event(&self, tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError> {
         let ctx = CommandContext::caused_by(Actor::System("policy".into()), ev);
         let result = match ev.aggregate_type.as_str() {
-            "Pipeline" => match ev.decode::<PipelineEvent>()? {
+            aggregate::PIPELINE => match ev.decode::<PipelineEvent>()? {
                 PipelineEvent::NodeBecameReady {
                     path,
                     job_id: Some(job_id),
@@ -58,7 +59,7 @@ impl Policies {
                 }
                 _ => Ok(()),
             },
-            "Job" => {
+            aggregate::JOB => {
                 let job = ev.decode::<JobEvent>()?;
                 let cmd = match job {
                     JobEvent::JobStarted { .. } => Some(None),
@@ -140,7 +141,7 @@ async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<St
 }
 
 async fn job_node(tx: &mut PgConnection, job_id: &str) -> Result<(String, String), LogError> {
-    if let Some(e) = read_first(&mut *tx, "Job", job_id).await? {
+    if let Some(e) = read_first(&mut *tx, aggregate::JOB, job_id).await? {
         if let JobEvent::JobQueued {
             pipeline_id,
             node_path,

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use phobos_commands::error::LogError;
 use phobos_commands::log::RecordedEvent;
 use phobos_commands::subscription::Handler;
+use phobos_core::events::aggregate;
 use phobos_core::events::{
     AgentEvent, AgentType, JobEvent, OrganizationEvent, PipelineEvent, PipelineTemplateEvent,
     ProjectEvent,
@@ -49,7 +50,7 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
     let id = uuid_of(ev, &ev.aggregate_id)?;
     let actor = ev.metadata.get("actor").cloned().unwrap_or_default();
     match ev.aggregate_type.as_str() {
-        "Organization" => match ev.decode::<OrganizationEvent>()? {
+        aggregate::ORGANIZATION => match ev.decode::<OrganizationEvent>()? {
             OrganizationEvent::OrganizationCreated {
                 name,
                 description,
@@ -65,7 +66,7 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
                     .await?;
             }
         },
-        "Project" => match ev.decode::<ProjectEvent>()? {
+        aggregate::PROJECT => match ev.decode::<ProjectEvent>()? {
             ProjectEvent::ProjectCreated {
                 organization_id,
                 organization_name,
@@ -88,7 +89,7 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
                 .await?;
             }
         },
-        "PipelineTemplate" => match ev.decode::<PipelineTemplateEvent>()? {
+        aggregate::PIPELINE_TEMPLATE => match ev.decode::<PipelineTemplateEvent>()? {
             PipelineTemplateEvent::PipelineTemplateCreated {
                 project_id,
                 name,
@@ -113,12 +114,12 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
                 .await?;
             }
         },
-        "Pipeline" => {
+        aggregate::PIPELINE => {
             index(tx, id, ev).await?;
             pipeline(tx, id, &actor, ev).await?;
         }
-        "Agent" => agent(tx, id, ev).await?,
-        "Job" => job(tx, id, ev).await?,
+        aggregate::AGENT => agent(tx, id, ev).await?,
+        aggregate::JOB => job(tx, id, ev).await?,
         _ => {}
     }
     Ok(())

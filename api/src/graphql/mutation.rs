@@ -1,5 +1,6 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use phobos_core::events::aggregate;
 
 use super::query::pipeline_by_id;
 use super::types::*;
@@ -252,7 +253,7 @@ impl MutationRoot {
     ) -> Result<PipelineTemplatePayload> {
         let claims = authed(ctx)?;
         let app = app(ctx);
-        let result = match ids::uuid_of("Project", &input.project_id) {
+        let result = match ids::uuid_of(aggregate::PROJECT, &input.project_id) {
             Some(pid) => {
                 app.create_pipeline_template(claims, &pid.to_string(), &input.name, &input.hcl)
                     .await
@@ -294,7 +295,7 @@ impl MutationRoot {
             .into_iter()
             .map(|v| (v.key, v.value))
             .collect();
-        let result = match ids::uuid_of("PipelineTemplate", &input.pipeline_template_id) {
+        let result = match ids::uuid_of(aggregate::PIPELINE_TEMPLATE, &input.pipeline_template_id) {
             Some(tid) => {
                 app(ctx)
                     .create_pipeline(claims, &tid.to_string(), &vars)
@@ -338,7 +339,7 @@ impl MutationRoot {
         input: UpdateAgentInput,
     ) -> Result<AgentPayload> {
         let claims = authed(ctx)?;
-        let result = match ids::uuid_of("Agent", &input.id) {
+        let result = match ids::uuid_of(aggregate::AGENT, &input.id) {
             Some(id) => {
                 app(ctx)
                     .update_agent(claims, id, input.tags, input.run_untagged_jobs)
@@ -352,7 +353,7 @@ impl MutationRoot {
     /// Deletes the agent: its credentials stop working at once.
     async fn delete_agent(&self, ctx: &Context<'_>, input: AgentIdInput) -> Result<AgentPayload> {
         let claims = authed(ctx)?;
-        let result = match ids::uuid_of("Agent", &input.id) {
+        let result = match ids::uuid_of(aggregate::AGENT, &input.id) {
             Some(id) => app(ctx).delete_agent(claims, id).await,
             None => Err(bad_id("id", &input.id)),
         };
@@ -366,7 +367,7 @@ impl MutationRoot {
         input: CreateAgentTokenInput,
     ) -> Result<AgentTokenPayload> {
         let claims = authed(ctx)?;
-        let result = match ids::uuid_of("Agent", &input.agent_id) {
+        let result = match ids::uuid_of(aggregate::AGENT, &input.agent_id) {
             Some(id) => app(ctx).create_agent_token(claims, id).await,
             None => Err(bad_id("agentId", &input.agent_id)),
         };

@@ -1,6 +1,7 @@
 use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result, ID};
 use phobos_commands::log::Position;
+use phobos_core::events::aggregate;
 use phobos_projections::queries;
 use uuid::Uuid;
 
@@ -38,30 +39,30 @@ pub(crate) async fn pipeline_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Option
 async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<Node>> {
     let pool = &app(ctx).pool;
     Ok(match kind {
-        "Organization" => queries::organization(pool, id)
+        aggregate::ORGANIZATION => queries::organization(pool, id)
             .await
             .map_err(gql_err)?
             .map(|r| Node::Organization(Organization(r))),
-        "Project" => queries::project(pool, id)
+        aggregate::PROJECT => queries::project(pool, id)
             .await
             .map_err(gql_err)?
             .map(|r| Node::Project(Project(r))),
-        "PipelineTemplate" => match queries::template(pool, id).await.map_err(gql_err)? {
+        aggregate::PIPELINE_TEMPLATE => match queries::template(pool, id).await.map_err(gql_err)? {
             Some(t) => {
                 let p = project_row(ctx, t.project_id).await?;
                 Some(Node::PipelineTemplate(PipelineTemplate(t, p)))
             }
             None => None,
         },
-        "Pipeline" => pipeline_by_id(ctx, id).await?.map(Node::Pipeline),
-        "Job" => match queries::job(pool, id).await.map_err(gql_err)? {
+        aggregate::PIPELINE => pipeline_by_id(ctx, id).await?.map(Node::Pipeline),
+        aggregate::JOB => match queries::job(pool, id).await.map_err(gql_err)? {
             Some(j) => {
                 let p = project_row(ctx, j.project_id).await?;
                 Some(Node::Job(Job(j, p)))
             }
             None => None,
         },
-        "Agent" => queries::agent(pool, id)
+        aggregate::AGENT => queries::agent(pool, id)
             .await
             .map_err(gql_err)?
             .map(|r| Node::Agent(r.into())),
@@ -101,15 +102,16 @@ impl QueryRoot {
         };
         let by = |kind: &str, s: String| (kind.to_string(), Uuid::parse_str(&s).ok());
         let (kind, uuid) = match (prn.resource_type.as_str(), parts.as_slice()) {
-            ("organization", [org]) => by("Organization", organization_id(org)),
-            ("project", [org, p]) => by("Project", project_id(&organization_id(org), p)),
-            ("pipeline", [_, _, id]) => by("Pipeline", id.to_string()),
-            ("pipeline_template", [_, _, id]) => by("PipelineTemplate", id.to_string()),
-            ("job", [_, _, id]) => by("Job", id.to_string()),
-            ("agent", [name]) => by("Agent", agent_id(name)),
-            ("agent", [org, name]) => {
-                by("Agent", organization_agent_id(&organization_id(org), name))
-            }
+            ("organization", [org]) => by(aggregate::ORGANIZATION, organization_id(org)),
+            ("project", [org, p]) => by(aggregate::PROJECT, project_id(&organization_id(org), p)),
+            ("pipeline", [_, _, id]) => by(aggregate::PIPELINE, id.to_string()),
+            ("pipeline_template", [_, _, id]) => by(aggregate::PIPELINE_TEMPLATE, id.to_string()),
+            ("job", [_, _, id]) => by(aggregate::JOB, id.to_string()),
+            ("agent", [name]) => by(aggregate::AGENT, agent_id(name)),
+            ("agent", [org, name]) => by(
+                aggregate::AGENT,
+                organization_agent_id(&organization_id(org), name),
+            ),
             _ => return Ok(None),
         };
         match uuid {
@@ -143,7 +145,7 @@ impl QueryRoot {
 
     async fn pipeline(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Pipeline>> {
         authed(ctx)?;
-        match ids::uuid_of("Pipeline", &id) {
+        match ids::uuid_of(aggregate::PIPELINE, &id) {
             Some(u) => pipeline_by_id(ctx, u).await,
             None => Err(gql_err(ServiceError::new(
                 Code::Invalid,
@@ -154,8 +156,8 @@ impl QueryRoot {
 
     async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
         authed(ctx)?;
-        match ids::uuid_of("Job", &id) {
-            Some(u) => match node_by_uuid(ctx, "Job", u).await? {
+        match ids::uuid_of(aggregate::JOB, &id) {
+            Some(u) => match node_by_uuid(ctx, aggregate::JOB, u).await? {
                 Some(Node::Job(j)) => Ok(Some(j)),
                 _ => Ok(None),
             },
@@ -189,7 +191,7 @@ impl QueryRoot {
         first: Option<i32>,
     ) -> Result<Vec<PipelineEvent>> {
         authed(ctx)?;
-        let id = ids::uuid_of("Pipeline", &pipeline_id).ok_or_else(|| {
+        let id = ids::uuid_of(aggregate::PIPELINE, &pipeline_id).ok_or_else(|| {
             gql_err(ServiceError::new(
                 Code::Invalid,
                 format!("{:?} is not a pipeline id", pipeline_id.as_str()),

@@ -1,3 +1,4 @@
+use phobos_core::events::aggregate;
 use std::time::Duration;
 
 use async_graphql::{Context, Result, Subscription, ID};
@@ -23,7 +24,7 @@ impl SubscriptionRoot {
         after: Option<String>,
     ) -> Result<impl Stream<Item = PipelineEvent>> {
         authed(ctx)?;
-        let id = ids::uuid_of("Pipeline", &pipeline_id).ok_or_else(|| {
+        let id = ids::uuid_of(aggregate::PIPELINE, &pipeline_id).ok_or_else(|| {
             gql_err(ServiceError::new(
                 Code::Invalid,
                 format!("{:?} is not a pipeline id", pipeline_id.as_str()),

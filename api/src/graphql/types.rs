@@ -3,6 +3,7 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::{ComplexObject, Context, Interface, Json, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
+use phobos_core::events::aggregate;
 use phobos_projections::queries::{
     self, AgentRow, JobRow, NodeRow, OrganizationRow, PipelineRow, ProjectRow, TemplateRow,
 };
@@ -47,7 +48,7 @@ pub struct Organization(pub OrganizationRow);
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
-        ID(ids::encode("Organization", self.0.id))
+        ID(ids::encode(aggregate::ORGANIZATION, self.0.id))
     }
     async fn prn(&self) -> String {
         format!("prn:organization:{}", self.0.name)
@@ -84,7 +85,7 @@ pub struct Project(pub ProjectRow);
 #[Object]
 impl Project {
     async fn id(&self) -> ID {
-        ID(ids::encode("Project", self.0.id))
+        ID(ids::encode(aggregate::PROJECT, self.0.id))
     }
     async fn prn(&self) -> String {
         format!("prn:project:{}/{}", self.0.organization_name, self.0.name)
@@ -135,7 +136,7 @@ pub struct PipelineTemplate(pub TemplateRow, pub ProjectRow);
 #[Object]
 impl PipelineTemplate {
     async fn id(&self) -> ID {
-        ID(ids::encode("PipelineTemplate", self.0.id))
+        ID(ids::encode(aggregate::PIPELINE_TEMPLATE, self.0.id))
     }
     async fn prn(&self) -> String {
         format!(
@@ -183,7 +184,7 @@ pub struct Pipeline(pub PipelineRow, pub ProjectRow);
 #[Object]
 impl Pipeline {
     async fn id(&self) -> ID {
-        ID(ids::encode("Pipeline", self.0.id))
+        ID(ids::encode(aggregate::PIPELINE, self.0.id))
     }
     async fn prn(&self) -> String {
         format!(
@@ -214,7 +215,10 @@ impl Pipeline {
         Project(self.1.clone())
     }
     async fn pipeline_template_id(&self) -> ID {
-        ID(ids::encode("PipelineTemplate", self.0.template_id))
+        ID(ids::encode(
+            aggregate::PIPELINE_TEMPLATE,
+            self.0.template_id,
+        ))
     }
     async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
         authed(ctx)?;
@@ -288,7 +292,7 @@ impl PipelineNode {
         Json(self.0.outputs.clone())
     }
     async fn job_id(&self) -> Option<ID> {
-        self.0.job_id.map(|j| ID(ids::encode("Job", j)))
+        self.0.job_id.map(|j| ID(ids::encode(aggregate::JOB, j)))
     }
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
@@ -303,7 +307,7 @@ pub struct Job(pub JobRow, pub ProjectRow);
 #[Object]
 impl Job {
     async fn id(&self) -> ID {
-        ID(ids::encode("Job", self.0.id))
+        ID(ids::encode(aggregate::JOB, self.0.id))
     }
     async fn prn(&self) -> String {
         format!(
@@ -338,7 +342,9 @@ impl Job {
         &self.0.tags
     }
     async fn agent_id(&self) -> Option<ID> {
-        self.0.agent_id.map(|a| ID(ids::encode("Agent", a)))
+        self.0
+            .agent_id
+            .map(|a| ID(ids::encode(aggregate::AGENT, a)))
     }
     async fn outputs(&self) -> Json<serde_json::Value> {
         Json(self.0.outputs.clone())
@@ -353,7 +359,7 @@ impl Job {
         self.0.finished_at
     }
     async fn pipeline_id(&self) -> ID {
-        ID(ids::encode("Pipeline", self.0.pipeline_id))
+        ID(ids::encode(aggregate::PIPELINE, self.0.pipeline_id))
     }
     /// The job's log from byte `offset` (0 by default), at most `limit`
     /// chunks; `nextOffset` continues it.
@@ -402,7 +408,7 @@ pub struct Agent {
 #[ComplexObject]
 impl Agent {
     async fn id(&self) -> ID {
-        ID(ids::encode("Agent", self.row.id))
+        ID(ids::encode(aggregate::AGENT, self.row.id))
     }
     async fn prn(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(match self.row.organization_id {

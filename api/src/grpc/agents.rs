@@ -8,6 +8,7 @@
 //! be claimed by, only a live session of an agent that may run it
 //! ([`AgentScope::may_run`]). A refused claim appends nothing.
 
+use phobos_core::events::aggregate;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -344,7 +345,7 @@ impl AgentService for AgentApi {
         let agent = self.principal(&req).await?;
         let r = req.into_inner();
         self.own_session(&agent, &r.session_id)?;
-        let queued = read_first(&self.app.pool, "Job", &r.job_id)
+        let queued = read_first(&self.app.pool, aggregate::JOB, &r.job_id)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| Status::not_found("no such job"))?;

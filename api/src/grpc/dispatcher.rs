@@ -8,6 +8,7 @@
 //! the log from that checkpoint. A stream takes the snapshot of open jobs
 //! and subscribes under one lock, so no offer falls between the two.
 
+use phobos_core::events::aggregate;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -171,7 +172,7 @@ impl Dispatcher {
                 Ok(events) => {
                     let full = events.len() == 500;
                     for e in events {
-                        if e.aggregate_type != "Job" {
+                        if e.aggregate_type != aggregate::JOB {
                             cursor = e.position;
                             continue;
                         }

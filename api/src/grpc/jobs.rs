@@ -1,5 +1,6 @@
 //! `JobService`: what an executor reports for the one job its token names.
 
+use phobos_core::events::aggregate;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -170,7 +171,7 @@ impl JobService for JobApi {
         let job_id = req.get_ref().job_id.clone();
         self.check_token(&req, &job_id, AfterFinish::Refused)
             .await?;
-        let first = read_first(&self.app.pool, "Job", &job_id)
+        let first = read_first(&self.app.pool, aggregate::JOB, &job_id)
             .await
             .map_err(|e| Status::unavailable(e.to_string()))?
             .ok_or_else(|| Status::not_found("no such job"))?;
@@ -347,7 +348,7 @@ pub(crate) async fn job_context(
     actor: Actor,
 ) -> Result<phobos_commands::CommandContext, Status> {
     let mut ctx = phobos_commands::CommandContext::new(actor);
-    let queued = read_first(&app.pool, "Job", job_id)
+    let queued = read_first(&app.pool, aggregate::JOB, job_id)
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
     if let Some(meta) = queued.and_then(|e| e.metadata()) {

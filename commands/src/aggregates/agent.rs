@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::agent::AgentScope;
+use phobos_core::events::aggregate;
 use phobos_core::events::{AgentEvent, AgentType};
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +74,7 @@ impl Agent {
 }
 
 impl Aggregate for Agent {
-    const TYPE: &'static str = "Agent";
+    const TYPE: &'static str = aggregate::AGENT;
     type Command = AgentCommand;
     type Event = Stored<AgentEvent>;
     type Error = DomainError;

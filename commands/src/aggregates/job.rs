@@ -2,6 +2,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use indexmap::IndexMap;
+use phobos_core::events::aggregate;
 use phobos_core::events::{JobEvent, JobSpec};
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +114,7 @@ command_name!(JobCommand {
 });
 
 impl Aggregate for Job {
-    const TYPE: &'static str = "Job";
+    const TYPE: &'static str = aggregate::JOB;
     type Command = JobCommand;
     type Event = Stored<JobEvent>;
     type Error = DomainError;

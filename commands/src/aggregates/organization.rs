@@ -1,6 +1,7 @@
 use chrono::Utc;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use phobos_core::events::aggregate;
 use phobos_core::events::OrganizationEvent;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +20,7 @@ pub enum OrganizationCommand {
 command_name!(OrganizationCommand { CreateOrganization });
 
 impl Aggregate for Organization {
-    const TYPE: &'static str = "Organization";
+    const TYPE: &'static str = aggregate::ORGANIZATION;
     type Command = OrganizationCommand;
     type Event = Stored<OrganizationEvent>;
     type Error = DomainError;

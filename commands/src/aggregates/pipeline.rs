@@ -1,6 +1,7 @@
 use chrono::Utc;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use phobos_core::events::aggregate;
 use phobos_core::events::{NodeOutputs, PipelineEvent};
 use phobos_core::pipeline::{unsupported, NodeStatus, PipelineRun};
 use phobos_core::template::ExecutionGraph;
@@ -42,7 +43,7 @@ command_name!(PipelineCommand {
 });
 
 impl Aggregate for Pipeline {
-    const TYPE: &'static str = "Pipeline";
+    const TYPE: &'static str = aggregate::PIPELINE;
     type Command = PipelineCommand;
     type Event = Stored<PipelineEvent>;
     type Error = DomainError;

@@ -1,6 +1,7 @@
 use chrono::Utc;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use phobos_core::events::aggregate;
 use phobos_core::events::PipelineTemplateEvent;
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +30,7 @@ command_name!(PipelineTemplateCommand {
 });
 
 impl Aggregate for PipelineTemplate {
-    const TYPE: &'static str = "PipelineTemplate";
+    const TYPE: &'static str = aggregate::PIPELINE_TEMPLATE;
     type Command = PipelineTemplateCommand;
     type Event = Stored<PipelineTemplateEvent>;
     type Error = DomainError;

@@ -1,6 +1,7 @@
 use chrono::Utc;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use phobos_core::events::aggregate;
 use phobos_core::events::ProjectEvent;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,7 @@ pub enum ProjectCommand {
 command_name!(ProjectCommand { CreateProject });
 
 impl Aggregate for Project {
-    const TYPE: &'static str = "Project";
+    const TYPE: &'static str = aggregate::PROJECT;
     type Command = ProjectCommand;
     type Event = Stored<ProjectEvent>;
     type Error = DomainError;

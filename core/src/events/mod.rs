@@ -10,6 +10,7 @@
 //!   nothing else.
 
 mod agent;
+pub mod aggregate;
 mod job;
 mod metadata;
 mod organization;

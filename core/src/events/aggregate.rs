@@ -1,0 +1,10 @@
+//! The aggregate types, as the event log's `aggregate_type` column stores
+//! them (and as GraphQL global ids name their kind). One constant each: the
+//! stored names never change.
+
+pub const ORGANIZATION: &str = "Organization";
+pub const PROJECT: &str = "Project";
+pub const PIPELINE_TEMPLATE: &str = "PipelineTemplate";
+pub const PIPELINE: &str = "Pipeline";
+pub const AGENT: &str = "Agent";
+pub const JOB: &str = "Job";
