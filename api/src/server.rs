@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use phobos_commands::clock::{Clock, SystemClock};
 use phobos_commands::health::{supervise, Health};
 use phobos_commands::policies::{Policies, POLICY_SUBSCRIPTION};
 use phobos_commands::subscription::{self, SubscriptionConfig};
@@ -85,7 +86,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
 
     let (stop_tx, stop) = watch::channel(false);
-    let bus = Arc::new(CommandBus::new(pool.clone()));
+    // The one clock: aggregates, services and workers read it.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let bus = Arc::new(CommandBus::with_clock(pool.clone(), clock.clone()));
     let (projected_tx, projected) =
         watch::channel(subscription::checkpoint(&pool, PROJECTION_SUBSCRIPTION).await?);
     let health = Arc::new(Health::default());
@@ -162,6 +165,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         objects,
         projected,
         health: health.clone(),
+        clock,
     });
 
     let dispatcher = Arc::new(Dispatcher::default());

@@ -178,6 +178,8 @@ pub struct App {
     pub projected: watch::Receiver<Position>,
     /// What the background workers are doing (`/readyz`).
     pub health: Arc<phobos_commands::health::Health>,
+    /// The one clock of this server (the aggregates read the same one).
+    pub clock: Arc<dyn phobos_commands::clock::Clock>,
 }
 
 /// How long a mutation waits for its result to reach the read models.
@@ -272,7 +274,7 @@ impl App {
         let ttl = chrono::Duration::minutes(self.config.access_token_minutes);
         Ok((
             self.tokens.issue(TokenKind::User, email, ttl),
-            chrono::Utc::now() + ttl,
+            self.clock.now() + ttl,
         ))
     }
 
@@ -362,7 +364,10 @@ impl App {
             ));
         }
         // Checked now; variable values come with each pipeline.
-        if let Err(diags) = compile(hcl, &CompileOptions::new(TemplateKind::Pipeline)) {
+        if let Err(diags) = compile(
+            hcl,
+            &CompileOptions::new(TemplateKind::Pipeline, self.clock.now()),
+        ) {
             let problems: Vec<Problem> = diags
                 .0
                 .iter()
@@ -435,7 +440,7 @@ impl App {
             ));
         }
         let hcl = String::from_utf8_lossy(&bytes);
-        let mut opts = CompileOptions::new(TemplateKind::Pipeline);
+        let mut opts = CompileOptions::new(TemplateKind::Pipeline, self.clock.now());
         for (k, v) in variables {
             opts = opts.var(k.clone(), VariableInput::Raw(v.clone()));
         }

@@ -87,11 +87,13 @@ fn validate(
         Some(Kind::Lifecycle) => TemplateKind::Lifecycle,
         None => template::detect_kind(&source),
     };
-    let mut opts = CompileOptions::new(kind);
+    // The command line is a program of its own: it owns its clock.
+    let now = chrono::Utc::now();
+    let mut opts = CompileOptions::new(kind, now);
     for vf in &var_files {
         let vname = vf.display().to_string();
         let text = std::fs::read_to_string(vf).with_context(|| format!("cannot read {vname}"))?;
-        match template::parse_var_file(&text) {
+        match template::parse_var_file(&text, now) {
             Ok(values) => {
                 for (k, v) in values {
                     opts = opts.var(k, VariableInput::Value(v));

@@ -6,7 +6,10 @@ use postgres_es::{postgres_cqrs, PostgresCqrs};
 use sqlx::PgPool;
 use tracing::Instrument;
 
+use std::sync::Arc;
+
 use crate::aggregates::*;
+use crate::clock::{Clock, Services, SystemClock};
 use crate::error::{CommandError, DomainError};
 use crate::log::RecordedEvent;
 
@@ -74,14 +77,22 @@ pub struct CommandBus {
 const CONFLICT_RETRIES: u32 = 8;
 
 impl CommandBus {
+    /// A bus whose aggregates read the machine's clock.
     pub fn new(pool: PgPool) -> Self {
+        Self::with_clock(pool, Arc::new(SystemClock))
+    }
+
+    /// A bus whose aggregates read `clock` (the one the server owns, or a
+    /// test's [`ManualClock`](crate::clock::ManualClock)).
+    pub fn with_clock(pool: PgPool, clock: Arc<dyn Clock>) -> Self {
+        let services = Services { clock };
         CommandBus {
-            organizations: postgres_cqrs(pool.clone(), vec![], ()),
-            projects: postgres_cqrs(pool.clone(), vec![], ()),
-            templates: postgres_cqrs(pool.clone(), vec![], ()),
-            pipelines: postgres_cqrs(pool.clone(), vec![], ()),
-            agents: postgres_cqrs(pool.clone(), vec![], ()),
-            jobs: postgres_cqrs(pool.clone(), vec![], ()),
+            organizations: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            projects: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            templates: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            pipelines: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            agents: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
         }
     }

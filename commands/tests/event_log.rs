@@ -281,3 +281,42 @@ async fn global_order_compares_transaction_ids_as_numbers() {
     let after_first = read_after(&pool, all[0].position, 1).await.unwrap();
     assert_eq!(after_first[0].position.tx_id, 100);
 }
+
+/// Aggregates take the time from the bus's clock, not the machine's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregates_stamp_events_with_the_buss_clock() {
+    use chrono::TimeZone;
+    let pool = pool("log_clock").await;
+    let at = chrono::Utc.with_ymd_and_hms(2031, 2, 3, 4, 5, 6).unwrap();
+    let clock = phobos_commands::clock::ManualClock::at(at);
+    let bus = CommandBus::with_clock(pool.clone(), std::sync::Arc::new(clock.clone()));
+    let cmd = |name: &str| OrganizationCommand::CreateOrganization {
+        name: name.into(),
+        description: String::new(),
+    };
+    bus.organization("clock-1", cmd("clock-1"), &ctx())
+        .await
+        .unwrap();
+    clock.advance(chrono::Duration::hours(1));
+    bus.organization("clock-2", cmd("clock-2"), &ctx())
+        .await
+        .unwrap();
+    for (id, want) in [
+        ("clock-1", at),
+        ("clock-2", at + chrono::Duration::hours(1)),
+    ] {
+        let events = phobos_commands::log::read_aggregate(&pool, "Organization", id)
+            .await
+            .unwrap();
+        let created = &events[0].payload["OrganizationCreated"]["created_at"];
+        assert_eq!(
+            created
+                .as_str()
+                .unwrap()
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap(),
+            want,
+            "{created}"
+        );
+    }
+}

@@ -14,8 +14,8 @@ const GREETING: &str = "hello";
 /// The dynamic template, and the options that give `items` the values 1..n.
 fn dynamic(n: usize) -> (String, CompileOptions) {
     let items = Value::Array((1..n as i64).map(Value::from).collect());
-    let opts =
-        CompileOptions::new(TemplateKind::Pipeline).var("items", VariableInput::Value(items));
+    let opts = CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH)
+        .var("items", VariableInput::Value(items));
     let src = format!(
         r#"# generated: {n} tasks
 variable "items" {{
@@ -63,7 +63,7 @@ fn expanded(n: usize) -> String {
 fn bench(c: &mut Criterion) {
     let (src, opts) = dynamic(2000);
     let flat = expanded(2000);
-    let plain = CompileOptions::new(TemplateKind::Pipeline);
+    let plain = CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH);
     // Both templates are valid, have 2,000 tasks, and give the same graph.
     let a = compile(&src, &opts).expect("dynamic template is valid");
     let b = compile(&flat, &plain).expect("expanded template is valid");

@@ -5,7 +5,7 @@ use phobos_core::template::{compile, CompileOptions, TemplateKind, VariableInput
 
 /// Compiles `src` and returns the rendered diagnostics (errors and warnings).
 fn diags(kind: TemplateKind, src: &str, vars: &[(&str, &str)]) -> Vec<String> {
-    let mut opts = CompileOptions::new(kind);
+    let mut opts = CompileOptions::new(kind, chrono::DateTime::UNIX_EPOCH);
     for (k, v) in vars {
         opts = opts.var(*k, VariableInput::Raw(v.to_string()));
     }

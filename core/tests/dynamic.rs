@@ -4,8 +4,11 @@
 use phobos_core::template::{compile, CompileOptions, TemplateKind, Value};
 
 fn paths(kind: TemplateKind, src: &str) -> Vec<String> {
-    let c = compile(src, &CompileOptions::new(kind))
-        .unwrap_or_else(|d| panic!("{}", d.render("t.hcl")));
+    let c = compile(
+        src,
+        &CompileOptions::new(kind, chrono::DateTime::UNIX_EPOCH),
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render("t.hcl")));
     c.graph
         .stages
         .iter()
@@ -33,7 +36,11 @@ stage "deploy" {
   }
 }
 "#;
-    let c = compile(src, &CompileOptions::new(TemplateKind::Pipeline)).unwrap();
+    let c = compile(
+        src,
+        &CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH),
+    )
+    .unwrap();
     let n = &c.graph.stages[0].nodes;
     assert_eq!(n[0].path, "stage.deploy.task.deploy_dev");
     assert_eq!(
@@ -83,8 +90,11 @@ stage "build" {
   }
 }
 "#;
-    let c = compile(src, &CompileOptions::new(TemplateKind::Pipeline))
-        .unwrap_or_else(|d| panic!("{}", d.render("t.hcl")));
+    let c = compile(
+        src,
+        &CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH),
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render("t.hcl")));
     let n = &c.graph.stages[0].nodes;
     let names: Vec<&str> = n.iter().map(|n| n.name.as_str()).collect();
     assert_eq!(
@@ -163,8 +173,11 @@ stage "s" {
   }
 }
 "#;
-    let d = compile(src, &CompileOptions::new(TemplateKind::Pipeline))
-        .unwrap_err()
-        .render("t.hcl");
+    let d = compile(
+        src,
+        &CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH),
+    )
+    .unwrap_err()
+    .render("t.hcl");
     assert!(d.contains("task \"a\" appears twice"), "{d}");
 }

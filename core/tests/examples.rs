@@ -16,10 +16,15 @@ fn load(kind: TemplateKind, name: &str) -> Compiled {
         .join(kind.as_str());
     let path = dir.join(name);
     let src = std::fs::read_to_string(&path).unwrap();
-    let mut opts = CompileOptions::new(kind);
+    let mut opts = CompileOptions::new(kind, chrono::DateTime::UNIX_EPOCH);
     let vars = path.with_extension("vars.hcl");
     if vars.exists() {
-        for (k, v) in parse_var_file(&std::fs::read_to_string(vars).unwrap()).unwrap() {
+        for (k, v) in parse_var_file(
+            &std::fs::read_to_string(vars).unwrap(),
+            chrono::DateTime::UNIX_EPOCH,
+        )
+        .unwrap()
+        {
             opts = opts.var(k, VariableInput::Value(v));
         }
     }

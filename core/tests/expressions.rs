@@ -34,7 +34,7 @@ fn template(expr: &str) -> String {
 }
 
 fn opts() -> CompileOptions {
-    let mut o = CompileOptions::new(TemplateKind::Pipeline);
+    let mut o = CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH);
     o.now = Utc.with_ymd_and_hms(2026, 11, 21, 7, 30, 0).unwrap();
     o
 }
@@ -287,7 +287,8 @@ fn deeply_nested_expressions_are_refused_before_parsing() {
     let src = "variable \"x\" {\n  type = any\n}\nstage \"s\" {\n  task \"t\" {}\n}\n";
     let c = compile(
         src,
-        &CompileOptions::new(TemplateKind::Pipeline).var("x", VariableInput::Raw(deep.clone())),
+        &CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH)
+            .var("x", VariableInput::Raw(deep.clone())),
     )
     .unwrap();
     assert_eq!(c.graph.variables["x"], Value::from(deep));
@@ -305,7 +306,7 @@ stage "x" {
   task "t" {}
 }
 "#;
-    let o = CompileOptions::new(TemplateKind::Pipeline)
+    let o = CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH)
         .var("s", VariableInput::Raw("01".into()))
         .var("n", VariableInput::Raw("01".into()))
         .var("l", VariableInput::Raw("[1, \"2\"]".into()))

@@ -21,7 +21,7 @@ fn check(path: &Path) {
 fn check_text(path: &Path, src: &str) {
     let lines = src.lines().count() + 1;
     for kind in [TemplateKind::Pipeline, TemplateKind::Lifecycle] {
-        let mut opts = CompileOptions::new(kind);
+        let mut opts = CompileOptions::new(kind, chrono::DateTime::UNIX_EPOCH);
         opts.now = chrono::DateTime::UNIX_EPOCH;
         if let Err(d) = compile(src, &opts) {
             assert!(
@@ -42,7 +42,7 @@ fn check_text(path: &Path, src: &str) {
             }
         }
     }
-    let _ = parse_var_file(src);
+    let _ = parse_var_file(src, chrono::DateTime::UNIX_EPOCH);
 }
 
 #[test]

@@ -68,7 +68,7 @@ fn ours(expr: &str) -> Result<Json, String> {
     let src = format!(
         "plugin \"test\" {{}}\nstage \"s\" {{\n  task \"t\" {{\n    action \"test_echo\" {{\n      v = {expr}\n    }}\n  }}\n}}\n"
     );
-    let mut opts = CompileOptions::new(TemplateKind::Pipeline);
+    let mut opts = CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH);
     opts.now = Utc.with_ymd_and_hms(2026, 11, 21, 7, 30, 0).unwrap();
     match compile(&src, &opts) {
         Ok(c) => {

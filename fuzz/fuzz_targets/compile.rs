@@ -10,11 +10,10 @@ use phobos_core::template::{
 fuzz_target!(|data: &[u8]| {
     let Ok(src) = std::str::from_utf8(data) else { return };
     for kind in [TemplateKind::Pipeline, TemplateKind::Lifecycle] {
-        let mut opts = CompileOptions::new(kind);
-        opts.now = chrono::DateTime::UNIX_EPOCH;
+        let opts = CompileOptions::new(kind, chrono::DateTime::UNIX_EPOCH);
         let _ = compile(src, &opts);
     }
     let _ = detect_kind(src);
-    let _ = parse_var_file(src);
+    let _ = parse_var_file(src, chrono::DateTime::UNIX_EPOCH);
     let _ = evaluate_deferred(src, Value::Null, Value::Null, Value::Null, chrono::DateTime::UNIX_EPOCH);
 });

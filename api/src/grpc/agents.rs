@@ -250,7 +250,7 @@ impl AgentService for AgentApi {
                 agent_id: id.clone(),
                 scope: agent.scope(),
                 last_heartbeat: Instant::now(),
-                last_heartbeat_at: Utc::now(),
+                last_heartbeat_at: self.app.clock.now(),
                 _open: open,
                 ended,
             },
@@ -272,7 +272,7 @@ impl AgentService for AgentApi {
         self.own_session(&agent, &id)?;
         if let Some(s) = lock(&self.sessions).get_mut(&id) {
             s.last_heartbeat = Instant::now();
-            s.last_heartbeat_at = Utc::now();
+            s.last_heartbeat_at = self.app.clock.now();
         }
         self.beat(&id, &agent).await;
         Ok(Response::new(HeartbeatResponse {}))

@@ -81,7 +81,7 @@ impl JobApi {
         if job.status().finished() {
             let in_grace = job
                 .finished_at()
-                .is_some_and(|at| chrono::Utc::now() < at + FINISHED_GRACE);
+                .is_some_and(|at| self.app.clock.now() < at + FINISHED_GRACE);
             if !(after_finish == AfterFinish::InGrace && in_grace) {
                 return Err(Status::failed_precondition(format!(
                     "the job is {}; its token no longer works",

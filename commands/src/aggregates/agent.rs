@@ -7,6 +7,7 @@ use phobos_core::events::{AgentEvent, AgentType};
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, Stored};
+use crate::clock::Services;
 use crate::error::DomainError;
 
 /// An agent: a resource an administrator creates (or the server, for its
@@ -78,15 +79,15 @@ impl Aggregate for Agent {
     type Command = AgentCommand;
     type Event = Stored<AgentEvent>;
     type Error = DomainError;
-    type Services = ();
+    type Services = Services;
 
     async fn handle(
         &mut self,
         command: Self::Command,
-        _: &(),
+        services: &Services,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        let now = Utc::now();
+        let now = services.now();
         let event = match command {
             AgentCommand::CreateAgent {
                 name,

@@ -7,6 +7,7 @@ use phobos_core::events::{JobEvent, JobSpec};
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, Stored};
+use crate::clock::Services;
 use crate::error::DomainError;
 
 /// Where a job is.
@@ -118,15 +119,15 @@ impl Aggregate for Job {
     type Command = JobCommand;
     type Event = Stored<JobEvent>;
     type Error = DomainError;
-    type Services = ();
+    type Services = Services;
 
     async fn handle(
         &mut self,
         command: Self::Command,
-        _: &(),
+        services: &Services,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        let now = Utc::now();
+        let now = services.now();
         let e = match command {
             JobCommand::QueueJob {
                 pipeline_id,

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
@@ -6,6 +5,7 @@ use phobos_core::events::OrganizationEvent;
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, Stored};
+use crate::clock::Services;
 use crate::error::DomainError;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -24,12 +24,12 @@ impl Aggregate for Organization {
     type Command = OrganizationCommand;
     type Event = Stored<OrganizationEvent>;
     type Error = DomainError;
-    type Services = ();
+    type Services = Services;
 
     async fn handle(
         &mut self,
         command: Self::Command,
-        _: &(),
+        services: &Services,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
         match command {
@@ -40,7 +40,7 @@ impl Aggregate for Organization {
                 let e = OrganizationEvent::OrganizationCreated {
                     name,
                     description,
-                    created_at: Utc::now(),
+                    created_at: services.now(),
                 };
                 sink.write(Stored(e), self).await;
                 Ok(())

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
@@ -8,6 +7,7 @@ use phobos_core::template::ExecutionGraph;
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, Stored};
+use crate::clock::Services;
 use crate::error::DomainError;
 
 /// A pipeline: a [`PipelineRun`] that the state machine in `phobos-core`
@@ -47,15 +47,15 @@ impl Aggregate for Pipeline {
     type Command = PipelineCommand;
     type Event = Stored<PipelineEvent>;
     type Error = DomainError;
-    type Services = ();
+    type Services = Services;
 
     async fn handle(
         &mut self,
         command: Self::Command,
-        _: &(),
+        services: &Services,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        let now = Utc::now();
+        let now = services.now();
         match command {
             PipelineCommand::CreatePipeline {
                 pipeline_id,

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
@@ -6,6 +5,7 @@ use phobos_core::events::PipelineTemplateEvent;
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, Stored};
+use crate::clock::Services;
 use crate::error::DomainError;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -34,12 +34,12 @@ impl Aggregate for PipelineTemplate {
     type Command = PipelineTemplateCommand;
     type Event = Stored<PipelineTemplateEvent>;
     type Error = DomainError;
-    type Services = ();
+    type Services = Services;
 
     async fn handle(
         &mut self,
         command: Self::Command,
-        _: &(),
+        services: &Services,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
         match command {
@@ -59,7 +59,7 @@ impl Aggregate for PipelineTemplate {
                     object_key,
                     sha256,
                     size,
-                    created_at: Utc::now(),
+                    created_at: services.now(),
                 };
                 sink.write(Stored(e), self).await;
                 Ok(())

@@ -6,7 +6,7 @@ use crate::template::{compile, CompileOptions, TemplateKind};
 
 fn run_of(src: &str) -> PipelineRun {
     let now = Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap();
-    let mut opts = CompileOptions::new(TemplateKind::Pipeline);
+    let mut opts = CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH);
     opts.now = now;
     let compiled = compile(src, &opts).expect("template compiles");
     let mut run = PipelineRun::default();

@@ -13,7 +13,8 @@
 //!   }
 //! }
 //! "#;
-//! let out = compile(src, &CompileOptions::new(TemplateKind::Pipeline)).unwrap();
+//! let at = chrono::DateTime::UNIX_EPOCH; // the caller says when
+//! let out = compile(src, &CompileOptions::new(TemplateKind::Pipeline, at)).unwrap();
 //! assert_eq!(out.graph.stages[0].nodes[0].path, "stage.build.task.hello");
 //! ```
 //!
@@ -131,11 +132,13 @@ pub struct CompileOptions {
 }
 
 impl CompileOptions {
-    pub fn new(kind: TemplateKind) -> Self {
+    /// Options for a template of `kind` compiled at `now` (the pipeline's
+    /// creation time; core reads no clock, its callers pass the time).
+    pub fn new(kind: TemplateKind, now: DateTime<Utc>) -> Self {
         CompileOptions {
             kind,
             variables: IndexMap::new(),
-            now: Utc::now(),
+            now,
         }
     }
 
@@ -184,14 +187,18 @@ pub fn compile(source: &str, opts: &CompileOptions) -> Result<Compiled, Diagnost
     })
 }
 
-/// Reads a variables file: `name = value` lines of constant HCL.
-pub fn parse_var_file(source: &str) -> Result<IndexMap<String, Value>, Diagnostics> {
+/// Reads a variables file: `name = value` lines of constant HCL, evaluated
+/// at `now` (what `timestamp()` gives in it).
+pub fn parse_var_file(
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<IndexMap<String, Value>, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut out = IndexMap::new();
     match parse_body(source) {
         Err(d) => diags.push(d),
         Ok(body) => {
-            let ctx = FuncContext { now: Utc::now() };
+            let ctx = FuncContext { now };
             let ev = Evaluator::new(&ctx);
             for s in body.iter() {
                 use hcl_edit::Span;
