@@ -405,3 +405,89 @@ pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
     request
 }
+
+/// An S3-compatible server (`s3s-fs`, which checks request signatures) with
+/// one bucket, stopped when dropped; `None` (the test is skipped, saying
+/// so) where it is not installed, except under CI, whose `.ci/run`
+/// installs it.
+pub struct S3Server {
+    child: Child,
+    pub port: u16,
+    root: PathBuf,
+}
+
+pub const S3_ACCESS_KEY: &str = "phobos-test-key";
+pub const S3_SECRET_KEY: &str = "phobos-test-secret-3f9a";
+
+impl S3Server {
+    pub fn start(bucket: &str) -> Option<S3Server> {
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let bin = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(home.map(|h| h.join(".cargo/bin")))
+            .map(|d| d.join("s3s-fs"))
+            .find(|p| p.is_file());
+        let Some(bin) = bin else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "s3s-fs is not installed; .ci/run installs it"
+            );
+            println!("SKIPPED: s3s-fs is not installed (cargo install s3s-fs@0.14.1 --locked --features binary)");
+            return None;
+        };
+        let root = std::env::temp_dir().join(format!("phobos-s3-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(root.join(bucket)).unwrap();
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY])
+            .arg(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start s3s-fs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(S3Server { child, port, root })
+    }
+
+    /// The server's environment for the `aws_s3` object store on `bucket`.
+    pub fn env(&self, bucket: &str, secret: &str) -> Vec<(String, String)> {
+        vec![
+            ("PHOBOS_OBJECT_STORE_PLUGIN_TYPE".into(), "aws_s3".into()),
+            (
+                "PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET".into(),
+                bucket.into(),
+            ),
+            (
+                "PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION".into(),
+                "us-east-1".into(),
+            ),
+            (
+                "PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID".into(),
+                S3_ACCESS_KEY.into(),
+            ),
+            (
+                "PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY".into(),
+                secret.into(),
+            ),
+            (
+                "PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT".into(),
+                format!("http://127.0.0.1:{}", self.port),
+            ),
+        ]
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
