@@ -378,11 +378,7 @@ impl AgentService for AgentApi {
             session_id: r.session_id,
             token_sha256,
         };
-        let mut ctx = CommandContext::new(Actor::Agent(agent.id.to_string()));
-        if let Some(meta) = queued.metadata() {
-            ctx.correlation_id = meta.correlation_id;
-            ctx.trace_id = meta.trace_id;
-        }
+        let ctx = super::jobs::context_of(Some(&queued), Actor::Agent(agent.id.to_string()));
         match self.app.bus.job(&r.job_id, cmd, &ctx).await {
             Ok(()) => {
                 tracing::info!(agent = %agent.name, "job claimed");

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use phobos_commands::aggregates::{Job as JobState, JobCommand};
-use phobos_commands::log::read_first;
+use phobos_commands::log::{read_aggregate, read_first, RecordedEvent};
 use phobos_core::events::{Actor, JobEvent};
 use phobos_proto::v1::job_service_server::JobService;
 use phobos_proto::v1::*;
@@ -51,13 +51,14 @@ impl JobApi {
     /// Only the token handed out with the job's claim works, checked against
     /// the job's own events (so on every instance and after restarts), and
     /// only while the job is not finished (or within the grace after).
-    /// Records that the executor was heard from.
+    /// Records that the executor was heard from. Returns the job's events
+    /// (read once: the first is its `JobQueued`).
     async fn check_token<T>(
         &self,
         req: &Request<T>,
         job_id: &str,
         after_finish: AfterFinish,
-    ) -> Result<JobState, Status> {
+    ) -> Result<Vec<RecordedEvent>, Status> {
         let invalid = || {
             Status::unauthenticated(
                 "the job token is not valid for this job (only the token returned by ClaimJob for it is)",
@@ -67,12 +68,15 @@ impl JobApi {
         if !token.starts_with(credentials::JOB_TOKEN_PREFIX) {
             return Err(invalid());
         }
-        let job = JobState::load(&self.app.pool, job_id)
+        let unreadable = |e: phobos_commands::error::LogError| {
+            tracing::warn!(error = %e, "cannot read the job");
+            Status::unavailable("the job cannot be read right now; try again")
+        };
+        let events = read_aggregate(&self.app.pool, aggregate::JOB, job_id)
             .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "cannot read the job");
-                Status::unavailable("the job cannot be read right now; try again")
-            })?
+            .map_err(unreadable)?;
+        let job = JobState::fold(&events)
+            .map_err(unreadable)?
             .ok_or_else(invalid)?;
         match job.token_sha256() {
             Some(hash) if credentials::matches(&token, hash) => {}
@@ -91,7 +95,7 @@ impl JobApi {
         } else {
             self.heard_from(job_id).await;
         }
-        Ok(job)
+        Ok(events)
     }
 
     /// Notes that the executor of `job_id` is alive. Best effort: a missed
@@ -121,8 +125,8 @@ impl JobApi {
         job_id: &str,
         after_finish: AfterFinish,
     ) -> Result<phobos_commands::CommandContext, Status> {
-        self.check_token(req, job_id, after_finish).await?;
-        job_context(&self.app, job_id, Actor::Job(job_id.to_string())).await
+        let events = self.check_token(req, job_id, after_finish).await?;
+        Ok(context_of(events.first(), Actor::Job(job_id.to_string())))
     }
 
     async fn command(
@@ -169,11 +173,11 @@ impl JobService for JobApi {
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]
     async fn get_job(&self, req: Request<GetJobRequest>) -> Result<Response<Job>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        self.check_token(&req, &job_id, AfterFinish::Refused)
+        let events = self
+            .check_token(&req, &job_id, AfterFinish::Refused)
             .await?;
-        let first = read_first(&self.app.pool, aggregate::JOB, &job_id)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?
+        let first = events
+            .first()
             .ok_or_else(|| Status::not_found("no such job"))?;
         let Ok(JobEvent::JobQueued {
             pipeline_id,
@@ -347,13 +351,22 @@ pub(crate) async fn job_context(
     job_id: &str,
     actor: Actor,
 ) -> Result<phobos_commands::CommandContext, Status> {
-    let mut ctx = phobos_commands::CommandContext::new(actor);
     let queued = read_first(&app.pool, aggregate::JOB, job_id)
         .await
         .map_err(|e| Status::unavailable(e.to_string()))?;
+    Ok(context_of(queued.as_ref(), actor))
+}
+
+/// A context for a command by `actor` that joins the chain of work of the
+/// job's first event, `queued` (its correlation and trace ids).
+pub(crate) fn context_of(
+    queued: Option<&RecordedEvent>,
+    actor: Actor,
+) -> phobos_commands::CommandContext {
+    let mut ctx = phobos_commands::CommandContext::new(actor);
     if let Some(meta) = queued.and_then(|e| e.metadata()) {
         ctx.correlation_id = meta.correlation_id;
         ctx.trace_id = meta.trace_id;
     }
-    Ok(ctx)
+    ctx
 }

@@ -68,11 +68,19 @@ impl Job {
         id: &str,
     ) -> Result<Option<Job>, crate::error::LogError> {
         let events = crate::log::read_aggregate(db, <Job as Aggregate>::TYPE, id).await?;
+        Job::fold(&events)
+    }
+
+    /// The job as `events` (all of its events, in order) leave it; `None`
+    /// when there are none.
+    pub fn fold(
+        events: &[crate::log::RecordedEvent],
+    ) -> Result<Option<Job>, crate::error::LogError> {
         if events.is_empty() {
             return Ok(None);
         }
         let mut job = Job::default();
-        for e in &events {
+        for e in events {
             job.apply(Stored(e.decode::<JobEvent>()?));
         }
         Ok(Some(job))
