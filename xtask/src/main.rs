@@ -68,8 +68,15 @@ fn dispatch() -> Result<()> {
     }
 }
 
+/// The workspace this run is for. `cargo run` sets `CARGO_MANIFEST_DIR` at
+/// run time; the compile-time value is only a fallback, because a build
+/// directory shared by several checkouts (CI's `CARGO_TARGET_DIR`) reuses an
+/// xtask binary built in another checkout, whose path may be gone.
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    Path::new(&manifest)
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
