@@ -67,7 +67,131 @@ async fn main() {
     assert_eq!(applied, n);
     println!("\nprojection worker: {applied} events into read models in {secs:.2} s = {:.0} events/s (batches of 500)", applied as f64 / secs);
 
+    pipeline_cost(opts_for("bench_cost").await).await;
     latency().await;
+}
+
+async fn opts_for(name: &str) -> sqlx::postgres::PgConnectOptions {
+    phobos_commands::testing::fresh_database(name)
+        .await
+        .expect("bench database")
+}
+
+/// A chain of `n` tasks, each depending on the one before.
+fn chain(n: usize) -> phobos_core::template::ExecutionGraph {
+    use phobos_core::template::{compile, CompileOptions, TemplateKind};
+    let mut src = String::from("stage \"big\" {\n");
+    for i in 0..n {
+        src.push_str(&format!("  task \"t{i}\" {{\n"));
+        if i > 0 {
+            src.push_str(&format!("    dependencies = [\"t{}\"]\n", i - 1));
+        }
+        src.push_str("    action \"exec_command\" {\n      command = \"true\"\n    }\n  }\n");
+    }
+    src.push_str("}\n");
+    let opts = CompileOptions::new(TemplateKind::Pipeline, chrono::Utc::now());
+    compile(&src, &opts).expect("the chain compiles").graph
+}
+
+/// The cost of completing node k of an n-node chain, as k grows: each node
+/// gets its job's two pipeline commands (started, succeeded) straight
+/// through a `CommandBus`, no agents; the completion is timed.
+/// Returns (median of the first 20, median of the last 20) in ms.
+async fn complete_chain(bus: &CommandBus, pipeline: &str, n: usize) -> (f64, f64) {
+    use phobos_commands::aggregates::PipelineCommand;
+    use phobos_core::pipeline::job_id_for;
+    let graph = chain(n);
+    let paths: Vec<String> = graph.stages[0]
+        .nodes
+        .iter()
+        .map(|n| n.path.clone())
+        .collect();
+    let ctx = CommandContext::new(Actor::System("bench".into()));
+    bus.pipeline(
+        pipeline,
+        PipelineCommand::CreatePipeline {
+            pipeline_id: pipeline.to_string(),
+            project_id: "bench".into(),
+            template_id: "bench".into(),
+            graph: Box::new(graph),
+        },
+        &ctx,
+    )
+    .await
+    .unwrap();
+    let mut times = Vec::with_capacity(n);
+    for path in paths {
+        let job_id = job_id_for(pipeline, &path, 1);
+        bus.pipeline(
+            pipeline,
+            PipelineCommand::MarkNodeRunning {
+                path: path.clone(),
+                job_id: job_id.clone(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+        let started = Instant::now();
+        bus.pipeline(
+            pipeline,
+            PipelineCommand::CompleteNode {
+                path,
+                job_id,
+                succeeded: true,
+                reason: String::new(),
+                outputs: Default::default(),
+            },
+            &ctx,
+        )
+        .await
+        .unwrap();
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let median = |xs: &[f64]| {
+        let mut v = xs.to_vec();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    (median(&times[..20]), median(&times[times.len() - 20..]))
+}
+
+/// Issue 8's "cost that does not grow with history": completing the last
+/// node of a 2,000-node chain against completing the first, with
+/// snapshots; the baseline is the same without snapshots on 500 nodes.
+async fn pipeline_cost(opts: sqlx::postgres::PgConnectOptions) {
+    use phobos_commands::clock::SystemClock;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(opts)
+        .await
+        .unwrap();
+    println!("\npipeline cost: completing node k of a chain (two commands a node, no agents)");
+    let plain = CommandBus::configured(pool.clone(), Arc::new(SystemClock), usize::MAX);
+    let (first, last) = complete_chain(&plain, "cost-plain", 500).await;
+    println!(
+        "  baseline, no snapshots, 500 nodes: first 20 {first:.2} ms, last 20 {last:.2} ms  {:.2}x",
+        last / first
+    );
+    let bus = CommandBus::configured(
+        pool.clone(),
+        Arc::new(SystemClock),
+        phobos_commands::aggregates::PIPELINE_SNAPSHOT_EVERY,
+    );
+    let (first, last) = complete_chain(&bus, "cost-snap", 2000).await;
+    println!(
+        "  snapshots every {} events, 2,000 nodes: first 20 {first:.2} ms, last 20 {last:.2} ms  {:.2}x (target <= 2)",
+        phobos_commands::aggregates::PIPELINE_SNAPSHOT_EVERY,
+        last / first
+    );
+    let (events, bytes): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE aggregate_id = 'cost-snap'),
+                (SELECT COALESCE(sum(pg_column_size(payload)), 0)::bigint FROM snapshots WHERE aggregate_id = 'cost-snap')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    println!("  the 2,000-node pipeline: {events} events, a snapshot of {bytes} bytes");
 }
 
 /// Appends per second: the baseline (plain INSERT transactions into a copy

@@ -1,7 +1,6 @@
 //! `phobos`: the Phobos server (`phobos serve`) and its command-line tools
 //! (`phobos template validate`).
 
-mod agents;
 mod auth;
 mod config;
 mod credentials;

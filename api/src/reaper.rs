@@ -115,7 +115,7 @@ async fn reap(app: &App) -> Result<usize, sqlx::Error> {
             .instrument(span.clone())
             .await;
         span.in_scope(|| match result {
-            Ok(()) => {
+            Ok(_) => {
                 tracing::warn!(%message, "job failed: its executor is gone");
                 failed += 1;
             }

@@ -89,6 +89,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // The one clock: aggregates, services and workers read it.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let bus = Arc::new(CommandBus::with_clock(pool.clone(), clock.clone()));
+    let swept = bus
+        .sweep_stale_snapshots()
+        .await
+        .context("removing snapshots of an older shape")?;
+    if swept > 0 {
+        tracing::info!(
+            swept,
+            "removed snapshots written by another build; they are rebuilt from the events"
+        );
+    }
     let (projected_tx, projected) =
         watch::channel(subscription::checkpoint(&pool, PROJECTION_SUBSCRIPTION).await?);
     let health = Arc::new(Health::default());
@@ -182,6 +192,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 d.run(pool, stop, &health).await;
                 Ok::<(), std::convert::Infallible>(())
             }
+        }
+    }));
+    workers.push(supervised(TIMERS, &health, &stop, {
+        let (pool, bus, clock, health, stop) = (
+            pool.clone(),
+            app.bus.clone(),
+            app.clock.clone(),
+            health.clone(),
+            stop.clone(),
+        );
+        let instance = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        move || {
+            phobos_commands::timers::run(
+                pool.clone(),
+                bus.clone(),
+                clock.clone(),
+                instance.clone(),
+                health.clone(),
+                stop.clone(),
+            )
         }
     }));
     workers.push(supervised(REAPER, &health, &stop, {
@@ -309,6 +339,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// Names of the workers on `/readyz` (besides the two subscriptions).
 const DISPATCHER: &str = crate::grpc::dispatcher::NAME;
 const REAPER: &str = crate::reaper::NAME;
+const TIMERS: &str = phobos_commands::timers::NAME;
 const SESSIONS: &str = "agent-sessions";
 
 /// Runs the worker `start` makes under [`supervise`]: restarted with

@@ -30,7 +30,9 @@ stage "s" {
     }
   }
   task "later" {
-    when = "manual"
+    interval          = "1m"
+    attempts          = 2
+    success_condition = true
     action "exec_command" {
       command = "true"
     }
@@ -71,7 +73,7 @@ async fn unsupported_blocks_are_refused_with_their_positions() {
         (3, 1, "volume \"src\""),
         (11, 1, "jwt \"aws\""),
         (17, 5, "mount_point of volume \"src\""),
-        (25, 3, "manual"),
+        (25, 3, "gate"),
     ];
     for ((line, column, message), (l, c, m)) in at.iter().zip(expect) {
         assert_eq!((*line, *column), (l, c), "{message}");

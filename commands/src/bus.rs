@@ -1,8 +1,11 @@
 //! Running commands: the only way events are appended.
 
-use cqrs_es::{Aggregate, AggregateError};
+use cqrs_es::{Aggregate, AggregateError, CqrsFramework, EventStore};
 use phobos_core::events::{Actor, EventMetadata};
 use postgres_es::{postgres_cqrs, PostgresCqrs};
+
+use crate::graph_cache::GraphCache;
+use crate::snapshots::SnapshotStore;
 use sqlx::PgPool;
 use tracing::Instrument;
 
@@ -11,7 +14,7 @@ use std::sync::Arc;
 use crate::aggregates::*;
 use crate::clock::{Clock, Services, SystemClock};
 use crate::error::{CommandError, DomainError};
-use crate::log::RecordedEvent;
+use crate::log::{Position, RecordedEvent};
 
 /// Who runs a command and in what chain of work.
 #[derive(Debug, Clone)]
@@ -61,14 +64,27 @@ impl CommandContext {
     }
 }
 
+/// What a command appended: where its aggregate's stream ends after the
+/// commit. A caller that must show the result waits until the read models
+/// have passed `last` (`App::wait_projected` in the api crate); waiting for
+/// "a row exists" is not enough when a command changes rows that exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The position of the aggregate's last event after the command (an
+    /// idempotent command that appended nothing gives the existing last
+    /// event; a concurrent later command can only make it later). `None`
+    /// when the stream is empty.
+    pub last: Option<Position>,
+}
+
 /// Runs commands against the aggregates, stored in PostgreSQL.
 pub struct CommandBus {
     pool: PgPool,
     organizations: PostgresCqrs<Organization>,
     projects: PostgresCqrs<Project>,
     templates: PostgresCqrs<PipelineTemplate>,
-    pipelines: PostgresCqrs<Pipeline>,
-    agents: PostgresCqrs<Agent>,
+    pipelines: CqrsFramework<Pipeline, SnapshotStore<Pipeline>>,
+    agents: CqrsFramework<Agent, SnapshotStore<Agent>>,
     jobs: PostgresCqrs<Job>,
 }
 
@@ -85,16 +101,57 @@ impl CommandBus {
     /// A bus whose aggregates read `clock` (the one the server owns, or a
     /// test's [`ManualClock`](crate::clock::ManualClock)).
     pub fn with_clock(pool: PgPool, clock: Arc<dyn Clock>) -> Self {
-        let services = Services { clock };
+        Self::configured(pool, clock, PIPELINE_SNAPSHOT_EVERY)
+    }
+
+    /// A bus that snapshots pipelines and agents every `snapshot_every`
+    /// events (`usize::MAX`: never; the benchmark's baseline). Jobs,
+    /// projects and templates have short streams and are loaded from their
+    /// events alone.
+    pub fn configured(pool: PgPool, clock: Arc<dyn Clock>, snapshot_every: usize) -> Self {
+        let services = Services {
+            clock,
+            graphs: Arc::new(GraphCache::new(pool.clone())),
+        };
+        let snapshotted = |services: Services| {
+            (
+                CqrsFramework::new(
+                    SnapshotStore::new(pool.clone(), snapshot_every),
+                    vec![],
+                    services.clone(),
+                ),
+                CqrsFramework::new(
+                    SnapshotStore::new(pool.clone(), snapshot_every),
+                    vec![],
+                    services,
+                ),
+            )
+        };
+        let (pipelines, agents) = snapshotted(services.clone());
         CommandBus {
             organizations: postgres_cqrs(pool.clone(), vec![], services.clone()),
             projects: postgres_cqrs(pool.clone(), vec![], services.clone()),
             templates: postgres_cqrs(pool.clone(), vec![], services.clone()),
-            pipelines: postgres_cqrs(pool.clone(), vec![], services.clone()),
-            agents: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            pipelines,
+            agents,
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
         }
+    }
+
+    /// Removes snapshots written in a shape this build does not read
+    /// (snapshots are a cache; the events stay). Run once at start-up.
+    pub async fn sweep_stale_snapshots(&self) -> Result<u64, CommandError> {
+        let mut removed = 0;
+        for (kind, shape) in [
+            (Pipeline::TYPE, PIPELINE_STATE_SHAPE),
+            (Agent::TYPE, AGENT_STATE_SHAPE),
+        ] {
+            removed += crate::snapshots::sweep_stale(&self.pool, kind, shape)
+                .await
+                .map_err(|e| CommandError::Store(e.to_string()))?;
+        }
+        Ok(removed)
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -106,59 +163,61 @@ impl CommandBus {
         id: &str,
         cmd: OrganizationCommand,
         ctx: &CommandContext,
-    ) -> Result<(), CommandError> {
-        execute(&self.organizations, id, cmd, ctx).await
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.organizations, id, cmd, ctx).await
     }
     pub async fn project(
         &self,
         id: &str,
         cmd: ProjectCommand,
         ctx: &CommandContext,
-    ) -> Result<(), CommandError> {
-        execute(&self.projects, id, cmd, ctx).await
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.projects, id, cmd, ctx).await
     }
     pub async fn pipeline_template(
         &self,
         id: &str,
         cmd: PipelineTemplateCommand,
         ctx: &CommandContext,
-    ) -> Result<(), CommandError> {
-        execute(&self.templates, id, cmd, ctx).await
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.templates, id, cmd, ctx).await
     }
     pub async fn pipeline(
         &self,
         id: &str,
         cmd: PipelineCommand,
         ctx: &CommandContext,
-    ) -> Result<(), CommandError> {
-        execute(&self.pipelines, id, cmd, ctx).await
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.pipelines, id, cmd, ctx).await
     }
     pub async fn agent(
         &self,
         id: &str,
         cmd: AgentCommand,
         ctx: &CommandContext,
-    ) -> Result<(), CommandError> {
-        execute(&self.agents, id, cmd, ctx).await
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.agents, id, cmd, ctx).await
     }
     pub async fn job(
         &self,
         id: &str,
         cmd: JobCommand,
         ctx: &CommandContext,
-    ) -> Result<(), CommandError> {
-        execute(&self.jobs, id, cmd, ctx).await
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.jobs, id, cmd, ctx).await
     }
 }
 
-async fn execute<A>(
-    cqrs: &PostgresCqrs<A>,
+async fn execute<A, S>(
+    pool: &PgPool,
+    cqrs: &CqrsFramework<A, S>,
     id: &str,
     cmd: A::Command,
     ctx: &CommandContext,
-) -> Result<(), CommandError>
+) -> Result<Appended, CommandError>
 where
     A: Aggregate<Error = DomainError>,
+    S: EventStore<A>,
     A::Command: CommandName + Clone,
 {
     let name = cmd.command_name();
@@ -179,7 +238,14 @@ where
                 .execute_with_metadata(id, cmd.clone(), metadata.clone())
                 .await
             {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    let last = last_position(pool, A::TYPE, id).await?;
+                    return Ok(Appended { last });
+                }
+                Err(AggregateError::UserError(DomainError::Unavailable(m))) => {
+                    tracing::warn!(error = %m, "event store error");
+                    return Err(CommandError::Store(m));
+                }
                 Err(AggregateError::UserError(e)) => {
                     tracing::debug!(error = %e, "command refused");
                     return Err(CommandError::Rejected(e));
@@ -209,4 +275,25 @@ where
     }
     .instrument(span)
     .await
+}
+
+/// Where the stream of `aggregate_type`/`id` ends (primary-key lookup).
+async fn last_position(
+    pool: &PgPool,
+    aggregate_type: &str,
+    id: &str,
+) -> Result<Option<Position>, CommandError> {
+    let row = sqlx::query(
+        "SELECT tx_id::text AS tx_text, global_position FROM events
+         WHERE aggregate_type = $1 AND aggregate_id = $2
+         ORDER BY sequence DESC LIMIT 1",
+    )
+    .bind(aggregate_type)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+    .map_err(|e| CommandError::Store(e.to_string()))?;
+    row.map(|r| Position::from_row(&r))
+        .transpose()
+        .map_err(|e| CommandError::Store(e.to_string()))
 }

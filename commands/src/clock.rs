@@ -48,6 +48,8 @@ impl Clock for ManualClock {
 #[derive(Debug, Clone)]
 pub struct Services {
     pub clock: Arc<dyn Clock>,
+    /// Pipeline graphs left out of snapshots (`Pipeline` only).
+    pub graphs: Arc<crate::graph_cache::GraphCache>,
 }
 
 impl Services {

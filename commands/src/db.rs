@@ -35,6 +35,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agent heartbeats",
         include_str!("../../migrations/0005_agent_heartbeats.sql"),
     ),
+    (
+        6,
+        "timers",
+        include_str!("../../migrations/0006_timers.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

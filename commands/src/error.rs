@@ -19,6 +19,11 @@ pub enum DomainError {
     /// message per place.
     #[error("{}", .0.join("; "))]
     Unsupported(Vec<String>),
+    /// What the aggregate needs to decide could not be read (the store
+    /// failed under it). Not a refusal: the bus reports it as
+    /// [`CommandError::Store`], so the caller retries.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// Why a command did not run.

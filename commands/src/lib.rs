@@ -20,12 +20,15 @@ pub mod bus;
 pub mod clock;
 pub mod db;
 pub mod error;
+pub mod graph_cache;
 pub mod health;
 pub mod log;
 pub mod policies;
+pub mod snapshots;
 pub mod subscription;
 pub mod testing;
+pub mod timers;
 pub mod wakeup;
 
-pub use bus::{CommandBus, CommandContext};
+pub use bus::{Appended, CommandBus, CommandContext};
 pub use error::{CommandError, DomainError};

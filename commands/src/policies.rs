@@ -55,7 +55,7 @@ impl Policies {
                         node_path: path,
                         spec,
                     };
-                    self.bus.job(&job_id, cmd, &ctx).await
+                    self.bus.job(&job_id, cmd, &ctx).await.map(drop)
                 }
                 _ => Ok(()),
             },
@@ -86,7 +86,7 @@ impl Policies {
                                 outputs,
                             },
                         };
-                        self.bus.pipeline(&pipeline_id, cmd, &ctx).await
+                        self.bus.pipeline(&pipeline_id, cmd, &ctx).await.map(drop)
                     }
                 }
             }

@@ -215,7 +215,7 @@ async fn exactly_one_claim_of_a_job_wins() {
         let mut wins = 0;
         for r in racers {
             match r.await.unwrap() {
-                Ok(()) => wins += 1,
+                Ok(_) => wins += 1,
                 Err(CommandError::Rejected(DomainError::Conflict(_))) => {}
                 Err(e) => panic!("unexpected error: {e}"),
             }

@@ -28,3 +28,259 @@ fn job_claimed_with_a_token_hash_round_trips() {
     let event: JobEvent = serde_json::from_str(json).unwrap();
     assert_eq!(serde_json::to_string(&event).unwrap(), json);
 }
+
+// ---- Logs frozen as this version wrote them -------------------------------
+//
+// `fixtures/run_log.jsonl` is the log of one pipeline run (two stages, a
+// success, a failure, a `when = "never"` skip, a skipped stage) and
+// `fixtures/job_events.jsonl` every job event, both as the build of
+// 2026-12-01 wrote them. Later builds must fold them to the same states.
+// Regenerate only when a new fixture is added (never to make a failing
+// decode pass): `cargo test -p phobos-core --test event_fixtures -- --ignored`.
+
+use chrono::{DateTime, TimeZone, Utc};
+use phobos_core::events::PipelineEvent;
+use phobos_core::pipeline::{NodeStatus, PipelineRun, PipelineStatus, StageStatus};
+use phobos_core::template::{compile, CompileOptions, TemplateKind};
+
+const RUN_TEMPLATE: &str = r#"
+stage "build" {
+  task "compile" {
+    action "exec_command" {
+      command = "make"
+    }
+  }
+  task "test" {
+    dependencies = ["compile"]
+    action "exec_command" {
+      command = "make test"
+    }
+  }
+  task "lint" {
+    when = "never"
+    action "exec_command" {
+      command = "make lint"
+    }
+  }
+}
+stage "deploy" {
+  task "ship" {
+    action "exec_command" {
+      command = "make ship"
+    }
+  }
+}
+"#;
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 12, minute, 0).unwrap()
+}
+
+/// The run the fixture records, made by today's state machine.
+fn record_run() -> Vec<PipelineEvent> {
+    let opts = CompileOptions::new(TemplateKind::Pipeline, at(0));
+    let graph = compile(RUN_TEMPLATE, &opts).unwrap().graph;
+    let mut run = PipelineRun::default();
+    let mut log = vec![PipelineEvent::PipelineCreated {
+        pipeline_id: "7a1d9c52-0000-4000-8000-000000000001".into(),
+        project_id: "proj".into(),
+        template_id: "tmpl".into(),
+        graph: Box::new(graph),
+        created_at: at(0),
+    }];
+    run.apply(&log[0]);
+    let settle = |run: &mut PipelineRun, log: &mut Vec<PipelineEvent>, now| loop {
+        let next = run.advance(now);
+        if next.is_empty() {
+            return;
+        }
+        for e in next {
+            run.apply(&e);
+            log.push(e);
+        }
+    };
+    settle(&mut run, &mut log, at(0));
+    let end = |run: &mut PipelineRun, log: &mut Vec<PipelineEvent>, path: &str, ok, m| {
+        let job_id = run.node(path).unwrap().job_id.clone().unwrap();
+        let started = PipelineEvent::NodeStarted {
+            path: path.into(),
+            job_id,
+            at: at(m),
+        };
+        run.apply(&started);
+        log.push(started);
+        let outputs = [(
+            "exec_command".to_string(),
+            serde_json::json!({"exit_code": if ok { 0 } else { 2 }}),
+        )]
+        .into_iter()
+        .collect();
+        let e = if ok {
+            PipelineEvent::NodeSucceeded {
+                path: path.into(),
+                outputs,
+                at: at(m + 1),
+            }
+        } else {
+            PipelineEvent::NodeFailed {
+                path: path.into(),
+                reason: "exit status 2".into(),
+                outputs,
+                at: at(m + 1),
+            }
+        };
+        run.apply(&e);
+        log.push(e);
+    };
+    end(&mut run, &mut log, "stage.build.task.compile", true, 1);
+    settle(&mut run, &mut log, at(2));
+    end(&mut run, &mut log, "stage.build.task.test", false, 3);
+    settle(&mut run, &mut log, at(4));
+    log
+}
+
+fn read_lines(name: &str) -> Vec<String> {
+    std::fs::read_to_string(fixture(name))
+        .unwrap_or_else(|e| panic!("{name}: {e} (regenerate with --ignored)"))
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_stored_run_log_folds_to_the_same_state() {
+    let mut run = PipelineRun::default();
+    for (i, line) in read_lines("run_log.jsonl").iter().enumerate() {
+        let e: PipelineEvent = serde_json::from_str(line)
+            .unwrap_or_else(|err| panic!("run_log.jsonl line {}: {err}", i + 1));
+        run.apply(&e);
+    }
+    assert_eq!(run.status, PipelineStatus::Failed);
+    let stages: Vec<_> = run
+        .stages
+        .iter()
+        .map(|s| (s.name.as_str(), s.status))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("build", StageStatus::Failed),
+            ("deploy", StageStatus::Skipped)
+        ]
+    );
+    let status = |p: &str| run.node(p).unwrap().status;
+    assert_eq!(status("stage.build.task.compile"), NodeStatus::Succeeded);
+    assert_eq!(status("stage.build.task.test"), NodeStatus::Failed);
+    assert_eq!(status("stage.build.task.lint"), NodeStatus::Skipped);
+    assert_eq!(status("stage.deploy.task.ship"), NodeStatus::Skipped);
+    assert_eq!(
+        run.node("stage.build.task.compile").unwrap().outputs["exec_command"]["exit_code"],
+        0
+    );
+    // The graph came back whole: advancing the folded run adds nothing.
+    assert!(run.advance(at(9)).is_empty());
+}
+
+#[test]
+fn a_graph_stored_before_it_had_a_shape_is_shape_one() {
+    let line = &read_lines("run_log.jsonl")[0];
+    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+    v["PipelineCreated"]["graph"]
+        .as_object_mut()
+        .unwrap()
+        .remove("shape")
+        .expect("this build writes the shape");
+    let PipelineEvent::PipelineCreated { graph, .. } = serde_json::from_value(v).unwrap() else {
+        panic!("not PipelineCreated");
+    };
+    assert_eq!(graph.shape, 1);
+}
+
+#[test]
+fn stored_job_events_decode() {
+    let names: Vec<String> = read_lines("job_events.jsonl")
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            let e: JobEvent = serde_json::from_str(line)
+                .unwrap_or_else(|err| panic!("job_events.jsonl line {}: {err}", i + 1));
+            use phobos_core::events::NamedEvent;
+            e.name().to_string()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "JobQueued",
+            "JobClaimed",
+            "JobStarted",
+            "ActionOutputsRecorded",
+            "JobSucceeded",
+            "JobFailed"
+        ]
+    );
+}
+
+#[test]
+#[ignore = "writes the fixtures; run by hand when adding one"]
+fn regenerate_fixtures() {
+    use phobos_core::events::{JobAction, JobSpec};
+    std::fs::create_dir_all(fixture("")).unwrap();
+    let lines: Vec<String> = record_run()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    std::fs::write(fixture("run_log.jsonl"), lines.join("\n") + "\n").unwrap();
+    let outputs: indexmap::IndexMap<String, serde_json::Value> =
+        [("build".to_string(), serde_json::json!({"exit_code": 0}))]
+            .into_iter()
+            .collect();
+    let jobs = [
+        JobEvent::JobQueued {
+            pipeline_id: "p".into(),
+            project_id: "proj".into(),
+            node_path: "stage.build.task.compile".into(),
+            spec: JobSpec {
+                tags: vec!["linux".into()],
+                actions: vec![JobAction {
+                    name: "build".into(),
+                    plugin: "exec".into(),
+                    action: "command".into(),
+                    inputs: serde_json::json!({"command": "make"}),
+                }],
+            },
+            queued_at: at(0),
+        },
+        JobEvent::JobClaimed {
+            agent_id: "a".into(),
+            session_id: "s".into(),
+            claimed_at: at(1),
+            token_sha256: Some("ab".repeat(32)),
+        },
+        JobEvent::JobStarted { started_at: at(2) },
+        JobEvent::ActionOutputsRecorded {
+            action: "build".into(),
+            outputs: serde_json::json!({"exit_code": 0}),
+        },
+        JobEvent::JobSucceeded {
+            outputs: outputs.clone(),
+            finished_at: at(3),
+        },
+        JobEvent::JobFailed {
+            message: "exit status 2".into(),
+            outputs,
+            finished_at: at(4),
+        },
+    ];
+    let lines: Vec<String> = jobs
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    std::fs::write(fixture("job_events.jsonl"), lines.join("\n") + "\n").unwrap();
+}

@@ -13,6 +13,7 @@
 
 pub mod projector;
 pub mod queries;
+pub mod timers;
 
 pub use projector::{Projector, PROJECTION_SUBSCRIPTION};
 

@@ -204,7 +204,44 @@ async fn pipeline(
                 .await?;
         }
         StageStarted { stage: s, .. } => {
+            sqlx::query(
+                "UPDATE pipeline_nodes SET status = $3 WHERE pipeline_id = $1 AND stage = $2 AND status = $4",
+            )
+            .bind(id)
+            .bind(&s)
+            .bind(NodeStatus::Blocked.as_str())
+            .bind(NodeStatus::Created.as_str())
+            .execute(&mut *tx)
+            .await?;
             set_stage(tx, id, s, StageStatus::Running).await?;
+        }
+        StageWaiting { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Waiting).await?;
+        }
+        StageResumed { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Running).await?;
+        }
+        PipelineWaiting { .. } => set_pipeline(tx, id, PipelineStatus::Waiting).await?,
+        PipelineResumed { .. } => set_pipeline(tx, id, PipelineStatus::Running).await?,
+        NodeScheduled { path, start_at, .. } => {
+            sqlx::query("UPDATE pipeline_nodes SET status = $3, scheduled_start_time = $4 WHERE pipeline_id = $1 AND path = $2")
+                .bind(id)
+                .bind(&path)
+                .bind(NodeStatus::Scheduled.as_str())
+                .bind(start_at)
+                .execute(&mut *tx)
+                .await?;
+            crate::timers::set_node_timer(tx, &ev.aggregate_id, &path, start_at).await?;
+        }
+        NodeWaitingForStart { path, .. } => {
+            sqlx::query(
+                "UPDATE pipeline_nodes SET status = $3 WHERE pipeline_id = $1 AND path = $2",
+            )
+            .bind(id)
+            .bind(path)
+            .bind(NodeStatus::Waiting.as_str())
+            .execute(&mut *tx)
+            .await?;
         }
         StageSucceeded { stage: s, .. } => {
             set_stage(tx, id, s, StageStatus::Succeeded).await?;
@@ -216,6 +253,7 @@ async fn pipeline(
             set_stage(tx, id, s, StageStatus::Skipped).await?;
         }
         NodeBecameReady { path, job_id, .. } => {
+            crate::timers::clear_node_timer(tx, &ev.aggregate_id, &path).await?;
             let job_id = job_id.map(|j| uuid_of(ev, &j)).transpose()?;
             sqlx::query("UPDATE pipeline_nodes SET status = $3, job_id = $4 WHERE pipeline_id = $1 AND path = $2")
                 .bind(id)
@@ -252,6 +290,7 @@ async fn pipeline(
             outputs,
             at,
         } => {
+            crate::timers::clear_node_timer(tx, &ev.aggregate_id, &path).await?;
             finish_node(
                 tx,
                 id,
@@ -264,6 +303,7 @@ async fn pipeline(
             .await?;
         }
         NodeSkipped { path, reason, at } => {
+            crate::timers::clear_node_timer(tx, &ev.aggregate_id, &path).await?;
             finish_node(tx, id, path, NodeStatus::Skipped, Some(reason), None, at).await?;
         }
         PipelineSucceeded { at } => {
@@ -273,6 +313,19 @@ async fn pipeline(
             finish_pipeline(tx, id, PipelineStatus::Failed, Some(reason), at).await?;
         }
     }
+    Ok(())
+}
+
+async fn set_pipeline(
+    tx: &mut PgConnection,
+    id: Uuid,
+    status: PipelineStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE pipelines SET status = $2 WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .execute(tx)
+        .await?;
     Ok(())
 }
 

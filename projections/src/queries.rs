@@ -301,7 +301,7 @@ pub async fn stages(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<StageRow>, Q
         .collect::<Result<_, sqlx::Error>>()?)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NodeRow {
     pub path: String,
     pub stage: String,
@@ -315,6 +315,7 @@ pub struct NodeRow {
     pub outputs: serde_json::Value,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    pub scheduled_start_time: Option<DateTime<Utc>>,
 }
 
 pub async fn nodes(
@@ -322,33 +323,15 @@ pub async fn nodes(
     pipeline_id: Uuid,
     stage: Option<&str>,
 ) -> Result<Vec<NodeRow>, QueryError> {
-    let rows = sqlx::query(
-        "SELECT path, stage, section, kind, name, dependencies, status, job_id, reason, outputs, started_at, finished_at
+    Ok(sqlx::query_as(
+        "SELECT path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
+                started_at, finished_at, scheduled_start_time
            FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
     )
     .bind(pipeline_id)
     .bind(stage)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            Ok(NodeRow {
-                path: r.try_get("path")?,
-                stage: r.try_get("stage")?,
-                section: r.try_get("section")?,
-                kind: r.try_get("kind")?,
-                name: r.try_get("name")?,
-                dependencies: r.try_get("dependencies")?,
-                status: r.try_get("status")?,
-                job_id: r.try_get("job_id")?,
-                reason: r.try_get("reason")?,
-                outputs: r.try_get("outputs")?,
-                started_at: r.try_get("started_at")?,
-                finished_at: r.try_get("finished_at")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()?)
+    .await?)
 }
 
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 //! GraphQL errors are for authentication and faults, with
 //! `extensions.code`.
 
+pub mod enums;
 pub mod ids;
 mod mutation;
 mod query;

@@ -79,6 +79,13 @@ pub struct CreatePipelineInput {
     pub variables: Vec<VariableInput>,
 }
 
+#[derive(InputObject)]
+pub struct StartPipelineNodeInput {
+    pub pipeline_id: ID,
+    /// e.g. `stage.deploy.task.approve`.
+    pub node_path: String,
+}
+
 #[derive(SimpleObject)]
 pub struct PipelinePayload {
     pub pipeline: Option<Pipeline>,
@@ -315,6 +322,34 @@ impl MutationRoot {
         }
     }
 
+    /// Starts a WAITING node (`when = "manual"`). A node in any other
+    /// state is refused with a CONFLICT problem naming its state.
+    async fn start_pipeline_node(
+        &self,
+        ctx: &Context<'_>,
+        input: StartPipelineNodeInput,
+    ) -> Result<PipelinePayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::PIPELINE, &input.pipeline_id) {
+            Some(id) => {
+                app(ctx)
+                    .start_pipeline_node(claims, id, &input.node_path)
+                    .await
+            }
+            None => Err(bad_id("pipelineId", &input.pipeline_id)),
+        };
+        match result {
+            Ok(p) => Ok(PipelinePayload {
+                pipeline: pipeline_by_id(ctx, p.id).await?,
+                problems: vec![],
+            }),
+            Err(e) => Ok(PipelinePayload {
+                pipeline: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
     /// An agent that runs jobs: SHARED (every organization's) or
     /// ORGANIZATION (its own). Administrators only.
     async fn create_agent(
@@ -323,7 +358,7 @@ impl MutationRoot {
         input: CreateAgentInput,
     ) -> Result<AgentPayload> {
         let claims = authed(ctx)?;
-        let new = crate::agents::NewAgent {
+        let new = crate::service::NewAgent {
             name: &input.name,
             agent_type: input.agent_type.into(),
             organization_name: input.organization_name.as_deref(),

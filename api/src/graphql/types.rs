@@ -9,6 +9,7 @@ use phobos_projections::queries::{
 };
 use phobos_projections::queries::{Page, PageRequest};
 
+use super::enums::{JobStatus, NodeStatus, PipelineStatus, StageStatus};
 use super::{app, authed, gql_err, ids};
 
 /// Anything with a global id.
@@ -192,9 +193,8 @@ impl Pipeline {
             self.1.organization_name, self.1.name, self.0.id
         )
     }
-    /// CREATED, RUNNING, SUCCEEDED or FAILED.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> Result<PipelineStatus> {
+        PipelineStatus::from_row(&self.0.status)
     }
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
@@ -250,12 +250,23 @@ impl Pipeline {
     }
 }
 
-#[derive(SimpleObject)]
 pub struct Stage {
     pub name: String,
-    /// CREATED, RUNNING, SUCCEEDED, FAILED or SKIPPED.
     pub status: String,
     pub nodes: Vec<PipelineNode>,
+}
+
+#[Object]
+impl Stage {
+    async fn name(&self) -> &str {
+        &self.name
+    }
+    async fn status(&self) -> Result<StageStatus> {
+        StageStatus::from_row(&self.status)
+    }
+    async fn nodes(&self) -> &[PipelineNode] {
+        &self.nodes
+    }
 }
 
 pub struct PipelineNode(pub NodeRow);
@@ -280,9 +291,8 @@ impl PipelineNode {
     async fn dependencies(&self) -> &[String] {
         &self.0.dependencies
     }
-    /// CREATED, READY, RUNNING, SUCCEEDED, FAILED or SKIPPED.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> Result<NodeStatus> {
+        NodeStatus::from_row(&self.0.status)
     }
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
@@ -293,6 +303,11 @@ impl PipelineNode {
     }
     async fn job_id(&self) -> Option<ID> {
         self.0.job_id.map(|j| ID(ids::encode(aggregate::JOB, j)))
+    }
+    /// When its schedule starts it (datetime as given, or the cron
+    /// expression's next time, worked out when it left BLOCKED).
+    async fn scheduled_start_time(&self) -> Option<DateTime<Utc>> {
+        self.0.scheduled_start_time
     }
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
@@ -318,9 +333,8 @@ impl Job {
     async fn node_path(&self) -> &str {
         &self.0.node_path
     }
-    /// QUEUED, CLAIMED, RUNNING, SUCCEEDED or FAILED.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> Result<JobStatus> {
+        JobStatus::from_row(&self.0.status)
     }
     /// Why the job failed; while it waits for an agent and none that may
     /// run it is connected, what it waits for.

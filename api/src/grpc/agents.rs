@@ -380,7 +380,7 @@ impl AgentService for AgentApi {
         };
         let ctx = super::jobs::context_of(Some(&queued), Actor::Agent(agent.id.to_string()));
         match self.app.bus.job(&r.job_id, cmd, &ctx).await {
-            Ok(()) => {
+            Ok(_) => {
                 tracing::info!(agent = %agent.name, "job claimed");
                 Ok(Response::new(ClaimJobResponse {
                     claimed: true,

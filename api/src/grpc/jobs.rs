@@ -139,6 +139,7 @@ impl JobApi {
             .bus
             .job(job_id, cmd, ctx)
             .await
+            .map(drop)
             .map_err(|e| status(e.into()))
     }
 

@@ -79,9 +79,9 @@ impl App {
             tags: new.tags,
             run_untagged_jobs: new.run_untagged_jobs,
         };
-        self.bus.agent(&id, cmd, &self.context(claims)).await?;
+        let appended = self.bus.agent(&id, cmd, &self.context(claims)).await?;
         let uuid = parse_id("id", &id)?;
-        self.projected("agent", || queries::agent(&self.pool, uuid))
+        self.projected(appended, "agent", || queries::agent(&self.pool, uuid))
             .await
     }
 
@@ -107,36 +107,27 @@ impl App {
             tags: tags.clone(),
             run_untagged_jobs: run_untagged_jobs.unwrap_or(current.run_untagged_jobs),
         };
-        self.bus
+        let appended = self
+            .bus
             .agent(&id.to_string(), cmd, &self.context(claims))
             .await?;
-        let want = run_untagged_jobs;
-        self.projected("agent", || async {
-            Ok(queries::agent(&self.pool, id)
-                .await?
-                .filter(|a| a.tags == tags && want.is_none_or(|w| a.run_untagged_jobs == w)))
-        })
-        .await
+        self.projected(appended, "agent", || queries::agent(&self.pool, id))
+            .await
     }
 
     #[tracing::instrument(skip_all, fields(agent = %id))]
     pub async fn delete_agent(&self, claims: &Claims, id: Uuid) -> Result<AgentRow, ServiceError> {
         self.user(claims)?;
         let current = self.existing_agent(id).await?;
-        self.bus
+        let appended = self
+            .bus
             .agent(
                 &id.to_string(),
                 AgentCommand::DeleteAgent,
                 &self.context(claims),
             )
             .await?;
-        self.projected("deleted agent", || async {
-            Ok(match queries::agent(&self.pool, id).await? {
-                None => Some(()),
-                Some(_) => None,
-            })
-        })
-        .await?;
+        self.wait_projected(appended, "deleted agent").await?;
         Ok(current)
     }
 
@@ -160,11 +151,14 @@ impl App {
             token_id: Uuid::new_v4().to_string(),
             token_sha256: hash.clone(),
         };
-        self.bus
+        let appended = self
+            .bus
             .agent(&id.to_string(), cmd, &self.context(claims))
             .await?;
-        self.projected("agent token", || queries::agent_by_token(&self.pool, &hash))
-            .await?;
+        self.projected(appended, "agent token", || {
+            queries::agent_by_token(&self.pool, &hash)
+        })
+        .await?;
         Ok((token, agent))
     }
 
@@ -183,12 +177,10 @@ impl App {
         let ctx = phobos_commands::CommandContext::new(phobos_core::events::Actor::System(
             "server".into(),
         ));
-        self.bus.agent(&id, cmd, &ctx).await?;
+        let appended = self.bus.agent(&id, cmd, &ctx).await?;
         let uuid = parse_id("id", &id)?;
-        self.projected("internal agent", || async {
-            Ok(queries::agent(&self.pool, uuid)
-                .await?
-                .filter(|a| a.tags == tags))
+        self.projected(appended, "internal agent", || {
+            queries::agent(&self.pool, uuid)
         })
         .await
     }

@@ -6,7 +6,10 @@ use phobos_core::events::aggregate;
 use phobos_core::events::{AgentEvent, AgentType};
 use serde::{Deserialize, Serialize};
 
-use super::{command_name, Stored};
+use super::{command_name, Shape, Stored};
+
+/// The serialized shape of an agent's snapshot (see [`Shape`]).
+pub const AGENT_STATE_SHAPE: u32 = 1;
 use crate::clock::Services;
 use crate::error::DomainError;
 
@@ -14,6 +17,7 @@ use crate::error::DomainError;
 /// internal agents), with tags, credentials and sessions.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Agent {
+    shape: Shape<AGENT_STATE_SHAPE>,
     /// Set while the agent exists (created, not deleted).
     scope: Option<AgentScope>,
     internal: bool,

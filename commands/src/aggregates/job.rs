@@ -36,6 +36,19 @@ impl JobStatus {
     pub fn finished(self) -> bool {
         matches!(self, JobStatus::Succeeded | JobStatus::Failed)
     }
+    /// The value [`as_str`](Self::as_str) names (read models store it).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            JobStatus::New,
+            JobStatus::Queued,
+            JobStatus::Claimed,
+            JobStatus::Running,
+            JobStatus::Succeeded,
+            JobStatus::Failed,
+        ]
+        .into_iter()
+        .find(|j| j.as_str() == s)
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

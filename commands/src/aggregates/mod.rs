@@ -16,10 +16,10 @@ mod project;
 
 use serde::{Deserialize, Serialize};
 
-pub use agent::{Agent, AgentCommand};
+pub use agent::{Agent, AgentCommand, AGENT_STATE_SHAPE};
 pub use job::{Job, JobCommand, JobStatus};
 pub use organization::{Organization, OrganizationCommand};
-pub use pipeline::{Pipeline, PipelineCommand};
+pub use pipeline::{Pipeline, PipelineCommand, PIPELINE_SNAPSHOT_EVERY, PIPELINE_STATE_SHAPE};
 pub use pipeline_template::{PipelineTemplate, PipelineTemplateCommand};
 pub use project::{Project, ProjectCommand};
 
@@ -47,6 +47,32 @@ where
     }
     fn event_version(&self) -> String {
         EVENT_VERSION.to_string()
+    }
+}
+
+/// The serialized shape `N` of a snapshotted aggregate's state: written as
+/// the number `N`, and any other number (or none) fails to decode, so a
+/// snapshot from a build with another shape is ignored and the aggregate
+/// rebuilt from its events (`crate::snapshots`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Shape<const N: u32>;
+
+impl<const N: u32> Serialize for Shape<N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(N)
+    }
+}
+
+impl<'de, const N: u32> Deserialize<'de> for Shape<N> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let found = u32::deserialize(d)?;
+        if found == N {
+            Ok(Shape)
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "state of shape {found}; this build reads shape {N}"
+            )))
+        }
     }
 }
 

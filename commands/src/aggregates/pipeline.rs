@@ -2,20 +2,32 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
 use phobos_core::events::{NodeOutputs, PipelineEvent};
-use phobos_core::pipeline::{unsupported, NodeStatus, PipelineRun};
+use phobos_core::pipeline::{unsupported, NodeStatus, PipelineRun, Refusal};
 use phobos_core::template::ExecutionGraph;
 use serde::{Deserialize, Serialize};
 
-use super::{command_name, Stored};
+use super::{command_name, Shape, Stored};
 use crate::clock::Services;
 use crate::error::DomainError;
 
 /// A pipeline: a [`PipelineRun`] that the state machine in `phobos-core`
 /// advances after each command.
+///
+/// Serialized (snapshots only) with its [`PIPELINE_STATE_SHAPE`]; a
+/// snapshot of another shape does not decode, so the pipeline is rebuilt
+/// from its events (and such snapshots are swept at start-up).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Pipeline {
+    shape: Shape<PIPELINE_STATE_SHAPE>,
     pub run: PipelineRun,
 }
+
+/// The serialized shape of a pipeline's snapshot. Raise it whenever
+/// `PipelineRun`'s fields change in a way serde defaults cannot absorb.
+pub const PIPELINE_STATE_SHAPE: u32 = 1;
+
+/// Every how many events a pipeline's state is snapshotted.
+pub const PIPELINE_SNAPSHOT_EVERY: usize = 100;
 
 #[derive(Debug, Clone, Deserialize)]
 pub enum PipelineCommand {
@@ -27,6 +39,14 @@ pub enum PipelineCommand {
     },
     /// A node's job started. Idempotent.
     MarkNodeRunning { path: String, job_id: String },
+    /// Someone starts a WAITING node (`when = "manual"`). Refused, naming
+    /// the node's state, in any other state.
+    StartNode { path: String },
+    /// A timer of the node at `path` is due (its schedule). Appends nothing
+    /// itself: the state machine makes the node ready if its time has come
+    /// by this aggregate's clock, so a repeated or early firing does
+    /// nothing.
+    FireTimer { path: String },
     /// A node's job finished. Idempotent: a finished node stays as it is.
     CompleteNode {
         path: String,
@@ -39,6 +59,8 @@ pub enum PipelineCommand {
 command_name!(PipelineCommand {
     CreatePipeline,
     MarkNodeRunning,
+    StartNode,
+    FireTimer,
     CompleteNode
 });
 
@@ -56,6 +78,7 @@ impl Aggregate for Pipeline {
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
         let now = services.now();
+        self.attach_graph(services).await?;
         match command {
             PipelineCommand::CreatePipeline {
                 pipeline_id,
@@ -96,6 +119,21 @@ impl Aggregate for Pipeline {
                     at: now,
                 };
                 sink.write(Stored(e), self).await;
+            }
+            PipelineCommand::StartNode { path } => {
+                if !self.run.exists() {
+                    return Err(DomainError::NotFound("this pipeline".into()));
+                }
+                let events = self.run.start_node(&path, now).map_err(|r| match r {
+                    Refusal::NotFound(m) => DomainError::NotFound(m),
+                    Refusal::WrongState(m) => DomainError::Conflict(m),
+                })?;
+                for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
+            PipelineCommand::FireTimer { path } => {
+                self.node(&path)?;
             }
             PipelineCommand::CompleteNode {
                 path,
@@ -143,6 +181,25 @@ impl Aggregate for Pipeline {
 }
 
 impl Pipeline {
+    /// Re-attaches the graph a snapshot leaves out, or remembers the one a
+    /// replay decoded, so the next load from a snapshot finds it.
+    async fn attach_graph(&mut self, services: &Services) -> Result<(), DomainError> {
+        if !self.run.exists() {
+            return Ok(());
+        }
+        match &self.run.graph {
+            Some(g) => services.graphs.remember(&self.run.id, g),
+            None => {
+                let g = services.graphs.get(&self.run.id).await.map_err(|e| {
+                    tracing::error!(error = %e, "pipeline graph unavailable");
+                    DomainError::Unavailable(e.to_string())
+                })?;
+                self.run.attach_graph(g);
+            }
+        }
+        Ok(())
+    }
+
     fn node(&self, path: &str) -> Result<&phobos_core::pipeline::NodeState, DomainError> {
         if !self.run.exists() {
             return Err(DomainError::NotFound("this pipeline".into()));

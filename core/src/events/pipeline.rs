@@ -76,6 +76,39 @@ pub enum PipelineEvent {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// A node with `when = "manual"` may run once someone starts it
+    /// (`startPipelineNode`: then `NodeBecameReady`, with the user as the
+    /// event's actor).
+    NodeWaitingForStart {
+        path: String,
+        at: DateTime<Utc>,
+    },
+    /// A node with a schedule starts at `start_at` (worked out once, when
+    /// it left BLOCKED: `schedule::next_start`). A durable timer, kept by
+    /// the timers worker from this event, makes it READY then.
+    NodeScheduled {
+        path: String,
+        start_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// Nothing in the stage can run until someone acts: every node not
+    /// finished waits for a person, or behind one.
+    StageWaiting {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    /// Something in a waiting stage runs again.
+    StageResumed {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    /// The pipeline's current stage is waiting.
+    PipelineWaiting {
+        at: DateTime<Utc>,
+    },
+    PipelineResumed {
+        at: DateTime<Utc>,
+    },
 }
 named_event!(PipelineEvent {
     PipelineCreated,
@@ -90,5 +123,11 @@ named_event!(PipelineEvent {
     StageFailed,
     StageSkipped,
     PipelineSucceeded,
-    PipelineFailed
+    PipelineFailed,
+    NodeWaitingForStart,
+    NodeScheduled,
+    StageWaiting,
+    StageResumed,
+    PipelineWaiting,
+    PipelineResumed
 });

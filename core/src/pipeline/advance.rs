@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use super::inputs::{condition, job_spec};
 use super::{job_id_for, NodeStatus, PipelineRun, PipelineStatus, StageStatus};
 use crate::events::PipelineEvent;
-use crate::template::model::{NodeKind, Section, When};
+use crate::template::model::{Node, NodeKind, Section, When};
+use crate::template::schedule::next_start;
 
 impl PipelineRun {
     /// The events that follow from the current state, or none when the
@@ -17,19 +18,29 @@ impl PipelineRun {
     /// - stages run one at a time, in graph order;
     /// - in a stage, all pre nodes finish before main nodes start, and all
     ///   main nodes before post nodes;
-    /// - a node is ready once the nodes it depends on (in its section) have
-    ///   finished; `when = "never"` or a false `if` skips it;
-    /// - a failed node fails its stage: nodes not yet started are skipped,
-    ///   running ones finish, then the stage fails, later stages are
-    ///   skipped, and the pipeline fails.
+    /// - a node is BLOCKED from its stage's start until the nodes it
+    ///   depends on (in its section) have finished; then `when = "never"`
+    ///   or a false `if` skips it, `when = "manual"` makes it WAITING for
+    ///   someone to start it, a schedule makes it SCHEDULED until its start
+    ///   time, and otherwise it is READY (a task without actions then
+    ///   succeeds at once: it needs no job);
+    /// - a stage in which nothing can move until someone acts is WAITING,
+    ///   and so is its pipeline; both run again once a node does;
+    /// - a failed node fails its stage: nodes not yet started (BLOCKED,
+    ///   WAITING) are skipped, running ones finish, then the stage fails,
+    ///   later stages are skipped, and the pipeline fails.
     pub fn advance(&self, now: DateTime<Utc>) -> Vec<PipelineEvent> {
         let Some(graph) = &self.graph else {
             return vec![];
         };
         match self.status {
             PipelineStatus::Created => return vec![PipelineEvent::PipelineStarted { at: now }],
-            PipelineStatus::Running => {}
-            PipelineStatus::Succeeded | PipelineStatus::Failed => return vec![],
+            PipelineStatus::Running | PipelineStatus::Waiting => {}
+            // Cancellation is not produced yet; nothing follows from it.
+            PipelineStatus::Canceling => return vec![],
+            PipelineStatus::Succeeded | PipelineStatus::Failed | PipelineStatus::Canceled => {
+                return vec![]
+            }
         }
         let failed_stage = self
             .stages
@@ -70,6 +81,16 @@ impl PipelineRun {
                 at: now,
             }];
         }
+        let active = nodes.iter().any(|n| self.status_of(&n.path).is_active());
+        if stage.status == StageStatus::Waiting && active {
+            return vec![PipelineEvent::StageResumed {
+                stage: stage.name.clone(),
+                at: now,
+            }];
+        }
+        if self.status == PipelineStatus::Waiting && stage.status == StageStatus::Running {
+            return vec![PipelineEvent::PipelineResumed { at: now }];
+        }
 
         if let Some(failed) = nodes
             .iter()
@@ -77,7 +98,15 @@ impl PipelineRun {
         {
             let skipped: Vec<_> = nodes
                 .iter()
-                .filter(|n| self.status_of(&n.path) == NodeStatus::Created)
+                .filter(|n| {
+                    matches!(
+                        self.status_of(&n.path),
+                        NodeStatus::Created
+                            | NodeStatus::Blocked
+                            | NodeStatus::Waiting
+                            | NodeStatus::Scheduled
+                    )
+                })
                 .map(|n| PipelineEvent::NodeSkipped {
                     path: n.path.clone(),
                     reason: format!("{} failed", failed.path),
@@ -106,23 +135,64 @@ impl PipelineRun {
             {
                 continue;
             }
+            // A node's dependencies by name, looked up once per section
+            // (a scan per dependency made a 2,000-node chain quadratic).
+            let finished: std::collections::HashMap<&str, bool> = in_section
+                .iter()
+                .map(|m| (m.name.as_str(), self.status_of(&m.path).is_terminal()))
+                .collect();
             let mut out = Vec::new();
             for n in &in_section {
-                if self.status_of(&n.path) != NodeStatus::Created {
+                let status = self.status_of(&n.path);
+                if status == NodeStatus::Ready && self.job_of(&n.path).is_none() {
+                    // Nothing to run (a task without actions): done.
+                    if n.kind == NodeKind::Task {
+                        out.push(PipelineEvent::NodeSucceeded {
+                            path: n.path.clone(),
+                            outputs: Default::default(),
+                            at: now,
+                        });
+                    }
                     continue;
                 }
-                let deps_done = n.dependencies.iter().all(|d| {
-                    in_section
-                        .iter()
-                        .find(|m| &m.name == d)
-                        .is_none_or(|m| self.status_of(&m.path).is_terminal())
-                });
+                if status == NodeStatus::Scheduled {
+                    // Its time has come (a timer fired, or it was past).
+                    if self.nodes[&n.path].scheduled_start.is_none_or(|t| t <= now) {
+                        out.push(self.make_ready(n, now));
+                    }
+                    continue;
+                }
+                if status != NodeStatus::Blocked {
+                    continue;
+                }
+                let deps_done = n
+                    .dependencies
+                    .iter()
+                    .all(|d| finished.get(d.as_str()).copied().unwrap_or(true));
                 if !deps_done {
                     continue;
                 }
-                out.push(self.ready_or_skipped(n, now));
+                out.push(self.leave_blocked(n, now));
             }
-            return out;
+            if !out.is_empty() {
+                return out;
+            }
+            // Nothing moves by itself: does it wait for someone?
+            let waits = nodes
+                .iter()
+                .any(|n| self.status_of(&n.path).awaits_someone());
+            if !active && waits {
+                if stage.status == StageStatus::Running {
+                    return vec![PipelineEvent::StageWaiting {
+                        stage: stage.name.clone(),
+                        at: now,
+                    }];
+                }
+                if self.status == PipelineStatus::Running {
+                    return vec![PipelineEvent::PipelineWaiting { at: now }];
+                }
+            }
+            return vec![];
         }
         vec![PipelineEvent::StageSucceeded {
             stage: stage.name.clone(),
@@ -134,11 +204,12 @@ impl PipelineRun {
         self.nodes.get(path).map(|n| n.status).unwrap_or_default()
     }
 
-    fn ready_or_skipped(
-        &self,
-        n: &crate::template::model::Node,
-        now: DateTime<Utc>,
-    ) -> PipelineEvent {
+    fn job_of(&self, path: &str) -> Option<&str> {
+        self.nodes.get(path).and_then(|n| n.job_id.as_deref())
+    }
+
+    /// What a BLOCKED node whose dependencies have finished does next.
+    fn leave_blocked(&self, n: &Node, now: DateTime<Utc>) -> PipelineEvent {
         let path = n.path.clone();
         if n.when == When::Never {
             return PipelineEvent::NodeSkipped {
@@ -164,7 +235,33 @@ impl PipelineRun {
             }
             Err(m) => return fail(m),
         }
-        if n.kind != NodeKind::Task {
+        if n.when == When::Manual {
+            return PipelineEvent::NodeWaitingForStart { path, at: now };
+        }
+        if let Some(schedule) = &n.schedule {
+            return match next_start(schedule, now) {
+                Ok(start_at) => PipelineEvent::NodeScheduled {
+                    path,
+                    start_at,
+                    at: now,
+                },
+                Err(m) => fail(format!("its schedule cannot be used: {m}")),
+            };
+        }
+        self.make_ready(n, now)
+    }
+
+    /// `NodeBecameReady` with the node's job, its inputs evaluated now, or
+    /// `NodeFailed` when they cannot be.
+    pub(super) fn make_ready(&self, n: &Node, now: DateTime<Utc>) -> PipelineEvent {
+        let path = n.path.clone();
+        let fail = |reason: String| PipelineEvent::NodeFailed {
+            path: n.path.clone(),
+            reason,
+            outputs: Default::default(),
+            at: now,
+        };
+        if n.kind != NodeKind::Task || n.actions.is_empty() {
             return PipelineEvent::NodeBecameReady {
                 path,
                 job_id: None,

@@ -14,7 +14,11 @@
 
 mod advance;
 mod inputs;
+mod start;
 mod support;
+pub mod transitions;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
@@ -24,73 +28,149 @@ use crate::events::{NodeOutputs, PipelineEvent};
 use crate::template::ExecutionGraph;
 
 pub use inputs::{action_outputs_value, job_id_for};
+pub use start::Refusal;
 pub use support::{unsupported, unsupported_blocks};
 
-/// Where a pipeline is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a pipeline is. The allowed changes: [`transitions`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PipelineStatus {
     #[default]
     Created,
     Running,
+    /// Its current stage waits for someone.
+    Waiting,
     Succeeded,
     Failed,
+    /// Reserved for cancellation (not produced yet).
+    Canceling,
+    /// Reserved for cancellation (not produced yet).
+    Canceled,
 }
 
 /// Where a stage is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StageStatus {
     #[default]
     Created,
     Running,
+    /// Nothing in it can run until someone acts.
+    Waiting,
     Succeeded,
     Failed,
+    /// Reserved for cancellation (not produced yet).
+    Canceling,
+    /// Reserved for cancellation (not produced yet).
+    Canceled,
     Skipped,
 }
 
 /// Where a node is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NodeStatus {
+    /// Its stage has not started.
     #[default]
     Created,
+    /// Its stage runs; it waits for its section or its dependencies.
+    Blocked,
+    /// Reserved for approvals (identity issue; not produced yet).
+    ApprovalPending,
+    /// `when = "manual"`: waits for someone to start it.
+    Waiting,
+    /// Has a start time (its schedule); a timer makes it READY then.
+    Scheduled,
+    /// May run: its job is being queued (or, without actions, it is about
+    /// to succeed).
     Ready,
+    /// Reserved: its job is queued or claimed (not produced yet; a READY
+    /// node's job is in the job's own status meanwhile).
+    Pending,
     Running,
     Succeeded,
     Failed,
+    /// Reserved for cancellation (not produced yet).
+    Canceling,
+    /// Reserved for cancellation (not produced yet).
+    Canceled,
     Skipped,
 }
 
 macro_rules! status_str {
     ($ty:ty { $($v:ident => $s:literal),* $(,)? }) => {
         impl $ty {
+            /// Every value, in the order of the life cycle.
+            pub const ALL: &'static [$ty] = &[$(Self::$v),*];
+
             /// The name used in read models and the API.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$v => $s,)* }
             }
+
+            /// The value [`as_str`](Self::as_str) names.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some(Self::$v),)* _ => None }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
     };
 }
-status_str!(PipelineStatus { Created => "CREATED", Running => "RUNNING", Succeeded => "SUCCEEDED", Failed => "FAILED" });
-status_str!(StageStatus { Created => "CREATED", Running => "RUNNING", Succeeded => "SUCCEEDED", Failed => "FAILED", Skipped => "SKIPPED" });
-status_str!(NodeStatus { Created => "CREATED", Ready => "READY", Running => "RUNNING", Succeeded => "SUCCEEDED", Failed => "FAILED", Skipped => "SKIPPED" });
+status_str!(PipelineStatus {
+    Created => "CREATED", Running => "RUNNING", Waiting => "WAITING", Succeeded => "SUCCEEDED",
+    Failed => "FAILED", Canceling => "CANCELING", Canceled => "CANCELED",
+});
+status_str!(StageStatus {
+    Created => "CREATED", Running => "RUNNING", Waiting => "WAITING", Succeeded => "SUCCEEDED",
+    Failed => "FAILED", Canceling => "CANCELING", Canceled => "CANCELED", Skipped => "SKIPPED",
+});
+status_str!(NodeStatus {
+    Created => "CREATED", Blocked => "BLOCKED", ApprovalPending => "APPROVAL_PENDING",
+    Waiting => "WAITING", Scheduled => "SCHEDULED", Ready => "READY", Pending => "PENDING",
+    Running => "RUNNING", Succeeded => "SUCCEEDED", Failed => "FAILED",
+    Canceling => "CANCELING", Canceled => "CANCELED", Skipped => "SKIPPED",
+});
 
 impl StageStatus {
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Skipped)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Canceled | Self::Skipped
+        )
     }
 }
 
 impl NodeStatus {
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Skipped)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Canceled | Self::Skipped
+        )
+    }
+
+    /// Has work in flight (or about to be): it will move without anyone
+    /// acting.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            Self::Scheduled | Self::Ready | Self::Pending | Self::Running | Self::Canceling
+        )
+    }
+
+    /// Waits for a person.
+    pub fn awaits_someone(self) -> bool {
+        matches!(self, Self::Waiting | Self::ApprovalPending)
     }
 }
 
 impl PipelineStatus {
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed)
+        matches!(self, Self::Succeeded | Self::Failed | Self::Canceled)
     }
 }
 
@@ -105,6 +185,12 @@ pub struct StageState {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NodeState {
     pub status: NodeStatus,
+    /// The index of its stage in the graph.
+    #[serde(default)]
+    pub stage: usize,
+    /// When its schedule starts it (`NodeScheduled`).
+    #[serde(default)]
+    pub scheduled_start: Option<DateTime<Utc>>,
     pub job_id: Option<String>,
     pub outputs: NodeOutputs,
 }
@@ -115,7 +201,12 @@ pub struct PipelineRun {
     pub id: String,
     pub project_id: String,
     pub template_id: String,
-    pub graph: Option<Box<ExecutionGraph>>,
+    /// The graph of `PipelineCreated`. Not part of the serialized state: a
+    /// snapshot of a 2,000-node run would otherwise carry (and decode) the
+    /// whole template on every load; the write side re-attaches it from a
+    /// cache ([`PipelineRun::attach_graph`]).
+    #[serde(skip)]
+    pub graph: Option<Arc<ExecutionGraph>>,
     pub created_at: Option<DateTime<Utc>>,
     pub status: PipelineStatus,
     pub stages: Vec<StageState>,
@@ -126,7 +217,13 @@ pub struct PipelineRun {
 impl PipelineRun {
     /// Whether `PipelineCreated` has been applied.
     pub fn exists(&self) -> bool {
-        self.graph.is_some()
+        !self.id.is_empty()
+    }
+
+    /// Gives a run restored without its graph (from a snapshot) the graph
+    /// of its `PipelineCreated`.
+    pub fn attach_graph(&mut self, graph: Arc<ExecutionGraph>) {
+        self.graph = Some(graph);
     }
 
     /// Folds one event in. Total: an event that does not fit (which the
@@ -156,13 +253,50 @@ impl PipelineRun {
                 self.nodes = graph
                     .stages
                     .iter()
-                    .flat_map(|s| &s.nodes)
-                    .map(|n| (n.path.clone(), NodeState::default()))
+                    .enumerate()
+                    .flat_map(|(i, s)| s.nodes.iter().map(move |n| (i, n)))
+                    .map(|(i, n)| {
+                        let state = NodeState {
+                            stage: i,
+                            ..NodeState::default()
+                        };
+                        (n.path.clone(), state)
+                    })
                     .collect();
-                self.graph = Some(graph.clone());
+                self.graph = Some(Arc::new((**graph).clone()));
             }
-            PipelineStarted { .. } => self.status = PipelineStatus::Running,
-            StageStarted { stage, .. } => self.set_stage(stage, StageStatus::Running),
+            PipelineStarted { .. } | PipelineResumed { .. } => {
+                self.status = PipelineStatus::Running
+            }
+            PipelineWaiting { .. } => self.status = PipelineStatus::Waiting,
+            StageStarted { stage, .. } => {
+                self.set_stage(stage, StageStatus::Running);
+                // Its nodes now wait for their section or dependencies.
+                // (Logs written before BLOCKED existed: the same command
+                // made each of them READY or SKIPPED right after.)
+                // (Folded without the graph: a run restored from a
+                // snapshot gets its graph only after its events.)
+                if let Some(i) = self.stages.iter().position(|s| &s.name == stage) {
+                    for node in self.nodes.values_mut() {
+                        if node.stage == i && node.status == NodeStatus::Created {
+                            node.status = NodeStatus::Blocked;
+                        }
+                    }
+                }
+            }
+            StageWaiting { stage, .. } => self.set_stage(stage, StageStatus::Waiting),
+            StageResumed { stage, .. } => self.set_stage(stage, StageStatus::Running),
+            NodeWaitingForStart { path, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::Waiting;
+                }
+            }
+            NodeScheduled { path, start_at, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::Scheduled;
+                    n.scheduled_start = Some(*start_at);
+                }
+            }
             StageSucceeded { stage, .. } => self.set_stage(stage, StageStatus::Succeeded),
             StageFailed { stage, .. } => self.set_stage(stage, StageStatus::Failed),
             StageSkipped { stage, .. } => self.set_stage(stage, StageStatus::Skipped),

@@ -1,7 +1,7 @@
 //! What this server cannot run yet. A pipeline that would need it is refused
 //! when it is created, with one message per place, rather than left waiting.
 
-use crate::template::model::{NodeKind, Template, When};
+use crate::template::model::{NodeKind, Template};
 use crate::template::{Diagnostics, ExecutionGraph};
 
 /// Every use of a feature this server does not run yet, as
@@ -23,14 +23,8 @@ pub fn unsupported(graph: &ExecutionGraph) -> Vec<(String, String)> {
             NodeKind::Pipeline => say("(a nested pipeline)"),
             NodeKind::Deployment => say("(a deployment)"),
         }
-        if node.when == When::Manual {
-            say("with when = \"manual\"");
-        }
         if !node.approval_rules.is_empty() {
             say("with approval_rules");
-        }
-        if node.schedule.is_some() {
-            say("with a schedule");
         }
         if node.gate.is_some() {
             say("as a gate (interval/attempts/success_condition)");

@@ -20,7 +20,8 @@ fn run_of(src: &str) -> PipelineRun {
     run
 }
 
-/// Applies `advance` until it settles; returns the events, in order.
+/// Applies `advance` until it settles; returns the events, in order. Each
+/// event's status changes are checked against the transition tables.
 fn settle(run: &mut PipelineRun) -> Vec<E> {
     let mut all = Vec::new();
     loop {
@@ -29,9 +30,17 @@ fn settle(run: &mut PipelineRun) -> Vec<E> {
             return all;
         }
         for e in next {
-            run.apply(&e);
+            apply_checked(run, &e);
             all.push(e);
         }
+    }
+}
+
+fn apply_checked(run: &mut PipelineRun, e: &E) {
+    let before = run.clone();
+    run.apply(e);
+    if let Err(m) = transitions::check(&before, e, run) {
+        panic!("{m}");
     }
 }
 
@@ -75,7 +84,7 @@ fn finish(run: &mut PipelineRun, path: &str, exit_code: i64) -> Vec<E> {
             at: Utc::now(),
         }
     };
-    run.apply(&e);
+    apply_checked(run, &e);
     settle(run)
 }
 
@@ -246,17 +255,318 @@ fn unsupported_features_are_named() {
     let src = r#"
 stage "s" {
   task "a" {
-    when = "manual"
+    interval          = "1m"
+    attempts          = 3
+    success_condition = true
     action "exec_command" { command = "true" }
   }
   task "b" {
+    when = "manual"
     action "exec_command" { command = "true" }
   }
 }"#;
     let run = run_of(src);
     let u = unsupported(run.graph.as_ref().unwrap());
-    assert_eq!(u.len(), 1, "{u:?}");
+    assert_eq!(u.len(), 1, "manual starts run now: {u:?}");
     assert_eq!(u[0].0, "stage.s.task.a");
-    assert!(u[0].1.contains("manual"));
+    assert!(u[0].1.contains("gate"));
     assert!(unsupported(run_of(HELLO).graph.as_ref().unwrap()).is_empty());
+}
+
+const MANUAL: &str = r#"
+stage "s" {
+  task "build" {
+    action "exec_command" { command = "make" }
+  }
+  task "approve" {
+    when         = "manual"
+    dependencies = ["build"]
+  }
+  task "ship" {
+    dependencies = ["approve"]
+    action "exec_command" { command = "echo ${action_outputs.stage.s.task.build.action.exec_command.exit_code}" }
+  }
+}
+stage "after" {
+  task "done" {
+    action "exec_command" { command = "true" }
+  }
+}"#;
+
+fn names(events: &[E]) -> Vec<&'static str> {
+    use crate::events::NamedEvent;
+    events.iter().map(|e| e.name()).collect()
+}
+
+#[test]
+fn a_stage_starts_with_its_nodes_blocked() {
+    let mut run = run_of(MANUAL);
+    run.apply(&E::PipelineStarted { at: Utc::now() });
+    apply_checked(
+        &mut run,
+        &E::StageStarted {
+            stage: "s".into(),
+            at: Utc::now(),
+        },
+    );
+    for p in [
+        "stage.s.task.build",
+        "stage.s.task.approve",
+        "stage.s.task.ship",
+    ] {
+        assert_eq!(run.nodes[p].status, NodeStatus::Blocked, "{p}");
+    }
+    assert_eq!(
+        run.nodes["stage.after.task.done"].status,
+        NodeStatus::Created
+    );
+}
+
+#[test]
+fn a_manual_node_waits_and_so_do_its_stage_and_pipeline() {
+    let mut run = run_of(MANUAL);
+    settle(&mut run);
+    let next = finish(&mut run, "stage.s.task.build", 0);
+    assert_eq!(
+        names(&next),
+        ["NodeWaitingForStart", "StageWaiting", "PipelineWaiting"]
+    );
+    assert_eq!(
+        run.nodes["stage.s.task.approve"].status,
+        NodeStatus::Waiting
+    );
+    assert_eq!(run.stages[0].status, StageStatus::Waiting);
+    assert_eq!(run.status, PipelineStatus::Waiting);
+    assert!(
+        run.advance(Utc::now()).is_empty(),
+        "it waits: nothing follows"
+    );
+
+    // Started: the actionless task needs no job and succeeds at once; its
+    // stage and pipeline run again; the next task is ready.
+    let started = run.start_node("stage.s.task.approve", Utc::now()).unwrap();
+    assert!(matches!(
+        &started[..],
+        [E::NodeBecameReady {
+            job: None,
+            job_id: None,
+            ..
+        }]
+    ));
+    apply_checked(&mut run, &started[0]);
+    let next = settle(&mut run);
+    assert_eq!(
+        names(&next),
+        [
+            "StageResumed",
+            "PipelineResumed",
+            "NodeSucceeded",
+            "NodeBecameReady"
+        ]
+    );
+    assert_eq!(ready_paths(&next), ["stage.s.task.ship"]);
+    let E::NodeBecameReady { job: Some(job), .. } = next.last().unwrap() else {
+        panic!("{next:?}")
+    };
+    assert_eq!(job.actions[0].inputs["command"], "echo 0");
+    finish(&mut run, "stage.s.task.ship", 0);
+    finish(&mut run, "stage.after.task.done", 0);
+    assert_eq!(run.status, PipelineStatus::Succeeded);
+}
+
+#[test]
+fn only_a_waiting_node_can_be_started() {
+    let mut run = run_of(MANUAL);
+    settle(&mut run);
+    let err = run
+        .start_node("stage.s.task.build", Utc::now())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::WrongState("stage.s.task.build is READY; only a WAITING node (when = \"manual\") can be started; it is already on its way".into())
+    );
+    let err = run
+        .start_node("stage.s.task.approve", Utc::now())
+        .unwrap_err();
+    assert!(err.to_string().contains("is BLOCKED"), "{err}");
+    assert!(err.to_string().contains("not reached its turn"), "{err}");
+    assert_eq!(
+        run.start_node("stage.s.task.nope", Utc::now()).unwrap_err(),
+        Refusal::NotFound("node stage.s.task.nope".into())
+    );
+}
+
+#[test]
+fn a_waiting_node_is_skipped_when_a_sibling_fails() {
+    let src = r#"
+stage "s" {
+  task "gate" {
+    when = "manual"
+    action "exec_command" { command = "true" }
+  }
+  task "work" {
+    action "exec_command" { command = "false" }
+  }
+}"#;
+    let mut run = run_of(src);
+    let first = settle(&mut run);
+    assert_eq!(ready_paths(&first), ["stage.s.task.work"]);
+    assert_eq!(run.nodes["stage.s.task.gate"].status, NodeStatus::Waiting);
+    assert_eq!(run.stages[0].status, StageStatus::Running, "work runs");
+    let next = finish(&mut run, "stage.s.task.work", 1);
+    assert_eq!(
+        names(&next),
+        ["NodeSkipped", "StageFailed", "PipelineFailed"]
+    );
+    assert_eq!(run.nodes["stage.s.task.gate"].status, NodeStatus::Skipped);
+}
+
+#[test]
+fn a_task_without_actions_succeeds_without_a_job() {
+    let src = r#"
+stage "s" {
+  task "marker" {}
+}"#;
+    let mut run = run_of(src);
+    let events = settle(&mut run);
+    assert_eq!(
+        names(&events),
+        [
+            "PipelineStarted",
+            "StageStarted",
+            "NodeBecameReady",
+            "NodeSucceeded",
+            "StageSucceeded",
+            "PipelineSucceeded"
+        ]
+    );
+}
+
+#[test]
+fn every_status_has_a_name_that_parses_back() {
+    for s in NodeStatus::ALL {
+        assert_eq!(NodeStatus::parse(s.as_str()), Some(*s));
+    }
+    for s in StageStatus::ALL {
+        assert_eq!(StageStatus::parse(s.as_str()), Some(*s));
+    }
+    for s in PipelineStatus::ALL {
+        assert_eq!(PipelineStatus::parse(s.as_str()), Some(*s));
+    }
+    assert_eq!(NodeStatus::ALL.len(), 13);
+    assert_eq!(
+        NodeStatus::parse("APPROVAL_PENDING"),
+        Some(NodeStatus::ApprovalPending)
+    );
+}
+
+const SCHEDULED: &str = r#"
+stage "s" {
+  task "first" {
+    action "exec_command" { command = "true" }
+  }
+  task "later" {
+    dependencies = ["first"]
+    schedule {
+      type    = "datetime"
+      options = { value = "2026-12-01T15:00:00Z" }
+    }
+    action "exec_command" { command = "true" }
+  }
+  task "past" {
+    schedule {
+      type    = "datetime"
+      options = { value = "2020-01-01T00:00:00Z" }
+    }
+  }
+}"#;
+
+#[test]
+fn a_scheduled_node_waits_for_its_time_and_a_past_one_starts_at_once() {
+    let t = |h, m| Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap();
+    let mut run = run_of(SCHEDULED);
+    let mut log = Vec::new();
+    let mut settle_at = |run: &mut PipelineRun, now| loop {
+        let next = run.advance(now);
+        if next.is_empty() {
+            break;
+        }
+        for e in next {
+            apply_checked(run, &e);
+            log.push(e);
+        }
+    };
+    settle_at(&mut run, t(12, 0));
+    // The past schedule: scheduled for now, then ready (no actions: done).
+    assert_eq!(run.nodes["stage.s.task.past"].status, NodeStatus::Succeeded);
+    assert_eq!(
+        run.nodes["stage.s.task.past"].scheduled_start,
+        Some(t(12, 0))
+    );
+    let job_id = run.nodes["stage.s.task.first"].job_id.clone().unwrap();
+    apply_checked(
+        &mut run,
+        &E::NodeStarted {
+            path: "stage.s.task.first".into(),
+            job_id,
+            at: t(12, 1),
+        },
+    );
+    apply_checked(
+        &mut run,
+        &E::NodeSucceeded {
+            path: "stage.s.task.first".into(),
+            outputs: Default::default(),
+            at: t(12, 2),
+        },
+    );
+    settle_at(&mut run, t(12, 2));
+    let later = &run.nodes["stage.s.task.later"];
+    assert_eq!(later.status, NodeStatus::Scheduled);
+    assert_eq!(later.scheduled_start, Some(t(15, 0)));
+    assert_eq!(
+        run.stages[0].status,
+        StageStatus::Running,
+        "a timer is not a person"
+    );
+    // Early (a timer that fired twice, or an instance's clock behind):
+    // nothing. On time: ready.
+    assert!(run.advance(t(14, 59)).is_empty());
+    let next = run.advance(t(15, 0));
+    assert!(
+        matches!(&next[..], [E::NodeBecameReady { path, job: Some(_), .. }] if path == "stage.s.task.later"),
+        "{next:?}"
+    );
+}
+
+#[test]
+fn a_cron_schedule_is_worked_out_when_the_node_leaves_blocked() {
+    let src = r#"
+stage "s" {
+  task "t" {
+    schedule {
+      type    = "cron"
+      options = { expression = "0 12 * * 5#3", timezone = "UTC" }
+    }
+    action "exec_command" { command = "true" }
+  }
+}"#;
+    let mut run = run_of(src);
+    let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    loop {
+        let next = run.advance(now);
+        if next.is_empty() {
+            break;
+        }
+        for e in next {
+            apply_checked(&mut run, &e);
+        }
+    }
+    let t = &run.nodes["stage.s.task.t"];
+    assert_eq!(t.status, NodeStatus::Scheduled);
+    // The third Friday of December 2026.
+    assert_eq!(
+        t.scheduled_start,
+        Some(Utc.with_ymd_and_hms(2026, 12, 18, 12, 0, 0).unwrap())
+    );
 }

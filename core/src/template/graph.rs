@@ -9,8 +9,22 @@ use super::model::{
 };
 use super::value::Value;
 
+/// The serialized shape of [`ExecutionGraph`] this build writes. A graph is
+/// stored inside `PipelineCreated` for good, so a change to the template
+/// model that old graphs cannot be read as (a field renamed, a meaning
+/// changed) raises this, and decoding tells the shapes apart by it; a new
+/// field with a default does not need to.
+pub const GRAPH_SHAPE: u32 = 1;
+
+fn graph_shape_one() -> u32 {
+    1
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionGraph {
+    /// [`GRAPH_SHAPE`] when written; graphs stored before it existed are 1.
+    #[serde(default = "graph_shape_one")]
+    pub shape: u32,
     pub kind: TemplateKind,
     pub stages: Vec<GraphStage>,
     /// Every declared variable with the value it has in this evaluation.
@@ -39,6 +53,7 @@ impl ExecutionGraph {
             None => t.stages.iter().collect(),
         };
         ExecutionGraph {
+            shape: GRAPH_SHAPE,
             kind: t.kind,
             stages: ordered
                 .into_iter()

@@ -44,7 +44,7 @@ use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 
 pub use diagnostic::{Diagnostic, DiagnosticCode, Diagnostics, Severity};
-pub use graph::{ExecutionGraph, GraphStage};
+pub use graph::{ExecutionGraph, GraphStage, GRAPH_SHAPE};
 pub use model::{Expr, Template, TemplateKind};
 pub use types::Type;
 pub use value::Value;

@@ -1,0 +1,109 @@
+//! The status enums of the API: the core's (and the job aggregate's) enums,
+//! one GraphQL value per variant. Core knows no GraphQL, so each is mirrored
+//! here with a `From`; values serialize as the same strings the read models
+//! store (`SCREAMING_SNAKE_CASE`), so clients that compared strings keep
+//! working.
+
+use async_graphql::Enum;
+use phobos_commands::aggregates::JobStatus as CoreJobStatus;
+use phobos_core::pipeline::{
+    NodeStatus as CoreNodeStatus, PipelineStatus as CorePipelineStatus,
+    StageStatus as CoreStageStatus,
+};
+
+macro_rules! mirror {
+    ($(#[$doc:meta])* $name:ident from $core:ident { $($(#[$vdoc:meta])* $v:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vdoc])* $v),*
+        }
+
+        impl From<$core> for $name {
+            fn from(s: $core) -> Self {
+                match s {
+                    $($core::$v => Self::$v),*
+                }
+            }
+        }
+
+        impl $name {
+            /// From the read model's text. A value this build does not
+            /// know is a bug (the projector writes only the core's names).
+            pub fn from_row(s: &str) -> async_graphql::Result<Self> {
+                $core::parse(s).map(Self::from).ok_or_else(|| {
+                    tracing::error!(status = s, "unknown status in the read model");
+                    async_graphql::Error::new("internal error: unknown status in the read model")
+                })
+            }
+        }
+    };
+}
+
+mirror!(
+    /// Where a pipeline is.
+    PipelineStatus from CorePipelineStatus {
+        Created,
+        Running,
+        /// Its current stage waits for someone (a manual start).
+        Waiting,
+        Succeeded,
+        Failed,
+        Canceling,
+        Canceled,
+    }
+);
+
+mirror!(
+    /// Where a stage is.
+    StageStatus from CoreStageStatus {
+        Created,
+        Running,
+        /// Nothing in it can run until someone acts.
+        Waiting,
+        Succeeded,
+        Failed,
+        Canceling,
+        Canceled,
+        Skipped,
+    }
+);
+
+mirror!(
+    /// Where a pipeline node is.
+    NodeStatus from CoreNodeStatus {
+        /// Its stage has not started.
+        Created,
+        /// Waiting for its section or its dependencies.
+        Blocked,
+        /// Waiting for approvals.
+        ApprovalPending,
+        /// `when = "manual"`: waiting for `startPipelineNode`.
+        Waiting,
+        /// Has a start time.
+        Scheduled,
+        /// May run; its job is being queued.
+        Ready,
+        /// Its job is queued or claimed.
+        Pending,
+        Running,
+        Succeeded,
+        Failed,
+        Canceling,
+        Canceled,
+        Skipped,
+    }
+);
+
+mirror!(
+    /// Where a job is.
+    JobStatus from CoreJobStatus {
+        /// Not yet queued (never visible in the read models).
+        New,
+        Queued,
+        Claimed,
+        Running,
+        Succeeded,
+        Failed,
+    }
+);

@@ -1,0 +1,307 @@
+//! Services: what the transports (GraphQL, gRPC) call. Each one checks who
+//! is asking, validates, runs one command, and returns the read model of
+//! what it made. Errors carry a [`Code`], mapped once to GraphQL `problems`
+//! and once to gRPC status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use phobos_commands::log::Position;
+use phobos_commands::{Appended, CommandBus, CommandContext, CommandError, DomainError};
+use phobos_projections::QueryError;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+mod agents;
+pub(crate) use agents::NewAgent;
+mod organizations;
+mod pipelines;
+mod templates;
+
+use crate::auth::{constant_time_eq, AuthError, Claims, TokenKind, Tokens};
+use crate::config::Config;
+use crate::object_store::ObjectStore;
+
+/// What kind of failure, for the transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Invalid,
+    Conflict,
+    TooLarge,
+    Unavailable,
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Forbidden => "FORBIDDEN",
+            Code::NotFound => "NOT_FOUND",
+            Code::Invalid => "BAD_REQUEST",
+            Code::Conflict => "CONFLICT",
+            Code::TooLarge => "TOO_LARGE",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// One thing wrong with a request: a field, or a place in a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub field: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+}
+
+impl Problem {
+    /// A template diagnostic, located, as a problem of `field`.
+    fn of_diagnostic(d: &phobos_core::template::Diagnostic, field: &str) -> Problem {
+        Problem {
+            message: d.message.clone(),
+            field: Some(field.to_string()),
+            line: d.line.map(|l| l as u32),
+            column: d.column.map(|c| c as u32),
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct ServiceError {
+    pub code: Code,
+    pub message: String,
+    pub problems: Vec<Problem>,
+}
+
+impl ServiceError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        ServiceError {
+            code,
+            message: message.into(),
+            problems: vec![],
+        }
+    }
+    pub(crate) fn field(code: Code, field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ServiceError {
+            code,
+            problems: vec![Problem {
+                message: message.clone(),
+                field: Some(field.to_string()),
+                line: None,
+                column: None,
+            }],
+            message,
+        }
+    }
+}
+
+impl From<AuthError> for ServiceError {
+    fn from(e: AuthError) -> Self {
+        let code = match e {
+            AuthError::Forbidden => Code::Forbidden,
+            _ => Code::Unauthenticated,
+        };
+        ServiceError::new(code, e.to_string())
+    }
+}
+
+impl From<CommandError> for ServiceError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Rejected(d) => {
+                let code = match &d {
+                    DomainError::AlreadyExists(_) | DomainError::Conflict(_) => Code::Conflict,
+                    DomainError::NotFound(_) => Code::NotFound,
+                    DomainError::Invalid(_) | DomainError::Unsupported(_) => Code::Invalid,
+                    DomainError::Unavailable(_) => Code::Unavailable,
+                };
+                let mut err = ServiceError::new(code, d.to_string());
+                if let DomainError::Unsupported(list) = d {
+                    err.problems = list
+                        .into_iter()
+                        .map(|m| Problem {
+                            message: m,
+                            field: None,
+                            line: None,
+                            column: None,
+                        })
+                        .collect();
+                }
+                err
+            }
+            CommandError::Contended(m) => ServiceError::new(Code::Conflict, m),
+            CommandError::Store(m) => {
+                tracing::error!(error = %m, "event store unavailable");
+                ServiceError::new(
+                    Code::Unavailable,
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            CommandError::Corrupt(m) => {
+                tracing::error!(error = %m, "stored event unreadable");
+                ServiceError::new(Code::Internal, "internal error reading stored events")
+            }
+        }
+    }
+}
+
+impl From<QueryError> for ServiceError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::BadCursor(m) => ServiceError::field(Code::Invalid, "after", m),
+            QueryError::Database(d) => {
+                tracing::error!(error = %d, "read model query failed");
+                ServiceError::new(
+                    Code::Unavailable,
+                    "the database is unavailable; try again shortly",
+                )
+            }
+        }
+    }
+}
+
+/// Everything the transports share.
+pub struct App {
+    pub config: Config,
+    pub pool: PgPool,
+    pub bus: Arc<CommandBus>,
+    pub tokens: Tokens,
+    pub objects: Box<dyn ObjectStore>,
+    /// The read-model projection's checkpoint, after each batch.
+    pub projected: watch::Receiver<Position>,
+    /// What the background workers are doing (`/readyz`).
+    pub health: Arc<phobos_commands::health::Health>,
+    /// The one clock of this server (the aggregates read the same one).
+    pub clock: Arc<dyn phobos_commands::clock::Clock>,
+}
+
+/// How long a mutation waits for its result to reach the read models.
+const PROJECTION_WAIT: Duration = Duration::from_secs(10);
+
+pub(crate) fn check_name(field: &str, value: &str) -> Result<(), ServiceError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && value.as_bytes()[0].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::field(
+            Code::Invalid,
+            field,
+            format!("{field} {value:?} is not a valid name: use 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit"),
+        ))
+    }
+}
+
+pub(crate) fn parse_id(field: &str, value: &str) -> Result<Uuid, ServiceError> {
+    Uuid::parse_str(value).map_err(|_| {
+        ServiceError::field(
+            Code::Invalid,
+            field,
+            format!("{field} {value:?} is not an id"),
+        )
+    })
+}
+
+impl App {
+    pub fn context(&self, claims: &Claims) -> CommandContext {
+        CommandContext::new(claims.actor())
+    }
+
+    /// Users only (not agent or job tokens).
+    pub fn user(&self, claims: &Claims) -> Result<(), ServiceError> {
+        if claims.kind == TokenKind::User {
+            Ok(())
+        } else {
+            Err(AuthError::Forbidden.into())
+        }
+    }
+
+    /// Waits until the read models have passed what a command appended,
+    /// so a mutation shows its own result (a changed row as much as a new
+    /// one).
+    pub(crate) async fn wait_projected(
+        &self,
+        appended: Appended,
+        what: &str,
+    ) -> Result<(), ServiceError> {
+        let Some(last) = appended.last else {
+            return Ok(());
+        };
+        let mut rx = self.projected.clone();
+        let deadline = tokio::time::Instant::now() + PROJECTION_WAIT;
+        loop {
+            if *rx.borrow_and_update() >= last {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, rx.changed())
+                .await
+                .map_or(true, |r| r.is_err())
+            {
+                return Err(ServiceError::new(
+                    Code::Unavailable,
+                    format!(
+                        "the {what} was saved but is not visible yet; query it again in a moment"
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// [`wait_projected`](Self::wait_projected), then reads the result with
+    /// `find`, which must see it by then.
+    pub(crate) async fn projected<T, Fut>(
+        &self,
+        appended: Appended,
+        what: &str,
+        find: impl FnOnce() -> Fut,
+    ) -> Result<T, ServiceError>
+    where
+        Fut: std::future::Future<Output = Result<Option<T>, QueryError>>,
+    {
+        self.wait_projected(appended, what).await?;
+        find().await?.ok_or_else(|| {
+            tracing::error!(what, "projected, yet not in the read models");
+            ServiceError::new(
+                Code::Internal,
+                format!("the {what} was saved but its read model is missing"),
+            )
+        })
+    }
+
+    #[tracing::instrument(skip_all, fields(email = %email))]
+    pub fn login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<(String, chrono::DateTime<chrono::Utc>), ServiceError> {
+        let (Some(e), Some(p)) = (&self.config.admin_email, &self.config.admin_password) else {
+            return Err(ServiceError::new(
+                Code::Unauthenticated,
+                "no built-in user is configured: set PHOBOS_ADMIN_USER_EMAIL and PHOBOS_ADMIN_USER_PASSWORD",
+            ));
+        };
+        let ok = constant_time_eq(email.as_bytes(), e.as_bytes())
+            & constant_time_eq(password.as_bytes(), p.as_bytes());
+        if !ok {
+            tracing::info!("login refused");
+            return Err(AuthError::BadLogin.into());
+        }
+        let ttl = chrono::Duration::minutes(self.config.access_token_minutes);
+        Ok((
+            self.tokens.issue(TokenKind::User, email, ttl),
+            self.clock.now() + ttl,
+        ))
+    }
+}

@@ -1,0 +1,165 @@
+//! Pipelines: compiled from a stored template and its variables, then run.
+
+use phobos_commands::aggregates::*;
+use phobos_projections::queries;
+
+use super::{parse_id, App, Code, ServiceError};
+use crate::auth::Claims;
+use phobos_core::template::{compile, CompileOptions, TemplateKind, VariableInput};
+use phobos_projections::queries::PipelineRow;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Problem;
+
+impl App {
+    #[tracing::instrument(skip_all, fields(template = %template_id))]
+    pub async fn create_pipeline(
+        &self,
+        claims: &Claims,
+        template_id: &str,
+        variables: &[(String, String)],
+    ) -> Result<PipelineRow, ServiceError> {
+        self.user(claims)?;
+        let tid = parse_id("pipelineTemplateId", template_id)?;
+        let template = queries::template(&self.pool, tid).await?.ok_or_else(|| {
+            ServiceError::field(
+                Code::NotFound,
+                "pipelineTemplateId",
+                format!("pipeline template {template_id} does not exist"),
+            )
+        })?;
+        let bytes = self.objects.get(&template.object_key).await.map_err(|e| {
+            tracing::error!(error = %e, "object store read failed");
+            ServiceError::new(
+                Code::Unavailable,
+                "the template text could not be read from the object store",
+            )
+        })?;
+        if hex::encode(Sha256::digest(&bytes)) != template.sha256 {
+            tracing::error!(key = %template.object_key, "stored template does not match its checksum");
+            return Err(ServiceError::new(
+                Code::Internal,
+                "the stored template does not match its checksum",
+            ));
+        }
+        let hcl = String::from_utf8_lossy(&bytes);
+        let mut opts = CompileOptions::new(TemplateKind::Pipeline, self.clock.now());
+        for (k, v) in variables {
+            opts = opts.var(k.clone(), VariableInput::Raw(v.clone()));
+        }
+        let compiled = compile(&hcl, &opts).map_err(|diags| ServiceError {
+            code: Code::Invalid,
+            message: format!(
+                "the pipeline cannot be created: {} problem(s)",
+                diags.errors().count()
+            ),
+            problems: diags
+                .errors()
+                .map(|d| {
+                    Problem::of_diagnostic(
+                        d,
+                        if d.code.is_some() {
+                            "variables"
+                        } else {
+                            "template"
+                        },
+                    )
+                })
+                .collect(),
+        })?;
+        refuse_unsupported(&hcl, &compiled)?;
+        let id = Uuid::new_v4();
+        let cmd = PipelineCommand::CreatePipeline {
+            pipeline_id: id.to_string(),
+            project_id: template.project_id.to_string(),
+            template_id: tid.to_string(),
+            graph: Box::new(compiled.graph),
+        };
+        let appended = self
+            .bus
+            .pipeline(&id.to_string(), cmd, &self.context(claims))
+            .await?;
+        self.projected(appended, "pipeline", || queries::pipeline(&self.pool, id))
+            .await
+    }
+}
+
+impl App {
+    /// `startPipelineNode`: a WAITING node (`when = "manual"`) goes on,
+    /// with the user as the actor of its `NodeBecameReady`.
+    #[tracing::instrument(skip_all, fields(pipeline = %pipeline_id, node = %node_path))]
+    pub async fn start_pipeline_node(
+        &self,
+        claims: &Claims,
+        pipeline_id: Uuid,
+        node_path: &str,
+    ) -> Result<PipelineRow, ServiceError> {
+        self.user(claims)?;
+        if queries::pipeline(&self.pool, pipeline_id).await?.is_none() {
+            return Err(ServiceError::field(
+                Code::NotFound,
+                "pipelineId",
+                format!("pipeline {pipeline_id} does not exist"),
+            ));
+        }
+        let cmd = PipelineCommand::StartNode {
+            path: node_path.to_string(),
+        };
+        let appended = self
+            .bus
+            .pipeline(&pipeline_id.to_string(), cmd, &self.context(claims))
+            .await
+            .map_err(|e| match e {
+                phobos_commands::CommandError::Rejected(d) => {
+                    let code = match d {
+                        phobos_commands::DomainError::NotFound(_) => Code::NotFound,
+                        _ => Code::Conflict,
+                    };
+                    ServiceError::field(code, "nodePath", d.to_string())
+                }
+                other => other.into(),
+            })?;
+        self.projected(appended, "pipeline", || {
+            queries::pipeline(&self.pool, pipeline_id)
+        })
+        .await
+    }
+}
+
+/// Refuses a pipeline that needs what this server cannot do yet, with one
+/// located problem per use (blocks, and node features such as manual
+/// starts), rather than running it without them or leaving it waiting.
+fn refuse_unsupported(
+    source: &str,
+    compiled: &phobos_core::template::Compiled,
+) -> Result<(), ServiceError> {
+    use phobos_core::pipeline::{unsupported, unsupported_blocks};
+    let mut found = unsupported_blocks(&compiled.template);
+    for (path, message) in unsupported(&compiled.graph) {
+        let span = compiled
+            .template
+            .stages
+            .iter()
+            .flat_map(|s| s.nodes())
+            .find(|n| n.path == path)
+            .and_then(|n| n.span.clone());
+        found.error(span, message);
+    }
+    found.locate(source);
+    let problems: Vec<Problem> = found
+        .errors()
+        .map(|d| Problem::of_diagnostic(d, "template"))
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError {
+        code: Code::Invalid,
+        message: format!(
+            "this server cannot run the pipeline yet: {} problem(s)",
+            problems.len()
+        ),
+        problems,
+    })
+}

@@ -1,0 +1,111 @@
+//! The allowed changes of status, as data, and the check that a fold keeps
+//! to them.
+//!
+//! Every status change [`PipelineRun::apply`] makes must be a row here:
+//! `(from, to, events that may cause it)`. [`check`] compares the run before
+//! and after one event and names the first change that is not; the state
+//! machine test (`core/tests/state_machine.rs`) runs it after every event of
+//! random runs. Statuses documented as reserved (cancellation, schedules,
+//! approvals, gates, PENDING) have no rows yet: a fold that produced them would
+//! fail the check.
+//!
+//! Node: CREATED → BLOCKED (its stage starts) → SKIPPED (`never`, false
+//! `if`, a failure) | FAILED (its `if` or inputs cannot be evaluated) |
+//! WAITING (`when = "manual"`) | SCHEDULED (a schedule; READY at its time)
+//! | READY → RUNNING → SUCCEEDED | FAILED; a
+//! READY task without actions succeeds at once; WAITING → READY when
+//! someone starts it, or SKIPPED when a sibling fails. CREATED → SKIPPED
+//! when an earlier stage failed.
+//!
+//! Stage: CREATED → RUNNING ⇄ WAITING → SUCCEEDED | FAILED; CREATED →
+//! SKIPPED. Pipeline: CREATED → RUNNING ⇄ WAITING → SUCCEEDED | FAILED.
+
+use super::{NodeStatus as N, PipelineRun, PipelineStatus as P, StageStatus as S};
+use crate::events::{NamedEvent, PipelineEvent};
+
+/// `(from, to, events)` for nodes.
+pub const NODE_TRANSITIONS: &[(N, N, &[&str])] = &[
+    (N::Created, N::Blocked, &["StageStarted"]),
+    (N::Created, N::Skipped, &["NodeSkipped"]),
+    (N::Blocked, N::Skipped, &["NodeSkipped"]),
+    (N::Blocked, N::Failed, &["NodeFailed"]),
+    (N::Blocked, N::Waiting, &["NodeWaitingForStart"]),
+    (N::Blocked, N::Ready, &["NodeBecameReady"]),
+    (N::Blocked, N::Scheduled, &["NodeScheduled"]),
+    (N::Scheduled, N::Ready, &["NodeBecameReady"]),
+    (N::Scheduled, N::Failed, &["NodeFailed"]),
+    (N::Scheduled, N::Skipped, &["NodeSkipped"]),
+    (N::Waiting, N::Ready, &["NodeBecameReady"]),
+    (N::Waiting, N::Failed, &["NodeFailed"]),
+    (N::Waiting, N::Skipped, &["NodeSkipped"]),
+    (N::Ready, N::Running, &["NodeStarted"]),
+    (N::Ready, N::Succeeded, &["NodeSucceeded"]),
+    (N::Ready, N::Failed, &["NodeFailed"]),
+    (N::Running, N::Succeeded, &["NodeSucceeded"]),
+    (N::Running, N::Failed, &["NodeFailed"]),
+];
+
+/// `(from, to, events)` for stages.
+pub const STAGE_TRANSITIONS: &[(S, S, &[&str])] = &[
+    (S::Created, S::Running, &["StageStarted"]),
+    (S::Created, S::Skipped, &["StageSkipped"]),
+    (S::Running, S::Waiting, &["StageWaiting"]),
+    (S::Waiting, S::Running, &["StageResumed"]),
+    (S::Running, S::Succeeded, &["StageSucceeded"]),
+    (S::Running, S::Failed, &["StageFailed"]),
+    // A running node of a waiting stage failed: its siblings are skipped
+    // and the stage fails without running again.
+    (S::Waiting, S::Failed, &["StageFailed"]),
+];
+
+/// `(from, to, events)` for pipelines.
+pub const PIPELINE_TRANSITIONS: &[(P, P, &[&str])] = &[
+    (P::Created, P::Running, &["PipelineStarted"]),
+    (P::Running, P::Waiting, &["PipelineWaiting"]),
+    (P::Waiting, P::Running, &["PipelineResumed"]),
+    (P::Running, P::Succeeded, &["PipelineSucceeded"]),
+    (P::Running, P::Failed, &["PipelineFailed"]),
+    (P::Waiting, P::Failed, &["PipelineFailed"]),
+];
+
+fn allowed<T: PartialEq>(table: &[(T, T, &[&str])], from: T, to: T, event: &str) -> bool {
+    table
+        .iter()
+        .any(|(f, t, evs)| *f == from && *t == to && evs.contains(&event))
+}
+
+/// Checks that every status change from `before` to `after` (the run with
+/// `event` applied) is in the tables; names the first that is not.
+pub fn check(
+    before: &PipelineRun,
+    event: &PipelineEvent,
+    after: &PipelineRun,
+) -> Result<(), String> {
+    let name = event.name();
+    if before.status != after.status
+        && !allowed(PIPELINE_TRANSITIONS, before.status, after.status, name)
+    {
+        return Err(format!(
+            "pipeline {} -> {} by {name} is not an allowed transition",
+            before.status, after.status
+        ));
+    }
+    for (b, a) in before.stages.iter().zip(&after.stages) {
+        if b.status != a.status && !allowed(STAGE_TRANSITIONS, b.status, a.status, name) {
+            return Err(format!(
+                "stage {} {} -> {} by {name} is not an allowed transition",
+                a.name, b.status, a.status
+            ));
+        }
+    }
+    for (path, a) in &after.nodes {
+        let from = before.nodes.get(path).map(|n| n.status).unwrap_or_default();
+        if from != a.status && !allowed(NODE_TRANSITIONS, from, a.status, name) {
+            return Err(format!(
+                "node {path} {from} -> {} by {name} is not an allowed transition",
+                a.status
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! The pipeline state machine as a property: random graphs (rendered to HCL
+//! and compiled, so each is one the compiler accepts), driven by random
+//! sequences of what can happen to them (a job starts, succeeds, fails; a
+//! person starts a WAITING node or tries one that is not), never make a
+//! status change outside `transitions`, a refused command changes nothing,
+//! each `advance` loop settles, replaying the log (through JSON) gives the
+//! same state, so does resuming a serialized state from any cut, and
+//! finishing every job and starting every waiting node ends the pipeline.
+//!
+//! `PROPTEST_CASES` sets the number of cases (256 by default). Failing
+//! cases are kept in `core/proptest-regressions/` and committed.
+
+use chrono::{DateTime, TimeZone, Utc};
+use phobos_core::events::PipelineEvent;
+use phobos_core::pipeline::{transitions, NodeStatus, PipelineRun};
+use phobos_core::template::{compile, CompileOptions, TemplateKind};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+struct NodeSpec {
+    section: usize, // 0 pre, 1 main, 2 post
+    when: usize,    // 0 auto, 1 manual, 2 never
+    condition: Option<bool>,
+    action: bool,
+    deps: Vec<usize>, // indices into earlier nodes, filtered to the same section
+    /// A datetime schedule, minutes after the start (negative: in the past).
+    schedule: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct GraphSpec {
+    stages: Vec<Vec<NodeSpec>>,
+}
+
+fn node_spec() -> impl Strategy<Value = NodeSpec> {
+    (
+        0usize..3,
+        prop_oneof![6 => Just(0usize), 3 => Just(1), 1 => Just(2)],
+        prop_oneof![8 => Just(None), 1 => Just(Some(true)), 1 => Just(Some(false))],
+        prop::bool::weighted(0.8),
+        prop::collection::vec(0usize..6, 0..3),
+        prop_oneof![4 => Just(None), 1 => (-30i64..90).prop_map(Some)],
+    )
+        .prop_map(
+            |(section, when, condition, action, deps, schedule)| NodeSpec {
+                section,
+                when,
+                condition,
+                action,
+                deps,
+                // A schedule needs `when = "auto"` (seed 002).
+                schedule: schedule.filter(|_| when == 0),
+            },
+        )
+}
+
+fn graph_spec() -> impl Strategy<Value = GraphSpec> {
+    prop::collection::vec(prop::collection::vec(node_spec(), 1..6), 1..4)
+        .prop_map(|stages| GraphSpec { stages })
+}
+
+fn render(g: &GraphSpec) -> String {
+    let mut src = String::new();
+    for (si, nodes) in g.stages.iter().enumerate() {
+        src.push_str(&format!("stage \"s{si}\" {{\n"));
+        for (section, wrap) in [(0, Some("pre")), (1, None), (2, Some("post"))] {
+            let mine: Vec<usize> = (0..nodes.len())
+                .filter(|&i| nodes[i].section == section)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            if let Some(w) = wrap {
+                src.push_str(&format!("  {w} {{\n"));
+            }
+            for &i in &mine {
+                let n = &nodes[i];
+                src.push_str(&format!("  task \"n{i}\" {{\n"));
+                let deps: Vec<String> = n
+                    .deps
+                    .iter()
+                    .filter(|&&d| d < i && nodes[d].section == section)
+                    .map(|d| format!("\"n{d}\""))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                if !deps.is_empty() {
+                    src.push_str(&format!("    dependencies = [{}]\n", deps.join(", ")));
+                }
+                match n.when {
+                    1 => src.push_str("    when = \"manual\"\n"),
+                    2 => src.push_str("    when = \"never\"\n"),
+                    _ => {}
+                }
+                if let Some(m) = n.schedule {
+                    let at = (t0() + chrono::Duration::minutes(m)).to_rfc3339();
+                    src.push_str(&format!(
+                        "    schedule {{\n      type    = \"datetime\"\n      options = {{ value = \"{at}\" }}\n    }}\n"
+                    ));
+                }
+                if let Some(c) = n.condition {
+                    src.push_str(&format!("    if = {c}\n"));
+                }
+                if n.action {
+                    src.push_str(&format!(
+                        "    action \"exec_command\" {{\n      command = \"echo s{si} n{i}\"\n    }}\n"
+                    ));
+                }
+                src.push_str("  }\n");
+            }
+            if wrap.is_some() {
+                src.push_str("  }\n");
+            }
+        }
+        src.push_str("}\n");
+    }
+    src
+}
+
+/// What can happen next, read against the current state: `pick` chooses
+/// among the nodes the kind applies to.
+#[derive(Debug, Clone)]
+enum Op {
+    JobStarts(usize),
+    JobEnds {
+        pick: usize,
+        ok: bool,
+    },
+    Start(usize),
+    StartAny(usize),
+    /// Time passes (minutes); due timers fire.
+    Advance(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0usize..32).prop_map(Op::JobStarts),
+        (0usize..32, prop::bool::weighted(0.8)).prop_map(|(pick, ok)| Op::JobEnds { pick, ok }),
+        (0usize..32).prop_map(Op::Start),
+        (0usize..32).prop_map(Op::StartAny),
+        (0i64..40).prop_map(Op::Advance),
+    ]
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap()
+}
+
+struct Harness {
+    run: PipelineRun,
+    log: Vec<PipelineEvent>,
+    now: DateTime<Utc>,
+    max_steps: usize,
+}
+
+impl Harness {
+    fn apply(&mut self, e: PipelineEvent) -> Result<(), TestCaseError> {
+        let before = self.run.clone();
+        self.run.apply(&e);
+        if let Err(m) = transitions::check(&before, &e, &self.run) {
+            return Err(TestCaseError::fail(format!("{m}\nevent: {e:?}")));
+        }
+        self.log.push(e);
+        Ok(())
+    }
+
+    /// The aggregate's loop: what follows, one step at a time, to a fixed
+    /// point, within a bound.
+    fn settle(&mut self) -> Result<(), TestCaseError> {
+        for _ in 0..self.max_steps {
+            let next = self.run.advance(self.now);
+            if next.is_empty() {
+                return Ok(());
+            }
+            for e in next {
+                self.apply(e)?;
+            }
+        }
+        Err(TestCaseError::fail("advance did not settle"))
+    }
+
+    fn paths_in(&self, status: NodeStatus) -> Vec<String> {
+        self.run
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.status == status)
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    fn step(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        self.now += chrono::Duration::seconds(1);
+        let pick = |v: Vec<String>, i: usize| (!v.is_empty()).then(|| v[i % v.len()].clone());
+        match op {
+            Op::JobStarts(i) => {
+                let ready: Vec<String> = self
+                    .paths_in(NodeStatus::Ready)
+                    .into_iter()
+                    .filter(|p| self.run.nodes[p].job_id.is_some())
+                    .collect();
+                if let Some(path) = pick(ready, *i) {
+                    let job_id = self.run.nodes[&path].job_id.clone().unwrap();
+                    self.apply(PipelineEvent::NodeStarted {
+                        path,
+                        job_id,
+                        at: self.now,
+                    })?;
+                }
+            }
+            Op::JobEnds { pick: i, ok } => {
+                if let Some(path) = pick(self.paths_in(NodeStatus::Running), *i) {
+                    let outputs = [(
+                        "exec_command".to_string(),
+                        serde_json::json!({ "exit_code": if *ok { 0 } else { 1 } }),
+                    )]
+                    .into_iter()
+                    .collect();
+                    let e = if *ok {
+                        PipelineEvent::NodeSucceeded {
+                            path,
+                            outputs,
+                            at: self.now,
+                        }
+                    } else {
+                        PipelineEvent::NodeFailed {
+                            path,
+                            reason: "exit status 1".into(),
+                            outputs,
+                            at: self.now,
+                        }
+                    };
+                    self.apply(e)?;
+                }
+            }
+            Op::Start(i) => {
+                if let Some(path) = pick(self.paths_in(NodeStatus::Waiting), *i) {
+                    let events = self
+                        .run
+                        .start_node(&path, self.now)
+                        .map_err(|r| TestCaseError::fail(format!("{path}: {r}")))?;
+                    for e in events {
+                        self.apply(e)?;
+                    }
+                }
+            }
+            Op::Advance(minutes) => {
+                self.now += chrono::Duration::minutes(*minutes);
+            }
+            Op::StartAny(i) => {
+                let all: Vec<String> = self.run.nodes.keys().cloned().collect();
+                let path = pick(all, *i).unwrap();
+                let waiting = self.run.nodes[&path].status == NodeStatus::Waiting;
+                let before = self.run.clone();
+                match self.run.start_node(&path, self.now) {
+                    Ok(events) => {
+                        prop_assert!(waiting, "{path} started while not WAITING");
+                        for e in events {
+                            self.apply(e)?;
+                        }
+                    }
+                    Err(_) => {
+                        prop_assert!(!waiting, "{path} is WAITING yet was refused");
+                        prop_assert_eq!(&self.run, &before, "a refusal changed nothing");
+                    }
+                }
+            }
+        }
+        self.settle()
+    }
+}
+
+fn replay(log: &[PipelineEvent]) -> PipelineRun {
+    let mut run = PipelineRun::default();
+    for e in log {
+        let json = serde_json::to_string(e).unwrap();
+        run.apply(&serde_json::from_str(&json).unwrap());
+    }
+    run
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(256),
+        // Relative to the crate, where `cargo test` runs.
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct("proptest-regressions/state_machine.txt"),
+        )),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn runs_keep_to_the_transition_table_and_replay(
+        spec in graph_spec(),
+        ops in prop::collection::vec(op(), 0..80),
+        cut in 0usize..1000,
+    ) {
+        let src = render(&spec);
+        let compiled = compile(&src, &CompileOptions::new(TemplateKind::Pipeline, t0()))
+            .map_err(|d| TestCaseError::fail(format!("{src}\n{d:?}")))?;
+        let nodes = compiled.graph.stages.iter().map(|s| s.nodes.len()).sum::<usize>();
+        let mut h = Harness {
+            run: PipelineRun::default(),
+            log: vec![],
+            now: t0(),
+            max_steps: 4 * nodes + 16,
+        };
+        // The graph as the store keeps it (source spans are not stored).
+        let graph = serde_json::from_value(serde_json::to_value(&compiled.graph).unwrap()).unwrap();
+        h.apply(PipelineEvent::PipelineCreated {
+            pipeline_id: "p".into(),
+            project_id: "proj".into(),
+            template_id: "t".into(),
+            graph: Box::new(graph),
+            created_at: t0(),
+        })?;
+        h.settle()?;
+        for o in &ops {
+            h.step(o)?;
+        }
+
+        // Replay, through JSON, gives the same state.
+        prop_assert_eq!(&replay(&h.log), &h.run);
+
+        // A state serialized at any cut (the graph left out, as snapshots
+        // do, and attached again), plus the rest of the log, gives the same.
+        let cut = cut % (h.log.len() + 1);
+        let at_cut = replay(&h.log[..cut]);
+        let mut resumed: PipelineRun =
+            serde_json::from_value(serde_json::to_value(&at_cut).unwrap()).unwrap();
+        prop_assert!(resumed.graph.is_none());
+        if resumed.exists() {
+            resumed.attach_graph(h.run.graph.clone().unwrap());
+        }
+        for e in &h.log[cut..] {
+            resumed.apply(e);
+        }
+        prop_assert_eq!(&resumed, &h.run);
+
+        // Draining: every job ends well and every waiting node is started;
+        // the pipeline then ends.
+        for _ in 0..(4 * nodes + 4) {
+            if h.run.status.is_terminal() {
+                break;
+            }
+            h.step(&Op::JobStarts(0))?;
+            h.step(&Op::JobEnds { pick: 0, ok: true })?;
+            h.step(&Op::Start(0))?;
+            h.step(&Op::Advance(60))?;
+        }
+        prop_assert!(h.run.status.is_terminal(), "still {} after draining:\n{}", h.run.status, src);
+    }
+}
