@@ -30,9 +30,7 @@ stage "s" {
     }
   }
   task "later" {
-    interval          = "1m"
-    attempts          = 2
-    success_condition = true
+    approval_rules = ["prn:approval_rule:acme/release"]
     action "exec_command" {
       command = "true"
     }
@@ -73,7 +71,7 @@ async fn unsupported_blocks_are_refused_with_their_positions() {
         (3, 1, "volume \"src\""),
         (11, 1, "jwt \"aws\""),
         (17, 5, "mount_point of volume \"src\""),
-        (25, 3, "gate"),
+        (25, 3, "approval_rules"),
     ];
     for ((line, column, message), (l, c, m)) in at.iter().zip(expect) {
         assert_eq!((*line, *column), (l, c), "{message}");

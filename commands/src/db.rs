@@ -40,6 +40,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "timers",
         include_str!("../../migrations/0006_timers.sql"),
     ),
+    (
+        7,
+        "one snapshot per aggregate",
+        include_str!("../../migrations/0007_one_snapshot_per_aggregate.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

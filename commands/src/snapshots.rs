@@ -10,10 +10,14 @@
 //! aggregate as `handle` left it: every event of the command applied once.
 //!
 //! Invariants:
-//! - the events are the truth; a snapshot is a cache written in the same
-//!   transaction as the events it follows (postgres-es `persist`), with the
-//!   sequence of the last of them, and guarded by `current_snapshot` so two
-//!   writers cannot both move it;
+//! - the events are the truth; a snapshot is a cache. The events are
+//!   appended first (postgres-es `persist`, whose primary key on the
+//!   sequence is the optimistic concurrency); then the snapshot is upserted
+//!   with the sequence of the last of them, and only over an older one. A
+//!   crash between the two only leaves an older snapshot. (Writing both in
+//!   postgres-es's one transaction with its `current_snapshot` guard turned
+//!   a lost race on the snapshot row into a conflict after the events had
+//!   committed, and the bus then re-ran a command that had been saved.)
 //! - a snapshot that does not decode (its shape changed) is ignored and the
 //!   aggregate is rebuilt from all its events; [`sweep_stale`] removes
 //!   snapshots of an older shape at start-up.
@@ -30,6 +34,7 @@ use sqlx::PgPool;
 
 /// An aggregate with a snapshot every `every` events.
 pub struct SnapshotStore<A> {
+    pool: PgPool,
     repo: PostgresEventRepository,
     every: usize,
     _aggregate: PhantomData<A>,
@@ -38,7 +43,8 @@ pub struct SnapshotStore<A> {
 impl<A> SnapshotStore<A> {
     pub fn new(pool: PgPool, every: usize) -> Self {
         SnapshotStore {
-            repo: PostgresEventRepository::new(pool),
+            repo: PostgresEventRepository::new(pool.clone()),
+            pool,
             every: every.max(1),
             _aggregate: PhantomData,
         }
@@ -85,8 +91,8 @@ where
         let mut context = match snapshot.map(EventStoreAggregateContext::<A>::try_from) {
             Some(Ok(context)) => context,
             Some(Err(PersistenceError::DeserializationError(e))) => {
-                // An older shape: rebuild from the events, and keep the
-                // snapshot's number so the next one replaces it.
+                // Another shape: rebuild from the events; the next snapshot
+                // replaces it.
                 tracing::debug!(error = %e, aggregate = A::TYPE, "snapshot ignored");
                 EventStoreAggregateContext {
                     aggregate_id: aggregate_id.to_string(),
@@ -137,16 +143,49 @@ where
             .collect::<Result<Vec<_>, _>>()?;
         // `context.aggregate` is the state `handle` left: every new event
         // applied once (see the module note).
-        let snapshot = if crosses(before, before + wrapped.len(), self.every) {
+        if wrapped.is_empty() {
+            return Ok(wrapped);
+        }
+        self.repo.persist::<A>(&serialized, None).await?;
+        if crosses(before, before + wrapped.len(), self.every) {
             let payload = serde_json::to_value(&context.aggregate)
                 .map_err(|e| AggregateError::UnexpectedError(Box::new(e)))?;
-            let number = context.current_snapshot.map_or(1, |n| n + 1);
-            Some((context.aggregate_id.clone(), payload, number))
-        } else {
-            None
-        };
-        self.repo.persist::<A>(&serialized, snapshot).await?;
+            let last = (before + wrapped.len()) as i64;
+            if let Err(e) = self
+                .write_snapshot::<A>(&context.aggregate_id, last, payload)
+                .await
+            {
+                // A cache: the events are saved; the next snapshot catches up.
+                tracing::warn!(error = %e, aggregate = A::TYPE, "snapshot not written");
+            }
+        }
         Ok(wrapped)
+    }
+}
+
+impl<A> SnapshotStore<A> {
+    async fn write_snapshot<B: Aggregate>(
+        &self,
+        id: &str,
+        last_sequence: i64,
+        payload: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+             VALUES ($1, $2, $3, 1, $4)
+             ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE
+               SET last_sequence = EXCLUDED.last_sequence,
+                   current_snapshot = snapshots.current_snapshot + 1,
+                   payload = EXCLUDED.payload
+             WHERE snapshots.last_sequence < EXCLUDED.last_sequence",
+        )
+        .bind(B::TYPE)
+        .bind(id)
+        .bind(last_sequence)
+        .bind(payload)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }
 

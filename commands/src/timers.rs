@@ -59,12 +59,16 @@ pub async fn run(
         if *stop.borrow() {
             return Ok(());
         }
-        let now = clock.now();
-        let fired = pass(&pool, &bus, &instance, now).await?;
+        let fired = pass(&pool, &bus, &instance, clock.as_ref()).await?;
         health.progressed(NAME, None);
-        let next: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT min(fire_at) FROM timers")
-            .fetch_one(&pool)
-            .await?;
+        // The next moment something may be fired: a timer's time, or for
+        // one leased (by any instance) the end of its lease.
+        let next: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT min(greatest(t.fire_at, l.leased_until))
+               FROM timers t LEFT JOIN timer_leases l ON l.id = t.id",
+        )
+        .fetch_one(&pool)
+        .await?;
         let wait = match next {
             // More were due than one batch: go on at once.
             Some(_) if fired as i64 >= BATCH => Duration::ZERO,
@@ -86,18 +90,23 @@ async fn pass(
     pool: &PgPool,
     bus: &CommandBus,
     instance: &str,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
 ) -> Result<usize, sqlx::Error> {
+    // Leased ones are left out, so timers that keep failing cannot hide
+    // the ones behind them.
     let due: Vec<Due> = sqlx::query_as(
-        "SELECT id, kind, aggregate_id, node_path FROM timers
-         WHERE fire_at <= $1 ORDER BY fire_at LIMIT $2",
+        "SELECT t.id, t.kind, t.aggregate_id, t.node_path
+           FROM timers t LEFT JOIN timer_leases l ON l.id = t.id
+          WHERE t.fire_at <= $1 AND (l.leased_until IS NULL OR l.leased_until < $1)
+          ORDER BY t.fire_at LIMIT $2",
     )
-    .bind(now)
+    .bind(clock.now())
     .bind(BATCH)
     .fetch_all(pool)
     .await?;
     let mut fired = 0;
     for t in due {
+        let now = clock.now();
         let leased: Option<String> = sqlx::query_scalar(
             "INSERT INTO timer_leases (id, leased_by, leased_until) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET leased_by = EXCLUDED.leased_by, leased_until = EXCLUDED.leased_until

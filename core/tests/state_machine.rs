@@ -25,6 +25,8 @@ struct NodeSpec {
     deps: Vec<usize>, // indices into earlier nodes, filtered to the same section
     /// A datetime schedule, minutes after the start (negative: in the past).
     schedule: Option<i64>,
+    /// A gate on its own exit code: (interval in minutes or none, attempts).
+    gate: Option<(Option<u32>, u32)>,
 }
 
 #[derive(Debug, Clone)]
@@ -40,9 +42,13 @@ fn node_spec() -> impl Strategy<Value = NodeSpec> {
         prop::bool::weighted(0.8),
         prop::collection::vec(0usize..6, 0..3),
         prop_oneof![4 => Just(None), 1 => (-30i64..90).prop_map(Some)],
+        prop_oneof![
+            3 => Just(None),
+            1 => (prop::option::of(1u32..5), 1u32..4).prop_map(Some)
+        ],
     )
         .prop_map(
-            |(section, when, condition, action, deps, schedule)| NodeSpec {
+            |(section, when, condition, action, deps, schedule, gate)| NodeSpec {
                 section,
                 when,
                 condition,
@@ -50,6 +56,8 @@ fn node_spec() -> impl Strategy<Value = NodeSpec> {
                 deps,
                 // A schedule needs `when = "auto"` (seed 002).
                 schedule: schedule.filter(|_| when == 0),
+                // A gate reads its own action's exit code.
+                gate: gate.filter(|_| action),
             },
         )
 }
@@ -97,6 +105,17 @@ fn render(g: &GraphSpec) -> String {
                     src.push_str(&format!(
                         "    schedule {{\n      type    = \"datetime\"\n      options = {{ value = \"{at}\" }}\n    }}\n"
                     ));
+                }
+                if let Some((interval, attempts)) = n.gate {
+                    let section = ["pre.", "", "post."][n.section];
+                    src.push_str(&format!(
+                        "    success_condition = \"action_outputs.stage.s{si}.{section}task.n{i}.action.exec_command.exit_code == 0\"\n"
+                    ));
+                    if let Some(m) = interval {
+                        src.push_str(&format!(
+                            "    interval = \"{m}m\"\n    attempts = {attempts}\n"
+                        ));
+                    }
                 }
                 if let Some(c) = n.condition {
                     src.push_str(&format!("    if = {c}\n"));
@@ -215,21 +234,24 @@ impl Harness {
                     )]
                     .into_iter()
                     .collect();
-                    let e = if *ok {
-                        PipelineEvent::NodeSucceeded {
-                            path,
-                            outputs,
-                            at: self.now,
-                        }
-                    } else {
-                        PipelineEvent::NodeFailed {
-                            path,
-                            reason: "exit status 1".into(),
-                            outputs,
-                            at: self.now,
-                        }
-                    };
-                    self.apply(e)?;
+                    let job_id = self.run.nodes[&path].job_id.clone().unwrap();
+                    let events = self
+                        .run
+                        .job_ended(&path, &job_id, *ok, "exit status 1", outputs, self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert_eq!(events.len(), 1);
+                    for e in events {
+                        self.apply(e)?;
+                    }
+                    // A stale report of the same job changes nothing.
+                    let again = self
+                        .run
+                        .job_ended(&path, &job_id, !*ok, "late", Default::default(), self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert!(
+                        again.is_empty(),
+                        "a repeated report did something: {again:?}"
+                    );
                 }
             }
             Op::Start(i) => {

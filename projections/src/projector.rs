@@ -233,6 +233,27 @@ async fn pipeline(
                 .await?;
             crate::timers::set_node_timer(tx, &ev.aggregate_id, &path, start_at).await?;
         }
+        NodeGateAttemptFailed {
+            path,
+            reason,
+            outputs,
+            next_attempt_at,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE pipeline_nodes SET status = $3, scheduled_start_time = $4, reason = $5, outputs = $6
+                  WHERE pipeline_id = $1 AND path = $2",
+            )
+            .bind(id)
+            .bind(&path)
+            .bind(NodeStatus::Scheduled.as_str())
+            .bind(next_attempt_at)
+            .bind(reason)
+            .bind(serde_json::to_value(outputs).ok())
+            .execute(&mut *tx)
+            .await?;
+            crate::timers::set_node_timer(tx, &ev.aggregate_id, &path, next_attempt_at).await?;
+        }
         NodeWaitingForStart { path, .. } => {
             sqlx::query(
                 "UPDATE pipeline_nodes SET status = $3 WHERE pipeline_id = $1 AND path = $2",

@@ -26,10 +26,22 @@ pub(crate) async fn set_node_timer(
     .bind(node_timer_id(pipeline_id, path))
     .bind(pipeline_id)
     .bind(path)
-    .bind(fire_at)
+    .bind(at_or_after(fire_at))
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// `t` rounded up to PostgreSQL's microseconds: rounded down, a timer
+/// would fire a fraction before its time, find nothing due, and wait for
+/// its lease to pass.
+fn at_or_after(t: DateTime<Utc>) -> DateTime<Utc> {
+    let extra = t.timestamp_subsec_nanos() % 1_000;
+    if extra == 0 {
+        t
+    } else {
+        t + chrono::Duration::nanoseconds(i64::from(1_000 - extra))
+    }
 }
 
 /// The node left the state its timer was for (ready, skipped, failed).
@@ -43,4 +55,18 @@ pub(crate) async fn clear_node_timer(
         .execute(tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::at_or_after;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn timer_times_round_up_to_microseconds() {
+        let t = Utc.timestamp_opt(1_800_000_000, 123_456_001).unwrap();
+        assert_eq!(at_or_after(t).timestamp_subsec_nanos(), 123_457_000);
+        let exact = Utc.timestamp_opt(1_800_000_000, 5_000).unwrap();
+        assert_eq!(at_or_after(exact), exact);
+    }
 }

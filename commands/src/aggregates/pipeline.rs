@@ -124,10 +124,7 @@ impl Aggregate for Pipeline {
                 if !self.run.exists() {
                     return Err(DomainError::NotFound("this pipeline".into()));
                 }
-                let events = self.run.start_node(&path, now).map_err(|r| match r {
-                    Refusal::NotFound(m) => DomainError::NotFound(m),
-                    Refusal::WrongState(m) => DomainError::Conflict(m),
-                })?;
+                let events = self.run.start_node(&path, now).map_err(refusal)?;
                 for e in events {
                     sink.write(Stored(e), self).await;
                 }
@@ -142,25 +139,14 @@ impl Aggregate for Pipeline {
                 reason,
                 outputs,
             } => {
-                let node = self.node(&path)?;
-                if node.status.is_terminal() || node.job_id.as_deref() != Some(job_id.as_str()) {
-                    return Ok(());
+                self.node(&path)?;
+                let events = self
+                    .run
+                    .job_ended(&path, &job_id, succeeded, &reason, outputs, now)
+                    .map_err(refusal)?;
+                for e in events {
+                    sink.write(Stored(e), self).await;
                 }
-                let e = if succeeded {
-                    PipelineEvent::NodeSucceeded {
-                        path,
-                        outputs,
-                        at: now,
-                    }
-                } else {
-                    PipelineEvent::NodeFailed {
-                        path,
-                        reason,
-                        outputs,
-                        at: now,
-                    }
-                };
-                sink.write(Stored(e), self).await;
             }
         }
         // Everything that follows, one step at a time.
@@ -177,6 +163,13 @@ impl Aggregate for Pipeline {
 
     fn apply(&mut self, event: Self::Event) {
         self.run.apply(&event.0);
+    }
+}
+
+fn refusal(r: Refusal) -> DomainError {
+    match r {
+        Refusal::NotFound(m) => DomainError::NotFound(m),
+        Refusal::WrongState(m) => DomainError::Conflict(m),
     }
 }
 

@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use super::{named_event, JobSpec};
 use crate::template::ExecutionGraph;
 
+fn first_attempt() -> u32 {
+    1
+}
+
 /// A finished node's outputs: action name → that action's outputs.
 pub type NodeOutputs = IndexMap<String, serde_json::Value>;
 
@@ -35,6 +39,11 @@ pub enum PipelineEvent {
         job_id: Option<String>,
         job: Option<JobSpec>,
         at: DateTime<Utc>,
+        /// Which run of the node this is (a gate runs several times); its
+        /// job is `job_id_for(pipeline, path, attempt)`. Events recorded
+        /// before gates ran are attempt 1.
+        #[serde(default = "first_attempt")]
+        attempt: u32,
     },
     NodeStarted {
         path: String,
@@ -91,6 +100,18 @@ pub enum PipelineEvent {
         start_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
+    /// A gate's attempt did not succeed (its job failed, or its
+    /// `success_condition` did not hold) and attempts are left: the node is
+    /// SCHEDULED again for `next_attempt_at` (the end of this attempt plus
+    /// the gate's `interval`). `outputs` are this attempt's.
+    NodeGateAttemptFailed {
+        path: String,
+        attempt: u32,
+        reason: String,
+        outputs: NodeOutputs,
+        next_attempt_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
     /// Nothing in the stage can run until someone acts: every node not
     /// finished waits for a person, or behind one.
     StageWaiting {
@@ -126,6 +147,7 @@ named_event!(PipelineEvent {
     PipelineFailed,
     NodeWaitingForStart,
     NodeScheduled,
+    NodeGateAttemptFailed,
     StageWaiting,
     StageResumed,
     PipelineWaiting,

@@ -91,21 +91,58 @@ impl PipelineRun {
         if self.status == PipelineStatus::Waiting && stage.status == StageStatus::Running {
             return vec![PipelineEvent::PipelineResumed { at: now }];
         }
+        // A READY task without actions has nothing to run: it is done. Before
+        // anything else, so that a failed sibling cannot leave it READY, with
+        // no job to end it, for ever.
+        let done: Vec<_> = nodes
+            .iter()
+            .filter(|n| {
+                n.kind == NodeKind::Task
+                    && self.status_of(&n.path) == NodeStatus::Ready
+                    && self.job_of(&n.path).is_none()
+            })
+            .map(|n| PipelineEvent::NodeSucceeded {
+                path: n.path.clone(),
+                outputs: Default::default(),
+                at: now,
+            })
+            .collect();
+        if !done.is_empty() {
+            return done;
+        }
+        // A gate between attempts whose time has come runs again, even
+        // when a sibling failed (like a job in flight, it finishes).
+        let again: Vec<_> = nodes
+            .iter()
+            .filter(|n| {
+                self.nodes.get(&n.path).is_some_and(|s| {
+                    s.status == NodeStatus::Scheduled
+                        && s.attempt > 0
+                        && s.scheduled_start.is_none_or(|t| t <= now)
+                })
+            })
+            .map(|n| self.make_ready(n, now))
+            .collect();
+        if !again.is_empty() {
+            return again;
+        }
 
         if let Some(failed) = nodes
             .iter()
             .find(|n| self.status_of(&n.path) == NodeStatus::Failed)
         {
+            // Not started yet: skipped. (A gate between two attempts is
+            // SCHEDULED too, but has run: it goes on, like a running job.)
             let skipped: Vec<_> = nodes
                 .iter()
-                .filter(|n| {
-                    matches!(
-                        self.status_of(&n.path),
-                        NodeStatus::Created
-                            | NodeStatus::Blocked
-                            | NodeStatus::Waiting
-                            | NodeStatus::Scheduled
-                    )
+                .filter(|n| match self.nodes.get(&n.path) {
+                    Some(s) => {
+                        matches!(
+                            s.status,
+                            NodeStatus::Created | NodeStatus::Blocked | NodeStatus::Waiting
+                        ) || (s.status == NodeStatus::Scheduled && s.attempt == 0)
+                    }
+                    None => false,
                 })
                 .map(|n| PipelineEvent::NodeSkipped {
                     path: n.path.clone(),
@@ -144,17 +181,6 @@ impl PipelineRun {
             let mut out = Vec::new();
             for n in &in_section {
                 let status = self.status_of(&n.path);
-                if status == NodeStatus::Ready && self.job_of(&n.path).is_none() {
-                    // Nothing to run (a task without actions): done.
-                    if n.kind == NodeKind::Task {
-                        out.push(PipelineEvent::NodeSucceeded {
-                            path: n.path.clone(),
-                            outputs: Default::default(),
-                            at: now,
-                        });
-                    }
-                    continue;
-                }
                 if status == NodeStatus::Scheduled {
                     // Its time has come (a timer fired, or it was past).
                     if self.nodes[&n.path].scheduled_start.is_none_or(|t| t <= now) {
@@ -261,20 +287,24 @@ impl PipelineRun {
             outputs: Default::default(),
             at: now,
         };
+        // Every NodeBecameReady starts a run of the node.
+        let attempt = self.nodes.get(&path).map_or(0, |s| s.attempt) + 1;
         if n.kind != NodeKind::Task || n.actions.is_empty() {
             return PipelineEvent::NodeBecameReady {
                 path,
                 job_id: None,
                 job: None,
                 at: now,
+                attempt,
             };
         }
         match job_spec(self, n, now) {
             Ok(job) => PipelineEvent::NodeBecameReady {
-                job_id: Some(job_id_for(&self.id, &path, 1)),
+                job_id: Some(job_id_for(&self.id, &path, attempt)),
                 path,
                 job: Some(job),
                 at: now,
+                attempt,
             },
             Err(m) => fail(m),
         }

@@ -20,13 +20,26 @@ pub fn job_id_for(pipeline_id: &str, path: &str, attempt: u32) -> String {
 /// The `action_outputs` object of a pipeline: for every finished node,
 /// `stage.<s>[.<section>].task.<t>.action.<name>.<output>`.
 pub fn action_outputs_value(run: &PipelineRun) -> Value {
+    action_outputs_with(run, None)
+}
+
+/// [`action_outputs_value`], with `own` (a path and outputs not folded in
+/// yet: a gate's attempt being judged) in place of that node's.
+pub(super) fn action_outputs_with(
+    run: &PipelineRun,
+    own: Option<(&str, &crate::events::NodeOutputs)>,
+) -> Value {
     let mut root = hcl::Map::new();
     for (path, state) in &run.nodes {
-        if state.outputs.is_empty() {
+        let outputs = match own {
+            Some((p, o)) if p == path => o,
+            _ => &state.outputs,
+        };
+        if outputs.is_empty() {
             continue;
         }
         let mut actions = hcl::Map::new();
-        for (name, outputs) in &state.outputs {
+        for (name, outputs) in outputs {
             let v: Value = serde_json::from_value(outputs.clone()).unwrap_or(Value::Null);
             actions.insert(name.clone(), v);
         }
@@ -113,10 +126,19 @@ pub(super) fn job_spec(
 }
 
 fn deferred(run: &PipelineRun, expression: &str, now: DateTime<Utc>) -> Result<Value, String> {
+    deferred_with(run, None, expression, now)
+}
+
+pub(super) fn deferred_with(
+    run: &PipelineRun,
+    own: Option<(&str, &crate::events::NodeOutputs)>,
+    expression: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, String> {
     let empty = Value::Object(hcl::Map::new());
     evaluate_deferred(
         expression,
-        action_outputs_value(run),
+        action_outputs_with(run, own),
         empty.clone(),
         empty,
         run.created_at.unwrap_or(now),

@@ -13,6 +13,7 @@
 //! them, so a pipeline never waits for a step this server cannot take.
 
 mod advance;
+mod gate;
 mod inputs;
 mod start;
 mod support;
@@ -188,9 +189,13 @@ pub struct NodeState {
     /// The index of its stage in the graph.
     #[serde(default)]
     pub stage: usize,
-    /// When its schedule starts it (`NodeScheduled`).
+    /// When its schedule starts it (`NodeScheduled`), or its gate's next
+    /// attempt (`NodeGateAttemptFailed`).
     #[serde(default)]
     pub scheduled_start: Option<DateTime<Utc>>,
+    /// The run of the node its job is for (0: not run yet).
+    #[serde(default)]
+    pub attempt: u32,
     pub job_id: Option<String>,
     pub outputs: NodeOutputs,
 }
@@ -300,10 +305,28 @@ impl PipelineRun {
             StageSucceeded { stage, .. } => self.set_stage(stage, StageStatus::Succeeded),
             StageFailed { stage, .. } => self.set_stage(stage, StageStatus::Failed),
             StageSkipped { stage, .. } => self.set_stage(stage, StageStatus::Skipped),
-            NodeBecameReady { path, job_id, .. } => {
+            NodeBecameReady {
+                path,
+                job_id,
+                attempt,
+                ..
+            } => {
                 if let Some(n) = self.nodes.get_mut(path) {
                     n.status = NodeStatus::Ready;
                     n.job_id = job_id.clone();
+                    n.attempt = *attempt;
+                }
+            }
+            NodeGateAttemptFailed {
+                path,
+                outputs,
+                next_attempt_at,
+                ..
+            } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::Scheduled;
+                    n.scheduled_start = Some(*next_attempt_at);
+                    n.outputs = outputs.clone();
                 }
             }
             NodeStarted { path, job_id, .. } => {

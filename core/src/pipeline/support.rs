@@ -26,9 +26,6 @@ pub fn unsupported(graph: &ExecutionGraph) -> Vec<(String, String)> {
         if !node.approval_rules.is_empty() {
             say("with approval_rules");
         }
-        if node.gate.is_some() {
-            say("as a gate (interval/attempts/success_condition)");
-        }
     }
     out
 }

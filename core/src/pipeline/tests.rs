@@ -255,21 +255,22 @@ fn unsupported_features_are_named() {
     let src = r#"
 stage "s" {
   task "a" {
+    approval_rules = ["prn:approval_rule:acme/release"]
+    action "exec_command" { command = "true" }
+  }
+  task "b" {
+    when              = "manual"
     interval          = "1m"
     attempts          = 3
     success_condition = true
     action "exec_command" { command = "true" }
   }
-  task "b" {
-    when = "manual"
-    action "exec_command" { command = "true" }
-  }
 }"#;
     let run = run_of(src);
     let u = unsupported(run.graph.as_ref().unwrap());
-    assert_eq!(u.len(), 1, "manual starts run now: {u:?}");
+    assert_eq!(u.len(), 1, "manual starts and gates run now: {u:?}");
     assert_eq!(u[0].0, "stage.s.task.a");
-    assert!(u[0].1.contains("gate"));
+    assert!(u[0].1.contains("approval_rules"));
     assert!(unsupported(run_of(HELLO).graph.as_ref().unwrap()).is_empty());
 }
 
@@ -568,5 +569,269 @@ stage "s" {
     assert_eq!(
         t.scheduled_start,
         Some(Utc.with_ymd_and_hms(2026, 12, 18, 12, 0, 0).unwrap())
+    );
+}
+
+#[test]
+fn a_task_without_actions_ends_even_when_a_sibling_fails_beside_it() {
+    // Found in review: `b` failed (its inputs could not be evaluated) in
+    // the same step as `a`, which has no actions, became READY; the
+    // failure branch then waited for `a`, which has no job to end it.
+    let src = r#"
+stage "s" {
+  task "a" {}
+  task "b" {
+    action "exec_command" { command = "true" }
+  }
+}"#;
+    let mut run = run_of(src);
+    let now = Utc::now();
+    for e in [
+        E::PipelineStarted { at: now },
+        E::StageStarted {
+            stage: "s".into(),
+            at: now,
+        },
+        E::NodeBecameReady {
+            path: "stage.s.task.a".into(),
+            job_id: None,
+            job: None,
+            at: now,
+            attempt: 1,
+        },
+        E::NodeFailed {
+            path: "stage.s.task.b".into(),
+            reason: "its inputs cannot be evaluated".into(),
+            outputs: Default::default(),
+            at: now,
+        },
+    ] {
+        apply_checked(&mut run, &e);
+    }
+    let events = settle(&mut run);
+    assert_eq!(
+        run.nodes["stage.s.task.a"].status,
+        NodeStatus::Succeeded,
+        "{events:?}"
+    );
+    assert_eq!(run.status, PipelineStatus::Failed, "{events:?}");
+}
+
+/// Seed 001's health check, with a 2-minute interval and 3 attempts.
+const GATE: &str = r#"
+stage "production" {
+  pre {
+    task "health_check" {
+      interval          = "2m"
+      attempts          = 3
+      success_condition = "action_outputs.stage.production.pre.task.health_check.action.check_service.exit_code == 0"
+      action "exec_command" {
+        alias   = "check_service"
+        command = "curl -f https://api.example.com/health"
+      }
+    }
+  }
+  task "deploy" {
+    action "exec_command" { command = "true" }
+  }
+}"#;
+
+const HEALTH: &str = "stage.production.pre.task.health_check";
+
+/// Runs the node's current job to `exit_code` at `now`; returns the events.
+fn gate_run(run: &mut PipelineRun, exit_code: i64, now: chrono::DateTime<Utc>) -> Vec<E> {
+    let job_id = run.nodes[HEALTH].job_id.clone().unwrap();
+    apply_checked(
+        run,
+        &E::NodeStarted {
+            path: HEALTH.into(),
+            job_id: job_id.clone(),
+            at: now,
+        },
+    );
+    let outputs: NodeOutputs = [(
+        "check_service".to_string(),
+        serde_json::json!({ "exit_code": exit_code }),
+    )]
+    .into_iter()
+    .collect();
+    let events = run
+        .job_ended(
+            HEALTH,
+            &job_id,
+            exit_code == 0,
+            "exit status 22",
+            outputs,
+            now,
+        )
+        .unwrap();
+    for e in &events {
+        apply_checked(run, e);
+    }
+    let mut all = events;
+    loop {
+        let next = run.advance(now);
+        if next.is_empty() {
+            return all;
+        }
+        for e in next {
+            apply_checked(run, &e);
+            all.push(e);
+        }
+    }
+}
+
+#[test]
+fn a_gate_runs_again_after_its_interval_until_its_condition_holds() {
+    let t = |m| Utc.with_ymd_and_hms(2026, 12, 1, 12, m, 0).unwrap();
+    let mut run = run_of(GATE);
+    settle(&mut run);
+    let first_job = run.nodes[HEALTH].job_id.clone().unwrap();
+    assert_eq!(first_job, job_id_for("p1", HEALTH, 1));
+
+    let events = gate_run(&mut run, 22, t(0));
+    assert_eq!(names(&events), ["NodeGateAttemptFailed"]);
+    assert_eq!(run.nodes[HEALTH].status, NodeStatus::Scheduled);
+    assert_eq!(
+        run.nodes[HEALTH].scheduled_start,
+        Some(t(2)),
+        "interval after the end"
+    );
+    // The repeated report of the first job changes nothing.
+    let again = run
+        .job_ended(HEALTH, &first_job, false, "again", Default::default(), t(0))
+        .unwrap();
+    assert!(again.is_empty());
+    // Not before its time; then attempt 2, a job of its own.
+    assert!(run.advance(t(1)).is_empty());
+    let next = run.advance(t(2));
+    let [E::NodeBecameReady {
+        job_id: Some(j),
+        attempt: 2,
+        ..
+    }] = &next[..]
+    else {
+        panic!("{next:?}")
+    };
+    assert_eq!(j, &job_id_for("p1", HEALTH, 2));
+    apply_checked(&mut run, &next[0]);
+    assert_eq!(
+        names(&gate_run(&mut run, 22, t(2))),
+        ["NodeGateAttemptFailed"]
+    );
+    let e = run.advance(t(4))[0].clone();
+    apply_checked(&mut run, &e);
+    assert_eq!(run.nodes[HEALTH].attempt, 3);
+    // The third attempt's condition holds: the gate succeeds, deploy runs.
+    let events = gate_run(&mut run, 0, t(4));
+    assert_eq!(names(&events)[0], "NodeSucceeded");
+    assert_eq!(ready_paths(&events), ["stage.production.task.deploy"]);
+}
+
+#[test]
+fn a_gate_that_runs_out_of_attempts_fails_naming_its_condition() {
+    let t = |m| Utc.with_ymd_and_hms(2026, 12, 1, 12, m, 0).unwrap();
+    let mut run = run_of(GATE);
+    settle(&mut run);
+    for m in [0, 2] {
+        gate_run(&mut run, 22, t(m));
+        let e = run.advance(t(m + 2))[0].clone();
+        apply_checked(&mut run, &e);
+    }
+    let events = gate_run(&mut run, 22, t(4));
+    let E::NodeFailed { reason, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert!(reason.contains("action_outputs.stage.production.pre.task.health_check.action.check_service.exit_code == 0"), "{reason}");
+    assert!(reason.contains("after 3 of 3 attempts"), "{reason}");
+    assert!(reason.contains("exit status 22"), "{reason}");
+    assert_eq!(run.status, PipelineStatus::Failed);
+    assert_eq!(
+        run.nodes["stage.production.task.deploy"].status,
+        NodeStatus::Skipped
+    );
+}
+
+#[test]
+fn a_condition_without_interval_is_checked_once() {
+    let src = r#"
+stage "s" {
+  task "check" {
+    success_condition = "action_outputs.stage.s.task.check.action.exec_command.exit_code == 3"
+    action "exec_command" { command = "exit 3" }
+  }
+}"#;
+    let mut run = run_of(src);
+    settle(&mut run);
+    let path = "stage.s.task.check";
+    let job_id = run.nodes[path].job_id.clone().unwrap();
+    let outputs: NodeOutputs = [(
+        "exec_command".to_string(),
+        serde_json::json!({ "exit_code": 3 }),
+    )]
+    .into_iter()
+    .collect();
+    // The job succeeded, but the condition is false when exit_code is 0.
+    let ok = run
+        .job_ended(path, &job_id, true, "", outputs.clone(), Utc::now())
+        .unwrap();
+    assert_eq!(
+        names(&ok),
+        ["NodeSucceeded"],
+        "the condition held on this run's outputs"
+    );
+    let mut zero = outputs;
+    zero["exec_command"] = serde_json::json!({ "exit_code": 0 });
+    let failed = run
+        .job_ended(path, &job_id, true, "", zero, Utc::now())
+        .unwrap();
+    let [E::NodeFailed { reason, .. }] = &failed[..] else {
+        panic!("{failed:?}")
+    };
+    assert!(reason.contains("after 1 run"), "{reason}");
+}
+
+#[test]
+fn a_gate_between_attempts_goes_on_when_a_sibling_fails() {
+    // Found by the state machine property test: the failure branch
+    // returned before a due gate attempt was made ready, so the pipeline
+    // stayed RUNNING for ever.
+    let src = r#"
+stage "s" {
+  task "gate" {
+    success_condition = "action_outputs.stage.s.task.gate.action.exec_command.exit_code == 0"
+    interval          = "1m"
+    attempts          = 2
+    action "exec_command" { command = "true" }
+  }
+  task "other" {
+    action "exec_command" { command = "false" }
+  }
+}"#;
+    // Ahead of the wall clock, which `finish` settles at.
+    let base = Utc::now() + chrono::Duration::hours(1);
+    let t = |m: i64| base + chrono::Duration::minutes(m);
+    let mut run = run_of(src);
+    settle(&mut run);
+    let gate = "stage.s.task.gate";
+    let job = run.nodes[gate].job_id.clone().unwrap();
+    let outputs: NodeOutputs = [(
+        "exec_command".to_string(),
+        serde_json::json!({"exit_code": 1}),
+    )]
+    .into_iter()
+    .collect();
+    for e in run
+        .job_ended(gate, &job, false, "exit 1", outputs, t(0))
+        .unwrap()
+    {
+        apply_checked(&mut run, &e);
+    }
+    finish(&mut run, "stage.s.task.other", 1);
+    assert_eq!(run.nodes[gate].status, NodeStatus::Scheduled);
+    let next = run.advance(t(1));
+    assert!(
+        matches!(&next[..], [E::NodeBecameReady { attempt: 2, .. }]),
+        "the second attempt runs: {next:?}"
     );
 }

@@ -6,13 +6,14 @@
 //! and after one event and names the first change that is not; the state
 //! machine test (`core/tests/state_machine.rs`) runs it after every event of
 //! random runs. Statuses documented as reserved (cancellation, schedules,
-//! approvals, gates, PENDING) have no rows yet: a fold that produced them would
+//! approvals, PENDING) have no rows yet: a fold that produced them would
 //! fail the check.
 //!
 //! Node: CREATED → BLOCKED (its stage starts) → SKIPPED (`never`, false
 //! `if`, a failure) | FAILED (its `if` or inputs cannot be evaluated) |
 //! WAITING (`when = "manual"`) | SCHEDULED (a schedule; READY at its time)
-//! | READY → RUNNING → SUCCEEDED | FAILED; a
+//! | READY → RUNNING → SUCCEEDED | FAILED, or (a gate whose attempt did
+//! not succeed, with attempts left) SCHEDULED again; a
 //! READY task without actions succeeds at once; WAITING → READY when
 //! someone starts it, or SKIPPED when a sibling fails. CREATED → SKIPPED
 //! when an earlier stage failed.
@@ -41,6 +42,9 @@ pub const NODE_TRANSITIONS: &[(N, N, &[&str])] = &[
     (N::Ready, N::Running, &["NodeStarted"]),
     (N::Ready, N::Succeeded, &["NodeSucceeded"]),
     (N::Ready, N::Failed, &["NodeFailed"]),
+    // A gate's attempt that did not succeed, with attempts left.
+    (N::Running, N::Scheduled, &["NodeGateAttemptFailed"]),
+    (N::Ready, N::Scheduled, &["NodeGateAttemptFailed"]),
     (N::Running, N::Succeeded, &["NodeSucceeded"]),
     (N::Running, N::Failed, &["NodeFailed"]),
 ];
