@@ -179,6 +179,14 @@ fn a_stored_run_log_folds_to_the_same_state() {
     assert_eq!(status("stage.build.task.test"), NodeStatus::Failed);
     assert_eq!(status("stage.build.task.lint"), NodeStatus::Skipped);
     assert_eq!(status("stage.deploy.task.ship"), NodeStatus::Skipped);
+    // Written before skips had causes: read from the reason, so a retry of
+    // `test` would undo it.
+    assert_eq!(
+        run.node("stage.deploy.task.ship").unwrap().skip_cause,
+        Some(phobos_core::events::SkipCause::StageFailed {
+            stage: "build".into()
+        })
+    );
     assert_eq!(
         run.node("stage.build.task.compile").unwrap().outputs["exec_command"]["exit_code"],
         0

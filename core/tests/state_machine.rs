@@ -149,6 +149,8 @@ enum Op {
     StartAny(usize),
     /// Time passes (minutes); due timers fire.
     Advance(i64),
+    /// Someone retries a FAILED node.
+    Retry(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -158,6 +160,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..32).prop_map(Op::Start),
         (0usize..32).prop_map(Op::StartAny),
         (0i64..40).prop_map(Op::Advance),
+        (0usize..32).prop_map(Op::Retry),
     ]
 }
 
@@ -263,6 +266,23 @@ impl Harness {
                     for e in events {
                         self.apply(e)?;
                     }
+                }
+            }
+            Op::Retry(i) => {
+                if let Some(path) = pick(self.paths_in(NodeStatus::Failed), *i) {
+                    let events = self
+                        .run
+                        .retry_node(&path, self.now)
+                        .map_err(|r| TestCaseError::fail(format!("{path}: {r}")))?;
+                    for e in events {
+                        self.apply(e)?;
+                    }
+                } else {
+                    // Nothing FAILED: any retry is refused and changes nothing.
+                    let before = self.run.clone();
+                    let any = self.run.nodes.keys().next().cloned().unwrap();
+                    prop_assert!(self.run.retry_node(&any, self.now).is_err());
+                    prop_assert_eq!(&self.run, &before);
                 }
             }
             Op::Advance(minutes) => {

@@ -254,6 +254,27 @@ async fn pipeline(
             .await?;
             crate::timers::set_node_timer(tx, &ev.aggregate_id, &path, next_attempt_at).await?;
         }
+        NodeRetried { path, .. } => {
+            reset_node(tx, id, &path, NodeStatus::Blocked).await?;
+        }
+        NodeReset { path, status, .. } => {
+            reset_node(tx, id, &path, status).await?;
+        }
+        StageReopened { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Running).await?;
+        }
+        StageReset { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Created).await?;
+        }
+        PipelineReopened { .. } => {
+            sqlx::query(
+                "UPDATE pipelines SET status = $2, reason = NULL, finished_at = NULL WHERE id = $1",
+            )
+            .bind(id)
+            .bind(PipelineStatus::Running.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         NodeWaitingForStart { path, .. } => {
             sqlx::query(
                 "UPDATE pipeline_nodes SET status = $3 WHERE pipeline_id = $1 AND path = $2",
@@ -323,7 +344,9 @@ async fn pipeline(
             )
             .await?;
         }
-        NodeSkipped { path, reason, at } => {
+        NodeSkipped {
+            path, reason, at, ..
+        } => {
             crate::timers::clear_node_timer(tx, &ev.aggregate_id, &path).await?;
             finish_node(tx, id, path, NodeStatus::Skipped, Some(reason), None, at).await?;
         }
@@ -334,6 +357,26 @@ async fn pipeline(
             finish_pipeline(tx, id, PipelineStatus::Failed, Some(reason), at).await?;
         }
     }
+    Ok(())
+}
+
+/// A node runs again (retried) or waits again (its skip undone).
+async fn reset_node(
+    tx: &mut PgConnection,
+    id: Uuid,
+    path: &str,
+    status: NodeStatus,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE pipeline_nodes SET status = $3, reason = NULL, started_at = NULL, finished_at = NULL,
+                scheduled_start_time = NULL
+          WHERE pipeline_id = $1 AND path = $2",
+    )
+    .bind(id)
+    .bind(path)
+    .bind(status.as_str())
+    .execute(tx)
+    .await?;
     Ok(())
 }
 

@@ -303,6 +303,7 @@ pub async fn stages(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<StageRow>, Q
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NodeRow {
+    pub pipeline_id: Uuid,
     pub path: String,
     pub stage: String,
     pub section: String,
@@ -324,7 +325,7 @@ pub async fn nodes(
     stage: Option<&str>,
 ) -> Result<Vec<NodeRow>, QueryError> {
     Ok(sqlx::query_as(
-        "SELECT path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
+        "SELECT pipeline_id, path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
                 started_at, finished_at, scheduled_start_time
            FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
     )

@@ -107,3 +107,15 @@ mirror!(
         Failed,
     }
 );
+
+impl JobStatus {
+    /// What a job's status means for the node attempt it runs.
+    pub fn attempt_status(self) -> NodeStatus {
+        match self {
+            JobStatus::New | JobStatus::Queued | JobStatus::Claimed => NodeStatus::Pending,
+            JobStatus::Running => NodeStatus::Running,
+            JobStatus::Succeeded => NodeStatus::Succeeded,
+            JobStatus::Failed => NodeStatus::Failed,
+        }
+    }
+}

@@ -86,6 +86,13 @@ pub struct StartPipelineNodeInput {
     pub node_path: String,
 }
 
+#[derive(InputObject)]
+pub struct RetryPipelineNodeInput {
+    pub pipeline_id: ID,
+    /// e.g. `stage.build.task.test`.
+    pub node_path: String,
+}
+
 #[derive(SimpleObject)]
 pub struct PipelinePayload {
     pub pipeline: Option<Pipeline>,
@@ -334,6 +341,35 @@ impl MutationRoot {
             Some(id) => {
                 app(ctx)
                     .start_pipeline_node(claims, id, &input.node_path)
+                    .await
+            }
+            None => Err(bad_id("pipelineId", &input.pipeline_id)),
+        };
+        match result {
+            Ok(p) => Ok(PipelinePayload {
+                pipeline: pipeline_by_id(ctx, p.id).await?,
+                problems: vec![],
+            }),
+            Err(e) => Ok(PipelinePayload {
+                pipeline: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
+    /// Runs a FAILED node again, as a new attempt with its own job; the
+    /// nodes its failure skipped, its stage and the pipeline run again.
+    /// Any other state is refused with a CONFLICT problem naming it.
+    async fn retry_pipeline_node(
+        &self,
+        ctx: &Context<'_>,
+        input: RetryPipelineNodeInput,
+    ) -> Result<PipelinePayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::PIPELINE, &input.pipeline_id) {
+            Some(id) => {
+                app(ctx)
+                    .retry_pipeline_node(claims, id, &input.node_path)
                     .await
             }
             None => Err(bad_id("pipelineId", &input.pipeline_id)),

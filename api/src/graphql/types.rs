@@ -304,6 +304,40 @@ impl PipelineNode {
     async fn job_id(&self) -> Option<ID> {
         self.0.job_id.map(|j| ID(ids::encode(aggregate::JOB, j)))
     }
+    /// Its runs, oldest first: one per job (a gate's attempts, retries).
+    /// A task without actions has none.
+    async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<PipelineNodeAttempt>> {
+        authed(ctx)?;
+        let pool = &app(ctx).pool;
+        let Some(pipeline) = queries::pipeline(pool, self.0.pipeline_id)
+            .await
+            .map_err(gql_err)?
+        else {
+            return Ok(vec![]);
+        };
+        let Some(project) = queries::project(pool, pipeline.project_id)
+            .await
+            .map_err(gql_err)?
+        else {
+            return Ok(vec![]);
+        };
+        let jobs = queries::jobs_of_pipeline(pool, self.0.pipeline_id)
+            .await
+            .map_err(gql_err)?;
+        jobs.into_iter()
+            .filter(|j| j.node_path == self.0.path)
+            .enumerate()
+            .map(|(i, j)| {
+                Ok(PipelineNodeAttempt {
+                    number: i as i32 + 1,
+                    status: JobStatus::from_row(&j.status)?.attempt_status(),
+                    started_at: j.started_at,
+                    finished_at: j.finished_at,
+                    job: Job(j, project.clone()),
+                })
+            })
+            .collect()
+    }
     /// When its schedule starts it (datetime as given, or the cron
     /// expression's next time, worked out when it left BLOCKED).
     async fn scheduled_start_time(&self) -> Option<DateTime<Utc>> {
@@ -315,6 +349,18 @@ impl PipelineNode {
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
+}
+
+/// One run of a node: its job.
+#[derive(SimpleObject)]
+pub struct PipelineNodeAttempt {
+    /// 1 for the first run.
+    pub number: i32,
+    /// PENDING (queued or claimed), RUNNING, SUCCEEDED or FAILED.
+    pub status: NodeStatus,
+    pub job: Job,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
 }
 
 pub struct Job(pub JobRow, pub ProjectRow);

@@ -95,6 +95,34 @@ impl App {
         pipeline_id: Uuid,
         node_path: &str,
     ) -> Result<PipelineRow, ServiceError> {
+        let cmd = PipelineCommand::StartNode {
+            path: node_path.to_string(),
+        };
+        self.node_command(claims, pipeline_id, cmd).await
+    }
+
+    /// `retryPipelineNode`: a FAILED node runs again as a new attempt.
+    #[tracing::instrument(skip_all, fields(pipeline = %pipeline_id, node = %node_path))]
+    pub async fn retry_pipeline_node(
+        &self,
+        claims: &Claims,
+        pipeline_id: Uuid,
+        node_path: &str,
+    ) -> Result<PipelineRow, ServiceError> {
+        let cmd = PipelineCommand::RetryNode {
+            path: node_path.to_string(),
+        };
+        self.node_command(claims, pipeline_id, cmd).await
+    }
+
+    /// Runs a user's command on one node of a pipeline; a refusal is a
+    /// problem of the field `nodePath`.
+    async fn node_command(
+        &self,
+        claims: &Claims,
+        pipeline_id: Uuid,
+        cmd: PipelineCommand,
+    ) -> Result<PipelineRow, ServiceError> {
         self.user(claims)?;
         if queries::pipeline(&self.pool, pipeline_id).await?.is_none() {
             return Err(ServiceError::field(
@@ -103,9 +131,6 @@ impl App {
                 format!("pipeline {pipeline_id} does not exist"),
             ));
         }
-        let cmd = PipelineCommand::StartNode {
-            path: node_path.to_string(),
-        };
         let appended = self
             .bus
             .pipeline(&pipeline_id.to_string(), cmd, &self.context(claims))

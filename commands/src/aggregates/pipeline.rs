@@ -42,6 +42,9 @@ pub enum PipelineCommand {
     /// Someone starts a WAITING node (`when = "manual"`). Refused, naming
     /// the node's state, in any other state.
     StartNode { path: String },
+    /// Someone retries a FAILED node. Refused, naming the node's state, in
+    /// any other state.
+    RetryNode { path: String },
     /// A timer of the node at `path` is due (its schedule). Appends nothing
     /// itself: the state machine makes the node ready if its time has come
     /// by this aggregate's clock, so a repeated or early firing does
@@ -60,6 +63,7 @@ command_name!(PipelineCommand {
     CreatePipeline,
     MarkNodeRunning,
     StartNode,
+    RetryNode,
     FireTimer,
     CompleteNode
 });
@@ -126,6 +130,12 @@ impl Aggregate for Pipeline {
                 }
                 let events = self.run.start_node(&path, now).map_err(refusal)?;
                 for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
+            PipelineCommand::RetryNode { path } => {
+                self.node(&path)?;
+                for e in self.run.retry_node(&path, now).map_err(refusal)? {
                     sink.write(Stored(e), self).await;
                 }
             }

@@ -20,7 +20,7 @@ pub use agent::{AgentEvent, AgentType};
 pub use job::{JobAction, JobEvent, JobSpec};
 pub use metadata::{Actor, ActorParseError, EventMetadata};
 pub use organization::{OrganizationEvent, PipelineTemplateEvent, ProjectEvent};
-pub use pipeline::{NodeOutputs, PipelineEvent};
+pub use pipeline::{NodeOutputs, PipelineEvent, SkipCause};
 
 /// The version every event is written with today.
 pub const EVENT_VERSION: &str = "1";

@@ -7,6 +7,41 @@ use serde::{Deserialize, Serialize};
 use super::{named_event, JobSpec};
 use crate::template::ExecutionGraph;
 
+/// Why a node was skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SkipCause {
+    /// `when = "never"`.
+    Never,
+    /// Its `if` was false.
+    Condition,
+    /// A node of its stage failed.
+    NodeFailed { path: String },
+    /// An earlier stage failed.
+    StageFailed { stage: String },
+}
+
+impl SkipCause {
+    /// The cause of a skip recorded before causes were, from its reason.
+    pub fn from_reason(reason: &str) -> Option<SkipCause> {
+        if reason == "when = \"never\"" {
+            return Some(SkipCause::Never);
+        }
+        if reason == "its `if` condition is false" {
+            return Some(SkipCause::Condition);
+        }
+        let failed = reason.strip_suffix(" failed")?;
+        Some(match failed.strip_prefix("stage ") {
+            Some(stage) => SkipCause::StageFailed {
+                stage: stage.to_string(),
+            },
+            None => SkipCause::NodeFailed {
+                path: failed.to_string(),
+            },
+        })
+    }
+}
+
 fn first_attempt() -> u32 {
     1
 }
@@ -65,6 +100,10 @@ pub enum PipelineEvent {
         path: String,
         reason: String,
         at: DateTime<Utc>,
+        /// Why, as data (a retry undoes the skips a failure caused).
+        /// Events recorded before it existed: read from `reason`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<SkipCause>,
     },
     StageSucceeded {
         stage: String,
@@ -112,6 +151,35 @@ pub enum PipelineEvent {
         next_attempt_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
+    /// `retryPipelineNode`: a FAILED node is BLOCKED again; its next run is
+    /// attempt `attempt`.
+    NodeRetried {
+        path: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    /// A retry undoes a skip the retried failure caused: the node is
+    /// `status` again (BLOCKED in the retried node's stage, CREATED in a
+    /// later one).
+    NodeReset {
+        path: String,
+        status: crate::pipeline::NodeStatus,
+        at: DateTime<Utc>,
+    },
+    /// A retry runs a FAILED stage again.
+    StageReopened {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    /// A retry undoes a stage's skip: it is CREATED again.
+    StageReset {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    /// A retry runs a FAILED pipeline again.
+    PipelineReopened {
+        at: DateTime<Utc>,
+    },
     /// Nothing in the stage can run until someone acts: every node not
     /// finished waits for a person, or behind one.
     StageWaiting {
@@ -148,6 +216,11 @@ named_event!(PipelineEvent {
     NodeWaitingForStart,
     NodeScheduled,
     NodeGateAttemptFailed,
+    NodeRetried,
+    NodeReset,
+    StageReopened,
+    StageReset,
+    PipelineReopened,
     StageWaiting,
     StageResumed,
     PipelineWaiting,

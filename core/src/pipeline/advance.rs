@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::inputs::{condition, job_spec};
 use super::{job_id_for, NodeStatus, PipelineRun, PipelineStatus, StageStatus};
-use crate::events::PipelineEvent;
+use crate::events::{PipelineEvent, SkipCause};
 use crate::template::model::{Node, NodeKind, Section, When};
 use crate::template::schedule::next_start;
 
@@ -67,6 +67,9 @@ impl PipelineRun {
                     path: n.path.clone(),
                     reason: format!("stage {failed} failed"),
                     at: now,
+                    cause: Some(SkipCause::StageFailed {
+                        stage: failed.clone(),
+                    }),
                 })
                 .collect();
             out.push(PipelineEvent::StageSkipped {
@@ -148,6 +151,9 @@ impl PipelineRun {
                     path: n.path.clone(),
                     reason: format!("{} failed", failed.path),
                     at: now,
+                    cause: Some(SkipCause::NodeFailed {
+                        path: failed.path.clone(),
+                    }),
                 })
                 .collect();
             if !skipped.is_empty() {
@@ -242,6 +248,7 @@ impl PipelineRun {
                 path,
                 reason: "when = \"never\"".into(),
                 at: now,
+                cause: Some(SkipCause::Never),
             };
         }
         let fail = |reason: String| PipelineEvent::NodeFailed {
@@ -257,14 +264,18 @@ impl PipelineRun {
                     path,
                     reason: "its `if` condition is false".into(),
                     at: now,
+                    cause: Some(SkipCause::Condition),
                 }
             }
             Err(m) => return fail(m),
         }
-        if n.when == When::Manual {
+        // A retried node (it has run) runs at once: no second manual start
+        // or schedule.
+        let first = self.nodes.get(&path).is_none_or(|s| s.attempt == 0);
+        if first && n.when == When::Manual {
             return PipelineEvent::NodeWaitingForStart { path, at: now };
         }
-        if let Some(schedule) = &n.schedule {
+        if let Some(schedule) = n.schedule.as_ref().filter(|_| first) {
             return match next_start(schedule, now) {
                 Ok(start_at) => PipelineEvent::NodeScheduled {
                     path,

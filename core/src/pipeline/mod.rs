@@ -15,6 +15,7 @@
 mod advance;
 mod gate;
 mod inputs;
+mod retry;
 mod start;
 mod support;
 pub mod transitions;
@@ -196,6 +197,9 @@ pub struct NodeState {
     /// The run of the node its job is for (0: not run yet).
     #[serde(default)]
     pub attempt: u32,
+    /// Why it was skipped, while it is.
+    #[serde(default)]
+    pub skip_cause: Option<crate::events::SkipCause>,
     pub job_id: Option<String>,
     pub outputs: NodeOutputs,
 }
@@ -347,11 +351,34 @@ impl PipelineRun {
                     n.outputs = outputs.clone();
                 }
             }
-            NodeSkipped { path, .. } => {
+            NodeSkipped {
+                path,
+                reason,
+                cause,
+                ..
+            } => {
                 if let Some(n) = self.nodes.get_mut(path) {
                     n.status = NodeStatus::Skipped;
+                    n.skip_cause = cause
+                        .clone()
+                        .or_else(|| crate::events::SkipCause::from_reason(reason));
                 }
             }
+            NodeRetried { path, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::Blocked;
+                    n.scheduled_start = None;
+                }
+            }
+            NodeReset { path, status, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = *status;
+                    n.skip_cause = None;
+                }
+            }
+            StageReopened { stage, .. } => self.set_stage(stage, StageStatus::Running),
+            StageReset { stage, .. } => self.set_stage(stage, StageStatus::Created),
+            PipelineReopened { .. } => self.status = PipelineStatus::Running,
             PipelineSucceeded { .. } => self.status = PipelineStatus::Succeeded,
             PipelineFailed { .. } => self.status = PipelineStatus::Failed,
         }

@@ -835,3 +835,157 @@ stage "s" {
         "the second attempt runs: {next:?}"
     );
 }
+
+#[test]
+fn a_retried_node_runs_again_and_undoes_what_its_failure_caused() {
+    let mut run = run_of(HELLO);
+    settle(&mut run);
+    finish(&mut run, "stage.build.pre.task.prepare", 0);
+    finish(&mut run, "stage.build.task.compile", 3);
+    assert_eq!(run.status, PipelineStatus::Failed);
+    let first_job = run.nodes["stage.build.task.compile"]
+        .job_id
+        .clone()
+        .unwrap();
+
+    let events = run
+        .retry_node("stage.build.task.compile", Utc::now())
+        .unwrap();
+    assert_eq!(
+        names(&events),
+        [
+            "PipelineReopened",
+            "StageReopened",
+            "StageReset",
+            "NodeReset",
+            "NodeReset",
+            "NodeReset",
+            "NodeRetried"
+        ]
+    );
+    for e in &events {
+        apply_checked(&mut run, e);
+    }
+    let next = settle(&mut run);
+    // compile runs again at once, as attempt 2 with a job of its own; what
+    // succeeded (prepare) does not run again.
+    let [E::NodeBecameReady {
+        path,
+        job_id: Some(j),
+        attempt: 2,
+        ..
+    }] = &next[..]
+    else {
+        panic!("{next:?}")
+    };
+    assert_eq!(path, "stage.build.task.compile");
+    assert_ne!(j, &first_job);
+    assert_eq!(j, &job_id_for("p1", "stage.build.task.compile", 2));
+    assert_eq!(
+        run.nodes["stage.build.pre.task.prepare"].status,
+        NodeStatus::Succeeded
+    );
+    assert_eq!(
+        run.nodes["stage.build.task.unit_test"].status,
+        NodeStatus::Blocked
+    );
+    assert_eq!(
+        run.nodes["stage.release.task.publish"].status,
+        NodeStatus::Created
+    );
+    assert_eq!(run.stages[1].status, StageStatus::Created);
+    assert_eq!(run.status, PipelineStatus::Running);
+
+    // The late report of the first attempt's job changes nothing.
+    let late = run
+        .job_ended(
+            "stage.build.task.compile",
+            &first_job,
+            false,
+            "late",
+            Default::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    assert!(late.is_empty());
+
+    for p in [
+        "stage.build.task.compile",
+        "stage.build.task.unit_test",
+        "stage.build.post.task.report",
+        "stage.release.task.publish",
+    ] {
+        finish(&mut run, p, 0);
+    }
+    assert_eq!(run.status, PipelineStatus::Succeeded);
+}
+
+#[test]
+fn only_a_failed_node_can_be_retried() {
+    let mut run = run_of(HELLO);
+    settle(&mut run);
+    let err = run
+        .retry_node("stage.build.pre.task.prepare", Utc::now())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        Refusal::WrongState(
+            "stage.build.pre.task.prepare is READY; only a FAILED node can be retried".into()
+        )
+    );
+}
+
+#[test]
+fn a_retried_manual_node_runs_at_once() {
+    let src = r#"
+stage "s" {
+  task "m" {
+    when = "manual"
+    action "exec_command" { command = "false" }
+  }
+}"#;
+    let mut run = run_of(src);
+    settle(&mut run);
+    for e in run.start_node("stage.s.task.m", Utc::now()).unwrap() {
+        apply_checked(&mut run, &e);
+    }
+    settle(&mut run);
+    finish(&mut run, "stage.s.task.m", 1);
+    assert_eq!(run.status, PipelineStatus::Failed);
+    for e in run.retry_node("stage.s.task.m", Utc::now()).unwrap() {
+        apply_checked(&mut run, &e);
+    }
+    let next = settle(&mut run);
+    assert!(
+        next.iter()
+            .any(|e| matches!(e, E::NodeBecameReady { attempt: 2, .. })),
+        "not WAITING again: {next:?}"
+    );
+}
+
+#[test]
+fn skips_recorded_before_causes_were_read_from_their_reason() {
+    use crate::events::SkipCause;
+    assert_eq!(
+        SkipCause::from_reason("when = \"never\""),
+        Some(SkipCause::Never)
+    );
+    assert_eq!(
+        SkipCause::from_reason("stage build failed"),
+        Some(SkipCause::StageFailed {
+            stage: "build".into()
+        })
+    );
+    assert_eq!(
+        SkipCause::from_reason("stage.build.task.compile failed"),
+        Some(SkipCause::NodeFailed {
+            path: "stage.build.task.compile".into()
+        })
+    );
+    // The stored fixture's skips, written without causes, fold with them.
+    let old: E = serde_json::from_str(r#"{"NodeSkipped":{"path":"stage.s.task.b","reason":"stage.s.task.a failed","at":"2026-12-01T12:00:00Z"}}"#).unwrap();
+    let E::NodeSkipped { cause, .. } = &old else {
+        panic!()
+    };
+    assert_eq!(cause, &None);
+}

@@ -46,6 +46,10 @@ pub const NODE_TRANSITIONS: &[(N, N, &[&str])] = &[
     (N::Running, N::Scheduled, &["NodeGateAttemptFailed"]),
     (N::Ready, N::Scheduled, &["NodeGateAttemptFailed"]),
     (N::Running, N::Succeeded, &["NodeSucceeded"]),
+    // retryPipelineNode, and the skips its failure caused.
+    (N::Failed, N::Blocked, &["NodeRetried"]),
+    (N::Skipped, N::Blocked, &["NodeReset"]),
+    (N::Skipped, N::Created, &["NodeReset"]),
     (N::Running, N::Failed, &["NodeFailed"]),
 ];
 
@@ -60,6 +64,8 @@ pub const STAGE_TRANSITIONS: &[(S, S, &[&str])] = &[
     // A running node of a waiting stage failed: its siblings are skipped
     // and the stage fails without running again.
     (S::Waiting, S::Failed, &["StageFailed"]),
+    (S::Failed, S::Running, &["StageReopened"]),
+    (S::Skipped, S::Created, &["StageReset"]),
 ];
 
 /// `(from, to, events)` for pipelines.
@@ -70,6 +76,7 @@ pub const PIPELINE_TRANSITIONS: &[(P, P, &[&str])] = &[
     (P::Running, P::Succeeded, &["PipelineSucceeded"]),
     (P::Running, P::Failed, &["PipelineFailed"]),
     (P::Waiting, P::Failed, &["PipelineFailed"]),
+    (P::Failed, P::Running, &["PipelineReopened"]),
 ];
 
 fn allowed<T: PartialEq>(table: &[(T, T, &[&str])], from: T, to: T, event: &str) -> bool {
