@@ -169,3 +169,66 @@ stage "main" {
     let d = server.gql(NODES, json!({ "id": id }));
     assert_eq!(d["pipeline"]["status"], "RUNNING", "{d}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schedule_can_be_changed_or_removed_before_the_node_starts() {
+    let mut server = support::start("schedule_update", 1).await;
+    server.login();
+    let project = server.project("acme", "reschedule");
+    let hcl = r#"
+stage "s" {
+  task "later" {
+    schedule {
+      type    = "datetime"
+      options = { value = "2099-01-01T00:00:00Z" }
+    }
+    action "exec_command" {
+      command = "echo ran"
+    }
+  }
+}
+"#;
+    let id = server.run_pipeline(&project, hcl);
+    let path = "stage.s.task.later";
+    let update = |schedule: Value| {
+        server.gql(
+            "mutation($i: UpdatePipelineNodeScheduleInput!) { updatePipelineNodeSchedule(input: $i) { pipeline { id } problems { code field message } } }",
+            json!({ "i": { "pipelineId": id, "nodePath": path, "schedule": schedule } }),
+        )["updatePipelineNodeSchedule"]
+            .clone()
+    };
+    // Checked like the template's.
+    let bad = update(json!({ "type": "CRON", "expression": "61 * * * *", "timezone": "UTC" }));
+    assert_eq!(bad["problems"][0]["code"], "BAD_REQUEST", "{bad}");
+    assert_eq!(bad["problems"][0]["field"], "schedule", "{bad}");
+    let missing = update(json!({ "type": "CRON", "expression": "0 12 * * *" }));
+    assert_eq!(
+        missing["problems"][0]["field"], "schedule.timezone",
+        "{missing}"
+    );
+
+    let moved = update(json!({ "type": "DATETIME", "value": "2098-06-01T10:00:00Z" }));
+    assert_eq!(moved["problems"], json!([]), "{moved}");
+    let n = node(&server, &id, path);
+    assert_eq!(n["status"], "SCHEDULED");
+    assert_eq!(
+        time(&n["scheduledStartTime"]),
+        time(&json!("2098-06-01T10:00:00Z"))
+    );
+
+    // Removed: it runs now.
+    let removed = update(Value::Null);
+    assert_eq!(removed["problems"], json!([]), "{removed}");
+    let done = server.wait_finished(&id, Duration::from_secs(30));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    // Started: refused, naming its state.
+    let late = update(Value::Null);
+    assert_eq!(late["problems"][0]["code"], "CONFLICT", "{late}");
+    assert!(
+        late["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is SUCCEEDED"),
+        "{late}"
+    );
+}

@@ -151,6 +151,8 @@ enum Op {
     Advance(i64),
     /// Someone retries a FAILED node.
     Retry(usize),
+    /// Someone gives a node a datetime schedule (minutes from now) or none.
+    Reschedule(usize, Option<i64>),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -161,6 +163,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..32).prop_map(Op::StartAny),
         (0i64..40).prop_map(Op::Advance),
         (0usize..32).prop_map(Op::Retry),
+        (0usize..32, prop::option::of(-5i64..30)).prop_map(|(i, m)| Op::Reschedule(i, m)),
     ]
 }
 
@@ -283,6 +286,30 @@ impl Harness {
                     let any = self.run.nodes.keys().next().cloned().unwrap();
                     prop_assert!(self.run.retry_node(&any, self.now).is_err());
                     prop_assert_eq!(&self.run, &before);
+                }
+            }
+            Op::Reschedule(i, minutes) => {
+                let all: Vec<String> = self.run.nodes.keys().cloned().collect();
+                let path = pick(all, *i).unwrap();
+                let schedule = minutes.map(|m| phobos_core::template::model::Schedule::Datetime {
+                    value: (self.now + chrono::Duration::minutes(m)).to_rfc3339(),
+                });
+                let before = self.run.clone();
+                match self.run.update_schedule(&path, schedule, self.now) {
+                    Ok(events) => {
+                        let s = before.nodes[&path].status;
+                        prop_assert!(
+                            matches!(
+                                s,
+                                NodeStatus::Created | NodeStatus::Blocked | NodeStatus::Scheduled
+                            ),
+                            "{path} rescheduled while {s}"
+                        );
+                        for e in events {
+                            self.apply(e)?;
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(&self.run, &before, "a refusal changed nothing"),
                 }
             }
             Op::Advance(minutes) => {

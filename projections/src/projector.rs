@@ -254,6 +254,8 @@ async fn pipeline(
             .await?;
             crate::timers::set_node_timer(tx, &ev.aggregate_id, &path, next_attempt_at).await?;
         }
+        // The NodeScheduled or NodeBecameReady that follows says what changed.
+        NodeScheduleUpdated { .. } => {}
         NodeRetried { path, .. } => {
             reset_node(tx, id, &path, NodeStatus::Blocked).await?;
         }

@@ -86,6 +86,62 @@ pub struct StartPipelineNodeInput {
     pub node_path: String,
 }
 
+/// How a schedule's start time is worked out.
+#[derive(async_graphql::Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ScheduleType {
+    /// `value`: an RFC 3339 time.
+    Datetime,
+    /// `expression` (5 fields) in `timezone` (IANA).
+    Cron,
+}
+
+#[derive(InputObject)]
+pub struct NodeScheduleInput {
+    #[graphql(name = "type")]
+    pub schedule_type: ScheduleType,
+    pub value: Option<String>,
+    pub expression: Option<String>,
+    pub timezone: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct UpdatePipelineNodeScheduleInput {
+    pub pipeline_id: ID,
+    pub node_path: String,
+    /// null: the node has no schedule any more.
+    pub schedule: Option<NodeScheduleInput>,
+}
+
+impl NodeScheduleInput {
+    fn into_schedule(self) -> Result<phobos_core::template::model::Schedule, ServiceError> {
+        use phobos_core::template::model::Schedule;
+        let need = |v: Option<String>, name: &str| {
+            v.filter(|s| !s.is_empty()).ok_or_else(|| {
+                ServiceError::field(
+                    Code::Invalid,
+                    &format!("schedule.{name}"),
+                    format!(
+                        "a {} schedule needs `{name}`",
+                        match self.schedule_type {
+                            ScheduleType::Datetime => "DATETIME",
+                            ScheduleType::Cron => "CRON",
+                        }
+                    ),
+                )
+            })
+        };
+        Ok(match self.schedule_type {
+            ScheduleType::Datetime => Schedule::Datetime {
+                value: need(self.value.clone(), "value")?,
+            },
+            ScheduleType::Cron => Schedule::Cron {
+                expression: need(self.expression.clone(), "expression")?,
+                timezone: need(self.timezone.clone(), "timezone")?,
+            },
+        })
+    }
+}
+
 #[derive(InputObject)]
 pub struct RetryPipelineNodeInput {
     pub pipeline_id: ID,
@@ -344,6 +400,44 @@ impl MutationRoot {
                     .await
             }
             None => Err(bad_id("pipelineId", &input.pipeline_id)),
+        };
+        match result {
+            Ok(p) => Ok(PipelinePayload {
+                pipeline: pipeline_by_id(ctx, p.id).await?,
+                problems: vec![],
+            }),
+            Err(e) => Ok(PipelinePayload {
+                pipeline: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
+    /// Sets (or, with `schedule: null`, removes) the schedule of a node that
+    /// has not started: CREATED, BLOCKED, or SCHEDULED by its schedule (not
+    /// a gate between attempts). The new time is checked like the
+    /// template's; a SCHEDULED node is scheduled again at once.
+    async fn update_pipeline_node_schedule(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePipelineNodeScheduleInput,
+    ) -> Result<PipelinePayload> {
+        let claims = authed(ctx)?;
+        let schedule = input
+            .schedule
+            .map(NodeScheduleInput::into_schedule)
+            .transpose();
+        let result = match (
+            ids::uuid_of(aggregate::PIPELINE, &input.pipeline_id),
+            schedule,
+        ) {
+            (_, Err(e)) => Err(e),
+            (Some(id), Ok(schedule)) => {
+                app(ctx)
+                    .update_pipeline_node_schedule(claims, id, &input.node_path, schedule)
+                    .await
+            }
+            (None, _) => Err(bad_id("pipelineId", &input.pipeline_id)),
         };
         match result {
             Ok(p) => Ok(PipelinePayload {

@@ -115,8 +115,26 @@ impl App {
         self.node_command(claims, pipeline_id, cmd).await
     }
 
+    /// `updatePipelineNodeSchedule`: a node that has not started gets
+    /// `schedule` (or none) in place of its template's.
+    #[tracing::instrument(skip_all, fields(pipeline = %pipeline_id, node = %node_path))]
+    pub async fn update_pipeline_node_schedule(
+        &self,
+        claims: &Claims,
+        pipeline_id: Uuid,
+        node_path: &str,
+        schedule: Option<phobos_core::template::model::Schedule>,
+    ) -> Result<PipelineRow, ServiceError> {
+        let cmd = PipelineCommand::UpdateSchedule {
+            path: node_path.to_string(),
+            schedule,
+        };
+        self.node_command(claims, pipeline_id, cmd).await
+    }
+
     /// Runs a user's command on one node of a pipeline; a refusal is a
-    /// problem of the field `nodePath`.
+    /// problem of the field `nodePath` (`schedule` when the request is
+    /// wrong).
     async fn node_command(
         &self,
         claims: &Claims,
@@ -137,11 +155,12 @@ impl App {
             .await
             .map_err(|e| match e {
                 phobos_commands::CommandError::Rejected(d) => {
-                    let code = match d {
-                        phobos_commands::DomainError::NotFound(_) => Code::NotFound,
-                        _ => Code::Conflict,
+                    let (code, field) = match d {
+                        phobos_commands::DomainError::NotFound(_) => (Code::NotFound, "nodePath"),
+                        phobos_commands::DomainError::Invalid(_) => (Code::Invalid, "schedule"),
+                        _ => (Code::Conflict, "nodePath"),
                     };
-                    ServiceError::field(code, "nodePath", d.to_string())
+                    ServiceError::field(code, field, d.to_string())
                 }
                 other => other.into(),
             })?;

@@ -42,6 +42,12 @@ pub enum PipelineCommand {
     /// Someone starts a WAITING node (`when = "manual"`). Refused, naming
     /// the node's state, in any other state.
     StartNode { path: String },
+    /// Someone changes (or removes) the schedule of a node that has not
+    /// started.
+    UpdateSchedule {
+        path: String,
+        schedule: Option<phobos_core::template::model::Schedule>,
+    },
     /// Someone retries a FAILED node. Refused, naming the node's state, in
     /// any other state.
     RetryNode { path: String },
@@ -64,6 +70,7 @@ command_name!(PipelineCommand {
     MarkNodeRunning,
     StartNode,
     RetryNode,
+    UpdateSchedule,
     FireTimer,
     CompleteNode
 });
@@ -139,6 +146,16 @@ impl Aggregate for Pipeline {
                     sink.write(Stored(e), self).await;
                 }
             }
+            PipelineCommand::UpdateSchedule { path, schedule } => {
+                self.node(&path)?;
+                let events = self
+                    .run
+                    .update_schedule(&path, schedule, now)
+                    .map_err(refusal)?;
+                for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
             PipelineCommand::FireTimer { path } => {
                 self.node(&path)?;
             }
@@ -180,6 +197,7 @@ fn refusal(r: Refusal) -> DomainError {
     match r {
         Refusal::NotFound(m) => DomainError::NotFound(m),
         Refusal::WrongState(m) => DomainError::Conflict(m),
+        Refusal::Invalid(m) => DomainError::Invalid(m),
     }
 }
 

@@ -151,6 +151,15 @@ pub enum PipelineEvent {
         next_attempt_at: DateTime<Utc>,
         at: DateTime<Utc>,
     },
+    /// `updatePipelineNodeSchedule`: the node's schedule is `schedule` from
+    /// now on (`None`: it has none), in place of its template's. A
+    /// SCHEDULED node is scheduled again (`NodeScheduled`) or, without a
+    /// schedule, made ready, in the same command.
+    NodeScheduleUpdated {
+        path: String,
+        schedule: Option<crate::template::model::Schedule>,
+        at: DateTime<Utc>,
+    },
     /// `retryPipelineNode`: a FAILED node is BLOCKED again; its next run is
     /// attempt `attempt`.
     NodeRetried {
@@ -216,6 +225,7 @@ named_event!(PipelineEvent {
     NodeWaitingForStart,
     NodeScheduled,
     NodeGateAttemptFailed,
+    NodeScheduleUpdated,
     NodeRetried,
     NodeReset,
     StageReopened,

@@ -275,7 +275,16 @@ impl PipelineRun {
         if first && n.when == When::Manual {
             return PipelineEvent::NodeWaitingForStart { path, at: now };
         }
-        if let Some(schedule) = n.schedule.as_ref().filter(|_| first) {
+        let schedule = match self
+            .nodes
+            .get(&path)
+            .and_then(|s| s.schedule_override.as_ref())
+        {
+            Some(super::ScheduleOverride::Set(s)) => Some(s),
+            Some(super::ScheduleOverride::Removed) => None,
+            None => n.schedule.as_ref(),
+        };
+        if let Some(schedule) = schedule.filter(|_| first) {
             return match next_start(schedule, now) {
                 Ok(start_at) => PipelineEvent::NodeScheduled {
                     path,

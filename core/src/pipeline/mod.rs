@@ -16,6 +16,7 @@ mod advance;
 mod gate;
 mod inputs;
 mod retry;
+mod schedule;
 mod start;
 mod support;
 pub mod transitions;
@@ -176,6 +177,16 @@ impl PipelineStatus {
     }
 }
 
+/// `updatePipelineNodeSchedule`'s schedule for a node. (Not an
+/// `Option<Schedule>` inside the state's `Option`: serde writes
+/// `Some(None)` as `null` and reads it back as `None`, so a snapshot lost a
+/// removal; the property test found it.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ScheduleOverride {
+    Set(crate::template::model::Schedule),
+    Removed,
+}
+
 /// A stage's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StageState {
@@ -197,6 +208,10 @@ pub struct NodeState {
     /// The run of the node its job is for (0: not run yet).
     #[serde(default)]
     pub attempt: u32,
+    /// A schedule set by `updatePipelineNodeSchedule` in place of the
+    /// template's.
+    #[serde(default)]
+    pub schedule_override: Option<ScheduleOverride>,
     /// Why it was skipped, while it is.
     #[serde(default)]
     pub skip_cause: Option<crate::events::SkipCause>,
@@ -362,6 +377,14 @@ impl PipelineRun {
                     n.skip_cause = cause
                         .clone()
                         .or_else(|| crate::events::SkipCause::from_reason(reason));
+                }
+            }
+            NodeScheduleUpdated { path, schedule, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.schedule_override = Some(match schedule {
+                        Some(s) => ScheduleOverride::Set(s.clone()),
+                        None => ScheduleOverride::Removed,
+                    });
                 }
             }
             NodeRetried { path, .. } => {

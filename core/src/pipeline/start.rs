@@ -13,6 +13,9 @@ pub enum Refusal {
     /// The state does not allow it; the message names the state.
     #[error("{0}")]
     WrongState(String),
+    /// The request itself is wrong (a schedule that cannot be used).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl PipelineRun {

@@ -989,3 +989,96 @@ fn skips_recorded_before_causes_were_read_from_their_reason() {
     };
     assert_eq!(cause, &None);
 }
+
+#[test]
+fn a_scheduled_node_gets_another_schedule_or_none() {
+    use crate::template::model::Schedule;
+    let t = |h, m| Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0).unwrap();
+    let mut run = run_of(SCHEDULED);
+    let at = |run: &mut PipelineRun, now| loop {
+        let next = run.advance(now);
+        if next.is_empty() {
+            break;
+        }
+        for e in next {
+            apply_checked(run, &e);
+        }
+    };
+    at(&mut run, t(12, 0));
+    let later = "stage.s.task.later";
+    // BLOCKED (behind `first`): taken when it leaves BLOCKED.
+    let cron = Schedule::Cron {
+        expression: "30 13 * * *".into(),
+        timezone: "UTC".into(),
+    };
+    for e in run.update_schedule(later, Some(cron), t(12, 0)).unwrap() {
+        apply_checked(&mut run, &e);
+    }
+    let job_id = run.nodes["stage.s.task.first"].job_id.clone().unwrap();
+    for e in [
+        E::NodeStarted {
+            path: "stage.s.task.first".into(),
+            job_id,
+            at: t(12, 1),
+        },
+        E::NodeSucceeded {
+            path: "stage.s.task.first".into(),
+            outputs: Default::default(),
+            at: t(12, 2),
+        },
+    ] {
+        apply_checked(&mut run, &e);
+    }
+    at(&mut run, t(12, 2));
+    assert_eq!(run.nodes[later].status, NodeStatus::Scheduled);
+    assert_eq!(
+        run.nodes[later].scheduled_start,
+        Some(t(13, 30)),
+        "the new schedule, not 15:00"
+    );
+
+    // SCHEDULED: worked out again at once.
+    let sooner = Schedule::Datetime {
+        value: "2026-12-01T12:10:00Z".into(),
+    };
+    let events = run.update_schedule(later, Some(sooner), t(12, 3)).unwrap();
+    assert_eq!(names(&events), ["NodeScheduleUpdated", "NodeScheduled"]);
+    for e in &events {
+        apply_checked(&mut run, e);
+    }
+    assert_eq!(run.nodes[later].scheduled_start, Some(t(12, 10)));
+    // A bad one is refused, naming what is wrong, and changes nothing.
+    let bad = Schedule::Cron {
+        expression: "61 * * * *".into(),
+        timezone: "UTC".into(),
+    };
+    let err = run.update_schedule(later, Some(bad), t(12, 4)).unwrap_err();
+    assert!(
+        matches!(&err, Refusal::Invalid(m) if m.contains("not valid")),
+        "{err:?}"
+    );
+    // Removed: ready at once.
+    let events = run.update_schedule(later, None, t(12, 5)).unwrap();
+    assert_eq!(names(&events), ["NodeScheduleUpdated", "NodeBecameReady"]);
+    for e in &events {
+        apply_checked(&mut run, e);
+    }
+    // Now it has started: refused, naming its state.
+    let err = run.update_schedule(later, None, t(12, 6)).unwrap_err();
+    assert!(
+        matches!(&err, Refusal::WrongState(m) if m.contains("is READY")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_removed_schedule_survives_a_snapshot() {
+    // Found by the property test: an `Option<Option<Schedule>>` wrote
+    // "removed" as null and read it back as "never set".
+    let state = NodeState {
+        schedule_override: Some(ScheduleOverride::Removed),
+        ..NodeState::default()
+    };
+    let back: NodeState = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+    assert_eq!(back, state);
+}

@@ -18,6 +18,8 @@
 //! someone starts it, or SKIPPED when a sibling fails. CREATED → SKIPPED
 //! when an earlier stage failed.
 //!
+//! `NodeScheduleUpdated` changes no status itself.
+//!
 //! Stage: CREATED → RUNNING ⇄ WAITING → SUCCEEDED | FAILED; CREATED →
 //! SKIPPED. Pipeline: CREATED → RUNNING ⇄ WAITING → SUCCEEDED | FAILED.
 
