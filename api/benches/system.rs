@@ -114,6 +114,7 @@ async fn complete_chain(bus: &CommandBus, pipeline: &str, n: usize) -> (f64, f64
             project_id: "bench".into(),
             template_id: "bench".into(),
             graph: Box::new(graph),
+            created_at: None,
         },
         &ctx,
     )

@@ -7,7 +7,8 @@
 //! one `FailJob` through and refuses the others. An instance starts reaping
 //! only once it has been up for a whole heartbeat timeout, so executors that
 //! kept retrying while no server answered have had time to check in again.
-//! Times are the database's (`now()`), the one clock all instances share.
+//! Times are the server's clock (`App::clock`), the one that stamps the
+//! events and the liveness notes the reaper compares.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,16 +60,17 @@ async fn reap(app: &App) -> Result<usize, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT j.id, j.status, j.started_at, a.name AS agent,
                 COALESCE(l.last_seen_at, j.claimed_at) AS last_seen,
-                COALESCE(l.last_seen_at, j.claimed_at) < now() - make_interval(secs => $1) AS silent
+                COALESCE(l.last_seen_at, j.claimed_at) < $3 - make_interval(secs => $1) AS silent
            FROM jobs j
            LEFT JOIN job_liveness l ON l.job_id = j.id
            LEFT JOIN agents a ON a.id = j.agent_id
           WHERE j.status IN ('CLAIMED', 'RUNNING')
-            AND (COALESCE(l.last_seen_at, j.claimed_at) < now() - make_interval(secs => $1)
-                 OR j.started_at < now() - make_interval(secs => $2))",
+            AND (COALESCE(l.last_seen_at, j.claimed_at) < $3 - make_interval(secs => $1)
+                 OR j.started_at < $3 - make_interval(secs => $2))",
     )
     .bind(f64::from(limits.heartbeat_timeout_seconds))
     .bind(f64::from(limits.timeout_seconds) + f64::from(limits.heartbeat_timeout_seconds))
+    .bind(app.clock.now())
     .fetch_all(&app.pool)
     .await?;
     let mut failed = 0;

@@ -111,6 +111,7 @@ async fn every_snapshot_is_the_fold_of_the_events_it_names() {
         project_id: "p".into(),
         template_id: "t".into(),
         graph: Box::new(graph),
+        created_at: None,
     };
     bus.pipeline(id, cmd, &ctx()).await.unwrap();
 
@@ -161,6 +162,7 @@ async fn a_snapshot_of_another_shape_is_rebuilt_from_the_events_and_swept() {
         project_id: "p".into(),
         template_id: "t".into(),
         graph: Box::new(graph),
+        created_at: None,
     };
     bus.pipeline(id, cmd, &ctx()).await.unwrap();
     run_node(&bus, id, &paths[0], true).await;
@@ -213,6 +215,7 @@ async fn the_bus_returns_where_the_aggregate_stream_ends() {
         project_id: "p".into(),
         template_id: "t".into(),
         graph: Box::new(graph),
+        created_at: None,
     };
     let a = bus.pipeline(id, cmd, &ctx()).await.unwrap().last.unwrap();
     let cmd = PipelineCommand::MarkNodeRunning {
@@ -236,4 +239,32 @@ async fn the_bus_returns_where_the_aggregate_stream_ends() {
     .await
     .unwrap();
     assert_eq!((c.tx_id, c.global_position), (tx.parse().unwrap(), pos));
+}
+
+#[tokio::test]
+async fn a_pipeline_is_created_at_the_time_its_graph_was_compiled_at() {
+    use chrono::TimeZone;
+    let pool = pool("created_at").await;
+    let compiled = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let clock = phobos_commands::clock::ManualClock::at(compiled + chrono::Duration::seconds(2));
+    let bus = CommandBus::with_clock(pool.clone(), Arc::new(clock));
+    let id = "created-1";
+    let cmd = PipelineCommand::CreatePipeline {
+        pipeline_id: id.into(),
+        project_id: "p".into(),
+        template_id: "t".into(),
+        graph: Box::new(chain(1)),
+        created_at: Some(compiled),
+    };
+    bus.pipeline(id, cmd, &ctx()).await.unwrap();
+    let log = events(&pool, id).await;
+    let PipelineEvent::PipelineCreated { created_at, .. } = &log[0] else {
+        panic!("{log:?}")
+    };
+    // What `timestamp()` returned in the graph, not the command's latency.
+    assert_eq!(*created_at, compiled);
+    let PipelineEvent::PipelineStarted { at } = &log[1] else {
+        panic!("{log:?}")
+    };
+    assert_eq!(*at, compiled + chrono::Duration::seconds(2));
 }

@@ -559,15 +559,17 @@ pub async fn waiting_for_agent(
     tags: &[String],
     organization_id: Uuid,
     live_seconds: u32,
+    now: DateTime<Utc>,
 ) -> Result<Option<String>, QueryError> {
     let sql = format!(
         "SELECT {AGENT_COLS}, EXISTS (SELECT 1 FROM agent_session_heartbeats h
                  WHERE h.agent_id = agents.id
-                   AND h.last_heartbeat_at > now() - make_interval(secs => $1)) AS connected
+                   AND h.last_heartbeat_at > $2 - make_interval(secs => $1)) AS connected
            FROM agents"
     );
     let rows = sqlx::query(&sql)
         .bind(f64::from(live_seconds))
+        .bind(now)
         .fetch_all(pool)
         .await?;
     let org = organization_id.to_string();

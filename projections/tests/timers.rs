@@ -105,6 +105,7 @@ async fn a_timer_fires_once_at_its_time_whoever_races_for_it() {
         project_id: uuid::Uuid::new_v4().to_string(),
         template_id: uuid::Uuid::new_v4().to_string(),
         graph: Box::new(graph),
+        created_at: None,
     };
     bus.pipeline(&id, cmd, &ctx).await.unwrap();
     project(&pool).await;
@@ -178,6 +179,7 @@ async fn a_worker_started_after_the_time_fires_at_once() {
         project_id: uuid::Uuid::new_v4().to_string(),
         template_id: uuid::Uuid::new_v4().to_string(),
         graph: Box::new(graph),
+        created_at: None,
     };
     bus.pipeline(&id, cmd, &ctx).await.unwrap();
     project(&pool).await;

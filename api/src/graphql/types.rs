@@ -394,6 +394,7 @@ impl Job {
             &self.0.tags,
             self.1.organization_id,
             app.config.jobs.heartbeat_timeout_seconds,
+            app.clock.now(),
         )
         .await
         .map_err(super::gql_err)

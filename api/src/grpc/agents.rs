@@ -145,11 +145,12 @@ impl AgentApi {
             return;
         };
         let noted = sqlx::query(
-            "INSERT INTO agent_session_heartbeats (session_id, agent_id, last_heartbeat_at) VALUES ($1, $2, now())
-             ON CONFLICT (session_id) DO UPDATE SET last_heartbeat_at = now()",
+            "INSERT INTO agent_session_heartbeats (session_id, agent_id, last_heartbeat_at) VALUES ($1, $2, $3)
+             ON CONFLICT (session_id) DO UPDATE SET last_heartbeat_at = $3",
         )
         .bind(session)
         .bind(agent.id)
+        .bind(self.app.clock.now())
         .execute(&self.app.pool)
         .await;
         if let Err(e) = noted {

@@ -105,10 +105,11 @@ impl JobApi {
             return;
         };
         let noted = sqlx::query(
-            "INSERT INTO job_liveness (job_id, last_seen_at) VALUES ($1, now())
-             ON CONFLICT (job_id) DO UPDATE SET last_seen_at = now()",
+            "INSERT INTO job_liveness (job_id, last_seen_at) VALUES ($1, $2)
+             ON CONFLICT (job_id) DO UPDATE SET last_seen_at = $2",
         )
         .bind(id)
+        .bind(self.app.clock.now())
         .execute(&self.app.pool)
         .await;
         if let Err(e) = noted {

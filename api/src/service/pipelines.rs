@@ -44,7 +44,8 @@ impl App {
             ));
         }
         let hcl = String::from_utf8_lossy(&bytes);
-        let mut opts = CompileOptions::new(TemplateKind::Pipeline, self.clock.now());
+        let compiled_at = self.clock.now();
+        let mut opts = CompileOptions::new(TemplateKind::Pipeline, compiled_at);
         for (k, v) in variables {
             opts = opts.var(k.clone(), VariableInput::Raw(v.clone()));
         }
@@ -75,6 +76,7 @@ impl App {
             project_id: template.project_id.to_string(),
             template_id: tid.to_string(),
             graph: Box::new(compiled.graph),
+            created_at: Some(compiled_at),
         };
         let appended = self
             .bus

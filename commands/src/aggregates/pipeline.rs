@@ -36,6 +36,10 @@ pub enum PipelineCommand {
         project_id: String,
         template_id: String,
         graph: Box<ExecutionGraph>,
+        /// The time the graph was compiled at (its `timestamp()`), so the
+        /// event says the same; `None`: the bus clock's now.
+        #[serde(default)]
+        created_at: Option<chrono::DateTime<chrono::Utc>>,
     },
     /// A node's job started. Idempotent.
     MarkNodeRunning { path: String, job_id: String },
@@ -96,6 +100,7 @@ impl Aggregate for Pipeline {
                 project_id,
                 template_id,
                 graph,
+                created_at,
             } => {
                 if self.run.exists() {
                     return Err(DomainError::AlreadyExists(format!(
@@ -113,7 +118,7 @@ impl Aggregate for Pipeline {
                     project_id,
                     template_id,
                     graph,
-                    created_at: now,
+                    created_at: created_at.unwrap_or(now),
                 };
                 sink.write(Stored(e), self).await;
             }
