@@ -105,7 +105,9 @@ impl CommandBus {
     }
 
     /// A bus that snapshots pipelines and agents every `snapshot_every`
-    /// events (`usize::MAX`: never; the benchmark's baseline). Jobs,
+    /// events and keeps their last committed states in memory
+    /// (`usize::MAX`: neither; the benchmark's plain event-sourced
+    /// baseline). Jobs,
     /// projects and templates have short streams and are loaded from their
     /// events alone.
     pub fn configured(pool: PgPool, clock: Arc<dyn Clock>, snapshot_every: usize) -> Self {

@@ -268,3 +268,57 @@ async fn a_pipeline_is_created_at_the_time_its_graph_was_compiled_at() {
     };
     assert_eq!(*at, compiled + chrono::Duration::seconds(2));
 }
+
+#[tokio::test]
+async fn two_instances_take_turns_on_one_pipeline_and_each_sees_the_other() {
+    // Each bus keeps the state it committed in memory; a load must still
+    // apply what the other appended since.
+    let pool = pool("two_buses").await;
+    let a = CommandBus::configured(pool.clone(), Arc::new(SystemClock), EVERY);
+    let b = CommandBus::configured(pool.clone(), Arc::new(SystemClock), EVERY);
+    let id = "two-1";
+    let graph = chain(12);
+    let paths: Vec<String> = graph.stages[0]
+        .nodes
+        .iter()
+        .map(|n| n.path.clone())
+        .collect();
+    let cmd = PipelineCommand::CreatePipeline {
+        pipeline_id: id.into(),
+        project_id: "p".into(),
+        template_id: "t".into(),
+        graph: Box::new(graph),
+        created_at: None,
+    };
+    a.pipeline(id, cmd, &ctx()).await.unwrap();
+    for (i, path) in paths.iter().enumerate() {
+        // Started on one instance, finished on the other.
+        let (first, second) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let job_id = job_id_for(id, path, 1);
+        let cmd = PipelineCommand::MarkNodeRunning {
+            path: path.clone(),
+            job_id: job_id.clone(),
+        };
+        first.pipeline(id, cmd, &ctx()).await.unwrap();
+        let cmd = PipelineCommand::CompleteNode {
+            path: path.clone(),
+            job_id,
+            succeeded: true,
+            reason: String::new(),
+            outputs: Default::default(),
+        };
+        second.pipeline(id, cmd, &ctx()).await.unwrap();
+    }
+    let log = events(&pool, id).await;
+    assert_eq!(fold(&log).status, PipelineStatus::Succeeded);
+    // Nothing was appended twice or missed: one start and one end a node.
+    let started = log
+        .iter()
+        .filter(|e| matches!(e, PipelineEvent::NodeStarted { .. }))
+        .count();
+    let done = log
+        .iter()
+        .filter(|e| matches!(e, PipelineEvent::NodeSucceeded { .. }))
+        .count();
+    assert_eq!((started, done), (12, 12));
+}

@@ -15,7 +15,7 @@ use crate::error::DomainError;
 
 /// An agent: a resource an administrator creates (or the server, for its
 /// internal agents), with tags, credentials and sessions.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Agent {
     shape: Shape<AGENT_STATE_SHAPE>,
     /// Set while the agent exists (created, not deleted).

@@ -16,7 +16,7 @@ use crate::error::DomainError;
 /// Serialized (snapshots only) with its [`PIPELINE_STATE_SHAPE`]; a
 /// snapshot of another shape does not decode, so the pipeline is rebuilt
 /// from its events (and such snapshots are swept at start-up).
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Pipeline {
     shape: Shape<PIPELINE_STATE_SHAPE>,
     pub run: PipelineRun,
