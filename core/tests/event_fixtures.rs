@@ -292,3 +292,179 @@ fn regenerate_fixtures() {
         .collect();
     std::fs::write(fixture("job_events.jsonl"), lines.join("\n") + "\n").unwrap();
 }
+
+// ---- The runtime's events, frozen as the build of 2026-12-01 wrote them ----
+//
+// `fixtures/runtime_log.jsonl`: a run that waits for a manual start, is
+// scheduled (and rescheduled), has a gate attempt fail and the next succeed,
+// and has a failed task retried. Regenerate only to add a fixture:
+// `cargo test -p phobos-core --test event_fixtures regenerate_runtime -- --ignored`.
+
+const RUNTIME_TEMPLATE: &str = r#"
+stage "s" {
+  task "approve" {
+    when = "manual"
+  }
+  task "later" {
+    schedule {
+      type    = "datetime"
+      options = { value = "2026-12-01T13:00:00Z" }
+    }
+    action "exec_command" {
+      command = "true"
+    }
+  }
+  task "health" {
+    interval          = "1m"
+    attempts          = 2
+    success_condition = "action_outputs.stage.s.task.health.action.exec_command.exit_code == 0"
+    action "exec_command" {
+      command = "true"
+    }
+  }
+  task "flaky" {
+    dependencies = ["approve"]
+    action "exec_command" {
+      command = "true"
+    }
+  }
+}
+stage "final" {
+  task "sign_off" {
+    when = "manual"
+  }
+}
+"#;
+
+fn record_runtime() -> Vec<PipelineEvent> {
+    use phobos_core::template::model::Schedule;
+    let opts = CompileOptions::new(TemplateKind::Pipeline, at(0));
+    let graph = compile(RUNTIME_TEMPLATE, &opts).unwrap().graph;
+    let mut run = PipelineRun::default();
+    let mut log = Vec::new();
+    let push = |run: &mut PipelineRun, log: &mut Vec<PipelineEvent>, es: Vec<PipelineEvent>| {
+        for e in es {
+            run.apply(&e);
+            log.push(e);
+        }
+    };
+    let settle = |run: &mut PipelineRun, log: &mut Vec<PipelineEvent>, now| loop {
+        let next = run.advance(now);
+        if next.is_empty() {
+            return;
+        }
+        for e in next {
+            run.apply(&e);
+            log.push(e);
+        }
+    };
+    let created = PipelineEvent::PipelineCreated {
+        pipeline_id: "7a1d9c52-0000-4000-8000-000000000002".into(),
+        project_id: "proj".into(),
+        template_id: "tmpl".into(),
+        graph: Box::new(graph),
+        created_at: at(0),
+    };
+    push(&mut run, &mut log, vec![created]);
+    settle(&mut run, &mut log, at(0));
+    let exit = |code: i64| -> phobos_core::events::NodeOutputs {
+        [(
+            "exec_command".to_string(),
+            serde_json::json!({ "exit_code": code }),
+        )]
+        .into_iter()
+        .collect()
+    };
+    let job = |run: &mut PipelineRun, log: &mut Vec<PipelineEvent>, path: &str, code, m| {
+        let job_id = run.node(path).unwrap().job_id.clone().unwrap();
+        let started = PipelineEvent::NodeStarted {
+            path: path.into(),
+            job_id: job_id.clone(),
+            at: at(m),
+        };
+        run.apply(&started);
+        log.push(started);
+        let ended = run
+            .job_ended(path, &job_id, code == 0, "exit status 1", exit(code), at(m))
+            .unwrap();
+        for e in ended {
+            run.apply(&e);
+            log.push(e);
+        }
+    };
+    // The gate's first attempt fails; the schedule moves earlier.
+    job(&mut run, &mut log, "stage.s.task.health", 1, 1);
+    settle(&mut run, &mut log, at(1));
+    let sooner = Schedule::Datetime {
+        value: "2026-12-01T12:05:00Z".into(),
+    };
+    let es = run
+        .update_schedule("stage.s.task.later", Some(sooner), at(1))
+        .unwrap();
+    push(&mut run, &mut log, es);
+    // Its next attempt, and the manual start.
+    settle(&mut run, &mut log, at(2));
+    job(&mut run, &mut log, "stage.s.task.health", 0, 2);
+    let es = run.start_node("stage.s.task.approve", at(3)).unwrap();
+    push(&mut run, &mut log, es);
+    settle(&mut run, &mut log, at(3));
+    settle(&mut run, &mut log, at(5));
+    job(&mut run, &mut log, "stage.s.task.later", 0, 5);
+    job(&mut run, &mut log, "stage.s.task.flaky", 1, 6);
+    settle(&mut run, &mut log, at(6));
+    // flaky failed, the pipeline failed; retried, it succeeds.
+    let es = run.retry_node("stage.s.task.flaky", at(7)).unwrap();
+    push(&mut run, &mut log, es);
+    settle(&mut run, &mut log, at(7));
+    job(&mut run, &mut log, "stage.s.task.flaky", 0, 8);
+    settle(&mut run, &mut log, at(8));
+    // The last stage waits for a person.
+    let es = run.start_node("stage.final.task.sign_off", at(9)).unwrap();
+    push(&mut run, &mut log, es);
+    settle(&mut run, &mut log, at(9));
+    log
+}
+
+#[test]
+fn a_stored_runtime_log_folds_to_the_same_state() {
+    use phobos_core::events::NamedEvent;
+    let mut run = PipelineRun::default();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, line) in read_lines("runtime_log.jsonl").iter().enumerate() {
+        let e: PipelineEvent = serde_json::from_str(line)
+            .unwrap_or_else(|err| panic!("runtime_log.jsonl line {}: {err}", i + 1));
+        names.insert(e.name());
+        run.apply(&e);
+    }
+    for name in [
+        "NodeWaitingForStart",
+        "StageWaiting",
+        "PipelineWaiting",
+        "StageResumed",
+        "PipelineResumed",
+        "NodeScheduled",
+        "NodeScheduleUpdated",
+        "NodeGateAttemptFailed",
+        "NodeRetried",
+        "StageReopened",
+        "PipelineReopened",
+    ] {
+        assert!(names.contains(name), "the fixture has no {name}: {names:?}");
+    }
+    assert_eq!(run.status, PipelineStatus::Succeeded);
+    let node = |p: &str| run.node(p).unwrap();
+    assert_eq!(node("stage.s.task.health").attempt, 2);
+    assert_eq!(node("stage.s.task.flaky").attempt, 2);
+    assert_eq!(node("stage.s.task.later").scheduled_start, Some(at(5)));
+    assert!(run.advance(at(30)).is_empty());
+}
+
+#[test]
+#[ignore = "writes the runtime fixture; run by hand when adding one"]
+fn regenerate_runtime_fixture() {
+    let lines: Vec<String> = record_runtime()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    std::fs::write(fixture("runtime_log.jsonl"), lines.join("\n") + "\n").unwrap();
+}
