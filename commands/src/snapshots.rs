@@ -119,7 +119,6 @@ where
             return self.catch_up(context).await;
         }
         let snapshot = self.repo.get_snapshot::<A>(aggregate_id).await?;
-        let number = snapshot.as_ref().map(|s| s.current_snapshot);
         let context = match snapshot.map(EventStoreAggregateContext::<A>::try_from) {
             Some(Ok(context)) => context,
             Some(Err(PersistenceError::DeserializationError(e))) => {
@@ -130,7 +129,7 @@ where
                     aggregate_id: aggregate_id.to_string(),
                     aggregate: A::default(),
                     current_sequence: 0,
-                    current_snapshot: number,
+                    current_snapshot: None,
                 }
             }
             Some(Err(e)) => return Err(e.into()),

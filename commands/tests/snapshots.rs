@@ -39,6 +39,22 @@ fn chain(n: usize) -> phobos_core::template::ExecutionGraph {
     compile(&src, &opts).unwrap().graph
 }
 
+/// Creates pipeline `id` with `graph`.
+async fn create(
+    bus: &CommandBus,
+    id: &str,
+    graph: phobos_core::template::ExecutionGraph,
+) -> phobos_commands::Appended {
+    let cmd = PipelineCommand::CreatePipeline {
+        pipeline_id: id.into(),
+        project_id: "p".into(),
+        template_id: "t".into(),
+        graph: Box::new(graph),
+        created_at: None,
+    };
+    bus.pipeline(id, cmd, &ctx()).await.unwrap()
+}
+
 async fn events(pool: &PgPool, id: &str) -> Vec<PipelineEvent> {
     let rows: Vec<serde_json::Value> = sqlx::query_scalar(
         "SELECT payload FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
@@ -106,14 +122,7 @@ async fn every_snapshot_is_the_fold_of_the_events_it_names() {
         .iter()
         .map(|n| n.path.clone())
         .collect();
-    let cmd = PipelineCommand::CreatePipeline {
-        pipeline_id: id.into(),
-        project_id: "p".into(),
-        template_id: "t".into(),
-        graph: Box::new(graph),
-        created_at: None,
-    };
-    bus.pipeline(id, cmd, &ctx()).await.unwrap();
+    create(&bus, id, graph).await;
 
     let mut seen = std::collections::BTreeSet::new();
     for (i, path) in paths.iter().enumerate().take(21) {
@@ -157,14 +166,7 @@ async fn a_snapshot_of_another_shape_is_rebuilt_from_the_events_and_swept() {
         .iter()
         .map(|n| n.path.clone())
         .collect();
-    let cmd = PipelineCommand::CreatePipeline {
-        pipeline_id: id.into(),
-        project_id: "p".into(),
-        template_id: "t".into(),
-        graph: Box::new(graph),
-        created_at: None,
-    };
-    bus.pipeline(id, cmd, &ctx()).await.unwrap();
+    create(&bus, id, graph).await;
     run_node(&bus, id, &paths[0], true).await;
     assert!(snapshot(&pool, id).await.is_some());
 
@@ -210,14 +212,7 @@ async fn the_bus_returns_where_the_aggregate_stream_ends() {
     let id = "snap-3";
     let graph = chain(2);
     let first = graph.stages[0].nodes[0].path.clone();
-    let cmd = PipelineCommand::CreatePipeline {
-        pipeline_id: id.into(),
-        project_id: "p".into(),
-        template_id: "t".into(),
-        graph: Box::new(graph),
-        created_at: None,
-    };
-    let a = bus.pipeline(id, cmd, &ctx()).await.unwrap().last.unwrap();
+    let a = create(&bus, id, graph).await.last.unwrap();
     let cmd = PipelineCommand::MarkNodeRunning {
         path: first.clone(),
         job_id: job_id_for(id, &first, 1),
@@ -283,14 +278,7 @@ async fn two_instances_take_turns_on_one_pipeline_and_each_sees_the_other() {
         .iter()
         .map(|n| n.path.clone())
         .collect();
-    let cmd = PipelineCommand::CreatePipeline {
-        pipeline_id: id.into(),
-        project_id: "p".into(),
-        template_id: "t".into(),
-        graph: Box::new(graph),
-        created_at: None,
-    };
-    a.pipeline(id, cmd, &ctx()).await.unwrap();
+    create(&a, id, graph).await;
     for (i, path) in paths.iter().enumerate() {
         // Started on one instance, finished on the other.
         let (first, second) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };

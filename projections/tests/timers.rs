@@ -66,6 +66,50 @@ async fn timers(pool: &PgPool) -> i64 {
         .unwrap()
 }
 
+/// A fresh database with TEMPLATE's pipeline created and projected (its
+/// timer pending), on a manual clock at `t0`.
+struct Scheduled {
+    pool: PgPool,
+    t0: chrono::DateTime<Utc>,
+    manual: ManualClock,
+    clock: Arc<dyn Clock>,
+    bus: Arc<CommandBus>,
+    ctx: CommandContext,
+    id: String,
+}
+
+async fn scheduled(name: &str) -> Scheduled {
+    let opts = fresh_database(name).await.unwrap();
+    let pool = PgPool::connect_with(opts).await.unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
+    let manual = ManualClock::at(t0);
+    let clock: Arc<dyn Clock> = Arc::new(manual.clone());
+    let bus = Arc::new(CommandBus::with_clock(pool.clone(), clock.clone()));
+    let ctx = CommandContext::new(Actor::System("test".into()));
+    let id = uuid::Uuid::new_v4().to_string();
+    let graph = compile(TEMPLATE, &CompileOptions::new(TemplateKind::Pipeline, t0))
+        .unwrap()
+        .graph;
+    let cmd = PipelineCommand::CreatePipeline {
+        pipeline_id: id.clone(),
+        project_id: uuid::Uuid::new_v4().to_string(),
+        template_id: uuid::Uuid::new_v4().to_string(),
+        graph: Box::new(graph),
+        created_at: None,
+    };
+    bus.pipeline(&id, cmd, &ctx).await.unwrap();
+    project(&pool).await;
+    Scheduled {
+        pool,
+        t0,
+        manual,
+        clock,
+        bus,
+        ctx,
+        id,
+    }
+}
+
 fn worker(
     pool: &PgPool,
     bus: &Arc<CommandBus>,
@@ -88,27 +132,15 @@ fn worker(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_fires_once_at_its_time_whoever_races_for_it() {
-    let opts = fresh_database("timers").await.unwrap();
-    let pool = PgPool::connect_with(opts).await.unwrap();
-    let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
-    let manual = ManualClock::at(t0);
-    let clock: Arc<dyn Clock> = Arc::new(manual.clone());
-    let bus = Arc::new(CommandBus::with_clock(pool.clone(), clock.clone()));
-    let ctx = CommandContext::new(Actor::System("test".into()));
-
-    let id = uuid::Uuid::new_v4().to_string();
-    let graph = compile(TEMPLATE, &CompileOptions::new(TemplateKind::Pipeline, t0))
-        .unwrap()
-        .graph;
-    let cmd = PipelineCommand::CreatePipeline {
-        pipeline_id: id.clone(),
-        project_id: uuid::Uuid::new_v4().to_string(),
-        template_id: uuid::Uuid::new_v4().to_string(),
-        graph: Box::new(graph),
-        created_at: None,
-    };
-    bus.pipeline(&id, cmd, &ctx).await.unwrap();
-    project(&pool).await;
+    let Scheduled {
+        pool,
+        t0,
+        manual,
+        clock,
+        bus,
+        ctx,
+        id,
+    } = scheduled("timers").await;
     assert_eq!(timers(&pool).await, 1, "the projector made the timer");
 
     let (stop_tx, stop) = watch::channel(false);
@@ -163,26 +195,14 @@ async fn a_timer_fires_once_at_its_time_whoever_races_for_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_started_after_the_time_fires_at_once() {
-    let opts = fresh_database("timers_late").await.unwrap();
-    let pool = PgPool::connect_with(opts).await.unwrap();
-    let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
-    let manual = ManualClock::at(t0);
-    let clock: Arc<dyn Clock> = Arc::new(manual.clone());
-    let bus = Arc::new(CommandBus::with_clock(pool.clone(), clock.clone()));
-    let ctx = CommandContext::new(Actor::System("test".into()));
-    let id = uuid::Uuid::new_v4().to_string();
-    let graph = compile(TEMPLATE, &CompileOptions::new(TemplateKind::Pipeline, t0))
-        .unwrap()
-        .graph;
-    let cmd = PipelineCommand::CreatePipeline {
-        pipeline_id: id.clone(),
-        project_id: uuid::Uuid::new_v4().to_string(),
-        template_id: uuid::Uuid::new_v4().to_string(),
-        graph: Box::new(graph),
-        created_at: None,
-    };
-    bus.pipeline(&id, cmd, &ctx).await.unwrap();
-    project(&pool).await;
+    let Scheduled {
+        pool,
+        manual,
+        clock,
+        bus,
+        id,
+        ..
+    } = scheduled("timers_late").await;
     // The server was down across the time; it comes back an hour later.
     manual.advance(chrono::Duration::hours(1));
     let (stop_tx, stop) = watch::channel(false);

@@ -242,6 +242,24 @@ fn agent_payload(
     }
 }
 
+/// The payload of a pipeline mutation: the pipeline as it is now, or the
+/// problems of the refusal.
+async fn pipeline_payload(
+    ctx: &Context<'_>,
+    result: Result<phobos_projections::queries::PipelineRow, ServiceError>,
+) -> Result<PipelinePayload> {
+    match result {
+        Ok(p) => Ok(PipelinePayload {
+            pipeline: pipeline_by_id(ctx, p.id).await?,
+            problems: vec![],
+        }),
+        Err(e) => Ok(PipelinePayload {
+            pipeline: None,
+            problems: problems(e)?,
+        }),
+    }
+}
+
 #[Object]
 impl MutationRoot {
     /// Signs in the built-in admin user; send the token as
@@ -373,16 +391,7 @@ impl MutationRoot {
             }
             None => Err(bad_id("pipelineTemplateId", &input.pipeline_template_id)),
         };
-        match result {
-            Ok(p) => Ok(PipelinePayload {
-                pipeline: pipeline_by_id(ctx, p.id).await?,
-                problems: vec![],
-            }),
-            Err(e) => Ok(PipelinePayload {
-                pipeline: None,
-                problems: problems(e)?,
-            }),
-        }
+        pipeline_payload(ctx, result).await
     }
 
     /// Starts a WAITING node (`when = "manual"`). A node in any other
@@ -401,16 +410,7 @@ impl MutationRoot {
             }
             None => Err(bad_id("pipelineId", &input.pipeline_id)),
         };
-        match result {
-            Ok(p) => Ok(PipelinePayload {
-                pipeline: pipeline_by_id(ctx, p.id).await?,
-                problems: vec![],
-            }),
-            Err(e) => Ok(PipelinePayload {
-                pipeline: None,
-                problems: problems(e)?,
-            }),
-        }
+        pipeline_payload(ctx, result).await
     }
 
     /// Sets (or, with `schedule: null`, removes) the schedule of a node that
@@ -439,16 +439,7 @@ impl MutationRoot {
             }
             (None, _) => Err(bad_id("pipelineId", &input.pipeline_id)),
         };
-        match result {
-            Ok(p) => Ok(PipelinePayload {
-                pipeline: pipeline_by_id(ctx, p.id).await?,
-                problems: vec![],
-            }),
-            Err(e) => Ok(PipelinePayload {
-                pipeline: None,
-                problems: problems(e)?,
-            }),
-        }
+        pipeline_payload(ctx, result).await
     }
 
     /// Runs a FAILED node again, as a new attempt with its own job; the
@@ -468,16 +459,7 @@ impl MutationRoot {
             }
             None => Err(bad_id("pipelineId", &input.pipeline_id)),
         };
-        match result {
-            Ok(p) => Ok(PipelinePayload {
-                pipeline: pipeline_by_id(ctx, p.id).await?,
-                problems: vec![],
-            }),
-            Err(e) => Ok(PipelinePayload {
-                pipeline: None,
-                problems: problems(e)?,
-            }),
-        }
+        pipeline_payload(ctx, result).await
     }
 
     /// An agent that runs jobs: SHARED (every organization's) or
