@@ -12,6 +12,30 @@ impl Agent {
     /// Claims `offer` and, if this agent got it, launches its executor. Runs
     /// to the end even when shutdown is requested meanwhile, so a claimed job
     /// is never left without an executor.
+    /// The server asks that a job this agent claimed stop.
+    pub(crate) async fn handle_cancel(&self, cancel: phobos_proto::v1::JobCancellation) {
+        let span = info_span!("job", job_id = %cancel.job_id);
+        async {
+            let passed = self
+                .dispatcher
+                .cancel(&cancel.job_id, cancel.force, cancel.grace_seconds)
+                .await;
+            if passed {
+                info!(
+                    force = cancel.force,
+                    grace_seconds = cancel.grace_seconds,
+                    "job cancel passed to its executor"
+                );
+            } else {
+                // Started before this agent process (or already ended): its
+                // executor learns it from its heartbeat's answer.
+                info!("job cancel: no executor of this agent runs it");
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
     pub(crate) async fn handle_offer(&self, offer: JobOffer, session_id: &str) {
         let span = info_span!("job", job_id = %offer.job_id);
         async {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use phobos_proto::v1::agent_service_client::AgentServiceClient;
-use phobos_proto::v1::StreamJobsRequest;
+use phobos_proto::v1::{agent_work, AgentWork, StreamJobsRequest};
 use tonic::codec::Streaming;
 use tonic::transport::Channel;
 use tracing::{info, info_span, warn, Instrument};
@@ -26,7 +26,8 @@ use crate::shutdown::Shutdown;
 ///
 /// Connects to `config.server_url` (waiting, with backoff, while the server is
 /// not up), opens a session, heartbeats it, and claims every job the server
-/// offers, handing each claimed job to the configured dispatcher. A lost job
+/// offers, handing each claimed job to the configured dispatcher, and passes
+/// the cancellation of a job it claimed on to that job's executor. A lost job
 /// stream or session is re-opened with backoff. On shutdown the agent stops
 /// taking offers; executors already started keep running to the end.
 ///
@@ -82,7 +83,7 @@ enum SessionEnd {
 
 /// What the offer loop waits for.
 enum Event {
-    Offer(Result<Option<phobos_proto::v1::JobOffer>, tonic::Status>),
+    Work(Result<Option<AgentWork>, tonic::Status>),
     SessionLost,
 }
 
@@ -136,7 +137,7 @@ impl Agent {
             let request = StreamJobsRequest {
                 session_id: session.id.clone(),
             };
-            let stream = match shutdown.race(client.stream_jobs(request)).await {
+            let stream = match shutdown.race(client.stream_work(request)).await {
                 None => return Ok(SessionEnd::Shutdown),
                 Some(Ok(response)) => response.into_inner(),
                 Some(Err(status)) => {
@@ -160,7 +161,7 @@ impl Agent {
     /// shutdown is requested. Returns how it ended and how many offers came.
     async fn take_offers<F: Future<Output = ()>>(
         &self,
-        mut stream: Streaming<phobos_proto::v1::JobOffer>,
+        mut stream: Streaming<AgentWork>,
         session: &Session,
         heartbeat: &mut Heartbeat,
         shutdown: &mut Shutdown<'_, F>,
@@ -169,7 +170,7 @@ impl Agent {
         loop {
             let next = async {
                 tokio::select! {
-                    message = stream.message() => Event::Offer(message),
+                    message = stream.message() => Event::Work(message),
                     () = heartbeat.lost() => Event::SessionLost,
                 }
             };
@@ -178,15 +179,21 @@ impl Agent {
                 return (SessionEnd::Shutdown, offers);
             };
             match event {
-                Event::Offer(Ok(Some(offer))) => {
+                Event::Work(Ok(Some(AgentWork {
+                    work: Some(agent_work::Work::Offer(offer)),
+                }))) => {
                     offers += 1;
                     self.handle_offer(offer, &session.id).await;
                 }
-                Event::Offer(Ok(None)) => {
+                Event::Work(Ok(Some(AgentWork {
+                    work: Some(agent_work::Work::Cancel(cancel)),
+                }))) => self.handle_cancel(cancel).await,
+                Event::Work(Ok(Some(AgentWork { work: None }))) => {}
+                Event::Work(Ok(None)) => {
                     info!("the server closed the job stream");
                     return (SessionEnd::Lost, offers);
                 }
-                Event::Offer(Err(status)) => {
+                Event::Work(Err(status)) => {
                     warn!(code = ?status.code(), error = status.message(), "the job stream failed");
                     return (SessionEnd::Lost, offers);
                 }

@@ -137,6 +137,7 @@ async fn complete_chain(bus: &CommandBus, pipeline: &str, n: usize) -> (f64, f64
         bus.pipeline(
             pipeline,
             PipelineCommand::CompleteNode {
+                canceled: false,
                 path,
                 job_id,
                 succeeded: true,

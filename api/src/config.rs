@@ -205,6 +205,9 @@ pub struct JobLimits {
     /// `PHOBOS_JOB_OUTPUTS_MAX_BYTES` (64 KiB): the most JSON one action's
     /// outputs may take.
     pub outputs_max_bytes: usize,
+    /// `PHOBOS_JOB_CANCEL_GRACE_SECONDS` (30): after a graceful cancel, how
+    /// long a job's commands get between SIGTERM and SIGKILL.
+    pub cancel_grace_seconds: u32,
 }
 
 /// A plugin type this build has not got yet: start-up stops and says so.
@@ -550,6 +553,11 @@ impl Config {
                     "PHOBOS_JOB_OUTPUTS_MAX_BYTES",
                     64 * 1024,
                     "a size in bytes",
+                )?,
+                cancel_grace_seconds: env.parse(
+                    "PHOBOS_JOB_CANCEL_GRACE_SECONDS",
+                    30,
+                    "a number of seconds",
                 )?,
             },
         })

@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "one snapshot per aggregate",
         include_str!("../../migrations/0007_one_snapshot_per_aggregate.sql"),
     ),
+    (
+        8,
+        "job cancel",
+        include_str!("../../migrations/0008_job_cancel.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].
@@ -85,4 +90,24 @@ pub async fn connect(
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    /// A file added to `migrations/` but not to [`super::MIGRATIONS`] would
+    /// never be applied (it happened).
+    #[test]
+    fn every_migration_file_is_compiled_in() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+        let mut files: Vec<i64> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                name.strip_suffix(".sql")?.split('_').next()?.parse().ok()
+            })
+            .collect();
+        files.sort();
+        let listed: Vec<i64> = super::MIGRATIONS.iter().map(|(v, _, _)| *v).collect();
+        assert_eq!(files, listed);
+    }
 }

@@ -3,7 +3,11 @@
 //! - `NodeBecameReady` with a job → `QueueJob` (the job id is fixed by the
 //!   event, and queueing is idempotent);
 //! - `JobStarted` → `MarkNodeRunning`;
-//! - `JobSucceeded` / `JobFailed` → `CompleteNode` (idempotent).
+//! - `JobSucceeded` / `JobFailed` / `JobCanceled` → `CompleteNode`
+//!   (idempotent);
+//! - `NodeCancelRequested` with a job → `CancelJob` (graceful), and
+//!   `NodeCanceled` with a job still in flight → `CancelJob { force }`
+//!   (both idempotent once the job has ended).
 //!
 //! The policy worker is a [`subscription`](crate::subscription) whose
 //! effects are commands, not writes in the batch transaction: it is
@@ -57,6 +61,29 @@ impl Policies {
                     };
                     self.bus.job(&job_id, cmd, &ctx).await.map(drop)
                 }
+                PipelineEvent::NodeCancelRequested {
+                    job_id: Some(job_id),
+                    grace_seconds,
+                    ..
+                } => {
+                    let cmd = JobCommand::CancelJob {
+                        force: false,
+                        grace_seconds,
+                        reason: "the pipeline or node was canceled".into(),
+                    };
+                    self.bus.job(&job_id, cmd, &ctx).await.map(drop)
+                }
+                PipelineEvent::NodeCanceled {
+                    job_id: Some(job_id),
+                    ..
+                } => {
+                    let cmd = JobCommand::CancelJob {
+                        force: true,
+                        grace_seconds: 0,
+                        reason: "the pipeline or node was canceled with force".into(),
+                    };
+                    self.bus.job(&job_id, cmd, &ctx).await.map(drop)
+                }
                 _ => Ok(()),
             },
             aggregate::JOB => {
@@ -64,11 +91,14 @@ impl Policies {
                 let cmd = match job {
                     JobEvent::JobStarted { .. } => Some(None),
                     JobEvent::JobSucceeded { outputs, .. } => {
-                        Some(Some((true, String::new(), outputs)))
+                        Some(Some((true, false, String::new(), outputs)))
                     }
                     JobEvent::JobFailed {
                         message, outputs, ..
-                    } => Some(Some((false, message, outputs))),
+                    } => Some(Some((false, false, message, outputs))),
+                    JobEvent::JobCanceled {
+                        message, outputs, ..
+                    } => Some(Some((false, true, message, outputs))),
                     _ => None,
                 };
                 match cmd {
@@ -78,13 +108,16 @@ impl Policies {
                         let job_id = ev.aggregate_id.clone();
                         let cmd = match finish {
                             None => PipelineCommand::MarkNodeRunning { path, job_id },
-                            Some((succeeded, reason, outputs)) => PipelineCommand::CompleteNode {
-                                path,
-                                job_id,
-                                succeeded,
-                                reason,
-                                outputs,
-                            },
+                            Some((succeeded, canceled, reason, outputs)) => {
+                                PipelineCommand::CompleteNode {
+                                    path,
+                                    job_id,
+                                    succeeded,
+                                    canceled,
+                                    reason,
+                                    outputs,
+                                }
+                            }
                         };
                         self.bus.pipeline(&pipeline_id, cmd, &ctx).await.map(drop)
                     }

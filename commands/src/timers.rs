@@ -21,7 +21,7 @@ use phobos_core::events::Actor;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::aggregates::PipelineCommand;
+use crate::aggregates::{JobCommand, PipelineCommand};
 use crate::clock::Clock;
 use crate::{CommandBus, CommandContext, CommandError};
 
@@ -142,6 +142,20 @@ async fn fire(bus: &CommandBus, t: &Due) {
             .pipeline(
                 &t.aggregate_id,
                 PipelineCommand::FireTimer { path: path.clone() },
+                &ctx,
+            )
+            .await
+            .map(drop),
+        // The executor did not confirm the cancel in time (it or its agent
+        // is gone): the job is canceled without it.
+        ("cancel", _) => bus
+            .job(
+                &t.aggregate_id,
+                JobCommand::CancelJob {
+                    force: true,
+                    grace_seconds: 0,
+                    reason: "the job's executor did not confirm the cancel within its grace period; canceled without it".into(),
+                },
                 &ctx,
             )
             .await

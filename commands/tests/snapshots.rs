@@ -102,6 +102,7 @@ async fn run_node(bus: &CommandBus, id: &str, path: &str, ok: bool) {
     };
     bus.pipeline(id, cmd, &ctx()).await.unwrap();
     let cmd = PipelineCommand::CompleteNode {
+        canceled: false,
         path: path.into(),
         job_id,
         succeeded: ok,
@@ -289,6 +290,7 @@ async fn two_instances_take_turns_on_one_pipeline_and_each_sees_the_other() {
         };
         first.pipeline(id, cmd, &ctx()).await.unwrap();
         let cmd = PipelineCommand::CompleteNode {
+            canceled: false,
             path: path.clone(),
             job_id,
             succeeded: true,

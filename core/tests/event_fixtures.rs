@@ -468,3 +468,163 @@ fn regenerate_runtime_fixture() {
         .collect();
     std::fs::write(fixture("runtime_log.jsonl"), lines.join("\n") + "\n").unwrap();
 }
+
+// ---- Cancellation's events, frozen as the build of 2026-12-01 (third
+// session) wrote them ----
+//
+// `fixtures/cancel_log.jsonl`: a running task canceled gracefully (its job
+// confirms), retried, then the pipeline canceled while the retry runs, and
+// forced. `fixtures/job_cancel_events.jsonl`: a job asked to cancel that
+// confirms, and one canceled with force. Regenerate only to add a fixture:
+// `cargo test -p phobos-core --test event_fixtures regenerate_cancel -- --ignored`.
+
+const CANCEL_TEMPLATE: &str = r#"
+stage "s" {
+  task "long" {
+    action "exec_command" {
+      command = "sleep 60"
+    }
+  }
+  task "next" {
+    dependencies = ["long"]
+    action "exec_command" {
+      command = "true"
+    }
+  }
+}
+stage "later" {
+  task "t" {
+    action "exec_command" {
+      command = "true"
+    }
+  }
+}
+"#;
+
+fn record_cancel() -> Vec<PipelineEvent> {
+    let opts = CompileOptions::new(TemplateKind::Pipeline, at(0));
+    let graph = compile(CANCEL_TEMPLATE, &opts).unwrap().graph;
+    let mut run = PipelineRun::default();
+    let mut log = Vec::new();
+    let mut push = |run: &mut PipelineRun, es: Vec<PipelineEvent>, now| {
+        let mut es = es;
+        loop {
+            for e in es {
+                run.apply(&e);
+                log.push(e);
+            }
+            es = run.advance(now);
+            if es.is_empty() {
+                return;
+            }
+        }
+    };
+    let created = PipelineEvent::PipelineCreated {
+        pipeline_id: "7a1d9c52-0000-4000-8000-000000000003".into(),
+        project_id: "proj".into(),
+        template_id: "tmpl".into(),
+        graph: Box::new(graph),
+        created_at: at(0),
+    };
+    push(&mut run, vec![created], at(0));
+    let long = "stage.s.task.long";
+    let started = |run: &PipelineRun, m| PipelineEvent::NodeStarted {
+        path: long.into(),
+        job_id: run.node(long).unwrap().job_id.clone().unwrap(),
+        at: at(m),
+    };
+    let e = started(&run, 1);
+    push(&mut run, vec![e], at(1));
+    let es = run.cancel_node(long, false, 30, at(2)).unwrap();
+    push(&mut run, es, at(2));
+    let job = run.node(long).unwrap().job_id.clone().unwrap();
+    let es = run
+        .job_canceled(long, &job, "SIGTERM", Default::default(), at(3))
+        .unwrap();
+    push(&mut run, es, at(3));
+    let es = run.retry_node(long, at(4)).unwrap();
+    push(&mut run, es, at(4));
+    let e = started(&run, 5);
+    push(&mut run, vec![e], at(5));
+    let es = run.cancel_pipeline(false, 30, at(6)).unwrap();
+    push(&mut run, es, at(6));
+    let es = run.cancel_pipeline(true, 30, at(7)).unwrap();
+    push(&mut run, es, at(7));
+    log
+}
+
+#[test]
+fn a_stored_cancel_log_folds_to_the_same_state() {
+    use phobos_core::events::NamedEvent;
+    let mut run = PipelineRun::default();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, line) in read_lines("cancel_log.jsonl").iter().enumerate() {
+        let e: PipelineEvent = serde_json::from_str(line)
+            .unwrap_or_else(|err| panic!("cancel_log.jsonl line {}: {err}", i + 1));
+        names.insert(e.name());
+        run.apply(&e);
+    }
+    for name in [
+        "NodeCancelRequested",
+        "NodeCanceled",
+        "StageCanceled",
+        "PipelineCanceled",
+        "PipelineCancelRequested",
+        "NodeRetried",
+    ] {
+        assert!(names.contains(name), "the fixture has no {name}: {names:?}");
+    }
+    assert_eq!(run.status, PipelineStatus::Canceled);
+    let long = run.node("stage.s.task.long").unwrap();
+    assert_eq!(long.attempt, 2);
+    assert_eq!(long.status, phobos_core::pipeline::NodeStatus::Canceled);
+    assert!(run.cancel.is_some_and(|c| c.force));
+    assert!(run.advance(at(30)).is_empty());
+}
+
+#[test]
+fn stored_job_cancel_events_decode() {
+    use phobos_core::events::NamedEvent;
+    let names: Vec<&str> = read_lines("job_cancel_events.jsonl")
+        .iter()
+        .map(|line| serde_json::from_str::<JobEvent>(line).unwrap().name())
+        .collect();
+    assert_eq!(names, ["JobCancelRequested", "JobCanceled", "JobCanceled"]);
+}
+
+#[test]
+#[ignore = "writes the cancel fixtures; run by hand when adding one"]
+fn regenerate_cancel_fixtures() {
+    let lines: Vec<String> = record_cancel()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    std::fs::write(fixture("cancel_log.jsonl"), lines.join("\n") + "\n").unwrap();
+    let jobs = [
+        JobEvent::JobCancelRequested {
+            reason: "the pipeline or node was canceled".into(),
+            grace_seconds: 30,
+            confirm_by: at(1),
+            requested_at: at(0),
+        },
+        JobEvent::JobCanceled {
+            message: "action a was canceled: SIGTERM sent".into(),
+            outputs: [("a".to_string(), serde_json::json!({ "exit_code": -1 }))]
+                .into_iter()
+                .collect(),
+            forced: false,
+            finished_at: at(1),
+        },
+        JobEvent::JobCanceled {
+            message: "the pipeline or node was canceled with force".into(),
+            outputs: Default::default(),
+            forced: true,
+            finished_at: at(2),
+        },
+    ];
+    let lines: Vec<String> = jobs
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    std::fs::write(fixture("job_cancel_events.jsonl"), lines.join("\n") + "\n").unwrap();
+}

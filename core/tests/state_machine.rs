@@ -1,7 +1,8 @@
 //! The pipeline state machine as a property: random graphs (rendered to HCL
 //! and compiled, so each is one the compiler accepts), driven by random
 //! sequences of what can happen to them (a job starts, succeeds, fails; a
-//! person starts a WAITING node or tries one that is not), never make a
+//! person starts a WAITING node or tries one that is not, cancels the
+//! pipeline or a node, retries a failed or canceled one), never make a
 //! status change outside `transitions`, a refused command changes nothing,
 //! each `advance` loop settles, replaying the log (through JSON) gives the
 //! same state, so does resuming a serialized state from any cut, and
@@ -12,7 +13,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use phobos_core::events::PipelineEvent;
-use phobos_core::pipeline::{transitions, NodeStatus, PipelineRun};
+use phobos_core::pipeline::{transitions, NodeStatus, PipelineRun, StageStatus};
 use phobos_core::template::{compile, CompileOptions, TemplateKind};
 use proptest::prelude::*;
 
@@ -153,6 +154,17 @@ enum Op {
     Retry(usize),
     /// Someone gives a node a datetime schedule (minutes from now) or none.
     Reschedule(usize, Option<i64>),
+    /// Someone cancels the pipeline.
+    CancelPipeline {
+        force: bool,
+    },
+    /// Someone cancels any node (refused if it has finished).
+    CancelNode {
+        pick: usize,
+        force: bool,
+    },
+    /// The job of a CANCELING node reports CANCELED.
+    JobCanceled(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -164,6 +176,10 @@ fn op() -> impl Strategy<Value = Op> {
         (0i64..40).prop_map(Op::Advance),
         (0usize..32).prop_map(Op::Retry),
         (0usize..32, prop::option::of(-5i64..30)).prop_map(|(i, m)| Op::Reschedule(i, m)),
+        prop::bool::weighted(0.3).prop_map(|force| Op::CancelPipeline { force }),
+        (0usize..32, prop::bool::weighted(0.3))
+            .prop_map(|(pick, force)| Op::CancelNode { pick, force }),
+        (0usize..32).prop_map(Op::JobCanceled),
     ]
 }
 
@@ -233,7 +249,9 @@ impl Harness {
                 }
             }
             Op::JobEnds { pick: i, ok } => {
-                if let Some(path) = pick(self.paths_in(NodeStatus::Running), *i) {
+                let mut running = self.paths_in(NodeStatus::Running);
+                running.extend(self.paths_in(NodeStatus::Canceling));
+                if let Some(path) = pick(running, *i) {
                     let outputs = [(
                         "exec_command".to_string(),
                         serde_json::json!({ "exit_code": if *ok { 0 } else { 1 } }),
@@ -272,20 +290,39 @@ impl Harness {
                 }
             }
             Op::Retry(i) => {
-                if let Some(path) = pick(self.paths_in(NodeStatus::Failed), *i) {
-                    let events = self
-                        .run
-                        .retry_node(&path, self.now)
-                        .map_err(|r| TestCaseError::fail(format!("{path}: {r}")))?;
-                    for e in events {
-                        self.apply(e)?;
+                let mut ended = self.paths_in(NodeStatus::Failed);
+                ended.extend(self.paths_in(NodeStatus::Canceled));
+                let canceling = self.run.status == phobos_core::pipeline::PipelineStatus::Canceling;
+                // A node behind a failed or canceled stage is refused.
+                let behind = |path: &String| {
+                    let stage = self.run.nodes[path].stage;
+                    self.run.stages[..stage]
+                        .iter()
+                        .any(|s| matches!(s.status, StageStatus::Failed | StageStatus::Canceled))
+                };
+                let before = self.run.clone();
+                match pick(ended, *i) {
+                    Some(path) if !canceling && !behind(&path) => {
+                        let events = self
+                            .run
+                            .retry_node(&path, self.now)
+                            .map_err(|r| TestCaseError::fail(format!("{path}: {r}")))?;
+                        for e in events {
+                            self.apply(e)?;
+                        }
                     }
-                } else {
-                    // Nothing FAILED: any retry is refused and changes nothing.
-                    let before = self.run.clone();
-                    let any = self.run.nodes.keys().next().cloned().unwrap();
-                    prop_assert!(self.run.retry_node(&any, self.now).is_err());
-                    prop_assert_eq!(&self.run, &before);
+                    // Canceling, or behind a stage that did not succeed:
+                    // refused, and nothing changes.
+                    Some(path) => {
+                        prop_assert!(self.run.retry_node(&path, self.now).is_err());
+                        prop_assert_eq!(&self.run, &before);
+                    }
+                    // Nothing FAILED or CANCELED: any retry is refused.
+                    None => {
+                        let any = self.run.nodes.keys().next().cloned().unwrap();
+                        prop_assert!(self.run.retry_node(&any, self.now).is_err());
+                        prop_assert_eq!(&self.run, &before);
+                    }
                 }
             }
             Op::Reschedule(i, minutes) => {
@@ -310,6 +347,50 @@ impl Harness {
                         }
                     }
                     Err(_) => prop_assert_eq!(&self.run, &before, "a refusal changed nothing"),
+                }
+            }
+            Op::CancelPipeline { force } => {
+                let before = self.run.clone();
+                match self.run.cancel_pipeline(*force, 30, self.now) {
+                    Ok(events) => {
+                        prop_assert!(
+                            !before.status.is_terminal(),
+                            "a {} pipeline was canceled",
+                            before.status
+                        );
+                        for e in events {
+                            self.apply(e)?;
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(&self.run, &before, "a refusal changed nothing"),
+                }
+            }
+            Op::CancelNode { pick: i, force } => {
+                let all: Vec<String> = self.run.nodes.keys().cloned().collect();
+                let path = pick(all, *i).unwrap();
+                let before = self.run.clone();
+                match self.run.cancel_node(&path, *force, 30, self.now) {
+                    Ok(events) => {
+                        let s = before.nodes[&path].status;
+                        prop_assert!(!s.is_terminal(), "{path} canceled while {s}");
+                        for e in events {
+                            self.apply(e)?;
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(&self.run, &before, "a refusal changed nothing"),
+                }
+            }
+            Op::JobCanceled(i) => {
+                if let Some(path) = pick(self.paths_in(NodeStatus::Canceling), *i) {
+                    let job_id = self.run.nodes[&path].job_id.clone().unwrap();
+                    let events = self
+                        .run
+                        .job_canceled(&path, &job_id, "SIGTERM", Default::default(), self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert_eq!(events.len(), 1);
+                    for e in events {
+                        self.apply(e)?;
+                    }
                 }
             }
             Op::Advance(minutes) => {
@@ -413,6 +494,7 @@ proptest! {
             }
             h.step(&Op::JobStarts(0))?;
             h.step(&Op::JobEnds { pick: 0, ok: true })?;
+            h.step(&Op::JobCanceled(0))?;
             h.step(&Op::Start(0))?;
             h.step(&Op::Advance(60))?;
         }

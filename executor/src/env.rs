@@ -11,6 +11,9 @@ pub struct JobEnv {
     /// Authorizes the calls for this job; never logged.
     pub job_token: String,
     pub grpc_url: String,
+    /// The token came on standard input: the agent keeps it open as a
+    /// control pipe (cancel requests follow).
+    pub token_on_stdin: bool,
 }
 
 impl fmt::Debug for JobEnv {
@@ -19,6 +22,7 @@ impl fmt::Debug for JobEnv {
             .field("job_id", &self.job_id)
             .field("job_token", &"<redacted>")
             .field("grpc_url", &self.grpc_url)
+            .field("token_on_stdin", &self.token_on_stdin)
             .finish()
     }
 }
@@ -52,6 +56,7 @@ impl JobEnv {
         };
         let job_id = var(JOB_ID)?;
         let grpc_url = var(GRPC_URL)?;
+        let mut token_on_stdin = false;
         let job_token = match var(JOB_TOKEN) {
             Ok(token) => token,
             Err(missing) => {
@@ -61,6 +66,7 @@ impl JobEnv {
                 if token.is_empty() {
                     return Err(missing);
                 }
+                token_on_stdin = true;
                 token
             }
         };
@@ -68,6 +74,7 @@ impl JobEnv {
             job_id,
             job_token,
             grpc_url,
+            token_on_stdin,
         })
     }
 }

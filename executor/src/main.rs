@@ -8,6 +8,7 @@
 
 mod actions;
 mod auth;
+mod cancel;
 mod client;
 mod env;
 mod harden;
@@ -54,6 +55,6 @@ fn main() -> ExitCode {
     let span = info_span!("job", job_id = %env.job_id);
     match runtime.block_on(job::run(env).instrument(span)) {
         JobOutcome::Succeeded => ExitCode::SUCCESS,
-        JobOutcome::Failed => ExitCode::from(1),
+        JobOutcome::Failed | JobOutcome::Canceled => ExitCode::from(1),
     }
 }

@@ -190,7 +190,10 @@ async fn a_command_killed_by_a_signal_reports_exit_code_minus_one() {
     assert_eq!(run.code(), Some(1), "stderr: {}", run.stderr());
     assert_eq!(
         server.outputs(),
-        [("k".to_owned(), json!({ "exit_code": -1 }))]
+        [("k".to_owned(), json!({ "exit_code": -1 }))],
+        "stderr: {}\nevents: {:#?}",
+        run.stderr(),
+        server.events()
     );
     assert_eq!(
         server.statuses().last().unwrap(),
@@ -409,6 +412,7 @@ async fn sigterm_stops_the_command_and_reports_the_job_failed() {
     let url = server.url();
     let mut executor = tokio::process::Command::new(env!("CARGO_BIN_EXE_phobos-job-executor"))
         .env("PHOBOS_JOB_ID", JOB_ID)
+        .env("TMPDIR", support::private_tmp())
         .env("PHOBOS_JOB_TOKEN", TOKEN)
         .env("PHOBOS_GRPC_URL", &url)
         .stderr(std::process::Stdio::null())
@@ -471,4 +475,180 @@ async fn a_job_past_its_timeout_is_stopped_and_fails_naming_the_limit() {
     assert!(message.contains("PHOBOS_JOB_TIMEOUT_SECONDS"), "{message}");
     let log = server.stored_log();
     assert!(log.contains("begun\n") && !log.contains("never"), "{log}");
+}
+
+/// Starts the executor for the fake server's job, with its token on standard
+/// input (as an agent does), which stays open as the control pipe.
+async fn spawn_with_control_pipe(server: &FakeServer) -> tokio::process::Child {
+    use tokio::io::AsyncWriteExt;
+    let mut executor = tokio::process::Command::new(env!("CARGO_BIN_EXE_phobos-job-executor"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PHOBOS_JOB_ID", JOB_ID)
+        .env("TMPDIR", support::private_tmp())
+        .env("PHOBOS_GRPC_URL", server.url())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdin = executor.stdin.as_mut().unwrap();
+    stdin
+        .write_all(format!("{TOKEN}\n").as_bytes())
+        .await
+        .unwrap();
+    executor
+}
+
+async fn wait_for_log(server: &FakeServer, text: &str) {
+    for _ in 0..400 {
+        if server.stored_log().contains(text) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no {text:?} in the log: {}", server.stored_log());
+}
+
+fn temp_file(prefix: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()))
+}
+
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks; integers only.
+    unsafe { libc::killpg(pgid, 0) == 0 }
+}
+
+/// Whether the group is gone within a moment (a killed orphan stays a
+/// zombie until init reaps it).
+async fn group_gone(pgid: i32) -> bool {
+    for _ in 0..100 {
+        if !group_alive(pgid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_cancel_from_the_heartbeat_stops_the_group_and_reports_canceled() {
+    let pid = temp_file("phobos-exec-cancel");
+    // The shell catches SIGTERM and exits 3; its background sleep gets the
+    // same SIGTERM (the whole group).
+    let command = format!(
+        "echo $$ > {}; trap 'echo got TERM; exit 3' TERM; echo started; sleep 30 & wait",
+        pid.display()
+    );
+    let server = FakeServer::start(
+        vec![exec("sleepy", &command), exec("next", "echo next")],
+        Faults {
+            cancel_in_heartbeat: Some(10),
+            ..Faults::default()
+        },
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(1), "a canceled job is not a success");
+    let (status, message) = server.statuses().last().unwrap().clone();
+    assert_eq!(status, JobStatus::Canceled);
+    assert!(
+        message.starts_with("action sleepy was canceled: SIGTERM sent to the command's process group; it exited after"),
+        "{message}"
+    );
+    let log = server.stored_log();
+    assert!(log.contains("got TERM"), "{log}");
+    assert!(!log.contains("==> action next"), "{log}");
+    assert_eq!(
+        server.outputs(),
+        vec![("sleepy".to_string(), serde_json::json!({ "exit_code": 3 }))]
+    );
+    let pgid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        group_gone(pgid).await,
+        "the background sleep outlived the cancel"
+    );
+    let _ = std::fs::remove_file(&pid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_cancel_on_the_control_pipe_kills_what_ignores_sigterm_after_the_grace() {
+    use tokio::io::AsyncWriteExt;
+    let pid = temp_file("phobos-exec-cancel");
+    let command = format!(
+        "echo $$ > {}; trap '' TERM; echo started; sleep 30",
+        pid.display()
+    );
+    let server = FakeServer::start(vec![exec("stubborn", &command)], Faults::default()).await;
+    let mut executor = spawn_with_control_pipe(&server).await;
+    wait_for_log(&server, "started\n").await;
+    let pgid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let sent = std::time::Instant::now();
+    let stdin = executor.stdin.as_mut().unwrap();
+    stdin.write_all(b"cancel graceful 2\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(
+        group_alive(pgid),
+        "it ignores SIGTERM: alive during the grace"
+    );
+    let status = tokio::time::timeout(Duration::from_secs(15), executor.wait())
+        .await
+        .expect("the executor ends after the grace")
+        .unwrap();
+    assert!(sent.elapsed() >= Duration::from_secs(2));
+    assert_eq!(status.code(), Some(1));
+    assert!(group_gone(pgid).await);
+    let (status, message) = server.statuses().last().unwrap().clone();
+    assert_eq!(status, JobStatus::Canceled, "{message}");
+    assert!(message.contains("killed with SIGKILL"), "{message}");
+    let _ = std::fs::remove_file(&pid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_cancel_kills_at_once_and_reports_nothing_more() {
+    use tokio::io::AsyncWriteExt;
+    let pid = temp_file("phobos-exec-cancel");
+    let command = format!(
+        "echo $$ > {}; trap '' TERM; echo started; sleep 30",
+        pid.display()
+    );
+    let server = FakeServer::start(vec![exec("stubborn", &command)], Faults::default()).await;
+    let mut executor = spawn_with_control_pipe(&server).await;
+    wait_for_log(&server, "started\n").await;
+    let pgid: i32 = std::fs::read_to_string(&pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stdin = executor.stdin.as_mut().unwrap();
+    stdin.write_all(b"cancel force\n").await.unwrap();
+    stdin.flush().await.unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), executor.wait())
+        .await
+        .expect("a forced cancel ends the executor at once")
+        .unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(group_gone(pgid).await);
+    // RUNNING only: the server canceled the job already.
+    assert_eq!(
+        server.statuses(),
+        vec![(JobStatus::Running, String::new())],
+        "{:#?}",
+        server.events()
+    );
+    assert!(server.outputs().is_empty());
+    let _ = std::fs::remove_file(&pid);
 }

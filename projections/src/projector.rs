@@ -358,6 +358,55 @@ async fn pipeline(
         PipelineFailed { reason, at } => {
             finish_pipeline(tx, id, PipelineStatus::Failed, Some(reason), at).await?;
         }
+        PipelineCancelRequested { .. } => {
+            set_pipeline(tx, id, PipelineStatus::Canceling).await?;
+            sqlx::query(
+                "UPDATE pipeline_stages SET status = $2 WHERE pipeline_id = $1 AND status = ANY($3)",
+            )
+            .bind(id)
+            .bind(StageStatus::Canceling.as_str())
+            .bind([StageStatus::Running.as_str(), StageStatus::Waiting.as_str()])
+            .execute(&mut *tx)
+            .await?;
+        }
+        NodeCancelRequested { path, .. } => {
+            sqlx::query(
+                "UPDATE pipeline_nodes SET status = $3 WHERE pipeline_id = $1 AND path = $2",
+            )
+            .bind(id)
+            .bind(path)
+            .bind(NodeStatus::Canceling.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        NodeCanceled {
+            path,
+            reason,
+            outputs,
+            at,
+            ..
+        } => {
+            crate::timers::clear_node_timer(tx, &ev.aggregate_id, &path).await?;
+            let outputs = (!outputs.is_empty())
+                .then(|| serde_json::to_value(outputs).ok())
+                .flatten();
+            finish_node(
+                tx,
+                id,
+                path,
+                NodeStatus::Canceled,
+                Some(reason),
+                outputs,
+                at,
+            )
+            .await?;
+        }
+        StageCanceled { stage: s, .. } => {
+            set_stage(tx, id, s, StageStatus::Canceled).await?;
+        }
+        PipelineCanceled { reason, at } => {
+            finish_pipeline(tx, id, PipelineStatus::Canceled, Some(reason), at).await?;
+        }
     }
     Ok(())
 }
@@ -503,16 +552,45 @@ async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), 
                 .bind(outputs)
         }
         JobEvent::JobSucceeded { finished_at, .. } => {
+            crate::timers::clear_cancel_timer(tx, &ev.aggregate_id).await?;
             sqlx::query("UPDATE jobs SET status = 'SUCCEEDED', finished_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(finished_at)
         }
         JobEvent::JobFailed {
             message, finished_at, ..
-        } => sqlx::query("UPDATE jobs SET status = 'FAILED', message = $2, finished_at = $3 WHERE id = $1")
+        } => {
+            crate::timers::clear_cancel_timer(tx, &ev.aggregate_id).await?;
+            sqlx::query("UPDATE jobs SET status = 'FAILED', message = $2, finished_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(message)
+                .bind(finished_at)
+        }
+        JobEvent::JobCancelRequested {
+            grace_seconds,
+            confirm_by,
+            ..
+        } => {
+            crate::timers::set_cancel_timer(tx, &ev.aggregate_id, confirm_by).await?;
+            sqlx::query("UPDATE jobs SET status = 'CANCELING', cancel_grace_seconds = $2 WHERE id = $1")
+                .bind(id)
+                .bind(grace_seconds as i32)
+        }
+        JobEvent::JobCanceled {
+            message,
+            forced,
+            finished_at,
+            ..
+        } => {
+            crate::timers::clear_cancel_timer(tx, &ev.aggregate_id).await?;
+            sqlx::query(
+                "UPDATE jobs SET status = 'CANCELED', message = $2, cancel_forced = $3, finished_at = $4 WHERE id = $1",
+            )
             .bind(id)
             .bind(message)
-            .bind(finished_at),
+            .bind(forced)
+            .bind(finished_at)
+        }
     };
     q.execute(&mut *tx).await?;
     Ok(())

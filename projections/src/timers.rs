@@ -57,6 +57,42 @@ pub(crate) async fn clear_node_timer(
     Ok(())
 }
 
+/// The id of the timer by which a canceling job's executor must confirm.
+pub fn cancel_timer_id(job_id: &str) -> String {
+    format!("cancel:{job_id}")
+}
+
+/// A job was asked to stop (`JobCancelRequested`): unless it ends first, it
+/// is canceled without its executor at `confirm_by`.
+pub(crate) async fn set_cancel_timer(
+    tx: &mut PgConnection,
+    job_id: &str,
+    confirm_by: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO timers (id, kind, aggregate_id, fire_at) VALUES ($1, 'cancel', $2, $3)
+         ON CONFLICT (id) DO UPDATE SET fire_at = EXCLUDED.fire_at",
+    )
+    .bind(cancel_timer_id(job_id))
+    .bind(job_id)
+    .bind(at_or_after(confirm_by))
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// The job ended: nothing is left to confirm.
+pub(crate) async fn clear_cancel_timer(
+    tx: &mut PgConnection,
+    job_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM timers WHERE id = $1")
+        .bind(cancel_timer_id(job_id))
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::at_or_after;

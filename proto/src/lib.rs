@@ -39,3 +39,69 @@ pub mod job_env {
     /// Variables the executor inherits from its agent, when set.
     pub const EXECUTOR_INHERITED: &[&str] = &["PATH", "LANG", "LC_ALL", "TZ", "RUST_LOG"];
 }
+
+/// What an agent tells the executor it started, on the executor's standard
+/// input after the job token line: one line per request.
+pub mod job_control {
+    /// A request to stop the job.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Cancel {
+        /// SIGKILL at once: the server has already canceled the job.
+        pub force: bool,
+        /// Otherwise: SIGTERM, then SIGKILL after this many seconds.
+        pub grace_seconds: u32,
+    }
+
+    impl Cancel {
+        /// Its line, newline included: `cancel force` or `cancel graceful N`.
+        pub fn line(self) -> String {
+            if self.force {
+                "cancel force\n".to_owned()
+            } else {
+                format!("cancel graceful {}\n", self.grace_seconds)
+            }
+        }
+
+        /// The request a line says, if it is one.
+        pub fn parse(line: &str) -> Option<Cancel> {
+            let mut words = line.split_whitespace();
+            if words.next() != Some("cancel") {
+                return None;
+            }
+            match (words.next(), words.next(), words.next()) {
+                (Some("force"), None, _) => Some(Cancel {
+                    force: true,
+                    grace_seconds: 0,
+                }),
+                (Some("graceful"), Some(n), None) => Some(Cancel {
+                    force: false,
+                    grace_seconds: n.parse().ok()?,
+                }),
+                _ => None,
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Cancel;
+
+        #[test]
+        fn lines_parse_back() {
+            for c in [
+                Cancel {
+                    force: true,
+                    grace_seconds: 0,
+                },
+                Cancel {
+                    force: false,
+                    grace_seconds: 30,
+                },
+            ] {
+                assert_eq!(Cancel::parse(&c.line()), Some(c));
+            }
+            assert_eq!(Cancel::parse("cancel graceful x"), None);
+            assert_eq!(Cancel::parse("hello"), None);
+        }
+    }
+}

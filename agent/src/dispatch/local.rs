@@ -1,11 +1,15 @@
 //! The local dispatcher: one `phobos-job-executor` child process per job.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 
-use phobos_proto::job_env;
+use phobos_proto::{job_control, job_env};
 use tokio::io::AsyncWriteExt;
+use tokio::process::ChildStdin;
 use tokio::process::Command;
+use tokio::sync::Mutex;
 use tracing::{info, warn, Instrument};
 
 use super::{DispatchError, Dispatcher, JobLaunch};
@@ -20,16 +24,25 @@ use super::{DispatchError, Dispatcher, JobLaunch};
 /// Executors outlive the agent: each runs in a process group of its own, so
 /// neither a signal to the agent's group (a Ctrl-C at a terminal) nor the
 /// agent's death stops it; it finishes its job and reports it.
+///
+/// The executor's standard input stays open after the token: the agent
+/// writes a cancellation there ([`job_control::Cancel`]) when the server
+/// asks for one.
 #[derive(Debug, Clone)]
 pub struct LocalDispatcher {
     executor_path: PathBuf,
+    /// The control pipes of the executors still running, by job id.
+    running: Arc<Mutex<HashMap<String, ChildStdin>>>,
 }
 
 impl LocalDispatcher {
     /// A dispatcher running `executor_path`; a bare name (no `/`) is looked up
     /// in `PATH`.
     pub fn new(executor_path: PathBuf) -> Self {
-        Self { executor_path }
+        Self {
+            executor_path,
+            running: Arc::default(),
+        }
     }
 
     /// The executor binary this dispatcher runs.
@@ -85,14 +98,23 @@ impl Dispatcher for LocalDispatcher {
             // A failure shows in the executor, which then exits saying the
             // token is missing (and the job fails for want of a report).
             let token = format!("{}\n", job.job_token);
-            if let Err(error) = stdin.write_all(token.as_bytes()).await {
-                warn!(pid, %error, "could not hand the job token to the executor");
+            match stdin.write_all(token.as_bytes()).await {
+                Ok(()) => {
+                    self.running.lock().await.insert(job.job_id.clone(), stdin);
+                }
+                Err(error) => {
+                    warn!(pid, %error, "could not hand the job token to the executor")
+                }
             }
         }
         info!(pid, executor = %self.executor_path.display(), "job executor started");
+        let running = self.running.clone();
+        let job_id = job.job_id.clone();
         tokio::spawn(
             async move {
-                match child.wait().await {
+                let status = child.wait().await;
+                running.lock().await.remove(&job_id);
+                match status {
                     Ok(status) if status.success() => {
                         info!(pid, "job executor finished: the job succeeded")
                     }
@@ -105,6 +127,27 @@ impl Dispatcher for LocalDispatcher {
             .in_current_span(),
         );
         Ok(())
+    }
+
+    async fn cancel(&self, job_id: &str, force: bool, grace_seconds: u32) -> bool {
+        let mut running = self.running.lock().await;
+        let Some(stdin) = running.get_mut(job_id) else {
+            return false;
+        };
+        let line = job_control::Cancel {
+            force,
+            grace_seconds,
+        }
+        .line();
+        match stdin.write_all(line.as_bytes()).await {
+            Ok(()) => stdin.flush().await.is_ok(),
+            Err(error) => {
+                // It exited meanwhile.
+                warn!(%error, "could not pass the cancel to the job executor");
+                running.remove(job_id);
+                false
+            }
+        }
     }
 }
 

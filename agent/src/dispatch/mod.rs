@@ -40,6 +40,14 @@ pub trait Dispatcher: Send + Sync {
     /// Starts the executor of `job` and returns once it has started; it must
     /// not wait for the job to finish.
     async fn launch(&self, job: JobLaunch) -> Result<(), DispatchError>;
+
+    /// Tells the executor of `job_id`, if this dispatcher started it and it
+    /// still runs, to stop: SIGTERM to its commands and SIGKILL after
+    /// `grace_seconds`, or SIGKILL at once with `force`. Returns whether it
+    /// was told.
+    async fn cancel(&self, _job_id: &str, _force: bool, _grace_seconds: u32) -> bool {
+        false
+    }
 }
 
 /// Builds the dispatcher `config` describes and checks it can start jobs.

@@ -12,10 +12,11 @@ use std::time::Duration;
 use phobos_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use phobos_proto::v1::job_service_server::{JobService, JobServiceServer};
 use phobos_proto::v1::{
-    ClaimJobRequest, ClaimJobResponse, CreateSessionRequest, CreateSessionResponse, GetJobRequest,
-    HeartbeatRequest, HeartbeatResponse, Job, JobHeartbeatRequest, JobHeartbeatResponse, JobOffer,
-    JobStatus, LogChunk, SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest,
-    SetJobStatusResponse, StreamJobsRequest, WriteLogsResponse,
+    agent_work, AgentWork, ClaimJobRequest, ClaimJobResponse, CreateSessionRequest,
+    CreateSessionResponse, GetJobRequest, HeartbeatRequest, HeartbeatResponse, Job,
+    JobHeartbeatRequest, JobHeartbeatResponse, JobOffer, JobStatus, LogChunk,
+    SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse,
+    StreamJobsRequest, WriteLogsResponse,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
@@ -142,8 +143,18 @@ impl AgentService for Fake {
 
     async fn stream_jobs(
         &self,
-        request: Request<StreamJobsRequest>,
+        _: Request<StreamJobsRequest>,
     ) -> Result<Response<Self::StreamJobsStream>, Status> {
+        Err(Status::unimplemented("agents of this build use StreamWork"))
+    }
+
+    type StreamWorkStream = ReceiverStream<Result<AgentWork, Status>>;
+
+    /// Recorded as `Event::StreamJobs`.
+    async fn stream_work(
+        &self,
+        request: Request<StreamJobsRequest>,
+    ) -> Result<Response<Self::StreamWorkStream>, Status> {
         let auth = auth(&request);
         self.record(Event::StreamJobs {
             session_id: request.into_inner().session_id,
@@ -170,7 +181,10 @@ impl AgentService for Fake {
                 gate.notified().await;
             }
             for offer in offers {
-                if tx.send(Ok(offer)).await.is_err() {
+                let work = AgentWork {
+                    work: Some(agent_work::Work::Offer(offer)),
+                };
+                if tx.send(Ok(work)).await.is_err() {
                     return;
                 }
             }

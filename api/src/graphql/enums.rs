@@ -105,6 +105,9 @@ mirror!(
         Running,
         Succeeded,
         Failed,
+        /// Its executor was asked to stop it.
+        Canceling,
+        Canceled,
     }
 );
 
@@ -116,6 +119,8 @@ impl JobStatus {
             JobStatus::Running => NodeStatus::Running,
             JobStatus::Succeeded => NodeStatus::Succeeded,
             JobStatus::Failed => NodeStatus::Failed,
+            JobStatus::Canceling => NodeStatus::Canceling,
+            JobStatus::Canceled => NodeStatus::Canceled,
         }
     }
 }

@@ -149,6 +149,25 @@ pub struct RetryPipelineNodeInput {
     pub node_path: String,
 }
 
+#[derive(InputObject)]
+pub struct CancelPipelineInput {
+    pub id: ID,
+    /// Cancel the jobs at once (SIGKILL), without waiting for them to stop;
+    /// what they still report is refused.
+    #[graphql(default)]
+    pub force: bool,
+}
+
+#[derive(InputObject)]
+pub struct CancelPipelineNodeInput {
+    pub pipeline_id: ID,
+    /// e.g. `stage.build.task.test`.
+    pub node_path: String,
+    /// As `cancelPipeline`'s.
+    #[graphql(default)]
+    pub force: bool,
+}
+
 #[derive(SimpleObject)]
 pub struct PipelinePayload {
     pub pipeline: Option<Pipeline>,
@@ -442,8 +461,8 @@ impl MutationRoot {
         pipeline_payload(ctx, result).await
     }
 
-    /// Runs a FAILED node again, as a new attempt with its own job; the
-    /// nodes its failure skipped, its stage and the pipeline run again.
+    /// Runs a FAILED or CANCELED node again, as a new attempt with its own
+    /// job; the nodes its end skipped, its stage and the pipeline run again.
     /// Any other state is refused with a CONFLICT problem naming it.
     async fn retry_pipeline_node(
         &self,
@@ -455,6 +474,44 @@ impl MutationRoot {
             Some(id) => {
                 app(ctx)
                     .retry_pipeline_node(claims, id, &input.node_path)
+                    .await
+            }
+            None => Err(bad_id("pipelineId", &input.pipeline_id)),
+        };
+        pipeline_payload(ctx, result).await
+    }
+
+    /// Stops a pipeline. Nodes that have not started are CANCELED; a job
+    /// in flight is asked to stop (its commands get SIGTERM, then SIGKILL
+    /// after `PHOBOS_JOB_CANCEL_GRACE_SECONDS`), its node is CANCELING until
+    /// it reports CANCELED. `force`: jobs and nodes are CANCELED at once.
+    /// A finished pipeline, or one CANCELING without `force`, is refused
+    /// with a CONFLICT problem.
+    async fn cancel_pipeline(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelPipelineInput,
+    ) -> Result<PipelinePayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::PIPELINE, &input.id) {
+            Some(id) => app(ctx).cancel_pipeline(claims, id, input.force).await,
+            None => Err(bad_id("id", &input.id)),
+        };
+        pipeline_payload(ctx, result).await
+    }
+
+    /// Stops one node, as `cancelPipeline` stops all; its siblings that
+    /// have not started are then skipped, and its stage ends CANCELED.
+    async fn cancel_pipeline_node(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelPipelineNodeInput,
+    ) -> Result<PipelinePayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::PIPELINE, &input.pipeline_id) {
+            Some(id) => {
+                app(ctx)
+                    .cancel_pipeline_node(claims, id, &input.node_path, input.force)
                     .await
             }
             None => Err(bad_id("pipelineId", &input.pipeline_id)),

@@ -28,7 +28,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use super::dispatcher::Dispatcher;
+use super::dispatcher::{Dispatcher, Work};
 use super::status;
 use crate::auth::TokenKind;
 use crate::credentials::{self, AGENT_TOKEN_PREFIX};
@@ -45,6 +45,12 @@ struct Session {
 }
 
 type Sessions = Arc<Mutex<HashMap<String, Session>>>;
+
+/// One thing a job stream may send.
+enum StreamItem {
+    Offer(JobOffer),
+    Cancel(JobCancellation),
+}
 
 pub struct AgentApi {
     app: Arc<App>,
@@ -136,6 +142,86 @@ impl AgentApi {
             )));
         }
         Ok((session.scope.clone(), session.ended.clone()))
+    }
+
+    /// A job stream of the caller's session: the offers its agent may take
+    /// and the cancellations of the jobs it claimed, as `item` makes them
+    /// (`None`: not sent on this kind of stream).
+    async fn stream<T: Send + 'static>(
+        &self,
+        req: Request<StreamJobsRequest>,
+        item: fn(StreamItem) -> Option<T>,
+    ) -> Result<Response<ReceiverStream<Result<T, Status>>>, Status> {
+        let agent = self.principal(&req).await?;
+        let session_id = req.into_inner().session_id;
+        let (scope, mut ended) = self.own_session(&agent, &session_id)?;
+        let subscription = self.dispatcher.subscribe();
+        let mut live = subscription.live;
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let span = tracing::info_span!("job_stream", agent = %agent.name, session = %session_id);
+        let me = agent.id.to_string();
+        tokio::spawn(
+            async move {
+                let mine = |work: Work| -> Option<T> {
+                    match work {
+                        Work::Offer(job) => scope
+                            .may_run(&job.offer.tags, &job.organization_id)
+                            .is_ok()
+                            .then_some(StreamItem::Offer(job.offer))
+                            .and_then(item),
+                        Work::Cancel { agent_id, cancel } => (agent_id == me)
+                            .then_some(StreamItem::Cancel(cancel))
+                            .and_then(item),
+                    }
+                };
+                let first = subscription
+                    .cancels
+                    .into_iter()
+                    .map(|(agent_id, cancel)| Work::Cancel { agent_id, cancel })
+                    .chain(subscription.open.into_iter().map(Work::Offer));
+                for work in first {
+                    if let Some(t) = mine(work) {
+                        if tx.send(Ok(t)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                loop {
+                    let next = tokio::select! {
+                        next = live.recv() => next,
+                        _ = ended.changed() => {
+                            let _ = tx.send(Err(Status::not_found("the agent session expired: create a new session"))).await;
+                            return;
+                        }
+                    };
+                    match next {
+                        Ok(work) => {
+                            if let Some(t) = mine(work) {
+                                if tx.send(Ok(t)).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                        Err(RecvError::Lagged(n)) => {
+                            // The agent reconnects and is sent every open job again.
+                            tracing::warn!(
+                                skipped = n,
+                                "job stream fell behind; closing it so the agent resubscribes"
+                            );
+                            let _ = tx
+                                .send(Err(Status::aborted(
+                                    "job stream fell behind: open it again",
+                                )))
+                                .await;
+                            return;
+                        }
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+            }
+            .instrument(span),
+        );
+        Ok(Response::new(ReceiverStream::new(rx)))
     }
 
     /// Notes the session's heartbeat where every instance sees it. Best
@@ -285,57 +371,28 @@ impl AgentService for AgentApi {
         &self,
         req: Request<StreamJobsRequest>,
     ) -> Result<Response<Self::StreamJobsStream>, Status> {
-        let agent = self.principal(&req).await?;
-        let session_id = req.into_inner().session_id;
-        let (scope, mut ended) = self.own_session(&agent, &session_id)?;
-        let (open, mut live) = self.dispatcher.subscribe();
-        let (tx, rx) = tokio::sync::mpsc::channel(64);
-        let span = tracing::info_span!("job_stream", agent = %agent.name, session = %session_id);
-        tokio::spawn(
-            async move {
-                let fits = |job: &super::dispatcher::OpenJob| {
-                    scope.may_run(&job.offer.tags, &job.organization_id).is_ok()
-                };
-                for job in open.into_iter().filter(|j| fits(j)) {
-                    if tx.send(Ok(job.offer)).await.is_err() {
-                        return;
-                    }
-                }
-                loop {
-                    let next = tokio::select! {
-                        next = live.recv() => next,
-                        _ = ended.changed() => {
-                            let _ = tx.send(Err(Status::not_found("the agent session expired: create a new session"))).await;
-                            return;
-                        }
-                    };
-                    match next {
-                        Ok(job) if fits(&job) => {
-                            if tx.send(Ok(job.offer)).await.is_err() {
-                                return;
-                            }
-                        }
-                        Ok(_) => {}
-                        Err(RecvError::Lagged(n)) => {
-                            // The agent reconnects and is sent every open job again.
-                            tracing::warn!(
-                                skipped = n,
-                                "job stream fell behind; closing it so the agent resubscribes"
-                            );
-                            let _ = tx
-                                .send(Err(Status::aborted(
-                                    "job stream fell behind: open it again",
-                                )))
-                                .await;
-                            return;
-                        }
-                        Err(RecvError::Closed) => return,
-                    }
-                }
-            }
-            .instrument(span),
-        );
-        Ok(Response::new(ReceiverStream::new(rx)))
+        self.stream(req, |work| match work {
+            StreamItem::Offer(offer) => Some(offer),
+            StreamItem::Cancel(_) => None,
+        })
+        .await
+    }
+
+    type StreamWorkStream = ReceiverStream<Result<AgentWork, Status>>;
+
+    async fn stream_work(
+        &self,
+        req: Request<StreamJobsRequest>,
+    ) -> Result<Response<Self::StreamWorkStream>, Status> {
+        self.stream(req, |work| {
+            Some(AgentWork {
+                work: Some(match work {
+                    StreamItem::Offer(offer) => agent_work::Work::Offer(offer),
+                    StreamItem::Cancel(cancel) => agent_work::Work::Cancel(cancel),
+                }),
+            })
+        })
+        .await
     }
 
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]

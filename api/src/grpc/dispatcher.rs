@@ -7,6 +7,11 @@
 //! they reflect, read in one repeatable-read transaction; it then follows
 //! the log from that checkpoint. A stream takes the snapshot of open jobs
 //! and subscribes under one lock, so no offer falls between the two.
+//!
+//! It also passes cancellations on: it knows which agent claimed each job
+//! in flight (`JobClaimed`), and sends `JobCancelRequested` (graceful) and
+//! a forced `JobCanceled` of a claimed job to that agent's streams, again to
+//! each stream the agent opens while the job is canceling.
 
 use phobos_core::events::aggregate;
 use std::collections::{BTreeMap, HashMap};
@@ -18,7 +23,7 @@ use phobos_commands::log::{read_after, Position};
 use phobos_commands::subscription;
 use phobos_commands::wakeup::Wakeup;
 use phobos_core::events::JobEvent;
-use phobos_proto::v1::JobOffer;
+use phobos_proto::v1::{JobCancellation, JobOffer};
 use sqlx::{PgPool, Row};
 use tokio::sync::{broadcast, watch};
 
@@ -30,38 +35,124 @@ pub struct OpenJob {
     pub organization_id: String,
 }
 
+/// What the dispatcher sends to job streams.
+#[derive(Debug, Clone)]
+pub enum Work {
+    Offer(OpenJob),
+    /// For the streams of the agent that claimed the job.
+    Cancel {
+        agent_id: String,
+        cancel: JobCancellation,
+    },
+}
+
+/// How long a forced cancellation is sent again to an agent that
+/// reconnects (a graceful one: until its job ends).
+const FORCED_CANCEL_KEPT: Duration = Duration::from_secs(600);
+
 /// Its name on `/readyz`.
 pub const NAME: &str = "dispatcher";
 
+/// A cancellation to send again: the agent, what to send, and when it was
+/// forced.
+type Pending = (String, JobCancellation, Option<std::time::Instant>);
+
 pub struct Dispatcher {
     open: Mutex<BTreeMap<String, OpenJob>>,
-    offers: broadcast::Sender<OpenJob>,
+    work: broadcast::Sender<Work>,
     /// project id → organization id (projects never move).
     organizations: Mutex<HashMap<String, String>>,
+    /// Jobs claimed and not ended: job id → agent id.
+    claimed: Mutex<HashMap<String, String>>,
+    /// Cancellations to send again to a stream opened later, by job id.
+    canceling: Mutex<HashMap<String, Pending>>,
 }
 
 impl Default for Dispatcher {
     fn default() -> Self {
         Dispatcher {
             open: Mutex::new(BTreeMap::new()),
-            offers: broadcast::channel(4096).0,
+            work: broadcast::channel(4096).0,
             organizations: Mutex::new(HashMap::new()),
+            claimed: Mutex::new(HashMap::new()),
+            canceling: Mutex::new(HashMap::new()),
         }
     }
 }
 
+/// What a new stream starts with: the open jobs, the cancellations pending
+/// for any agent, and every piece of work after them.
+pub struct Subscription {
+    pub open: Vec<OpenJob>,
+    pub cancels: Vec<(String, JobCancellation)>,
+    pub live: broadcast::Receiver<Work>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Dispatcher {
-    /// The open jobs now, and every offer after them.
-    pub fn subscribe(&self) -> (Vec<OpenJob>, broadcast::Receiver<OpenJob>) {
-        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        let rx = self.offers.subscribe();
-        (open.values().cloned().collect(), rx)
+    /// The open jobs and pending cancellations now, and all work after them.
+    pub fn subscribe(&self) -> Subscription {
+        let open = lock(&self.open);
+        let mut canceling = lock(&self.canceling);
+        canceling
+            .retain(|_, (_, _, forced)| forced.is_none_or(|at| at.elapsed() < FORCED_CANCEL_KEPT));
+        let live = self.work.subscribe();
+        Subscription {
+            open: open.values().cloned().collect(),
+            cancels: canceling
+                .values()
+                .map(|(agent, c, _)| (agent.clone(), c.clone()))
+                .collect(),
+            live,
+        }
     }
 
     fn opened(&self, job: OpenJob) {
-        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = lock(&self.open);
         open.insert(job.offer.job_id.clone(), job.clone());
-        let _ = self.offers.send(job);
+        let _ = self.work.send(Work::Offer(job));
+    }
+
+    fn was_claimed(&self, job_id: &str, agent_id: String) {
+        self.closed(job_id);
+        lock(&self.claimed).insert(job_id.to_owned(), agent_id);
+    }
+
+    /// `job_id` must stop; its agent (if it claimed it) is told.
+    fn cancel(&self, job_id: &str, force: bool, grace_seconds: u32) {
+        self.closed(job_id);
+        let agent = if force {
+            lock(&self.claimed).remove(job_id)
+        } else {
+            lock(&self.claimed).get(job_id).cloned()
+        };
+        let Some(agent_id) = agent else {
+            return; // never claimed: nothing runs it
+        };
+        let cancel = JobCancellation {
+            job_id: job_id.to_owned(),
+            force,
+            grace_seconds,
+        };
+        let forced = force.then(std::time::Instant::now);
+        // Under the lock, so a stream subscribing now sees it in its
+        // snapshot or live (perhaps both: cancelling twice is harmless).
+        let mut canceling = lock(&self.canceling);
+        canceling.insert(
+            job_id.to_owned(),
+            (agent_id.clone(), cancel.clone(), forced),
+        );
+        let _ = self.work.send(Work::Cancel { agent_id, cancel });
+    }
+
+    /// The job ended by itself.
+    fn ended(&self, job_id: &str) {
+        self.closed(job_id);
+        lock(&self.claimed).remove(job_id);
+        lock(&self.canceling).remove(job_id);
     }
 
     /// The organization of `project_id`, from the read model (projects are
@@ -122,7 +213,23 @@ impl Dispatcher {
         )
         .fetch_all(&mut *tx)
         .await?;
+        let in_flight = sqlx::query(
+            "SELECT id, agent_id, status, cancel_grace_seconds FROM jobs
+              WHERE status IN ('CLAIMED', 'RUNNING', 'CANCELING') AND agent_id IS NOT NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
+        for r in in_flight {
+            let id: uuid::Uuid = r.try_get("id")?;
+            let agent: uuid::Uuid = r.try_get("agent_id")?;
+            let id = id.to_string();
+            self.was_claimed(&id, agent.to_string());
+            if r.try_get::<String, _>("status")? == "CANCELING" {
+                let grace: Option<i32> = r.try_get("cancel_grace_seconds")?;
+                self.cancel(&id, false, grace.unwrap_or_default().max(0) as u32);
+            }
+        }
         for r in rows {
             let id: uuid::Uuid = r.try_get("id")?;
             let pipeline: uuid::Uuid = r.try_get("pipeline_id")?;
@@ -206,9 +313,20 @@ impl Dispatcher {
                                     organization_id,
                                 });
                             }
-                            Ok(JobEvent::JobClaimed { .. } | JobEvent::JobFailed { .. }) => {
-                                self.closed(&e.aggregate_id)
+                            Ok(JobEvent::JobClaimed { agent_id, .. }) => {
+                                self.was_claimed(&e.aggregate_id, agent_id)
                             }
+                            Ok(JobEvent::JobSucceeded { .. } | JobEvent::JobFailed { .. }) => {
+                                self.ended(&e.aggregate_id)
+                            }
+                            Ok(JobEvent::JobCancelRequested { grace_seconds, .. }) => {
+                                tracing::debug!(job_id = %e.aggregate_id, "job cancel sent");
+                                self.cancel(&e.aggregate_id, false, grace_seconds)
+                            }
+                            Ok(JobEvent::JobCanceled { forced: true, .. }) => {
+                                self.cancel(&e.aggregate_id, true, 0)
+                            }
+                            Ok(JobEvent::JobCanceled { .. }) => self.ended(&e.aggregate_id),
                             Ok(_) => {}
                             Err(err) => tracing::error!(error = %err, "undecodable job event"),
                         }

@@ -82,6 +82,12 @@ impl JobApi {
             Some(hash) if credentials::matches(&token, hash) => {}
             _ => return Err(invalid()),
         }
+        if job.force_canceled() {
+            // Forced: nothing the executor still reports is recorded.
+            return Err(Status::failed_precondition(
+                "the job was canceled with force; its token no longer works",
+            ));
+        }
         if job.status().finished() {
             let in_grace = job
                 .finished_at()
@@ -222,9 +228,10 @@ impl JobService for JobApi {
             Ok(JobStatus::Running) => JobCommand::StartJob,
             Ok(JobStatus::Succeeded) => JobCommand::SucceedJob,
             Ok(JobStatus::Failed) => JobCommand::FailJob { message: r.message },
+            Ok(JobStatus::Canceled) => JobCommand::ConfirmCanceled { message: r.message },
             _ => {
                 return Err(Status::invalid_argument(
-                    "status must be RUNNING, SUCCEEDED or FAILED",
+                    "status must be RUNNING, SUCCEEDED, FAILED or CANCELED",
                 ))
             }
         };
@@ -340,9 +347,19 @@ impl JobService for JobApi {
         req: Request<JobHeartbeatRequest>,
     ) -> Result<Response<JobHeartbeatResponse>, Status> {
         let job_id = req.get_ref().job_id.clone();
-        self.check_token(&req, &job_id, AfterFinish::Refused)
+        let events = self
+            .check_token(&req, &job_id, AfterFinish::Refused)
             .await?;
-        Ok(Response::new(JobHeartbeatResponse {}))
+        // The fallback for an executor whose agent could not pass the
+        // cancellation on.
+        let grace = JobState::fold(&events)
+            .ok()
+            .flatten()
+            .and_then(|j| j.cancel_requested());
+        Ok(Response::new(JobHeartbeatResponse {
+            cancel_requested: grace.is_some(),
+            cancel_grace_seconds: grace.unwrap_or_default(),
+        }))
     }
 }
 

@@ -134,6 +134,41 @@ impl App {
         self.node_command(claims, pipeline_id, cmd).await
     }
 
+    /// `cancelPipeline`: what has not started is canceled; jobs in flight
+    /// get SIGTERM, then SIGKILL after `PHOBOS_JOB_CANCEL_GRACE_SECONDS`
+    /// (`force`: the jobs are canceled at once).
+    #[tracing::instrument(skip_all, fields(pipeline = %pipeline_id, force))]
+    pub async fn cancel_pipeline(
+        &self,
+        claims: &Claims,
+        pipeline_id: Uuid,
+        force: bool,
+    ) -> Result<PipelineRow, ServiceError> {
+        let cmd = PipelineCommand::CancelPipeline {
+            force,
+            grace_seconds: self.config.jobs.cancel_grace_seconds,
+        };
+        self.command(claims, pipeline_id, cmd, ("id", "id")).await
+    }
+
+    /// `cancelPipelineNode`: one node stops, as [`cancel_pipeline`](Self::cancel_pipeline)
+    /// stops all.
+    #[tracing::instrument(skip_all, fields(pipeline = %pipeline_id, node = %node_path, force))]
+    pub async fn cancel_pipeline_node(
+        &self,
+        claims: &Claims,
+        pipeline_id: Uuid,
+        node_path: &str,
+        force: bool,
+    ) -> Result<PipelineRow, ServiceError> {
+        let cmd = PipelineCommand::CancelNode {
+            path: node_path.to_string(),
+            force,
+            grace_seconds: self.config.jobs.cancel_grace_seconds,
+        };
+        self.node_command(claims, pipeline_id, cmd).await
+    }
+
     /// Runs a user's command on one node of a pipeline; a refusal is a
     /// problem of the field `nodePath` (`schedule` when the request is
     /// wrong).
@@ -143,11 +178,24 @@ impl App {
         pipeline_id: Uuid,
         cmd: PipelineCommand,
     ) -> Result<PipelineRow, ServiceError> {
+        self.command(claims, pipeline_id, cmd, ("pipelineId", "nodePath"))
+            .await
+    }
+
+    /// Runs a user's command on a pipeline. `fields`: the input fields a
+    /// missing pipeline and a refusal are problems of.
+    async fn command(
+        &self,
+        claims: &Claims,
+        pipeline_id: Uuid,
+        cmd: PipelineCommand,
+        (id_field, refused_field): (&str, &str),
+    ) -> Result<PipelineRow, ServiceError> {
         self.user(claims)?;
         if queries::pipeline(&self.pool, pipeline_id).await?.is_none() {
             return Err(ServiceError::field(
                 Code::NotFound,
-                "pipelineId",
+                id_field,
                 format!("pipeline {pipeline_id} does not exist"),
             ));
         }
@@ -158,9 +206,11 @@ impl App {
             .map_err(|e| match e {
                 phobos_commands::CommandError::Rejected(d) => {
                     let (code, field) = match d {
-                        phobos_commands::DomainError::NotFound(_) => (Code::NotFound, "nodePath"),
+                        phobos_commands::DomainError::NotFound(_) => {
+                            (Code::NotFound, refused_field)
+                        }
                         phobos_commands::DomainError::Invalid(_) => (Code::Invalid, "schedule"),
-                        _ => (Code::Conflict, "nodePath"),
+                        _ => (Code::Conflict, refused_field),
                     };
                     ServiceError::field(code, field, d.to_string())
                 }

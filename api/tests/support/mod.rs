@@ -306,7 +306,7 @@ impl Server {
                 json!({ "id": pipeline_id }),
             );
             let status = d["pipeline"]["status"].as_str().unwrap_or("").to_string();
-            if status == "SUCCEEDED" || status == "FAILED" {
+            if status == "SUCCEEDED" || status == "FAILED" || status == "CANCELED" {
                 return d["pipeline"].clone();
             }
             assert!(

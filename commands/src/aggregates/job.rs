@@ -20,9 +20,28 @@ pub enum JobStatus {
     Running,
     Succeeded,
     Failed,
+    /// Its executor was asked to stop it.
+    Canceling,
+    Canceled,
 }
 
+/// How long after its grace period a canceling job's executor still has to
+/// confirm (report CANCELED) before the job is canceled without it.
+pub const CANCEL_CONFIRM_SLACK_SECONDS: i64 = 10;
+
 impl JobStatus {
+    /// Every value.
+    pub const ALL: &'static [JobStatus] = &[
+        JobStatus::New,
+        JobStatus::Queued,
+        JobStatus::Claimed,
+        JobStatus::Running,
+        JobStatus::Succeeded,
+        JobStatus::Failed,
+        JobStatus::Canceling,
+        JobStatus::Canceled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobStatus::New => "NEW",
@@ -31,23 +50,19 @@ impl JobStatus {
             JobStatus::Running => "RUNNING",
             JobStatus::Succeeded => "SUCCEEDED",
             JobStatus::Failed => "FAILED",
+            JobStatus::Canceling => "CANCELING",
+            JobStatus::Canceled => "CANCELED",
         }
     }
     pub fn finished(self) -> bool {
-        matches!(self, JobStatus::Succeeded | JobStatus::Failed)
+        matches!(
+            self,
+            JobStatus::Succeeded | JobStatus::Failed | JobStatus::Canceled
+        )
     }
     /// The value [`as_str`](Self::as_str) names (read models store it).
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            JobStatus::New,
-            JobStatus::Queued,
-            JobStatus::Claimed,
-            JobStatus::Running,
-            JobStatus::Succeeded,
-            JobStatus::Failed,
-        ]
-        .into_iter()
-        .find(|j| j.as_str() == s)
+        Self::ALL.iter().copied().find(|j| j.as_str() == s)
     }
 }
 
@@ -60,6 +75,13 @@ pub struct Job {
     token_sha256: Option<String>,
     finished_at: Option<DateTime<Utc>>,
     outputs: IndexMap<String, serde_json::Value>,
+    /// The cancellation its executor was asked for (grace seconds), while
+    /// it is canceling.
+    #[serde(default)]
+    cancel_grace_seconds: Option<u32>,
+    /// Canceled without waiting for the executor: its reports are refused.
+    #[serde(default)]
+    force_canceled: bool,
 }
 
 impl Job {
@@ -72,6 +94,16 @@ impl Job {
     }
     pub fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.finished_at
+    }
+    /// The grace period of the cancellation its executor was asked for,
+    /// while the job is CANCELING.
+    pub fn cancel_requested(&self) -> Option<u32> {
+        self.cancel_grace_seconds
+            .filter(|_| self.status == JobStatus::Canceling)
+    }
+    /// Canceled without waiting for its executor (`force`).
+    pub fn force_canceled(&self) -> bool {
+        self.force_canceled
     }
 
     /// The job as its events leave it (read from the log, so never behind
@@ -125,6 +157,19 @@ pub enum JobCommand {
     FailJob {
         message: String,
     },
+    /// Stops the job: a queued one is canceled at once; a claimed or
+    /// running one's executor is asked to stop (`grace_seconds` between
+    /// SIGTERM and SIGKILL), or with `force` the job is canceled at once
+    /// and its executor's reports refused. Idempotent once it has ended.
+    CancelJob {
+        force: bool,
+        grace_seconds: u32,
+        reason: String,
+    },
+    /// The executor reports that it stopped the job it was asked to.
+    ConfirmCanceled {
+        message: String,
+    },
 }
 command_name!(JobCommand {
     QueueJob,
@@ -132,7 +177,9 @@ command_name!(JobCommand {
     StartJob,
     RecordActionOutputs,
     SucceedJob,
-    FailJob
+    FailJob,
+    CancelJob,
+    ConfirmCanceled
 });
 
 impl Aggregate for Job {
@@ -190,11 +237,15 @@ impl Aggregate for Job {
             }
             JobCommand::StartJob => match self.status {
                 JobStatus::Claimed => JobEvent::JobStarted { started_at: now },
-                JobStatus::Running => return Ok(()),
+                // Asked to stop before it said it runs: it stops soon.
+                JobStatus::Running | JobStatus::Canceling => return Ok(()),
                 s => return Err(self.wrong_state("start", s)),
             },
             JobCommand::RecordActionOutputs { action, outputs } => {
-                if !matches!(self.status, JobStatus::Claimed | JobStatus::Running) {
+                if !matches!(
+                    self.status,
+                    JobStatus::Claimed | JobStatus::Running | JobStatus::Canceling
+                ) {
                     return Err(self.wrong_state("record outputs of", self.status));
                 }
                 JobEvent::ActionOutputsRecorded { action, outputs }
@@ -225,6 +276,52 @@ impl Aggregate for Job {
                     finished_at: now,
                 }
             }
+            JobCommand::CancelJob {
+                force,
+                grace_seconds,
+                reason,
+            } => match self.status {
+                JobStatus::New => return Err(DomainError::NotFound("this job".into())),
+                s if s.finished() => return Ok(()),
+                JobStatus::Canceling if !force => return Ok(()),
+                // Nothing runs it yet: nothing to wait for.
+                JobStatus::Queued => JobEvent::JobCanceled {
+                    message: reason,
+                    outputs: self.outputs.clone(),
+                    forced: false,
+                    finished_at: now,
+                },
+                _ if force => JobEvent::JobCanceled {
+                    message: reason,
+                    outputs: self.outputs.clone(),
+                    forced: true,
+                    finished_at: now,
+                },
+                _ => JobEvent::JobCancelRequested {
+                    reason,
+                    grace_seconds,
+                    confirm_by: now
+                        + chrono::Duration::seconds(
+                            i64::from(grace_seconds) + CANCEL_CONFIRM_SLACK_SECONDS,
+                        ),
+                    requested_at: now,
+                },
+            },
+            JobCommand::ConfirmCanceled { message } => match self.status {
+                JobStatus::Canceling => JobEvent::JobCanceled {
+                    message,
+                    outputs: self.outputs.clone(),
+                    forced: false,
+                    finished_at: now,
+                },
+                JobStatus::Canceled => return Ok(()),
+                s => {
+                    return Err(DomainError::Conflict(format!(
+                        "the job is {}; only a job asked to cancel can report CANCELED",
+                        s.as_str()
+                    )))
+                }
+            },
         };
         sink.write(Stored(e), self).await;
         Ok(())
@@ -248,6 +345,19 @@ impl Aggregate for Job {
             JobEvent::JobFailed { finished_at, .. } => {
                 self.status = JobStatus::Failed;
                 self.finished_at = Some(finished_at);
+            }
+            JobEvent::JobCancelRequested { grace_seconds, .. } => {
+                self.status = JobStatus::Canceling;
+                self.cancel_grace_seconds = Some(grace_seconds);
+            }
+            JobEvent::JobCanceled {
+                forced,
+                finished_at,
+                ..
+            } => {
+                self.status = JobStatus::Canceled;
+                self.finished_at = Some(finished_at);
+                self.force_canceled = forced;
             }
         }
     }

@@ -60,13 +60,25 @@ pub enum PipelineCommand {
     /// by this aggregate's clock, so a repeated or early firing does
     /// nothing.
     FireTimer { path: String },
-    /// A node's job finished. Idempotent: a finished node stays as it is.
+    /// A node's job finished (`canceled`: it was canceled, and `succeeded`
+    /// is false). Idempotent: a finished node stays as it is.
     CompleteNode {
         path: String,
         job_id: String,
         succeeded: bool,
+        #[serde(default)]
+        canceled: bool,
         reason: String,
         outputs: NodeOutputs,
+    },
+    /// `cancelPipeline`. Refused once the pipeline has finished, or when it
+    /// is canceling already and this one is not forced.
+    CancelPipeline { force: bool, grace_seconds: u32 },
+    /// `cancelPipelineNode`. Refused once the node has finished.
+    CancelNode {
+        path: String,
+        force: bool,
+        grace_seconds: u32,
     },
 }
 command_name!(PipelineCommand {
@@ -76,7 +88,9 @@ command_name!(PipelineCommand {
     RetryNode,
     UpdateSchedule,
     FireTimer,
-    CompleteNode
+    CompleteNode,
+    CancelPipeline,
+    CancelNode
 });
 
 impl Aggregate for Pipeline {
@@ -168,13 +182,48 @@ impl Aggregate for Pipeline {
                 path,
                 job_id,
                 succeeded,
+                canceled,
                 reason,
                 outputs,
             } => {
                 self.node(&path)?;
+                let events = if canceled {
+                    self.run
+                        .job_canceled(&path, &job_id, &reason, outputs, now)
+                        .map_err(refusal)?
+                } else {
+                    self.run
+                        .job_ended(&path, &job_id, succeeded, &reason, outputs, now)
+                        .map_err(refusal)?
+                };
+                for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
+            PipelineCommand::CancelPipeline {
+                force,
+                grace_seconds,
+            } => {
+                if !self.run.exists() {
+                    return Err(DomainError::NotFound("this pipeline".into()));
+                }
                 let events = self
                     .run
-                    .job_ended(&path, &job_id, succeeded, &reason, outputs, now)
+                    .cancel_pipeline(force, grace_seconds, now)
+                    .map_err(refusal)?;
+                for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
+            PipelineCommand::CancelNode {
+                path,
+                force,
+                grace_seconds,
+            } => {
+                self.node(&path)?;
+                let events = self
+                    .run
+                    .cancel_node(&path, force, grace_seconds, now)
                     .map_err(refusal)?;
                 for e in events {
                     sink.write(Stored(e), self).await;

@@ -61,6 +61,23 @@ pub enum JobEvent {
         outputs: IndexMap<String, serde_json::Value>,
         finished_at: DateTime<Utc>,
     },
+    /// The job's executor is asked to stop: SIGTERM to its commands, then
+    /// SIGKILL after `grace_seconds`, and report CANCELED. If it has not by
+    /// `confirm_by`, the job is canceled without it (a timer).
+    JobCancelRequested {
+        reason: String,
+        grace_seconds: u32,
+        confirm_by: DateTime<Utc>,
+        requested_at: DateTime<Utc>,
+    },
+    /// The job is over, canceled. `forced`: without waiting for its
+    /// executor, whose reports are refused from now on.
+    JobCanceled {
+        message: String,
+        outputs: IndexMap<String, serde_json::Value>,
+        forced: bool,
+        finished_at: DateTime<Utc>,
+    },
 }
 named_event!(JobEvent {
     JobQueued,
@@ -68,5 +85,7 @@ named_event!(JobEvent {
     JobStarted,
     ActionOutputsRecorded,
     JobSucceeded,
-    JobFailed
+    JobFailed,
+    JobCancelRequested,
+    JobCanceled
 });

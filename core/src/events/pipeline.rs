@@ -19,6 +19,10 @@ pub enum SkipCause {
     NodeFailed { path: String },
     /// An earlier stage failed.
     StageFailed { stage: String },
+    /// A node of its stage was canceled (`cancelPipelineNode`).
+    NodeCanceled { path: String },
+    /// An earlier stage ended CANCELED.
+    StageCanceled { stage: String },
 }
 
 impl SkipCause {
@@ -207,6 +211,49 @@ pub enum PipelineEvent {
     PipelineResumed {
         at: DateTime<Utc>,
     },
+    /// `cancelPipeline`: the pipeline stops. What has not started is
+    /// CANCELED; jobs in flight are asked to stop (`force`: CANCELED at
+    /// once, and the job with them). `grace_seconds` is how long a job's
+    /// commands get between SIGTERM and SIGKILL (from
+    /// `PHOBOS_JOB_CANCEL_GRACE_SECONDS`, kept here so a replay needs no
+    /// configuration).
+    PipelineCancelRequested {
+        force: bool,
+        grace_seconds: u32,
+        at: DateTime<Utc>,
+    },
+    /// A node whose job may be in flight is asked to stop: its job gets the
+    /// cancellation; the node is CANCELING until the job ends.
+    NodeCancelRequested {
+        path: String,
+        job_id: Option<String>,
+        grace_seconds: u32,
+        at: DateTime<Utc>,
+    },
+    /// The node is CANCELED. `job_id`: a job still in flight that must stop
+    /// at once (a forced cancel); `forced` says the node did not wait for
+    /// it. `outputs`: what its job reported before it stopped.
+    NodeCanceled {
+        path: String,
+        reason: String,
+        #[serde(default)]
+        forced: bool,
+        #[serde(default)]
+        job_id: Option<String>,
+        #[serde(default)]
+        outputs: NodeOutputs,
+        at: DateTime<Utc>,
+    },
+    /// Every node of the stage has ended and one was canceled (none failed),
+    /// or the pipeline was canceled before the stage ran.
+    StageCanceled {
+        stage: String,
+        at: DateTime<Utc>,
+    },
+    PipelineCanceled {
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 named_event!(PipelineEvent {
     PipelineCreated,
@@ -234,5 +281,10 @@ named_event!(PipelineEvent {
     StageWaiting,
     StageResumed,
     PipelineWaiting,
-    PipelineResumed
+    PipelineResumed,
+    PipelineCancelRequested,
+    NodeCancelRequested,
+    NodeCanceled,
+    StageCanceled,
+    PipelineCanceled
 });

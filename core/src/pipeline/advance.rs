@@ -36,40 +36,54 @@ impl PipelineRun {
         match self.status {
             PipelineStatus::Created => return vec![PipelineEvent::PipelineStarted { at: now }],
             PipelineStatus::Running | PipelineStatus::Waiting => {}
-            // Cancellation is not produced yet; nothing follows from it.
-            PipelineStatus::Canceling => return vec![],
+            PipelineStatus::Canceling => return self.advance_cancel(now),
             PipelineStatus::Succeeded | PipelineStatus::Failed | PipelineStatus::Canceled => {
                 return vec![]
             }
         }
-        let failed_stage = self
+        // The first stage that failed or was canceled stops the ones after.
+        let stopped_stage = self
             .stages
             .iter()
-            .find(|s| s.status == StageStatus::Failed)
-            .map(|s| s.name.clone());
+            .find(|s| matches!(s.status, StageStatus::Failed | StageStatus::Canceled));
         let Some(i) = self.stages.iter().position(|s| !s.status.is_terminal()) else {
-            return vec![match failed_stage {
-                Some(stage) => PipelineEvent::PipelineFailed {
-                    reason: format!("stage {stage} failed"),
+            let failed = self.stages.iter().find(|s| s.status == StageStatus::Failed);
+            return vec![match (failed, stopped_stage) {
+                (Some(stage), _) => PipelineEvent::PipelineFailed {
+                    reason: format!("stage {} failed", stage.name),
                     at: now,
                 },
-                None => PipelineEvent::PipelineSucceeded { at: now },
+                (None, Some(stage)) => PipelineEvent::PipelineCanceled {
+                    reason: format!("stage {} was canceled", stage.name),
+                    at: now,
+                },
+                (None, None) => PipelineEvent::PipelineSucceeded { at: now },
             }];
         };
         let stage = &self.stages[i];
         let nodes = &graph.stages[i].nodes;
 
-        if let Some(failed) = &failed_stage {
+        if let Some(stopped) = stopped_stage {
+            let name = stopped.name.clone();
+            let (reason, cause) = if stopped.status == StageStatus::Failed {
+                (
+                    format!("stage {name} failed"),
+                    SkipCause::StageFailed { stage: name },
+                )
+            } else {
+                (
+                    format!("stage {name} was canceled"),
+                    SkipCause::StageCanceled { stage: name },
+                )
+            };
             let mut out: Vec<_> = nodes
                 .iter()
                 .filter(|n| self.status_of(&n.path) == NodeStatus::Created)
                 .map(|n| PipelineEvent::NodeSkipped {
                     path: n.path.clone(),
-                    reason: format!("stage {failed} failed"),
+                    reason: reason.clone(),
                     at: now,
-                    cause: Some(SkipCause::StageFailed {
-                        stage: failed.clone(),
-                    }),
+                    cause: Some(cause.clone()),
                 })
                 .collect();
             out.push(PipelineEvent::StageSkipped {
@@ -130,10 +144,29 @@ impl PipelineRun {
             return again;
         }
 
-        if let Some(failed) = nodes
+        // A failed node (or, without one, a canceled node) stops its stage.
+        let failed = nodes
             .iter()
-            .find(|n| self.status_of(&n.path) == NodeStatus::Failed)
-        {
+            .find(|n| self.status_of(&n.path) == NodeStatus::Failed);
+        let canceled = nodes
+            .iter()
+            .find(|n| self.status_of(&n.path) == NodeStatus::Canceled);
+        if let Some(stopper) = failed.or(canceled) {
+            let (reason, cause) = if failed.is_some() {
+                (
+                    format!("{} failed", stopper.path),
+                    SkipCause::NodeFailed {
+                        path: stopper.path.clone(),
+                    },
+                )
+            } else {
+                (
+                    format!("{} was canceled", stopper.path),
+                    SkipCause::NodeCanceled {
+                        path: stopper.path.clone(),
+                    },
+                )
+            };
             // Not started yet: skipped. (A gate between two attempts is
             // SCHEDULED too, but has run: it goes on, like a running job.)
             let skipped: Vec<_> = nodes
@@ -149,24 +182,22 @@ impl PipelineRun {
                 })
                 .map(|n| PipelineEvent::NodeSkipped {
                     path: n.path.clone(),
-                    reason: format!("{} failed", failed.path),
+                    reason: reason.clone(),
                     at: now,
-                    cause: Some(SkipCause::NodeFailed {
-                        path: failed.path.clone(),
-                    }),
+                    cause: Some(cause.clone()),
                 })
                 .collect();
             if !skipped.is_empty() {
                 return skipped;
             }
             let busy = nodes.iter().any(|n| !self.status_of(&n.path).is_terminal());
+            let stage = stage.name.clone();
             return if busy {
                 vec![]
+            } else if failed.is_some() {
+                vec![PipelineEvent::StageFailed { stage, at: now }]
             } else {
-                vec![PipelineEvent::StageFailed {
-                    stage: stage.name.clone(),
-                    at: now,
-                }]
+                vec![PipelineEvent::StageCanceled { stage, at: now }]
             };
         }
 

@@ -36,7 +36,10 @@ impl PipelineRun {
         // Only the job in flight counts: a report repeated after the node
         // moved on (finished, or a gate waiting for its next attempt) or of
         // an earlier attempt's job changes nothing.
-        let in_flight = matches!(state.status, NodeStatus::Ready | NodeStatus::Running);
+        let in_flight = matches!(
+            state.status,
+            NodeStatus::Ready | NodeStatus::Running | NodeStatus::Canceling
+        );
         if !in_flight || state.job_id.as_deref() != Some(job_id) {
             return Ok(vec![]);
         }
@@ -77,6 +80,17 @@ impl PipelineRun {
             Err(m) => m,
         };
         let attempt = state.attempt.max(1);
+        // Asked to stop: no further attempt.
+        if state.status == NodeStatus::Canceling {
+            return Ok(vec![PipelineEvent::NodeCanceled {
+                path,
+                reason: format!("canceled after attempt {attempt} ({why})"),
+                forced: false,
+                job_id: None,
+                outputs,
+                at: now,
+            }]);
+        }
         let runs = match gate.interval_seconds {
             Some(_) => gate.attempts.unwrap_or(1).max(1),
             None => 1,

@@ -13,6 +13,7 @@
 //! them, so a pipeline never waits for a step this server cannot take.
 
 mod advance;
+mod cancel;
 mod gate;
 mod inputs;
 mod retry;
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::{NodeOutputs, PipelineEvent};
 use crate::template::ExecutionGraph;
 
+pub use cancel::CancelRequest;
 pub use inputs::{action_outputs_value, job_id_for};
 pub use start::Refusal;
 pub use support::{unsupported, unsupported_blocks};
@@ -45,9 +47,8 @@ pub enum PipelineStatus {
     Waiting,
     Succeeded,
     Failed,
-    /// Reserved for cancellation (not produced yet).
+    /// `cancelPipeline`: waits for the jobs in flight to stop.
     Canceling,
-    /// Reserved for cancellation (not produced yet).
     Canceled,
 }
 
@@ -62,9 +63,8 @@ pub enum StageStatus {
     Waiting,
     Succeeded,
     Failed,
-    /// Reserved for cancellation (not produced yet).
+    /// Its pipeline is canceling: it waits for its jobs in flight.
     Canceling,
-    /// Reserved for cancellation (not produced yet).
     Canceled,
     Skipped,
 }
@@ -93,9 +93,8 @@ pub enum NodeStatus {
     Running,
     Succeeded,
     Failed,
-    /// Reserved for cancellation (not produced yet).
+    /// Its job was asked to stop; it ends when the job does.
     Canceling,
-    /// Reserved for cancellation (not produced yet).
     Canceled,
     Skipped,
 }
@@ -236,6 +235,9 @@ pub struct PipelineRun {
     pub stages: Vec<StageState>,
     /// By node path, in graph order.
     pub nodes: IndexMap<String, NodeState>,
+    /// `cancelPipeline`, while it is canceling or canceled.
+    #[serde(default)]
+    pub cancel: Option<CancelRequest>,
 }
 
 impl PipelineRun {
@@ -401,7 +403,42 @@ impl PipelineRun {
             }
             StageReopened { stage, .. } => self.set_stage(stage, StageStatus::Running),
             StageReset { stage, .. } => self.set_stage(stage, StageStatus::Created),
-            PipelineReopened { .. } => self.status = PipelineStatus::Running,
+            PipelineReopened { .. } => {
+                self.status = PipelineStatus::Running;
+                self.cancel = None;
+            }
+            PipelineCancelRequested {
+                force,
+                grace_seconds,
+                ..
+            } => {
+                self.status = PipelineStatus::Canceling;
+                self.cancel = Some(CancelRequest {
+                    force: *force || self.cancel.is_some_and(|c| c.force),
+                    grace_seconds: *grace_seconds,
+                });
+                for s in &mut self.stages {
+                    if matches!(s.status, StageStatus::Running | StageStatus::Waiting) {
+                        s.status = StageStatus::Canceling;
+                    }
+                }
+            }
+            NodeCancelRequested { path, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::Canceling;
+                }
+            }
+            NodeCanceled { path, outputs, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::Canceled;
+                    n.scheduled_start = None;
+                    if !outputs.is_empty() {
+                        n.outputs = outputs.clone();
+                    }
+                }
+            }
+            StageCanceled { stage, .. } => self.set_stage(stage, StageStatus::Canceled),
+            PipelineCanceled { .. } => self.status = PipelineStatus::Canceled,
             PipelineSucceeded { .. } => self.status = PipelineStatus::Succeeded,
             PipelineFailed { .. } => self.status = PipelineStatus::Failed,
         }

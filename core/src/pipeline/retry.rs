@@ -8,7 +8,7 @@ use super::{NodeStatus, PipelineRun, PipelineStatus, StageStatus};
 use crate::events::{PipelineEvent, SkipCause};
 
 impl PipelineRun {
-    /// Retries the FAILED node at `path`: it goes back to BLOCKED and, once
+    /// Retries the FAILED or CANCELED node at `path`: it goes back to BLOCKED and, once
     /// it may, runs again as a new attempt (a new job; earlier attempts stay
     /// readable) at once, even if it is manual or scheduled. The nodes its
     /// failure skipped, its stage, the later stages and the pipeline go back
@@ -23,21 +23,39 @@ impl PipelineRun {
         let Some(state) = self.nodes.get(path) else {
             return Err(Refusal::NotFound(format!("node {path}")));
         };
-        if state.status != NodeStatus::Failed {
+        if !matches!(state.status, NodeStatus::Failed | NodeStatus::Canceled) {
             return Err(Refusal::WrongState(format!(
-                "{path} is {}; only a FAILED node can be retried",
+                "{path} is {}; only a FAILED or CANCELED node can be retried",
                 state.status
             )));
+        }
+        if self.status == PipelineStatus::Canceling {
+            return Err(Refusal::WrongState(
+                "the pipeline is CANCELING; retry once it is CANCELED".to_string(),
+            ));
         }
         let stage_index = state.stage;
         let Some(stage) = self.stages.get(stage_index) else {
             return Err(Refusal::NotFound(format!("the stage of node {path}")));
         };
+        // A later stage runs only after the earlier ones succeeded.
+        if let Some(earlier) = self.stages[..stage_index]
+            .iter()
+            .find(|s| matches!(s.status, StageStatus::Failed | StageStatus::Canceled))
+        {
+            return Err(Refusal::WrongState(format!(
+                "{path} is in a stage after stage {}, which is {}; retry a node of that stage first",
+                earlier.name, earlier.status
+            )));
+        }
         let mut out = Vec::new();
-        if self.status == PipelineStatus::Failed {
+        if matches!(
+            self.status,
+            PipelineStatus::Failed | PipelineStatus::Canceled
+        ) {
             out.push(PipelineEvent::PipelineReopened { at: now });
         }
-        if stage.status == StageStatus::Failed {
+        if matches!(stage.status, StageStatus::Failed | StageStatus::Canceled) {
             out.push(PipelineEvent::StageReopened {
                 stage: stage.name.clone(),
                 at: now,
@@ -45,20 +63,35 @@ impl PipelineRun {
         }
         // Later stages skipped because this one failed, and their nodes.
         for later in self.stages.iter().skip(stage_index + 1) {
-            if later.status == StageStatus::Skipped {
+            if matches!(later.status, StageStatus::Skipped | StageStatus::Canceled) {
                 out.push(PipelineEvent::StageReset {
                     stage: later.name.clone(),
                     at: now,
                 });
             }
         }
+        // A cancelPipeline canceled the nodes that had not run: they run
+        // again too (not those of earlier stages, which had finished).
+        let pipeline_canceled = self.status == PipelineStatus::Canceled && self.cancel.is_some();
         for (p, n) in &self.nodes {
+            if p == path {
+                continue;
+            }
             let caused = match &n.skip_cause {
-                Some(SkipCause::NodeFailed { path: by }) => by == path,
-                Some(SkipCause::StageFailed { stage: by }) => by == &stage.name,
+                Some(SkipCause::NodeFailed { path: by } | SkipCause::NodeCanceled { path: by }) => {
+                    by == path
+                }
+                Some(
+                    SkipCause::StageFailed { stage: by } | SkipCause::StageCanceled { stage: by },
+                ) => by == &stage.name,
                 _ => false,
             };
-            if n.status == NodeStatus::Skipped && caused {
+            let skipped = n.status == NodeStatus::Skipped && caused;
+            let canceled_unrun = pipeline_canceled
+                && n.status == NodeStatus::Canceled
+                && n.attempt == 0
+                && n.stage >= stage_index;
+            if skipped || canceled_unrun {
                 let status = if n.stage == stage_index {
                     NodeStatus::Blocked
                 } else {

@@ -930,7 +930,8 @@ fn only_a_failed_node_can_be_retried() {
     assert_eq!(
         err,
         Refusal::WrongState(
-            "stage.build.pre.task.prepare is READY; only a FAILED node can be retried".into()
+            "stage.build.pre.task.prepare is READY; only a FAILED or CANCELED node can be retried"
+                .into()
         )
     );
 }
@@ -1081,4 +1082,169 @@ fn a_removed_schedule_survives_a_snapshot() {
     };
     let back: NodeState = serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
     assert_eq!(back, state);
+}
+
+fn apply_all(run: &mut PipelineRun, events: Vec<E>) -> Vec<E> {
+    for e in &events {
+        apply_checked(run, e);
+    }
+    let mut all = events;
+    all.extend(settle(run));
+    all
+}
+
+#[test]
+fn a_graceful_cancel_waits_for_the_job_in_flight_then_cancels_everything() {
+    let mut run = run_of(HELLO);
+    settle(&mut run);
+    let job = run.nodes["stage.build.pre.task.prepare"].job_id.clone();
+    apply_checked(
+        &mut run,
+        &E::NodeStarted {
+            path: "stage.build.pre.task.prepare".into(),
+            job_id: job.clone().unwrap(),
+            at: Utc::now(),
+        },
+    );
+    let events = run.cancel_pipeline(false, 30, Utc::now()).unwrap();
+    let out = apply_all(&mut run, events);
+    assert_eq!(run.status, PipelineStatus::Canceling);
+    assert!(out.iter().any(|e| matches!(e,
+        E::NodeCancelRequested { path, job_id, grace_seconds: 30, .. }
+            if path == "stage.build.pre.task.prepare" && *job_id == job)));
+    // What had not started is canceled at once, in every stage.
+    for p in ["stage.build.task.compile", "stage.release.task.publish"] {
+        assert_eq!(run.nodes[p].status, NodeStatus::Canceled, "{p}");
+    }
+    assert_eq!(run.stages[0].status, StageStatus::Canceling);
+    assert_eq!(run.stages[1].status, StageStatus::Canceled);
+    // A second graceful cancel is refused; a forced one is not.
+    assert!(matches!(
+        run.cancel_pipeline(false, 30, Utc::now()),
+        Err(Refusal::WrongState(m)) if m.contains("force = true")
+    ));
+    // The job reports CANCELED: the node, stage and pipeline end.
+    let events = run
+        .job_canceled(
+            "stage.build.pre.task.prepare",
+            job.as_deref().unwrap(),
+            "SIGTERM",
+            Default::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    let out = apply_all(&mut run, events);
+    assert_eq!(
+        run.nodes["stage.build.pre.task.prepare"].status,
+        NodeStatus::Canceled
+    );
+    assert!(
+        matches!(out.last(), Some(E::PipelineCanceled { .. })),
+        "{out:?}"
+    );
+    assert_eq!(run.stages[0].status, StageStatus::Canceled);
+    assert!(run.cancel_pipeline(true, 30, Utc::now()).is_err());
+}
+
+#[test]
+fn a_forced_cancel_ends_the_node_with_its_job_at_once() {
+    let mut run = run_of(HELLO);
+    settle(&mut run);
+    let job = run.nodes["stage.build.pre.task.prepare"].job_id.clone();
+    let events = run.cancel_pipeline(true, 30, Utc::now()).unwrap();
+    let out = apply_all(&mut run, events);
+    assert!(out.iter().any(|e| matches!(e,
+        E::NodeCanceled { path, forced: true, job_id, .. }
+            if path == "stage.build.pre.task.prepare" && *job_id == job)));
+    assert_eq!(run.status, PipelineStatus::Canceled);
+    // The job's late report changes nothing.
+    let late = run
+        .job_ended(
+            "stage.build.pre.task.prepare",
+            job.as_deref().unwrap(),
+            true,
+            "",
+            Default::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    assert!(late.is_empty());
+}
+
+#[test]
+fn a_canceled_node_stops_its_stage_like_a_failure_and_retry_undoes_it() {
+    let mut run = run_of(HELLO);
+    settle(&mut run);
+    let prepare = "stage.build.pre.task.prepare";
+    // A node that has not started is canceled at once (and, like a
+    // failure, would stop its stage).
+    let events = run
+        .cancel_node("stage.build.task.unit_test", false, 30, Utc::now())
+        .unwrap();
+    assert!(matches!(
+        &events[0],
+        E::NodeCanceled {
+            forced: false,
+            job_id: None,
+            ..
+        }
+    ));
+    // The job in flight: CANCELING, then CANCELED when the job says so.
+    let job = run.nodes[prepare].job_id.clone().unwrap();
+    let events = run.cancel_node(prepare, false, 5, Utc::now()).unwrap();
+    apply_all(&mut run, events);
+    assert_eq!(run.nodes[prepare].status, NodeStatus::Canceling);
+    assert!(matches!(
+        run.cancel_node(prepare, false, 5, Utc::now()),
+        Err(Refusal::WrongState(m)) if m.contains("CANCELING already")
+    ));
+    let events = run
+        .job_canceled(prepare, &job, "", Default::default(), Utc::now())
+        .unwrap();
+    let out = apply_all(&mut run, events);
+    assert!(out.iter().any(|e| matches!(e,
+        E::NodeSkipped { path, cause: Some(crate::events::SkipCause::NodeCanceled { .. }), .. }
+            if path == "stage.build.task.compile")));
+    assert_eq!(run.stages[0].status, StageStatus::Canceled);
+    assert_eq!(run.stages[1].status, StageStatus::Skipped);
+    assert!(
+        matches!(out.last(), Some(E::PipelineCanceled { reason, .. }) if reason == "stage build was canceled")
+    );
+    assert!(matches!(
+        run.cancel_node(prepare, false, 5, Utc::now()),
+        Err(Refusal::WrongState(m)) if m.contains("CANCELED")
+    ));
+    // Retry: the canceled node runs again, what it skipped waits again.
+    let events = run.retry_node(prepare, Utc::now()).unwrap();
+    let out = apply_all(&mut run, events);
+    assert_eq!(run.status, PipelineStatus::Running);
+    assert_eq!(ready_paths(&out), [prepare]);
+    assert_eq!(run.nodes[prepare].attempt, 2);
+    assert_eq!(
+        run.nodes["stage.build.task.compile"].status,
+        NodeStatus::Blocked
+    );
+}
+
+#[test]
+fn a_job_that_ends_before_the_cancel_reaches_it_ends_the_node_as_it_did() {
+    let mut run = run_of(HELLO);
+    settle(&mut run);
+    let prepare = "stage.build.pre.task.prepare";
+    let events = run.cancel_pipeline(false, 30, Utc::now()).unwrap();
+    apply_all(&mut run, events);
+    let out = finish(&mut run, prepare, 0);
+    assert_eq!(run.nodes[prepare].status, NodeStatus::Succeeded);
+    assert_eq!(run.stages[0].status, StageStatus::Canceled, "{out:?}");
+    assert_eq!(run.status, PipelineStatus::Canceled);
+    // Retrying a node of a canceled pipeline runs again what it canceled.
+    let events = run
+        .retry_node("stage.build.task.compile", Utc::now())
+        .unwrap();
+    let out = apply_all(&mut run, events);
+    assert_eq!(ready_paths(&out), ["stage.build.task.compile"]);
+    assert_eq!(
+        run.nodes["stage.release.task.publish"].status,
+        NodeStatus::Created
+    );
 }

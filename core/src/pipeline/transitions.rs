@@ -5,9 +5,8 @@
 //! `(from, to, events that may cause it)`. [`check`] compares the run before
 //! and after one event and names the first change that is not; the state
 //! machine test (`core/tests/state_machine.rs`) runs it after every event of
-//! random runs. Statuses documented as reserved (cancellation, schedules,
-//! approvals, PENDING) have no rows yet: a fold that produced them would
-//! fail the check.
+//! random runs. Statuses documented as reserved (approvals, PENDING) have
+//! no rows yet: a fold that produced them would fail the check.
 //!
 //! Node: CREATED → BLOCKED (its stage starts) → SKIPPED (`never`, false
 //! `if`, a failure) | FAILED (its `if` or inputs cannot be evaluated) |
@@ -22,6 +21,14 @@
 //!
 //! Stage: CREATED → RUNNING ⇄ WAITING → SUCCEEDED | FAILED; CREATED →
 //! SKIPPED. Pipeline: CREATED → RUNNING ⇄ WAITING → SUCCEEDED | FAILED.
+//!
+//! Cancel: a node not started → CANCELED; with a job in flight → CANCELING
+//! → CANCELED (or SUCCEEDED / FAILED if its job ended first), or CANCELED
+//! at once when forced. `cancelPipeline` makes the pipeline and its running
+//! stages CANCELING, then each stage ends as its nodes did and the pipeline
+//! is CANCELED. A canceled node stops its stage like a failed one (its
+//! siblings not started are skipped), which ends CANCELED. Retry takes a
+//! CANCELED node, stage or pipeline back like a FAILED one.
 
 use super::{NodeStatus as N, PipelineRun, PipelineStatus as P, StageStatus as S};
 use crate::events::{NamedEvent, PipelineEvent};
@@ -53,6 +60,23 @@ pub const NODE_TRANSITIONS: &[(N, N, &[&str])] = &[
     (N::Skipped, N::Blocked, &["NodeReset"]),
     (N::Skipped, N::Created, &["NodeReset"]),
     (N::Running, N::Failed, &["NodeFailed"]),
+    // cancelPipeline / cancelPipelineNode: what has not started is
+    // canceled at once; a job in flight is asked to stop (CANCELING), or
+    // stopped at once (forced).
+    (N::Created, N::Canceled, &["NodeCanceled"]),
+    (N::Blocked, N::Canceled, &["NodeCanceled"]),
+    (N::Waiting, N::Canceled, &["NodeCanceled"]),
+    (N::Scheduled, N::Canceled, &["NodeCanceled"]),
+    (N::Ready, N::Canceled, &["NodeCanceled"]),
+    (N::Running, N::Canceled, &["NodeCanceled"]),
+    (N::Ready, N::Canceling, &["NodeCancelRequested"]),
+    (N::Running, N::Canceling, &["NodeCancelRequested"]),
+    (N::Canceling, N::Canceled, &["NodeCanceled"]),
+    // The job ended before the cancel reached it.
+    (N::Canceling, N::Succeeded, &["NodeSucceeded"]),
+    (N::Canceling, N::Failed, &["NodeFailed"]),
+    (N::Canceled, N::Blocked, &["NodeRetried", "NodeReset"]),
+    (N::Canceled, N::Created, &["NodeReset"]),
 ];
 
 /// `(from, to, events)` for stages.
@@ -68,6 +92,16 @@ pub const STAGE_TRANSITIONS: &[(S, S, &[&str])] = &[
     (S::Waiting, S::Failed, &["StageFailed"]),
     (S::Failed, S::Running, &["StageReopened"]),
     (S::Skipped, S::Created, &["StageReset"]),
+    (S::Running, S::Canceling, &["PipelineCancelRequested"]),
+    (S::Waiting, S::Canceling, &["PipelineCancelRequested"]),
+    (S::Created, S::Canceled, &["StageCanceled"]),
+    (S::Running, S::Canceled, &["StageCanceled"]),
+    (S::Waiting, S::Canceled, &["StageCanceled"]),
+    (S::Canceling, S::Canceled, &["StageCanceled"]),
+    (S::Canceling, S::Succeeded, &["StageSucceeded"]),
+    (S::Canceling, S::Failed, &["StageFailed"]),
+    (S::Canceled, S::Running, &["StageReopened"]),
+    (S::Canceled, S::Created, &["StageReset"]),
 ];
 
 /// `(from, to, events)` for pipelines.
@@ -79,6 +113,14 @@ pub const PIPELINE_TRANSITIONS: &[(P, P, &[&str])] = &[
     (P::Running, P::Failed, &["PipelineFailed"]),
     (P::Waiting, P::Failed, &["PipelineFailed"]),
     (P::Failed, P::Running, &["PipelineReopened"]),
+    (P::Created, P::Canceling, &["PipelineCancelRequested"]),
+    (P::Running, P::Canceling, &["PipelineCancelRequested"]),
+    (P::Waiting, P::Canceling, &["PipelineCancelRequested"]),
+    (P::Canceling, P::Canceled, &["PipelineCanceled"]),
+    // A canceled node's stage ended CANCELED, and with it the pipeline.
+    (P::Running, P::Canceled, &["PipelineCanceled"]),
+    (P::Waiting, P::Canceled, &["PipelineCanceled"]),
+    (P::Canceled, P::Running, &["PipelineReopened"]),
 ];
 
 fn allowed<T: PartialEq>(table: &[(T, T, &[&str])], from: T, to: T, event: &str) -> bool {

@@ -2,7 +2,7 @@
 //! streamed into the job log while it runs.
 
 use std::process::{ExitStatus, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use phobos_proto::v1::Action;
 use serde_json::{Map, Value};
@@ -11,21 +11,27 @@ use tokio::process::Command;
 use tracing::{info, warn};
 
 use super::{ActionOutcome, JobContext};
+use crate::cancel::Cancel;
 use crate::logs::LogWriter;
 
 /// How long output is still collected after the command has exited (a
 /// background process may hold its stdout or stderr open).
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
-pub async fn run(action: &Action, job: &JobContext, log: &LogWriter) -> ActionOutcome {
+pub async fn run(
+    action: &Action,
+    job: &JobContext,
+    log: &LogWriter,
+    cancel: &Cancel,
+) -> ActionOutcome {
     let command = match command_input(&action.inputs_json) {
         Ok(command) => command,
         Err(problem) => {
             return ActionOutcome::Refused(format!("action {}: {problem}", action.name))
         }
     };
-    let status = match execute(&command, job, log).await {
-        Ok(status) => status,
+    let (status, canceled) = match execute(&command, job, log, cancel).await {
+        Ok(ended) => ended,
         Err(e) => {
             return ActionOutcome::Refused(format!(
                 "action {}: could not start `sh`: {e}",
@@ -60,7 +66,13 @@ pub async fn run(action: &Action, job: &JobContext, log: &LogWriter) -> ActionOu
     info!(exit_code, "command finished");
     let mut outputs = Map::new();
     outputs.insert("exit_code".into(), exit_code.into());
-    ActionOutcome::Ran { outputs, failure }
+    match canceled {
+        Some(how) => ActionOutcome::Canceled {
+            outputs,
+            message: format!("action {} was canceled: {how}", action.name),
+        },
+        None => ActionOutcome::Ran { outputs, failure },
+    }
 }
 
 /// The `command` input.
@@ -76,8 +88,14 @@ fn command_input(inputs_json: &str) -> Result<String, String> {
 }
 
 /// Runs `sh -c command` in the job's directory with the job's environment
-/// only, copying its stdout and stderr to `log` as they come.
-async fn execute(command: &str, job: &JobContext, log: &LogWriter) -> std::io::Result<ExitStatus> {
+/// only, copying its stdout and stderr to `log` as they come. A cancel
+/// stops its process group (see [`stop`]); then the second value says how.
+async fn execute(
+    command: &str,
+    job: &JobContext,
+    log: &LogWriter,
+    cancel: &Cancel,
+) -> std::io::Result<(ExitStatus, Option<String>)> {
     let mut child = Command::new("sh");
     child
         .arg("-c")
@@ -90,11 +108,11 @@ async fn execute(command: &str, job: &JobContext, log: &LogWriter) -> std::io::R
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     // Its own process group, so everything the command starts can be stopped
-    // together if the action is abandoned (see `GroupGuard`).
+    // together if it is canceled or the action abandoned (`ProcessGroup`).
     #[cfg(unix)]
     child.process_group(0);
     let mut child = child.spawn()?;
-    let mut group = GroupGuard(child.id());
+    let mut group = ProcessGroup(child.id().map(|pid| pid as i32));
     let stdout = child
         .stdout
         .take()
@@ -104,7 +122,16 @@ async fn execute(command: &str, job: &JobContext, log: &LogWriter) -> std::io::R
         .take()
         .map(|err| tokio::spawn(copy(err, log.clone())));
     let mut copies: Vec<_> = [stdout, stderr].into_iter().flatten().collect();
-    let status = child.wait().await?;
+    let mut cancel = cancel.clone();
+    let (status, canceled) = tokio::select! {
+        status = child.wait() => (status?, None),
+        how = cancel.requested() => {
+            let (status, note) = stop(&mut child, &group, how, &mut cancel).await?;
+            // Whatever it left running in its group goes with it.
+            group.signal(KILL);
+            (status, Some(note))
+        }
+    };
     group.disarm();
     let drained = async {
         for copy in &mut copies {
@@ -122,33 +149,88 @@ async fn execute(command: &str, job: &JobContext, log: &LogWriter) -> std::io::R
         ))
         .await;
     }
-    Ok(status)
+    Ok((status, canceled))
 }
 
-/// While armed, dropping it (the action was abandoned, e.g. on SIGTERM) sends
-/// SIGTERM to the command's process group, so the command's children stop
-/// with it. Disarmed once the command has exited by itself.
-struct GroupGuard(Option<u32>);
+#[cfg(unix)]
+const TERM: i32 = libc::SIGTERM;
+#[cfg(unix)]
+const KILL: i32 = libc::SIGKILL;
+#[cfg(not(unix))]
+const TERM: i32 = 15;
+#[cfg(not(unix))]
+const KILL: i32 = 9;
 
-impl GroupGuard {
+/// Stops a canceled command: graceful, SIGTERM to its process group, then
+/// SIGKILL once `how.grace` has passed (or the request turns forced);
+/// forced, SIGKILL at once. Returns its status and what was done, for the
+/// log.
+async fn stop(
+    child: &mut tokio::process::Child,
+    group: &ProcessGroup,
+    how: crate::cancel::Stop,
+    cancel: &mut Cancel,
+) -> std::io::Result<(ExitStatus, String)> {
+    let started = Instant::now();
+    if how.force {
+        group.signal(KILL);
+        let status = child.wait().await?;
+        return Ok((
+            status,
+            "SIGKILL sent to the command's process group (forced cancel)".into(),
+        ));
+    }
+    group.signal(TERM);
+    tokio::select! {
+        status = child.wait() => Ok((status?, format!(
+            "SIGTERM sent to the command's process group; it exited after {:.1} s",
+            started.elapsed().as_secs_f64()
+        ))),
+        _ = tokio::time::sleep(how.grace) => {
+            group.signal(KILL);
+            Ok((child.wait().await?, format!(
+                "SIGTERM sent to the command's process group; it was still running after {} s, so it was killed with SIGKILL",
+                how.grace.as_secs()
+            )))
+        }
+        _ = cancel.forced() => {
+            group.signal(KILL);
+            Ok((child.wait().await?, format!(
+                "SIGTERM sent to the command's process group, then SIGKILL after {:.1} s (forced cancel)",
+                started.elapsed().as_secs_f64()
+            )))
+        }
+    }
+}
+
+/// The command's process group. While armed, dropping it (the action was
+/// abandoned, e.g. on the executor's own SIGTERM or its timeout) sends
+/// SIGTERM to the group, so the command's children stop with it. Disarmed
+/// once the command has ended.
+struct ProcessGroup(Option<i32>);
+
+impl ProcessGroup {
+    fn signal(&self, signal: i32) {
+        #[cfg(unix)]
+        if let Some(group) = self.0.filter(|g| *g > 1) {
+            // SAFETY: killpg takes integers only; a group that is gone
+            // gives ESRCH, which changes nothing.
+            unsafe {
+                libc::killpg(group, signal);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = signal;
+    }
+
     fn disarm(&mut self) {
         self.0 = None;
     }
 }
 
-impl Drop for GroupGuard {
+impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        #[cfg(unix)]
-        if let Some(group) = self.0.take() {
-            // The shell's `kill` builtin, as `sh` is already required.
-            let _ = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(format!("kill -s TERM -- -{group}"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+        self.signal(TERM);
     }
 }
 

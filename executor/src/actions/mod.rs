@@ -20,6 +20,11 @@ pub enum ActionOutcome {
     /// It could not run at all (unsupported, unusable inputs): the job fails
     /// with this message and the action has no outputs.
     Refused(String),
+    /// It was stopped by a cancel: report `outputs`; the job is CANCELED.
+    Canceled {
+        outputs: Map<String, Value>,
+        message: String,
+    },
 }
 
 /// What a command may know of its job.
@@ -58,9 +63,14 @@ pub fn label(action: &Action) -> String {
 }
 
 /// Runs `action`, writing its output to `log`.
-pub async fn run(action: &Action, job: &JobContext, log: &LogWriter) -> ActionOutcome {
+pub async fn run(
+    action: &Action,
+    job: &JobContext,
+    log: &LogWriter,
+    cancel: &crate::cancel::Cancel,
+) -> ActionOutcome {
     match (action.plugin.as_str(), action.action.as_str()) {
-        ("exec", "command") => exec_command::run(action, job, log).await,
+        ("exec", "command") => exec_command::run(action, job, log, cancel).await,
         _ => ActionOutcome::Refused(format!(
             "plugin action {} is not supported by this executor yet",
             label(action)

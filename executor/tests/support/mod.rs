@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use phobos_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use phobos_proto::v1::job_service_server::{JobService, JobServiceServer};
 use phobos_proto::v1::{
-    Action, ClaimJobRequest, ClaimJobResponse, CreateSessionRequest, CreateSessionResponse,
-    GetJobRequest, HeartbeatRequest, HeartbeatResponse, Job, JobHeartbeatRequest,
-    JobHeartbeatResponse, JobOffer, JobStatus, LogChunk, SetActionOutputsRequest,
-    SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse, StreamJobsRequest,
-    WriteLogsResponse,
+    agent_work, Action, AgentWork, ClaimJobRequest, ClaimJobResponse, CreateSessionRequest,
+    CreateSessionResponse, GetJobRequest, HeartbeatRequest, HeartbeatResponse, Job,
+    JobHeartbeatRequest, JobHeartbeatResponse, JobOffer, JobStatus, LogChunk,
+    SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse,
+    StreamJobsRequest, WriteLogsResponse,
 };
 use tokio::process::Command;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -71,6 +71,9 @@ pub struct Faults {
     pub offer_to_agents: bool,
     /// The job's `timeout_seconds` (0: none).
     pub timeout_seconds: u32,
+    /// Answer heartbeats with a cancellation of this grace period (the
+    /// fallback path), once the first action's output has arrived.
+    pub cancel_in_heartbeat: Option<u32>,
 }
 
 #[derive(Default)]
@@ -195,7 +198,20 @@ impl JobService for FakeJobService {
         request: Request<JobHeartbeatRequest>,
     ) -> Result<Response<JobHeartbeatResponse>, Status> {
         self.authorize("Heartbeat", &request)?;
-        Ok(Response::new(JobHeartbeatResponse {}))
+        let started = self
+            .state
+            .lock()
+            .unwrap()
+            .events
+            .iter()
+            .any(|e| matches!(e.event, Event::Chunk { .. }));
+        Ok(Response::new(match self.faults.cancel_in_heartbeat {
+            Some(grace) if started => JobHeartbeatResponse {
+                cancel_requested: true,
+                cancel_grace_seconds: grace,
+            },
+            _ => JobHeartbeatResponse::default(),
+        }))
     }
 }
 
@@ -225,6 +241,15 @@ impl AgentService for FakeJobService {
         &self,
         _: Request<StreamJobsRequest>,
     ) -> Result<Response<Self::StreamJobsStream>, Status> {
+        Err(Status::unimplemented("agents of this build use StreamWork"))
+    }
+
+    type StreamWorkStream = tokio_stream::wrappers::ReceiverStream<Result<AgentWork, Status>>;
+
+    async fn stream_work(
+        &self,
+        _: Request<StreamJobsRequest>,
+    ) -> Result<Response<Self::StreamWorkStream>, Status> {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         let offer = JobOffer {
             job_id: self.job.job_id.clone(),
@@ -233,7 +258,10 @@ impl AgentService for FakeJobService {
             tags: vec![],
         };
         tokio::spawn(async move {
-            if tx.send(Ok(offer)).await.is_ok() {
+            let work = AgentWork {
+                work: Some(agent_work::Work::Offer(offer)),
+            };
+            if tx.send(Ok(work)).await.is_ok() {
                 tx.closed().await;
             }
         });
@@ -427,6 +455,17 @@ impl Run {
     }
 }
 
+/// A temporary directory of one executor's own (its `TMPDIR`): every test
+/// runs job [`JOB_ID`], and executors running at once must not share the
+/// job's working directory under it.
+pub fn private_tmp() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("phobos-executor-test-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 /// Runs the real `phobos-job-executor` with `vars` as its only PHOBOS_ variables.
 pub async fn run_executor_with(vars: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_phobos-job-executor"));
@@ -437,6 +476,7 @@ pub async fn run_executor_with(vars: &[(&str, &str)]) -> Run {
     }
     command
         .envs(vars.iter().copied())
+        .env("TMPDIR", private_tmp())
         .env("RUST_LOG", "info")
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(60), command.output())
