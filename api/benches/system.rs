@@ -115,6 +115,7 @@ async fn complete_chain(bus: &CommandBus, pipeline: &str, n: usize) -> (f64, f64
             template_id: "bench".into(),
             graph: Box::new(graph),
             created_at: None,
+            origin: Default::default(),
         },
         &ctx,
     )

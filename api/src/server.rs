@@ -121,18 +121,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             )
         }
     }));
-    workers.push(supervised(POLICY_SUBSCRIPTION, &health, &stop, {
-        let (pool, stop, health, bus) = (pool.clone(), stop.clone(), health.clone(), bus.clone());
-        move || {
-            subscription::run(
-                pool.clone(),
-                SubscriptionConfig::new(POLICY_SUBSCRIPTION).with_health(health.clone()),
-                Box::new(Policies::new(bus.clone())),
-                None,
-                stop.clone(),
-            )
-        }
-    }));
 
     let objects: Box<dyn ObjectStore> = match &config.object_store {
         ObjectStoreConfig::Filesystem { directory } => {
@@ -177,6 +165,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         health: health.clone(),
         clock,
     });
+    // Policies build the children of nested pipeline nodes with the
+    // template store and compiler, which the app has.
+    workers.push(supervised(POLICY_SUBSCRIPTION, &health, &stop, {
+        let (pool, stop, health, app) = (pool.clone(), stop.clone(), health.clone(), app.clone());
+        move || {
+            let policies = Policies::new(app.bus.clone())
+                .with_children(Arc::new(crate::service::ChildBuilder::new(app.clone())));
+            subscription::run(
+                pool.clone(),
+                SubscriptionConfig::new(POLICY_SUBSCRIPTION).with_health(health.clone()),
+                Box::new(policies),
+                None,
+                stop.clone(),
+            )
+        }
+    }));
 
     let dispatcher = Arc::new(Dispatcher::default());
     workers.push(supervised(DISPATCHER, &health, &stop, {

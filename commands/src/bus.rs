@@ -86,6 +86,7 @@ pub struct CommandBus {
     pipelines: CqrsFramework<Pipeline, SnapshotStore<Pipeline>>,
     agents: CqrsFramework<Agent, SnapshotStore<Agent>>,
     jobs: PostgresCqrs<Job>,
+    environments: PostgresCqrs<Environment>,
 }
 
 /// How often a command is re-run after losing a race to append to its
@@ -136,6 +137,7 @@ impl CommandBus {
             templates: postgres_cqrs(pool.clone(), vec![], services.clone()),
             pipelines,
             agents,
+            environments: postgres_cqrs(pool.clone(), vec![], services.clone()),
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
         }
@@ -207,6 +209,14 @@ impl CommandBus {
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
         execute(&self.pool, &self.jobs, id, cmd, ctx).await
+    }
+    pub async fn environment(
+        &self,
+        id: &str,
+        cmd: EnvironmentCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.environments, id, cmd, ctx).await
     }
 }
 

@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job cancel",
         include_str!("../../migrations/0008_job_cancel.sql"),
     ),
+    (
+        9,
+        "nested pipelines and environments",
+        include_str!("../../migrations/0009_nested_pipelines_and_environments.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

@@ -17,6 +17,7 @@
 
 pub mod aggregates;
 pub mod bus;
+pub mod children;
 pub mod clock;
 pub mod db;
 pub mod error;

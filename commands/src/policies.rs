@@ -7,7 +7,18 @@
 //!   (idempotent);
 //! - `NodeCancelRequested` with a job → `CancelJob` (graceful), and
 //!   `NodeCanceled` with a job still in flight → `CancelJob { force }`
-//!   (both idempotent once the job has ended).
+//!   (both idempotent once the job has ended);
+//! - `NodeBecameReady` with a child → the child pipeline is built
+//!   ([`ChildPipelines`]), its environment created if it is a deployment's,
+//!   and `CreatePipeline` sent for the child's fixed id (`AlreadyExists` is
+//!   done), or `RefuseChild` when it cannot be (no such template, variables
+//!   that do not fit, nesting deeper than [`MAX_NESTING_DEPTH`] or a
+//!   template that nests itself);
+//! - a child's `PipelineCreated` → `ChildStarted` on its parent; its
+//!   `PipelineSucceeded` / `PipelineFailed` / `PipelineCanceled` →
+//!   `ChildEnded`;
+//! - `NodeCancelRequested` / `NodeCanceled` with a child → `CancelPipeline`
+//!   of the child (forced for `NodeCanceled`).
 //!
 //! The policy worker is a [`subscription`](crate::subscription) whose
 //! effects are commands, not writes in the batch transaction: it is
@@ -23,11 +34,14 @@ use phobos_core::events::{Actor, JobEvent, PipelineEvent};
 use sqlx::PgConnection;
 use tracing::Instrument;
 
-use crate::aggregates::{JobCommand, PipelineCommand};
+use crate::aggregates::{environment_id, EnvironmentCommand, JobCommand, PipelineCommand};
 use crate::bus::{CommandBus, CommandContext};
+use crate::children::{ChildPipelines, ChildRefused, ChildRequest};
 use crate::error::{CommandError, LogError};
 use crate::log::{read_first, RecordedEvent};
 use crate::subscription::Handler;
+use phobos_core::events::{ChildSpec, ParentRef, PipelineOrigin, PipelineType};
+use phobos_core::pipeline::{ChildOutcome, MAX_NESTING_DEPTH};
 
 /// The subscription name of the policy worker.
 pub const POLICY_SUBSCRIPTION: &str = "policies";
@@ -35,11 +49,23 @@ pub const POLICY_SUBSCRIPTION: &str = "policies";
 /// Turns events into commands.
 pub struct Policies {
     bus: Arc<CommandBus>,
+    children: Option<Arc<dyn ChildPipelines>>,
 }
 
 impl Policies {
+    /// Policies that cannot build child pipelines: a nested pipeline node
+    /// fails, saying so ([`with_children`](Self::with_children) gives them
+    /// a builder).
     pub fn new(bus: Arc<CommandBus>) -> Self {
-        Policies { bus }
+        Policies {
+            bus,
+            children: None,
+        }
+    }
+
+    pub fn with_children(mut self, children: Arc<dyn ChildPipelines>) -> Self {
+        self.children = Some(children);
+        self
     }
 
     async fn on_event(&self, tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError> {
@@ -84,6 +110,64 @@ impl Policies {
                     };
                     self.bus.job(&job_id, cmd, &ctx).await.map(drop)
                 }
+                PipelineEvent::NodeCancelRequested {
+                    child_pipeline_id: Some(child),
+                    grace_seconds,
+                    ..
+                } => {
+                    let cmd = PipelineCommand::CancelPipeline {
+                        force: false,
+                        grace_seconds,
+                    };
+                    self.bus.pipeline(&child, cmd, &ctx).await.map(drop)
+                }
+                PipelineEvent::NodeCanceled {
+                    child_pipeline_id: Some(child),
+                    ..
+                } => {
+                    let cmd = PipelineCommand::CancelPipeline {
+                        force: true,
+                        grace_seconds: 0,
+                    };
+                    self.bus.pipeline(&child, cmd, &ctx).await.map(drop)
+                }
+                PipelineEvent::NodeBecameReady {
+                    path,
+                    child: Some(spec),
+                    ..
+                } => return self.start_child(tx, ev, &path, &spec, &ctx).await,
+                PipelineEvent::PipelineCreated {
+                    origin:
+                        PipelineOrigin {
+                            parent: Some(parent),
+                            ..
+                        },
+                    ..
+                } => {
+                    let cmd = PipelineCommand::ChildStarted {
+                        path: parent.node_path,
+                        child_pipeline_id: ev.aggregate_id.clone(),
+                    };
+                    self.bus
+                        .pipeline(&parent.pipeline_id, cmd, &ctx)
+                        .await
+                        .map(drop)
+                }
+                PipelineEvent::PipelineSucceeded { .. } => {
+                    return self
+                        .child_ended(tx, ev, ChildOutcome::Succeeded, "", &ctx)
+                        .await
+                }
+                PipelineEvent::PipelineFailed { reason, .. } => {
+                    return self
+                        .child_ended(tx, ev, ChildOutcome::Failed, &reason, &ctx)
+                        .await
+                }
+                PipelineEvent::PipelineCanceled { reason, .. } => {
+                    return self
+                        .child_ended(tx, ev, ChildOutcome::Canceled, &reason, &ctx)
+                        .await
+                }
                 _ => Ok(()),
             },
             aggregate::JOB => {
@@ -125,17 +209,183 @@ impl Policies {
             }
             _ => Ok(()),
         };
-        match result {
-            Ok(()) => Ok(()),
-            // Refused means the state moved on (e.g. a node already
-            // finished): nothing to do, and retrying would not change it.
-            Err(CommandError::Rejected(e)) => {
-                tracing::warn!(event = %ev.event_type, position = %ev.position, error = %e, "policy command refused");
-                Ok(())
+        settled(ev, result)
+    }
+
+    /// Builds and creates the child of the node at `path` (its parent is
+    /// the event's pipeline), or fails the node saying why it cannot be.
+    async fn start_child(
+        &self,
+        tx: &mut PgConnection,
+        ev: &RecordedEvent,
+        path: &str,
+        spec: &ChildSpec,
+        ctx: &CommandContext,
+    ) -> Result<(), LogError> {
+        let parent_id = &ev.aggregate_id;
+        let parent = pipeline_origin(tx, parent_id).await?;
+        let refuse = |reason: String| PipelineCommand::RefuseChild {
+            path: path.to_string(),
+            child_pipeline_id: spec.child_pipeline_id.clone(),
+            reason,
+        };
+        let mut ancestry = parent.origin.ancestry.clone();
+        ancestry.push(parent.template_id.clone());
+        let refused = if ancestry.len() > MAX_NESTING_DEPTH {
+            Some(format!(
+                "nested pipelines nest at most {MAX_NESTING_DEPTH} deep; this one would be {} deep (templates {})",
+                ancestry.len(),
+                ancestry.join(" → ")
+            ))
+        } else {
+            None
+        };
+        let built = match (refused, &self.children) {
+            (Some(why), _) => Err(why),
+            (None, None) => {
+                Err("this server was started without a builder of nested pipelines".to_string())
             }
-            Err(e) => Err(LogError::Handler(e.to_string())),
+            (None, Some(children)) => {
+                let req = ChildRequest {
+                    project_id: &parent.project_id,
+                    parent_id,
+                    node_path: path,
+                    spec,
+                };
+                match children.build(req).await {
+                    Ok(built) if ancestry.contains(&built.template_id) => Err(format!(
+                        "template {} nests itself: {} → {}",
+                        built.template_id,
+                        ancestry.join(" → "),
+                        built.template_id
+                    )),
+                    Ok(built) => Ok(built),
+                    Err(ChildRefused::Refused(why)) => Err(why),
+                    // Tried again with the batch.
+                    Err(ChildRefused::Unavailable(why)) => return Err(LogError::Handler(why)),
+                }
+            }
+        };
+        let built = match built {
+            Ok(built) => built,
+            Err(why) => {
+                let result = self.bus.pipeline(parent_id, refuse(why), ctx).await;
+                return settled(ev, result.map(drop));
+            }
+        };
+        if let (PipelineType::Deployment, Some(name)) = (spec.pipeline_type, &spec.environment) {
+            let cmd = EnvironmentCommand::CreateEnvironment {
+                project_id: parent.project_id.clone(),
+                name: name.clone(),
+                description: String::new(),
+            };
+            let id = environment_id(&parent.project_id, name);
+            match self.bus.environment(&id, cmd, ctx).await {
+                Ok(_) | Err(CommandError::Rejected(crate::DomainError::AlreadyExists(_))) => {}
+                Err(e) => return Err(LogError::Handler(e.to_string())),
+            }
+        }
+        let cmd = PipelineCommand::CreatePipeline {
+            pipeline_id: spec.child_pipeline_id.clone(),
+            project_id: parent.project_id.clone(),
+            template_id: built.template_id,
+            graph: Box::new(built.graph),
+            created_at: Some(built.created_at),
+            origin: PipelineOrigin {
+                pipeline_type: spec.pipeline_type,
+                parent: Some(ParentRef {
+                    pipeline_id: parent_id.clone(),
+                    node_path: path.to_string(),
+                }),
+                environment: spec.environment.clone(),
+                ancestry,
+            },
+        };
+        match self.bus.pipeline(&spec.child_pipeline_id, cmd, ctx).await {
+            // Created by an earlier run of this policy.
+            Err(CommandError::Rejected(crate::DomainError::AlreadyExists(_))) => Ok(()),
+            // The child cannot run here (a feature this server lacks).
+            Err(CommandError::Rejected(e)) => {
+                let result = self
+                    .bus
+                    .pipeline(parent_id, refuse(e.to_string()), ctx)
+                    .await;
+                settled(ev, result.map(drop))
+            }
+            other => settled(ev, other.map(drop)),
         }
     }
+
+    /// A pipeline ended: if it is a child, its parent's node ends alike.
+    async fn child_ended(
+        &self,
+        tx: &mut PgConnection,
+        ev: &RecordedEvent,
+        outcome: ChildOutcome,
+        reason: &str,
+        ctx: &CommandContext,
+    ) -> Result<(), LogError> {
+        let Some(parent) = pipeline_origin(tx, &ev.aggregate_id).await?.origin.parent else {
+            return Ok(());
+        };
+        let cmd = PipelineCommand::ChildEnded {
+            path: parent.node_path,
+            child_pipeline_id: ev.aggregate_id.clone(),
+            outcome,
+            reason: reason.to_string(),
+        };
+        let result = self.bus.pipeline(&parent.pipeline_id, cmd, ctx).await;
+        settled(ev, result.map(drop))
+    }
+}
+
+/// A policy command's result as the batch sees it.
+fn settled(ev: &RecordedEvent, result: Result<(), CommandError>) -> Result<(), LogError> {
+    match result {
+        Ok(()) => Ok(()),
+        // Refused means the state moved on (e.g. a node already
+        // finished): nothing to do, and retrying would not change it.
+        Err(CommandError::Rejected(e)) => {
+            tracing::warn!(event = %ev.event_type, position = %ev.position, error = %e, "policy command refused");
+            Ok(())
+        }
+        Err(e) => Err(LogError::Handler(e.to_string())),
+    }
+}
+
+/// A pipeline's project, template and origin, from its `PipelineCreated`
+/// (the graph beside them is not read).
+struct Created {
+    project_id: String,
+    template_id: String,
+    origin: PipelineOrigin,
+}
+
+async fn pipeline_origin(tx: &mut PgConnection, pipeline_id: &str) -> Result<Created, LogError> {
+    let row: Option<(Option<String>, Option<String>, Option<serde_json::Value>)> = sqlx::query_as(
+        "SELECT payload->'PipelineCreated'->>'project_id', payload->'PipelineCreated'->>'template_id',
+                payload->'PipelineCreated'->'origin'
+           FROM events
+          WHERE aggregate_type = 'Pipeline' AND aggregate_id = $1 AND event_type = 'PipelineCreated'",
+    )
+    .bind(pipeline_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((Some(project_id), Some(template_id), origin)) = row else {
+        return Err(LogError::Handler(format!(
+            "pipeline {pipeline_id} has no PipelineCreated event"
+        )));
+    };
+    let origin = match origin {
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| LogError::Handler(format!("pipeline {pipeline_id}: its origin: {e}")))?,
+        None => PipelineOrigin::default(),
+    };
+    Ok(Created {
+        project_id,
+        template_id,
+        origin,
+    })
 }
 
 #[async_trait]

@@ -51,6 +51,7 @@ async fn create(
         template_id: "t".into(),
         graph: Box::new(graph),
         created_at: None,
+        origin: Default::default(),
     };
     bus.pipeline(id, cmd, &ctx()).await.unwrap()
 }
@@ -251,6 +252,7 @@ async fn a_pipeline_is_created_at_the_time_its_graph_was_compiled_at() {
         template_id: "t".into(),
         graph: Box::new(chain(1)),
         created_at: Some(compiled),
+        origin: Default::default(),
     };
     bus.pipeline(id, cmd, &ctx()).await.unwrap();
     let log = events(&pool, id).await;

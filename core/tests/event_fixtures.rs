@@ -93,6 +93,7 @@ fn record_run() -> Vec<PipelineEvent> {
         template_id: "tmpl".into(),
         graph: Box::new(graph),
         created_at: at(0),
+        origin: Default::default(),
     }];
     run.apply(&log[0]);
     let settle = |run: &mut PipelineRun, log: &mut Vec<PipelineEvent>, now| loop {
@@ -364,6 +365,7 @@ fn record_runtime() -> Vec<PipelineEvent> {
         template_id: "tmpl".into(),
         graph: Box::new(graph),
         created_at: at(0),
+        origin: Default::default(),
     };
     push(&mut run, &mut log, vec![created]);
     settle(&mut run, &mut log, at(0));
@@ -525,6 +527,7 @@ fn record_cancel() -> Vec<PipelineEvent> {
         template_id: "tmpl".into(),
         graph: Box::new(graph),
         created_at: at(0),
+        origin: Default::default(),
     };
     push(&mut run, vec![created], at(0));
     let long = "stage.s.task.long";
@@ -627,4 +630,147 @@ fn regenerate_cancel_fixtures() {
         .map(|e| serde_json::to_string(e).unwrap())
         .collect();
     std::fs::write(fixture("job_cancel_events.jsonl"), lines.join("\n") + "\n").unwrap();
+}
+
+// ---- Nested and deployment pipelines' events, frozen as the build of
+// 2026-12-01 (third session) wrote them ----
+//
+// `fixtures/nested_log.jsonl`: a parent whose nested node starts a child
+// (its `NodeBecameReady` with the child's spec), sees it start and succeed,
+// then a deployment node whose child fails; then the child's own
+// `PipelineCreated` with its origin and an `EnvironmentCreated`.
+// Regenerate only to add a fixture:
+// `cargo test -p phobos-core --test event_fixtures regenerate_nested -- --ignored`.
+
+const NESTED_TEMPLATE: &str = r#"
+stage "s" {
+  pipeline "child" {
+    template_id = "0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11"
+    variables   = { greeting = "hi" }
+  }
+  pipeline "deploy" {
+    pipeline_type = "deployment"
+    environment   = "prod"
+    template_id   = "0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11"
+    dependencies  = ["child"]
+  }
+}
+"#;
+
+fn record_nested() -> (
+    Vec<PipelineEvent>,
+    PipelineEvent,
+    phobos_core::events::EnvironmentEvent,
+) {
+    use phobos_core::pipeline::ChildOutcome;
+    let opts = CompileOptions::new(TemplateKind::Pipeline, at(0));
+    let graph = compile(NESTED_TEMPLATE, &opts).unwrap().graph;
+    let mut run = PipelineRun::default();
+    let mut log = Vec::new();
+    let mut push = |run: &mut PipelineRun, es: Vec<PipelineEvent>, now| {
+        let mut es = es;
+        loop {
+            for e in es {
+                run.apply(&e);
+                log.push(e);
+            }
+            es = run.advance(now);
+            if es.is_empty() {
+                return;
+            }
+        }
+    };
+    let created = PipelineEvent::PipelineCreated {
+        pipeline_id: "7a1d9c52-0000-4000-8000-000000000004".into(),
+        project_id: "proj".into(),
+        template_id: "tmpl".into(),
+        graph: Box::new(graph.clone()),
+        created_at: at(0),
+        origin: Default::default(),
+    };
+    push(&mut run, vec![created], at(0));
+    for (path, outcome, m) in [
+        ("stage.s.pipeline.child", ChildOutcome::Succeeded, 1),
+        ("stage.s.pipeline.deploy", ChildOutcome::Failed, 3),
+    ] {
+        let child = run.node(path).unwrap().child_pipeline_id.clone().unwrap();
+        let es = run.child_started(path, &child, at(m)).unwrap();
+        push(&mut run, es, at(m));
+        let es = run
+            .child_ended(path, &child, outcome, "stage s failed", at(m + 1))
+            .unwrap();
+        push(&mut run, es, at(m + 1));
+    }
+    let child = PipelineEvent::PipelineCreated {
+        pipeline_id: run
+            .node("stage.s.pipeline.deploy")
+            .unwrap()
+            .child_pipeline_id
+            .clone()
+            .unwrap(),
+        project_id: "proj".into(),
+        template_id: "0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11".into(),
+        graph: Box::new(graph),
+        created_at: at(3),
+        origin: phobos_core::events::PipelineOrigin {
+            pipeline_type: phobos_core::events::PipelineType::Deployment,
+            parent: Some(phobos_core::events::ParentRef {
+                pipeline_id: "7a1d9c52-0000-4000-8000-000000000004".into(),
+                node_path: "stage.s.pipeline.deploy".into(),
+            }),
+            environment: Some("prod".into()),
+            ancestry: vec!["tmpl".into()],
+        },
+    };
+    let env = phobos_core::events::EnvironmentEvent::EnvironmentCreated {
+        project_id: "proj".into(),
+        name: "prod".into(),
+        description: String::new(),
+        created_at: at(3),
+    };
+    (log, child, env)
+}
+
+#[test]
+fn a_stored_nested_log_folds_to_the_same_state() {
+    use phobos_core::events::NamedEvent;
+    let lines = read_lines("nested_log.jsonl");
+    let (parent, rest) = lines.split_at(lines.len() - 2);
+    let mut run = PipelineRun::default();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, line) in parent.iter().enumerate() {
+        let e: PipelineEvent = serde_json::from_str(line)
+            .unwrap_or_else(|err| panic!("nested_log.jsonl line {}: {err}", i + 1));
+        names.insert(e.name());
+        run.apply(&e);
+    }
+    assert!(names.contains("NodeChildPipelineStarted"), "{names:?}");
+    assert_eq!(run.status, PipelineStatus::Failed);
+    let child = run.node("stage.s.pipeline.child").unwrap();
+    assert_eq!(child.status, phobos_core::pipeline::NodeStatus::Succeeded);
+    assert!(child.child_pipeline_id.is_some());
+    let mut child_run = PipelineRun::default();
+    child_run.apply(&serde_json::from_str(&rest[0]).unwrap());
+    assert_eq!(
+        child_run.origin.pipeline_type,
+        phobos_core::events::PipelineType::Deployment
+    );
+    assert_eq!(child_run.origin.environment.as_deref(), Some("prod"));
+    assert_eq!(child_run.origin.ancestry, ["tmpl"]);
+    let env: phobos_core::events::EnvironmentEvent = serde_json::from_str(&rest[1]).unwrap();
+    assert_eq!(env.name(), "EnvironmentCreated");
+    assert!(run.advance(at(30)).is_empty());
+}
+
+#[test]
+#[ignore = "writes the nested fixture; run by hand when adding one"]
+fn regenerate_nested_fixture() {
+    let (log, child, env) = record_nested();
+    let mut lines: Vec<String> = log
+        .iter()
+        .chain(std::iter::once(&child))
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    lines.push(serde_json::to_string(&env).unwrap());
+    std::fs::write(fixture("nested_log.jsonl"), lines.join("\n") + "\n").unwrap();
 }

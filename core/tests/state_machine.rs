@@ -462,6 +462,7 @@ proptest! {
             template_id: "t".into(),
             graph: Box::new(graph),
             created_at: t0(),
+            origin: Default::default(),
         })?;
         h.settle()?;
         for o in &ops {

@@ -6,8 +6,8 @@ use phobos_commands::log::RecordedEvent;
 use phobos_commands::subscription::Handler;
 use phobos_core::events::aggregate;
 use phobos_core::events::{
-    AgentEvent, AgentType, JobEvent, OrganizationEvent, PipelineEvent, PipelineTemplateEvent,
-    ProjectEvent,
+    AgentEvent, AgentType, EnvironmentEvent, JobEvent, OrganizationEvent, PipelineEvent,
+    PipelineTemplateEvent, ProjectEvent,
 };
 use phobos_core::pipeline::{NodeStatus, PipelineStatus, StageStatus};
 use sqlx::PgConnection;
@@ -120,6 +120,27 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
         }
         aggregate::AGENT => agent(tx, id, ev).await?,
         aggregate::JOB => job(tx, id, ev).await?,
+        aggregate::ENVIRONMENT => match ev.decode::<EnvironmentEvent>()? {
+            EnvironmentEvent::EnvironmentCreated {
+                project_id,
+                name,
+                description,
+                created_at,
+            } => {
+                sqlx::query(
+                    "INSERT INTO environments (id, project_id, name, description, created_by, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(uuid_of(ev, &project_id)?)
+                .bind(name)
+                .bind(description)
+                .bind(&actor)
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        },
         _ => {}
     }
     Ok(())
@@ -152,11 +173,20 @@ async fn pipeline(
             template_id,
             graph,
             created_at,
+            origin,
             ..
         } => {
+            let parent = origin
+                .parent
+                .as_ref()
+                .map(|p| uuid_of(ev, &p.pipeline_id))
+                .transpose()?;
+            // A child is shown as created by whoever created its root.
             sqlx::query(
-                "INSERT INTO pipelines (id, project_id, template_id, status, created_by, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO pipelines (id, project_id, template_id, status, created_by, created_at,
+                                        pipeline_type, parent_pipeline_id, parent_node_path, environment_name)
+                 VALUES ($1, $2, $3, $4, COALESCE((SELECT created_by FROM pipelines WHERE id = $8), $5), $6,
+                         $7, $8, $9, $10)",
             )
             .bind(id)
             .bind(uuid_of(ev, &project_id)?)
@@ -164,6 +194,10 @@ async fn pipeline(
             .bind(PipelineStatus::Created.as_str())
             .bind(actor)
             .bind(created_at)
+            .bind(origin.pipeline_type.as_str())
+            .bind(parent)
+            .bind(origin.parent.as_ref().map(|p| p.node_path.clone()))
+            .bind(origin.environment.clone())
             .execute(&mut *tx)
             .await?;
             let mut position = 0i32;
@@ -296,14 +330,35 @@ async fn pipeline(
         StageSkipped { stage: s, .. } => {
             set_stage(tx, id, s, StageStatus::Skipped).await?;
         }
-        NodeBecameReady { path, job_id, .. } => {
+        NodeBecameReady {
+            path,
+            job_id,
+            child,
+            ..
+        } => {
             crate::timers::clear_node_timer(tx, &ev.aggregate_id, &path).await?;
             let job_id = job_id.map(|j| uuid_of(ev, &j)).transpose()?;
-            sqlx::query("UPDATE pipeline_nodes SET status = $3, job_id = $4 WHERE pipeline_id = $1 AND path = $2")
+            let child = child
+                .map(|c| uuid_of(ev, &c.child_pipeline_id))
+                .transpose()?;
+            sqlx::query(
+                "UPDATE pipeline_nodes SET status = $3, job_id = $4, child_pipeline_id = $5
+                  WHERE pipeline_id = $1 AND path = $2",
+            )
+            .bind(id)
+            .bind(path)
+            .bind(NodeStatus::Ready.as_str())
+            .bind(job_id)
+            .bind(child)
+            .execute(&mut *tx)
+            .await?;
+        }
+        NodeChildPipelineStarted { path, at, .. } => {
+            sqlx::query("UPDATE pipeline_nodes SET status = $3, started_at = $4 WHERE pipeline_id = $1 AND path = $2")
                 .bind(id)
                 .bind(path)
-                .bind(NodeStatus::Ready.as_str())
-                .bind(job_id)
+                .bind(NodeStatus::Running.as_str())
+                .bind(at)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use phobos_commands::log::{read_positions, Position, RecordedEvent};
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{FromRow, PgPool, Row};
 use uuid::Uuid;
 
 use crate::QueryError;
@@ -239,10 +239,16 @@ pub struct PipelineRow {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
+    /// RUNBOOK, NESTED or DEPLOYMENT.
+    pub pipeline_type: String,
+    pub parent_pipeline_id: Option<Uuid>,
+    pub parent_node_path: Option<String>,
+    pub environment_name: Option<String>,
 }
 
 const PIPELINE_COLS: &str =
-    "id, project_id, template_id, status, created_by, created_at, started_at, finished_at, reason";
+    "id, project_id, template_id, status, created_by, created_at, started_at, finished_at, reason,
+     pipeline_type, parent_pipeline_id, parent_node_path, environment_name";
 fn pipeline_row(r: &PgRow) -> Result<PipelineRow, sqlx::Error> {
     Ok(PipelineRow {
         id: r.try_get("id")?,
@@ -254,7 +260,96 @@ fn pipeline_row(r: &PgRow) -> Result<PipelineRow, sqlx::Error> {
         started_at: r.try_get("started_at")?,
         finished_at: r.try_get("finished_at")?,
         reason: r.try_get("reason")?,
+        pipeline_type: r.try_get("pipeline_type")?,
+        parent_pipeline_id: r.try_get("parent_pipeline_id")?,
+        parent_node_path: r.try_get("parent_node_path")?,
+        environment_name: r.try_get("environment_name")?,
     })
+}
+
+/// The deployments to environment `name` of a project, newest first.
+pub async fn deployments(
+    pool: &PgPool,
+    project_id: Uuid,
+    name: &str,
+    req: &PageRequest,
+) -> Result<Page<PipelineRow>, QueryError> {
+    let first = req.first.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE);
+    let after = req.after.as_deref().map(parse_cursor).transpose()?;
+    let rows = sqlx::query(&format!(
+        "SELECT {PIPELINE_COLS} FROM pipelines
+          WHERE project_id = $1 AND environment_name = $2 AND pipeline_type = 'DEPLOYMENT'
+            AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+          ORDER BY created_at DESC, id DESC LIMIT $5"
+    ))
+    .bind(project_id)
+    .bind(name)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(first + 1)
+    .fetch_all(pool)
+    .await?;
+    let has_next_page = rows.len() as i64 > first;
+    let mut items = Vec::new();
+    for r in rows.iter().take(first as usize) {
+        let row = pipeline_row(r)?;
+        items.push((cursor_of(row.created_at, row.id), row));
+    }
+    Ok(Page {
+        items,
+        has_next_page,
+    })
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EnvironmentRow {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const ENVIRONMENT_COLS: &str = "id, project_id, name, description, created_by, created_at";
+fn environment_row(r: &PgRow) -> Result<EnvironmentRow, sqlx::Error> {
+    EnvironmentRow::from_row(r)
+}
+
+/// A project's environments, oldest first.
+pub async fn environments(
+    pool: &PgPool,
+    project_id: Uuid,
+    req: &PageRequest,
+) -> Result<Page<EnvironmentRow>, QueryError> {
+    page(
+        pool,
+        "environments",
+        ENVIRONMENT_COLS,
+        Some(("project_id", project_id)),
+        req,
+        environment_row,
+    )
+    .await
+}
+
+pub async fn environment(pool: &PgPool, id: Uuid) -> Result<Option<EnvironmentRow>, QueryError> {
+    by_id(pool, "environments", ENVIRONMENT_COLS, id, environment_row).await
+}
+
+/// A project's environment called `name`.
+pub async fn environment_named(
+    pool: &PgPool,
+    project_id: Uuid,
+    name: &str,
+) -> Result<Option<EnvironmentRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {ENVIRONMENT_COLS} FROM environments WHERE project_id = $1 AND name = $2"
+    ))
+    .bind(project_id)
+    .bind(name)
+    .fetch_optional(pool)
+    .await?)
 }
 
 pub async fn pipelines(
@@ -317,6 +412,7 @@ pub struct NodeRow {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub scheduled_start_time: Option<DateTime<Utc>>,
+    pub child_pipeline_id: Option<Uuid>,
 }
 
 pub async fn nodes(
@@ -326,7 +422,7 @@ pub async fn nodes(
 ) -> Result<Vec<NodeRow>, QueryError> {
     Ok(sqlx::query_as(
         "SELECT pipeline_id, path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
-                started_at, finished_at, scheduled_start_time
+                started_at, finished_at, scheduled_start_time, child_pipeline_id
            FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
     )
     .bind(pipeline_id)

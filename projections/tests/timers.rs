@@ -96,6 +96,7 @@ async fn scheduled(name: &str) -> Scheduled {
         template_id: uuid::Uuid::new_v4().to_string(),
         graph: Box::new(graph),
         created_at: None,
+        origin: Default::default(),
     };
     bus.pipeline(&id, cmd, &ctx).await.unwrap();
     project(&pool).await;

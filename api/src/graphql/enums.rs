@@ -6,6 +6,7 @@
 
 use async_graphql::Enum;
 use phobos_commands::aggregates::JobStatus as CoreJobStatus;
+use phobos_core::events::PipelineType as CorePipelineType;
 use phobos_core::pipeline::{
     NodeStatus as CoreNodeStatus, PipelineStatus as CorePipelineStatus,
     StageStatus as CoreStageStatus,
@@ -39,6 +40,18 @@ macro_rules! mirror {
         }
     };
 }
+
+mirror!(
+    /// What started a pipeline.
+    PipelineType from CorePipelineType {
+        /// `createPipeline`.
+        Runbook,
+        /// A `pipeline` node with `pipeline_type = "nested"`.
+        Nested,
+        /// A `pipeline` node with `pipeline_type = "deployment"`.
+        Deployment,
+    }
+);
 
 mirror!(
     /// Where a pipeline is.

@@ -150,6 +150,22 @@ pub struct RetryPipelineNodeInput {
 }
 
 #[derive(InputObject)]
+pub struct CreateEnvironmentInput {
+    pub project_id: ID,
+    /// Lower-case letters, digits, `-` and `_`, as the templates'
+    /// `environment = "…"` names it.
+    pub name: String,
+    #[graphql(default)]
+    pub description: String,
+}
+
+#[derive(SimpleObject)]
+pub struct EnvironmentPayload {
+    pub environment: Option<Environment>,
+    pub problems: Vec<Problem>,
+}
+
+#[derive(InputObject)]
 pub struct CancelPipelineInput {
     pub id: ID,
     /// Cancel the jobs at once (SIGKILL), without waiting for them to stop;
@@ -479,6 +495,37 @@ impl MutationRoot {
             None => Err(bad_id("pipelineId", &input.pipeline_id)),
         };
         pipeline_payload(ctx, result).await
+    }
+
+    /// A project's environment. Deployment pipelines also create theirs
+    /// on first use; a name the project has already is a CONFLICT problem.
+    async fn create_environment(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateEnvironmentInput,
+    ) -> Result<EnvironmentPayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::PROJECT, &input.project_id) {
+            Some(project) => {
+                app(ctx)
+                    .create_environment(claims, project, &input.name, &input.description)
+                    .await
+            }
+            None => Err(bad_id("projectId", &input.project_id)),
+        };
+        match result {
+            Ok(row) => {
+                let project = super::query::project_row(ctx, row.project_id).await?;
+                Ok(EnvironmentPayload {
+                    environment: Some(Environment(row, project)),
+                    problems: vec![],
+                })
+            }
+            Err(e) => Ok(EnvironmentPayload {
+                environment: None,
+                problems: problems(e)?,
+            }),
+        }
     }
 
     /// Stops a pipeline. Nodes that have not started are CANCELED; a job

@@ -11,7 +11,7 @@ use crate::service::{Code, ServiceError};
 
 pub struct QueryRoot;
 
-async fn project_row(ctx: &Context<'_>, id: Uuid) -> Result<queries::ProjectRow> {
+pub(crate) async fn project_row(ctx: &Context<'_>, id: Uuid) -> Result<queries::ProjectRow> {
     queries::project(&app(ctx).pool, id)
         .await
         .map_err(gql_err)?
@@ -66,6 +66,13 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
             .await
             .map_err(gql_err)?
             .map(|r| Node::Agent(r.into())),
+        aggregate::ENVIRONMENT => match queries::environment(pool, id).await.map_err(gql_err)? {
+            Some(e) => {
+                let p = project_row(ctx, e.project_id).await?;
+                Some(Node::Environment(Environment(e, p)))
+            }
+            None => None,
+        },
         _ => None,
     })
 }
@@ -98,7 +105,7 @@ impl QueryRoot {
         };
         let parts: Vec<&str> = prn.path.split('/').collect();
         use phobos_commands::aggregates::{
-            agent_id, organization_agent_id, organization_id, project_id,
+            agent_id, environment_id, organization_agent_id, organization_id, project_id,
         };
         let by = |kind: &str, s: String| (kind.to_string(), Uuid::parse_str(&s).ok());
         let (kind, uuid) = match (prn.resource_type.as_str(), parts.as_slice()) {
@@ -108,6 +115,10 @@ impl QueryRoot {
             ("pipeline_template", [_, _, id]) => by(aggregate::PIPELINE_TEMPLATE, id.to_string()),
             ("job", [_, _, id]) => by(aggregate::JOB, id.to_string()),
             ("agent", [name]) => by(aggregate::AGENT, agent_id(name)),
+            ("environment", [org, p, name]) => by(
+                aggregate::ENVIRONMENT,
+                environment_id(&project_id(&organization_id(org), p), name),
+            ),
             ("agent", [org, name]) => by(
                 aggregate::AGENT,
                 organization_agent_id(&organization_id(org), name),

@@ -5,11 +5,12 @@ use async_graphql::{ComplexObject, Context, Interface, Json, Object, Result, Sim
 use chrono::{DateTime, Utc};
 use phobos_core::events::aggregate;
 use phobos_projections::queries::{
-    self, AgentRow, JobRow, NodeRow, OrganizationRow, PipelineRow, ProjectRow, TemplateRow,
+    self, AgentRow, EnvironmentRow, JobRow, NodeRow, OrganizationRow, PipelineRow, ProjectRow,
+    TemplateRow,
 };
 use phobos_projections::queries::{Page, PageRequest};
 
-use super::enums::{JobStatus, NodeStatus, PipelineStatus, StageStatus};
+use super::enums::{JobStatus, NodeStatus, PipelineStatus, PipelineType, StageStatus};
 use super::{app, authed, gql_err, ids};
 
 /// Anything with a global id.
@@ -22,6 +23,7 @@ pub enum Node {
     Pipeline(Pipeline),
     Job(Job),
     Agent(Agent),
+    Environment(Environment),
 }
 
 pub fn connection<R, T>(page: Page<R>, wrap: impl Fn(R) -> T) -> Connection<String, T>
@@ -130,6 +132,108 @@ impl Project {
             .map_err(gql_err)?;
         Ok(connection(page, |r| Pipeline(r, self.0.clone())))
     }
+    /// Its environments (created by `createEnvironment` or by the first
+    /// deployment to one), oldest first.
+    async fn environments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Environment>> {
+        authed(ctx)?;
+        let page = queries::environments(&app(ctx).pool, self.0.id, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
+        Ok(connection(page, |r| Environment(r, self.0.clone())))
+    }
+}
+
+/// A place a project deploys to.
+pub struct Environment(pub EnvironmentRow, pub ProjectRow);
+
+#[Object]
+impl Environment {
+    async fn id(&self) -> ID {
+        ID(ids::encode(aggregate::ENVIRONMENT, self.0.id))
+    }
+    async fn prn(&self) -> String {
+        format!(
+            "prn:environment:{}/{}/{}",
+            self.1.organization_name, self.1.name, self.0.name
+        )
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn project(&self) -> Project {
+        Project(self.1.clone())
+    }
+    /// The deployment pipelines run in it, newest first.
+    async fn deployments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Deployment>> {
+        authed(ctx)?;
+        let page = queries::deployments(
+            &app(ctx).pool,
+            self.1.id,
+            &self.0.name,
+            &page_request(first, after),
+        )
+        .await
+        .map_err(gql_err)?;
+        Ok(connection(page, |r| {
+            Deployment(Pipeline(r, self.1.clone()))
+        }))
+    }
+}
+
+/// One deployment pipeline of an environment.
+pub struct Deployment(pub Pipeline);
+
+#[Object]
+impl Deployment {
+    async fn pipeline(&self) -> &Pipeline {
+        &self.0
+    }
+    async fn status(&self) -> Result<PipelineStatus> {
+        PipelineStatus::from_row(&self.0 .0.status)
+    }
+    /// Who created the pipeline it is part of.
+    async fn created_by(&self) -> &str {
+        &self.0 .0.created_by
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0 .0.created_at
+    }
+}
+
+/// The node of another pipeline that started a nested or deployment
+/// pipeline.
+pub struct PipelineParent {
+    pipeline: Pipeline,
+    node_path: String,
+}
+
+#[Object]
+impl PipelineParent {
+    async fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+    async fn node_path(&self) -> &str {
+        &self.node_path
+    }
 }
 
 pub struct PipelineTemplate(pub TemplateRow, pub ProjectRow);
@@ -195,6 +299,37 @@ impl Pipeline {
     }
     async fn status(&self) -> Result<PipelineStatus> {
         PipelineStatus::from_row(&self.0.status)
+    }
+    /// RUNBOOK (created directly), NESTED or DEPLOYMENT (started by a
+    /// node of another pipeline: `parent`).
+    #[graphql(name = "type")]
+    async fn pipeline_type(&self) -> Result<PipelineType> {
+        PipelineType::from_row(&self.0.pipeline_type)
+    }
+    /// The pipeline and node that started it (NESTED, DEPLOYMENT).
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<PipelineParent>> {
+        let (Some(id), Some(path)) = (&self.0.parent_pipeline_id, &self.0.parent_node_path) else {
+            return Ok(None);
+        };
+        authed(ctx)?;
+        Ok(queries::pipeline(&app(ctx).pool, *id)
+            .await
+            .map_err(gql_err)?
+            .map(|p| PipelineParent {
+                pipeline: Pipeline(p, self.1.clone()),
+                node_path: path.clone(),
+            }))
+    }
+    /// A deployment's environment.
+    async fn environment(&self, ctx: &Context<'_>) -> Result<Option<Environment>> {
+        let Some(name) = &self.0.environment_name else {
+            return Ok(None);
+        };
+        authed(ctx)?;
+        Ok(queries::environment_named(&app(ctx).pool, self.1.id, name)
+            .await
+            .map_err(gql_err)?
+            .map(|e| Environment(e, self.1.clone())))
     }
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
@@ -303,6 +438,15 @@ impl PipelineNode {
     }
     async fn job_id(&self) -> Option<ID> {
         self.0.job_id.map(|j| ID(ids::encode(aggregate::JOB, j)))
+    }
+    /// A nested or deployment pipeline node: the pipeline its current run
+    /// started (none until it is ready).
+    async fn child_pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
+        let Some(id) = self.0.child_pipeline_id else {
+            return Ok(None);
+        };
+        authed(ctx)?;
+        super::query::pipeline_by_id(ctx, id).await
     }
     /// Its runs, oldest first: one per job (a gate's attempts, retries).
     /// A task without actions has none.

@@ -15,6 +15,9 @@ use uuid::Uuid;
 
 mod agents;
 pub(crate) use agents::NewAgent;
+mod children;
+pub(crate) use children::ChildBuilder;
+mod environments;
 mod organizations;
 mod pipelines;
 mod templates;

@@ -29,21 +29,7 @@ impl App {
                 format!("pipeline template {template_id} does not exist"),
             )
         })?;
-        let bytes = self.objects.get(&template.object_key).await.map_err(|e| {
-            tracing::error!(error = %e, "object store read failed");
-            ServiceError::new(
-                Code::Unavailable,
-                "the template text could not be read from the object store",
-            )
-        })?;
-        if hex::encode(Sha256::digest(&bytes)) != template.sha256 {
-            tracing::error!(key = %template.object_key, "stored template does not match its checksum");
-            return Err(ServiceError::new(
-                Code::Internal,
-                "the stored template does not match its checksum",
-            ));
-        }
-        let hcl = String::from_utf8_lossy(&bytes);
+        let hcl = self.template_text(&template).await?;
         let compiled_at = self.clock.now();
         let mut opts = CompileOptions::new(TemplateKind::Pipeline, compiled_at);
         for (k, v) in variables {
@@ -77,6 +63,7 @@ impl App {
             template_id: tid.to_string(),
             graph: Box::new(compiled.graph),
             created_at: Some(compiled_at),
+            origin: Default::default(),
         };
         let appended = self
             .bus
@@ -88,6 +75,29 @@ impl App {
 }
 
 impl App {
+    /// The HCL text of `template`, read from the object store and checked
+    /// against the checksum recorded when it was uploaded.
+    pub(super) async fn template_text(
+        &self,
+        template: &queries::TemplateRow,
+    ) -> Result<String, ServiceError> {
+        let bytes = self.objects.get(&template.object_key).await.map_err(|e| {
+            tracing::error!(error = %e, "object store read failed");
+            ServiceError::new(
+                Code::Unavailable,
+                "the template text could not be read from the object store",
+            )
+        })?;
+        if hex::encode(Sha256::digest(&bytes)) != template.sha256 {
+            tracing::error!(key = %template.object_key, "stored template does not match its checksum");
+            return Err(ServiceError::new(
+                Code::Internal,
+                "the stored template does not match its checksum",
+            ));
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     /// `startPipelineNode`: a WAITING node (`when = "manual"`) goes on,
     /// with the user as the actor of its `NodeBecameReady`.
     #[tracing::instrument(skip_all, fields(pipeline = %pipeline_id, node = %node_path))]
@@ -226,7 +236,7 @@ impl App {
 /// Refuses a pipeline that needs what this server cannot do yet, with one
 /// located problem per use (blocks, and node features such as manual
 /// starts), rather than running it without them or leaving it waiting.
-fn refuse_unsupported(
+pub(super) fn refuse_unsupported(
     source: &str,
     compiled: &phobos_core::template::Compiled,
 ) -> Result<(), ServiceError> {

@@ -8,6 +8,7 @@
 //! aggregate rule, not a read-model check that could race.
 
 mod agent;
+mod environment;
 mod job;
 mod organization;
 mod pipeline;
@@ -17,6 +18,7 @@ mod project;
 use serde::{Deserialize, Serialize};
 
 pub use agent::{Agent, AgentCommand, AGENT_STATE_SHAPE};
+pub use environment::{Environment, EnvironmentCommand};
 pub use job::{Job, JobCommand, JobStatus};
 pub use organization::{Organization, OrganizationCommand};
 pub use pipeline::{Pipeline, PipelineCommand, PIPELINE_SNAPSHOT_EVERY, PIPELINE_STATE_SHAPE};
@@ -107,6 +109,11 @@ pub fn organization_id(name: &str) -> String {
 /// The id of the project called `name` in organization `organization_id`.
 pub fn project_id(organization_id: &str, name: &str) -> String {
     name_id("project", &format!("{organization_id}/{name}"))
+}
+
+/// The id of the environment called `name` in project `project_id`.
+pub fn environment_id(project_id: &str, name: &str) -> String {
+    name_id("environment", &format!("{project_id}/{name}"))
 }
 
 /// The id of the agent called `name`.

@@ -1,8 +1,8 @@
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
-use phobos_core::events::{NodeOutputs, PipelineEvent};
-use phobos_core::pipeline::{unsupported, NodeStatus, PipelineRun, Refusal};
+use phobos_core::events::{NodeOutputs, PipelineEvent, PipelineOrigin};
+use phobos_core::pipeline::{unsupported, ChildOutcome, NodeStatus, PipelineRun, Refusal};
 use phobos_core::template::ExecutionGraph;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,9 @@ pub enum PipelineCommand {
         /// event says the same; `None`: the bus clock's now.
         #[serde(default)]
         created_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// A nested or deployment pipeline's type, parent and environment.
+        #[serde(default)]
+        origin: PipelineOrigin,
     },
     /// A node's job started. Idempotent.
     MarkNodeRunning { path: String, job_id: String },
@@ -80,6 +83,27 @@ pub enum PipelineCommand {
         force: bool,
         grace_seconds: u32,
     },
+    /// The child pipeline of a nested or deployment node exists.
+    /// Idempotent.
+    ChildStarted {
+        path: String,
+        child_pipeline_id: String,
+    },
+    /// The child pipeline of a nested or deployment node ended (`reason`:
+    /// its own). Idempotent.
+    ChildEnded {
+        path: String,
+        child_pipeline_id: String,
+        outcome: ChildOutcome,
+        reason: String,
+    },
+    /// The child of a nested or deployment node cannot be created: the node
+    /// fails with `reason`. Idempotent.
+    RefuseChild {
+        path: String,
+        child_pipeline_id: String,
+        reason: String,
+    },
 }
 command_name!(PipelineCommand {
     CreatePipeline,
@@ -90,7 +114,10 @@ command_name!(PipelineCommand {
     FireTimer,
     CompleteNode,
     CancelPipeline,
-    CancelNode
+    CancelNode,
+    ChildStarted,
+    ChildEnded,
+    RefuseChild
 });
 
 impl Aggregate for Pipeline {
@@ -115,6 +142,7 @@ impl Aggregate for Pipeline {
                 template_id,
                 graph,
                 created_at,
+                origin,
             } => {
                 if self.run.exists() {
                     return Err(DomainError::AlreadyExists(format!(
@@ -133,6 +161,7 @@ impl Aggregate for Pipeline {
                     template_id,
                     graph,
                     created_at: created_at.unwrap_or(now),
+                    origin,
                 };
                 sink.write(Stored(e), self).await;
             }
@@ -224,6 +253,48 @@ impl Aggregate for Pipeline {
                 let events = self
                     .run
                     .cancel_node(&path, force, grace_seconds, now)
+                    .map_err(refusal)?;
+                for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
+            PipelineCommand::ChildStarted {
+                path,
+                child_pipeline_id,
+            } => {
+                self.node(&path)?;
+                let events = self
+                    .run
+                    .child_started(&path, &child_pipeline_id, now)
+                    .map_err(refusal)?;
+                for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
+            PipelineCommand::ChildEnded {
+                path,
+                child_pipeline_id,
+                outcome,
+                reason,
+            } => {
+                self.node(&path)?;
+                let events = self
+                    .run
+                    .child_ended(&path, &child_pipeline_id, outcome, &reason, now)
+                    .map_err(refusal)?;
+                for e in events {
+                    sink.write(Stored(e), self).await;
+                }
+            }
+            PipelineCommand::RefuseChild {
+                path,
+                child_pipeline_id,
+                reason,
+            } => {
+                self.node(&path)?;
+                let events = self
+                    .run
+                    .child_refused(&path, &child_pipeline_id, &reason, now)
                     .map_err(refusal)?;
                 for e in events {
                     sink.write(Stored(e), self).await;

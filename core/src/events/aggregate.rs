@@ -8,3 +8,4 @@ pub const PIPELINE_TEMPLATE: &str = "PipelineTemplate";
 pub const PIPELINE: &str = "Pipeline";
 pub const AGENT: &str = "Agent";
 pub const JOB: &str = "Job";
+pub const ENVIRONMENT: &str = "Environment";

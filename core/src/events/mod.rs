@@ -19,8 +19,10 @@ mod pipeline;
 pub use agent::{AgentEvent, AgentType};
 pub use job::{JobAction, JobEvent, JobSpec};
 pub use metadata::{Actor, ActorParseError, EventMetadata};
-pub use organization::{OrganizationEvent, PipelineTemplateEvent, ProjectEvent};
-pub use pipeline::{NodeOutputs, PipelineEvent, SkipCause};
+pub use organization::{EnvironmentEvent, OrganizationEvent, PipelineTemplateEvent, ProjectEvent};
+pub use pipeline::{
+    ChildSpec, NodeOutputs, ParentRef, PipelineEvent, PipelineOrigin, PipelineType, SkipCause,
+};
 
 /// The version every event is written with today.
 pub const EVENT_VERSION: &str = "1";

@@ -1,4 +1,4 @@
-//! Organizations, projects and pipeline templates.
+//! Organizations, projects, pipeline templates and environments.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -45,3 +45,16 @@ pub enum PipelineTemplateEvent {
 named_event!(PipelineTemplateEvent {
     PipelineTemplateCreated
 });
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EnvironmentEvent {
+    /// A project's environment `name` exists (`createEnvironment`, or the
+    /// first deployment to it).
+    EnvironmentCreated {
+        project_id: String,
+        name: String,
+        description: String,
+        created_at: DateTime<Utc>,
+    },
+}
+named_event!(EnvironmentEvent { EnvironmentCreated });

@@ -50,6 +50,83 @@ fn first_attempt() -> u32 {
     1
 }
 
+/// What kind of pipeline a run is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PipelineType {
+    /// Created directly (`createPipeline`).
+    #[default]
+    Runbook,
+    /// Started by a `pipeline` node with `pipeline_type = "nested"`.
+    Nested,
+    /// Started by a `pipeline` node with `pipeline_type = "deployment"`, in
+    /// an environment.
+    Deployment,
+}
+
+impl PipelineType {
+    pub const ALL: &'static [PipelineType] = &[Self::Runbook, Self::Nested, Self::Deployment];
+
+    /// The name used in read models and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Runbook => "RUNBOOK",
+            Self::Nested => "NESTED",
+            Self::Deployment => "DEPLOYMENT",
+        }
+    }
+
+    /// The value [`as_str`](Self::as_str) names.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == s)
+    }
+}
+
+/// The node of another pipeline that started this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentRef {
+    pub pipeline_id: String,
+    pub node_path: String,
+}
+
+/// Where a pipeline comes from. A pipeline created directly has the
+/// default (a RUNBOOK without parent); events recorded before nested
+/// pipelines existed have none, which reads as the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PipelineOrigin {
+    #[serde(default)]
+    pub pipeline_type: PipelineType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentRef>,
+    /// A deployment's environment (its name in the project).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// The templates of its ancestors, the root's first: its nesting depth
+    /// is the length.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestry: Vec<String>,
+}
+
+impl PipelineOrigin {
+    /// Created directly.
+    pub fn is_runbook(&self) -> bool {
+        *self == PipelineOrigin::default()
+    }
+}
+
+/// What a ready nested or deployment pipeline node starts: its child's id
+/// (fixed here, so whoever creates it does it once), template and
+/// variables (evaluated when the node became ready).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChildSpec {
+    pub child_pipeline_id: String,
+    /// As the template wrote it: an id or a PRN of a pipeline template.
+    pub template_ref: String,
+    pub pipeline_type: PipelineType,
+    pub environment: Option<String>,
+    pub variables: IndexMap<String, serde_json::Value>,
+}
+
 /// A finished node's outputs: action name → that action's outputs.
 pub type NodeOutputs = IndexMap<String, serde_json::Value>;
 
@@ -63,6 +140,10 @@ pub enum PipelineEvent {
         template_id: String,
         graph: Box<ExecutionGraph>,
         created_at: DateTime<Utc>,
+        /// Nested and deployment pipelines: their type, parent and
+        /// environment.
+        #[serde(default, skip_serializing_if = "PipelineOrigin::is_runbook")]
+        origin: PipelineOrigin,
     },
     PipelineStarted {
         at: DateTime<Utc>,
@@ -83,6 +164,16 @@ pub enum PipelineEvent {
         /// before gates ran are attempt 1.
         #[serde(default = "first_attempt")]
         attempt: u32,
+        /// A nested or deployment pipeline node: the pipeline it starts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child: Option<ChildSpec>,
+    },
+    /// The child pipeline of a ready nested or deployment node exists: the
+    /// node runs while it does.
+    NodeChildPipelineStarted {
+        path: String,
+        child_pipeline_id: String,
+        at: DateTime<Utc>,
     },
     NodeStarted {
         path: String,
@@ -229,6 +320,9 @@ pub enum PipelineEvent {
         job_id: Option<String>,
         grace_seconds: u32,
         at: DateTime<Utc>,
+        /// A nested pipeline node: its child, which is canceled too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child_pipeline_id: Option<String>,
     },
     /// The node is CANCELED. `job_id`: a job still in flight that must stop
     /// at once (a forced cancel); `forced` says the node did not wait for
@@ -243,6 +337,10 @@ pub enum PipelineEvent {
         #[serde(default)]
         outputs: NodeOutputs,
         at: DateTime<Utc>,
+        /// A nested pipeline node still running its child, which a forced
+        /// cancel cancels at once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        child_pipeline_id: Option<String>,
     },
     /// Every node of the stage has ended and one was canceled (none failed),
     /// or the pipeline was canceled before the stage ran.
@@ -286,5 +384,6 @@ named_event!(PipelineEvent {
     NodeCancelRequested,
     NodeCanceled,
     StageCanceled,
-    PipelineCanceled
+    PipelineCanceled,
+    NodeChildPipelineStarted
 });

@@ -340,6 +340,19 @@ impl PipelineRun {
         };
         // Every NodeBecameReady starts a run of the node.
         let attempt = self.nodes.get(&path).map_or(0, |s| s.attempt) + 1;
+        if n.kind == NodeKind::Pipeline {
+            return match super::children::child_spec(self, n, attempt, now) {
+                Ok(child) => PipelineEvent::NodeBecameReady {
+                    path,
+                    job_id: None,
+                    job: None,
+                    at: now,
+                    attempt,
+                    child: Some(child),
+                },
+                Err(m) => fail(m),
+            };
+        }
         if n.kind != NodeKind::Task || n.actions.is_empty() {
             return PipelineEvent::NodeBecameReady {
                 path,
@@ -347,6 +360,7 @@ impl PipelineRun {
                 job: None,
                 at: now,
                 attempt,
+                child: None,
             };
         }
         match job_spec(self, n, now) {
@@ -356,6 +370,7 @@ impl PipelineRun {
                 job: Some(job),
                 at: now,
                 attempt,
+                child: None,
             },
             Err(m) => fail(m),
         }

@@ -18,10 +18,10 @@ pub struct CancelRequest {
 }
 
 impl NodeState {
-    /// Has a job that may be running somewhere (queued, claimed, running or
-    /// asked to stop).
-    fn job_in_flight(&self) -> bool {
-        self.job_id.is_some()
+    /// Has a job, or a child pipeline, that may be running somewhere
+    /// (queued, claimed, running or asked to stop).
+    pub(super) fn job_in_flight(&self) -> bool {
+        (self.job_id.is_some() || self.child_pipeline_id.is_some())
             && matches!(
                 self.status,
                 NodeStatus::Ready
@@ -110,24 +110,24 @@ impl PipelineRun {
         reason: &str,
         now: DateTime<Utc>,
     ) -> PipelineEvent {
-        if state.job_in_flight() && !force {
+        let in_flight = state.job_in_flight();
+        if in_flight && !force {
             return PipelineEvent::NodeCancelRequested {
                 path: path.to_string(),
                 job_id: state.job_id.clone(),
                 grace_seconds,
                 at: now,
+                child_pipeline_id: state.child_pipeline_id.clone(),
             };
         }
         PipelineEvent::NodeCanceled {
             path: path.to_string(),
             reason: reason.to_string(),
-            forced: force && state.job_in_flight(),
-            job_id: state
-                .job_in_flight()
-                .then(|| state.job_id.clone())
-                .flatten(),
+            forced: force && in_flight,
+            job_id: state.job_id.clone().filter(|_| in_flight),
             outputs: NodeOutputs::new(),
             at: now,
+            child_pipeline_id: state.child_pipeline_id.clone().filter(|_| in_flight),
         }
     }
 
@@ -163,6 +163,7 @@ impl PipelineRun {
             job_id: None,
             outputs,
             at: now,
+            child_pipeline_id: None,
         }])
     }
 

@@ -89,6 +89,7 @@ impl PipelineRun {
                 job_id: None,
                 outputs,
                 at: now,
+                child_pipeline_id: None,
             }]);
         }
         let runs = match gate.interval_seconds {

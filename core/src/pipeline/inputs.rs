@@ -125,7 +125,11 @@ pub(super) fn job_spec(
     })
 }
 
-fn deferred(run: &PipelineRun, expression: &str, now: DateTime<Utc>) -> Result<Value, String> {
+pub(super) fn deferred(
+    run: &PipelineRun,
+    expression: &str,
+    now: DateTime<Utc>,
+) -> Result<Value, String> {
     deferred_with(run, None, expression, now)
 }
 

@@ -14,6 +14,7 @@
 
 mod advance;
 mod cancel;
+mod children;
 mod gate;
 mod inputs;
 mod retry;
@@ -32,6 +33,7 @@ use crate::events::{NodeOutputs, PipelineEvent};
 use crate::template::ExecutionGraph;
 
 pub use cancel::CancelRequest;
+pub use children::{child_pipeline_id_for, ChildOutcome, MAX_NESTING_DEPTH};
 pub use inputs::{action_outputs_value, job_id_for};
 pub use start::Refusal;
 pub use support::{unsupported, unsupported_blocks};
@@ -215,6 +217,9 @@ pub struct NodeState {
     #[serde(default)]
     pub skip_cause: Option<crate::events::SkipCause>,
     pub job_id: Option<String>,
+    /// A nested or deployment pipeline node: the child of its current run.
+    #[serde(default)]
+    pub child_pipeline_id: Option<String>,
     pub outputs: NodeOutputs,
 }
 
@@ -238,6 +243,9 @@ pub struct PipelineRun {
     /// `cancelPipeline`, while it is canceling or canceled.
     #[serde(default)]
     pub cancel: Option<CancelRequest>,
+    /// Its type, parent and environment.
+    #[serde(default)]
+    pub origin: crate::events::PipelineOrigin,
 }
 
 impl PipelineRun {
@@ -263,8 +271,10 @@ impl PipelineRun {
                 template_id,
                 graph,
                 created_at,
+                origin,
             } => {
                 self.id = pipeline_id.clone();
+                self.origin = origin.clone();
                 self.project_id = project_id.clone();
                 self.template_id = template_id.clone();
                 self.created_at = Some(*created_at);
@@ -330,12 +340,19 @@ impl PipelineRun {
                 path,
                 job_id,
                 attempt,
+                child,
                 ..
             } => {
                 if let Some(n) = self.nodes.get_mut(path) {
                     n.status = NodeStatus::Ready;
                     n.job_id = job_id.clone();
+                    n.child_pipeline_id = child.as_ref().map(|c| c.child_pipeline_id.clone());
                     n.attempt = *attempt;
+                }
+            }
+            NodeChildPipelineStarted { path, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::Running;
                 }
             }
             NodeGateAttemptFailed {

@@ -19,8 +19,8 @@ pub fn unsupported(graph: &ExecutionGraph) -> Vec<(String, String)> {
             ))
         };
         match node.kind {
-            NodeKind::Task => {}
-            NodeKind::Pipeline => say("(a nested pipeline)"),
+            NodeKind::Task | NodeKind::Pipeline => {}
+            // A release lifecycle's deployment block (releases: not yet).
             NodeKind::Deployment => say("(a deployment)"),
         }
         if !node.approval_rules.is_empty() {

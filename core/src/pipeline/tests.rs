@@ -16,6 +16,7 @@ fn run_of(src: &str) -> PipelineRun {
         template_id: "t".into(),
         graph: Box::new(compiled.graph),
         created_at: now,
+        origin: Default::default(),
     });
     run
 }
@@ -598,6 +599,7 @@ stage "s" {
             job: None,
             at: now,
             attempt: 1,
+            child: None,
         },
         E::NodeFailed {
             path: "stage.s.task.b".into(),
@@ -1247,4 +1249,130 @@ fn a_job_that_ends_before_the_cancel_reaches_it_ends_the_node_as_it_did() {
         run.nodes["stage.release.task.publish"].status,
         NodeStatus::Created
     );
+}
+
+const NESTED: &str = r#"
+stage "s" {
+  task "build" {
+    action "exec_command" { command = "true" }
+  }
+  pipeline "child" {
+    template_id  = "prn:pipeline_template:acme/web/0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11"
+    dependencies = ["build"]
+    variables = {
+      code = action_outputs.stage.s.task.build.action.exec_command.exit_code
+      name = "x"
+    }
+  }
+  pipeline "deploy" {
+    pipeline_type = "deployment"
+    environment   = "prod"
+    template_id   = "0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11"
+    dependencies  = ["child"]
+  }
+}"#;
+
+#[test]
+fn a_nested_pipeline_node_starts_its_child_and_ends_as_it_does() {
+    let mut run = run_of(NESTED);
+    settle(&mut run);
+    let next = finish(&mut run, "stage.s.task.build", 0);
+    let child = "stage.s.pipeline.child";
+    let [E::NodeBecameReady {
+        path,
+        job_id: None,
+        child: Some(spec),
+        ..
+    }] = &next[..]
+    else {
+        panic!("expected the child ready: {next:?}")
+    };
+    assert_eq!(path, child);
+    assert_eq!(spec.pipeline_type, crate::events::PipelineType::Nested);
+    assert_eq!(
+        spec.child_pipeline_id,
+        child_pipeline_id_for("p1", child, 1)
+    );
+    assert_eq!(spec.variables["code"], serde_json::json!(0));
+    assert_eq!(spec.variables["name"], serde_json::json!("x"));
+    assert_eq!(spec.environment, None);
+    let id = spec.child_pipeline_id.clone();
+    // Nothing happens until the child exists: no job, no success.
+    assert!(settle(&mut run).is_empty());
+    // A report for another child changes nothing.
+    assert!(run
+        .child_started(child, "other", Utc::now())
+        .unwrap()
+        .is_empty());
+    let started = run.child_started(child, &id, Utc::now()).unwrap();
+    let out = apply_all(&mut run, started);
+    assert_eq!(run.nodes[child].status, NodeStatus::Running, "{out:?}");
+    assert!(run
+        .child_started(child, &id, Utc::now())
+        .unwrap()
+        .is_empty());
+    let ended = run
+        .child_ended(child, &id, ChildOutcome::Succeeded, "", Utc::now())
+        .unwrap();
+    let out = apply_all(&mut run, ended);
+    assert_eq!(run.nodes[child].status, NodeStatus::Succeeded);
+    // The deployment is next, in its environment.
+    let Some(E::NodeBecameReady {
+        child: Some(deploy),
+        ..
+    }) = out.last()
+    else {
+        panic!("expected the deployment ready: {out:?}")
+    };
+    assert_eq!(
+        deploy.pipeline_type,
+        crate::events::PipelineType::Deployment
+    );
+    assert_eq!(deploy.environment.as_deref(), Some("prod"));
+    let id = deploy.child_pipeline_id.clone();
+    let path = "stage.s.pipeline.deploy";
+    let refused = run
+        .child_refused(path, &id, "template … does not exist", Utc::now())
+        .unwrap();
+    apply_all(&mut run, refused);
+    assert_eq!(run.nodes[path].status, NodeStatus::Failed);
+    assert_eq!(run.status, PipelineStatus::Failed);
+    // Retried, it starts another child.
+    let retried = run.retry_node(path, Utc::now()).unwrap();
+    let out = apply_all(&mut run, retried);
+    let Some(E::NodeBecameReady {
+        child: Some(again), ..
+    }) = out.last()
+    else {
+        panic!("expected the deployment ready again: {out:?}")
+    };
+    assert_eq!(
+        again.child_pipeline_id,
+        child_pipeline_id_for("p1", path, 2)
+    );
+}
+
+#[test]
+fn canceling_a_nested_pipeline_node_cancels_its_child() {
+    let mut run = run_of(NESTED);
+    settle(&mut run);
+    finish(&mut run, "stage.s.task.build", 0);
+    let child = "stage.s.pipeline.child";
+    let id = run.nodes[child].child_pipeline_id.clone().unwrap();
+    let started = run.child_started(child, &id, Utc::now()).unwrap();
+    apply_all(&mut run, started);
+    let graceful = run.cancel_node(child, false, 30, Utc::now()).unwrap();
+    assert!(matches!(&graceful[..],
+        [E::NodeCancelRequested { job_id: None, child_pipeline_id: Some(c), .. }] if *c == id));
+    let forced = run.cancel_node(child, true, 30, Utc::now()).unwrap();
+    assert!(matches!(&forced[..],
+        [E::NodeCanceled { forced: true, child_pipeline_id: Some(c), .. }] if *c == id));
+    apply_all(&mut run, graceful);
+    assert_eq!(run.nodes[child].status, NodeStatus::Canceling);
+    let ended = run
+        .child_ended(child, &id, ChildOutcome::Canceled, "canceled", Utc::now())
+        .unwrap();
+    apply_all(&mut run, ended);
+    assert_eq!(run.nodes[child].status, NodeStatus::Canceled);
+    assert_eq!(run.status, PipelineStatus::Canceled);
 }

@@ -48,7 +48,11 @@ pub const NODE_TRANSITIONS: &[(N, N, &[&str])] = &[
     (N::Waiting, N::Ready, &["NodeBecameReady"]),
     (N::Waiting, N::Failed, &["NodeFailed"]),
     (N::Waiting, N::Skipped, &["NodeSkipped"]),
-    (N::Ready, N::Running, &["NodeStarted"]),
+    (
+        N::Ready,
+        N::Running,
+        &["NodeStarted", "NodeChildPipelineStarted"],
+    ),
     (N::Ready, N::Succeeded, &["NodeSucceeded"]),
     (N::Ready, N::Failed, &["NodeFailed"]),
     // A gate's attempt that did not succeed, with attempts left.

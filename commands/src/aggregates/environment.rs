@@ -1,0 +1,70 @@
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use phobos_core::events::aggregate;
+use phobos_core::events::EnvironmentEvent;
+use serde::{Deserialize, Serialize};
+
+use super::{command_name, Stored};
+use crate::clock::Services;
+use crate::error::DomainError;
+
+/// An environment of a project, keyed by its name
+/// ([`environment_id`](super::environment_id)), so creating it on first use
+/// by two deployments at once makes one.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Environment {
+    name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub enum EnvironmentCommand {
+    /// Refused with AlreadyExists when it exists (a deployment's policy
+    /// takes that as done).
+    CreateEnvironment {
+        project_id: String,
+        name: String,
+        description: String,
+    },
+}
+command_name!(EnvironmentCommand { CreateEnvironment });
+
+impl Aggregate for Environment {
+    const TYPE: &'static str = aggregate::ENVIRONMENT;
+    type Command = EnvironmentCommand;
+    type Event = Stored<EnvironmentEvent>;
+    type Error = DomainError;
+    type Services = Services;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
+        match command {
+            EnvironmentCommand::CreateEnvironment {
+                project_id,
+                name,
+                description,
+            } => {
+                if self.name.is_some() {
+                    return Err(DomainError::AlreadyExists(format!("environment {name}")));
+                }
+                let e = EnvironmentEvent::EnvironmentCreated {
+                    project_id,
+                    name,
+                    description,
+                    created_at: services.now(),
+                };
+                sink.write(Stored(e), self).await;
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event.0 {
+            EnvironmentEvent::EnvironmentCreated { name, .. } => self.name = Some(name),
+        }
+    }
+}
