@@ -85,7 +85,12 @@ enum SessionEnd {
 enum Event {
     Work(Result<Option<AgentWork>, tonic::Status>),
     SessionLost,
+    /// A claim (and launch) finished.
+    Claimed,
 }
+
+/// How many offers are claimed (and their executors started) at once.
+const CONCURRENT_CLAIMS: usize = 16;
 
 impl Agent {
     async fn serve<F: Future<Output = ()>>(
@@ -157,8 +162,10 @@ impl Agent {
         .await
     }
 
-    /// Handles offers one at a time until the stream or session ends or
-    /// shutdown is requested. Returns how it ended and how many offers came.
+    /// Handles offers, up to [`CONCURRENT_CLAIMS`] at a time, until the
+    /// stream or session ends or shutdown is requested; claims under way
+    /// then finish first (a claim the server recorded is always launched).
+    /// Returns how it ended and how many offers came.
     async fn take_offers<F: Future<Output = ()>>(
         &self,
         mut stream: Streaming<AgentWork>,
@@ -166,24 +173,29 @@ impl Agent {
         heartbeat: &mut Heartbeat,
         shutdown: &mut Shutdown<'_, F>,
     ) -> (SessionEnd, u64) {
+        use futures::StreamExt;
         let mut offers = 0;
-        loop {
+        let mut claiming = futures::stream::FuturesUnordered::new();
+        let end = loop {
+            let room = claiming.len() < CONCURRENT_CLAIMS;
             let next = async {
                 tokio::select! {
-                    message = stream.message() => Event::Work(message),
+                    message = stream.message(), if room => Event::Work(message),
                     () = heartbeat.lost() => Event::SessionLost,
+                    Some(()) = claiming.next(), if !claiming.is_empty() => Event::Claimed,
                 }
             };
             let Some(event) = shutdown.race(next).await else {
                 info!("shutdown requested: no longer taking job offers");
-                return (SessionEnd::Shutdown, offers);
+                break SessionEnd::Shutdown;
             };
             match event {
+                Event::Claimed => {}
                 Event::Work(Ok(Some(AgentWork {
                     work: Some(agent_work::Work::Offer(offer)),
                 }))) => {
                     offers += 1;
-                    self.handle_offer(offer, &session.id).await;
+                    claiming.push(self.handle_offer(offer, &session.id));
                 }
                 Event::Work(Ok(Some(AgentWork {
                     work: Some(agent_work::Work::Cancel(cancel)),
@@ -191,14 +203,16 @@ impl Agent {
                 Event::Work(Ok(Some(AgentWork { work: None }))) => {}
                 Event::Work(Ok(None)) => {
                     info!("the server closed the job stream");
-                    return (SessionEnd::Lost, offers);
+                    break SessionEnd::Lost;
                 }
                 Event::Work(Err(status)) => {
                     warn!(code = ?status.code(), error = status.message(), "the job stream failed");
-                    return (SessionEnd::Lost, offers);
+                    break SessionEnd::Lost;
                 }
-                Event::SessionLost => return (SessionEnd::Lost, offers),
+                Event::SessionLost => break SessionEnd::Lost,
             }
-        }
+        };
+        while claiming.next().await.is_some() {}
+        (end, offers)
     }
 }

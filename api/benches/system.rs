@@ -29,6 +29,11 @@ async fn main() {
         eprintln!("system bench: run it with `cargo xtask bench`");
         return;
     }
+    // `-- --bench speed`: only the end-to-end comparison with Prefect.
+    if std::env::args().any(|a| a == "speed") {
+        speed_vs_prefect().await;
+        return;
+    }
     let opts = phobos_commands::testing::fresh_database("bench_log")
         .await
         .expect("bench database");
@@ -69,6 +74,7 @@ async fn main() {
 
     pipeline_cost(opts_for("bench_cost").await).await;
     latency().await;
+    speed_vs_prefect().await;
 }
 
 async fn opts_for(name: &str) -> sqlx::postgres::PgConnectOptions {
@@ -353,4 +359,242 @@ async fn latency() {
         lat[lat.len() - 1]
     );
     println!("  (path: commit -> NOTIFY -> policy worker -> QueueJob commit -> NOTIFY -> dispatcher -> gRPC stream)");
+}
+
+/// A template of `n` no-op tasks (`true`): a chain (each depending on the
+/// one before) or all independent in one stage.
+fn no_op_tasks(n: usize, chained: bool) -> String {
+    let mut hcl = String::from("stage \"s\" {\n");
+    for i in 0..n {
+        hcl.push_str(&format!("  task \"t{i}\" {{\n"));
+        if chained && i > 0 {
+            hcl.push_str(&format!("    dependencies = [\"t{}\"]\n", i - 1));
+        }
+        hcl.push_str("    action \"exec_command\" {\n      command = \"true\"\n    }\n  }\n");
+    }
+    hcl.push_str("}\n");
+    hcl
+}
+
+/// Runs `hcl` once on `server`; returns the seconds from `createPipeline`'s
+/// start to SUCCEEDED (as the events' times say) and the events.
+fn phobos_run(server: &support::Server, project: &str, hcl: &str) -> (f64, Vec<serde_json::Value>) {
+    let asked = chrono::Utc::now();
+    let id = server.run_pipeline(project, hcl);
+    let done = server.wait_finished(&id, Duration::from_secs(600));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    let events = server.gql(
+        "query($id: ID!) { pipelineEvents(pipelineId: $id, first: 10000) { eventType recordedAt aggregateType aggregateId } }",
+        json!({ "id": id }),
+    )["pipelineEvents"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let at = |e: &serde_json::Value| -> chrono::DateTime<chrono::Utc> {
+        e["recordedAt"].as_str().unwrap().parse().unwrap()
+    };
+    let end = events
+        .iter()
+        .find(|e| e["eventType"] == "PipelineSucceeded")
+        .map(at)
+        .unwrap();
+    (
+        (end - asked).num_microseconds().unwrap() as f64 / 1e6,
+        events,
+    )
+}
+
+/// Where the time of a sequential run goes: the mean gap before each kind
+/// of event, after the event before it (everything is on one path).
+fn breakdown(events: &[serde_json::Value], tasks: usize) {
+    let at = |e: &serde_json::Value| -> chrono::DateTime<chrono::Utc> {
+        e["recordedAt"].as_str().unwrap().parse().unwrap()
+    };
+    let mut gaps: Vec<(String, Vec<f64>)> = Vec::new();
+    for w in events.windows(2) {
+        let step = format!(
+            "{} -> {}",
+            w[0]["eventType"].as_str().unwrap(),
+            w[1]["eventType"].as_str().unwrap()
+        );
+        let ms = (at(&w[1]) - at(&w[0])).num_microseconds().unwrap() as f64 / 1000.0;
+        match gaps.iter_mut().find(|(s, _)| *s == step) {
+            Some((_, t)) => t.push(ms),
+            None => gaps.push((step, vec![ms])),
+        }
+    }
+    let total = |v: &Vec<f64>| v.iter().sum::<f64>();
+    gaps.sort_by(|a, b| total(&b.1).partial_cmp(&total(&a.1)).unwrap());
+    println!("  where a task's time goes (per task: the run's sum / {tasks}; and the median and slowest gap), largest first:");
+    for (step, v) in gaps.iter_mut().take(8) {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        println!(
+            "    {:>6.1} ms  (median {:>5.1}, max {:>6.1})  {step}",
+            total(v) / tasks as f64,
+            v[v.len() / 2],
+            v[v.len() - 1]
+        );
+    }
+}
+
+/// Prefect 3.9 in a virtualenv under the target directory (installed on
+/// first use), with a local server; `None` (and why) when it cannot be had.
+struct Prefect {
+    python: std::path::PathBuf,
+    script: std::path::PathBuf,
+    env: Vec<(String, String)>,
+    server: std::process::Child,
+}
+
+impl Drop for Prefect {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+fn prefect() -> Result<Prefect, String> {
+    use std::process::Command;
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let venv = target.join("prefect-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let made = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map_err(|e| format!("python3 -m venv: {e}"))?;
+        if !made.success() {
+            return Err("python3 -m venv failed".into());
+        }
+    }
+    let have = Command::new(&python)
+        .args(["-c", "import prefect"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !have.success() {
+        println!("  (installing prefect 3.9.1 into {} …)", venv.display());
+        let pip = Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "prefect==3.9.1"])
+            .status()
+            .map_err(|e| format!("pip: {e}"))?;
+        if !pip.success() {
+            return Err("pip install prefect failed (is PyPI reachable?)".into());
+        }
+    }
+    let home = target.join("prefect-home");
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    let port = support::free_port();
+    let env = vec![
+        ("PREFECT_HOME".to_string(), home.display().to_string()),
+        (
+            "PREFECT_API_URL".to_string(),
+            format!("http://127.0.0.1:{port}/api"),
+        ),
+        ("PREFECT_LOGGING_LEVEL".to_string(), "WARNING".to_string()),
+    ];
+    let server = Command::new(venv.join("bin/prefect"))
+        .args([
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ])
+        .envs(env.iter().cloned())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("prefect server: {e}"))?;
+    let p = Prefect {
+        python,
+        script: target.join("prefect_bench.py"),
+        env,
+        server,
+    };
+    std::fs::write(&p.script, include_str!("prefect_bench.py")).map_err(|e| e.to_string())?;
+    let health = format!("http://127.0.0.1:{port}/api/health");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while ureq::get(&health).call().is_err() {
+        if Instant::now() > deadline {
+            return Err("prefect server did not answer within 90 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Ok(p)
+}
+
+impl Prefect {
+    fn run(&self, mode: &str, n: usize) -> Result<f64, String> {
+        let out = std::process::Command::new(&self.python)
+            .arg(&self.script)
+            .args([mode, &n.to_string()])
+            .envs(self.env.iter().cloned())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("failed")
+                .to_string());
+        }
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .lines()
+            .last()
+            .unwrap_or("")
+            .parse()
+            .map_err(|e| format!("{e}"))
+    }
+}
+
+/// 40 sequential and 500 independent no-op tasks, end to end (real server,
+/// internal agent, one executor process per job), against Prefect running
+/// the same in the same invocation.
+async fn speed_vs_prefect() {
+    const SEQUENTIAL: usize = 40;
+    const INDEPENDENT: usize = 500;
+    let mut server = support::start_with("bench_speed", 1, &[("RUST_LOG", "warn")]).await;
+    server.login();
+    let project = server.project("bench", "speed");
+    // Warm-up: the internal agent's session and stream are up.
+    phobos_run(&server, &project, &no_op_tasks(1, true));
+    let (seq, events) = phobos_run(&server, &project, &no_op_tasks(SEQUENTIAL, true));
+    let (ind, _) = phobos_run(&server, &project, &no_op_tasks(INDEPENDENT, false));
+    let peer = prefect();
+    println!("\npipeline speed: no-op tasks (`true`), createPipeline -> SUCCEEDED, one executor process per task");
+    let row = |what: &str, ours: f64, n: usize, theirs: &Result<f64, String>| {
+        match theirs {
+        Ok(t) => println!(
+            "  {what:<28} phobos {ours:>7.2} s ({:>5.1} ms/task)   prefect {t:>7.2} s ({:>5.1} ms/task)   phobos/prefect {:.2}x",
+            ours * 1000.0 / n as f64,
+            t * 1000.0 / n as f64,
+            ours / t
+        ),
+        Err(why) => println!(
+            "  {what:<28} phobos {ours:>7.2} s ({:>5.1} ms/task)   prefect: missing ({why})",
+            ours * 1000.0 / n as f64
+        ),
+    }
+    };
+    let (p_seq, p_ind) = match &peer {
+        Ok(p) => (
+            p.run("sequential", SEQUENTIAL),
+            p.run("independent", INDEPENDENT),
+        ),
+        Err(why) => (Err(why.clone()), Err(why.clone())),
+    };
+    row(&format!("{SEQUENTIAL} sequential"), seq, SEQUENTIAL, &p_seq);
+    row(
+        &format!("{INDEPENDENT} independent, one stage"),
+        ind,
+        INDEPENDENT,
+        &p_ind,
+    );
+    breakdown(&events, SEQUENTIAL);
 }

@@ -68,9 +68,16 @@ impl Policies {
         self
     }
 
-    async fn on_event(&self, tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError> {
+    /// Adds the commands `ev` causes to `queue` (a nested pipeline's child
+    /// is built and created at once, after what the queue holds).
+    async fn on_event(
+        &self,
+        tx: &mut PgConnection,
+        ev: &RecordedEvent,
+        queue: &mut Queue,
+    ) -> Result<(), LogError> {
         let ctx = CommandContext::caused_by(Actor::System("policy".into()), ev);
-        let result = match ev.aggregate_type.as_str() {
+        let effect = match ev.aggregate_type.as_str() {
             aggregate::PIPELINE => match ev.decode::<PipelineEvent>()? {
                 PipelineEvent::NodeBecameReady {
                     path,
@@ -85,7 +92,7 @@ impl Policies {
                         node_path: path,
                         spec,
                     };
-                    self.bus.job(&job_id, cmd, &ctx).await.map(drop)
+                    Some(Effect::Job(job_id, cmd))
                 }
                 PipelineEvent::NodeCancelRequested {
                     job_id: Some(job_id),
@@ -97,7 +104,7 @@ impl Policies {
                         grace_seconds,
                         reason: "the pipeline or node was canceled".into(),
                     };
-                    self.bus.job(&job_id, cmd, &ctx).await.map(drop)
+                    Some(Effect::Job(job_id, cmd))
                 }
                 PipelineEvent::NodeCanceled {
                     job_id: Some(job_id),
@@ -108,7 +115,7 @@ impl Policies {
                         grace_seconds: 0,
                         reason: "the pipeline or node was canceled with force".into(),
                     };
-                    self.bus.job(&job_id, cmd, &ctx).await.map(drop)
+                    Some(Effect::Job(job_id, cmd))
                 }
                 PipelineEvent::NodeCancelRequested {
                     child_pipeline_id: Some(child),
@@ -119,7 +126,7 @@ impl Policies {
                         force: false,
                         grace_seconds,
                     };
-                    self.bus.pipeline(&child, cmd, &ctx).await.map(drop)
+                    Some(Effect::Pipeline(child, cmd))
                 }
                 PipelineEvent::NodeCanceled {
                     child_pipeline_id: Some(child),
@@ -129,13 +136,16 @@ impl Policies {
                         force: true,
                         grace_seconds: 0,
                     };
-                    self.bus.pipeline(&child, cmd, &ctx).await.map(drop)
+                    Some(Effect::Pipeline(child, cmd))
                 }
                 PipelineEvent::NodeBecameReady {
                     path,
                     child: Some(spec),
                     ..
-                } => return self.start_child(tx, ev, &path, &spec, &ctx).await,
+                } => {
+                    self.flush(queue).await?;
+                    return self.start_child(tx, ev, &path, &spec, &ctx).await;
+                }
                 PipelineEvent::PipelineCreated {
                     origin:
                         PipelineOrigin {
@@ -148,27 +158,18 @@ impl Policies {
                         path: parent.node_path,
                         child_pipeline_id: ev.aggregate_id.clone(),
                     };
-                    self.bus
-                        .pipeline(&parent.pipeline_id, cmd, &ctx)
-                        .await
-                        .map(drop)
+                    Some(Effect::Pipeline(parent.pipeline_id, cmd))
                 }
                 PipelineEvent::PipelineSucceeded { .. } => {
-                    return self
-                        .child_ended(tx, ev, ChildOutcome::Succeeded, "", &ctx)
-                        .await
+                    child_ended(tx, ev, ChildOutcome::Succeeded, "").await?
                 }
                 PipelineEvent::PipelineFailed { reason, .. } => {
-                    return self
-                        .child_ended(tx, ev, ChildOutcome::Failed, &reason, &ctx)
-                        .await
+                    child_ended(tx, ev, ChildOutcome::Failed, &reason).await?
                 }
                 PipelineEvent::PipelineCanceled { reason, .. } => {
-                    return self
-                        .child_ended(tx, ev, ChildOutcome::Canceled, &reason, &ctx)
-                        .await
+                    child_ended(tx, ev, ChildOutcome::Canceled, &reason).await?
                 }
-                _ => Ok(()),
+                _ => None,
             },
             aggregate::JOB => {
                 let job = ev.decode::<JobEvent>()?;
@@ -186,7 +187,7 @@ impl Policies {
                     _ => None,
                 };
                 match cmd {
-                    None => Ok(()),
+                    None => None,
                     Some(finish) => {
                         let (pipeline_id, path) = job_node(tx, &ev.aggregate_id).await?;
                         let job_id = ev.aggregate_id.clone();
@@ -203,13 +204,57 @@ impl Policies {
                                 }
                             }
                         };
-                        self.bus.pipeline(&pipeline_id, cmd, &ctx).await.map(drop)
+                        Some(Effect::Pipeline(pipeline_id, cmd))
                     }
                 }
             }
-            _ => Ok(()),
+            _ => None,
         };
-        settled(ev, result)
+        if let Some(effect) = effect {
+            queue.push(ev, ctx, effect);
+        }
+        Ok(())
+    }
+
+    /// Runs what `queue` holds: the commands of each aggregate in order
+    /// (a pipeline's as one [`PipelineCommand::Many`] append), different
+    /// aggregates at the same time.
+    async fn flush(&self, queue: &mut Queue) -> Result<(), LogError> {
+        use futures::StreamExt;
+        let groups = std::mem::take(&mut queue.groups);
+        let runs = groups.into_iter().map(|((kind, id), commands)| async move {
+            match kind {
+                Kind::Pipeline => {
+                    let (ev, ctx) = commands[0].0.clone();
+                    let mut cmds: Vec<PipelineCommand> = commands
+                        .into_iter()
+                        .filter_map(|(_, c)| match c {
+                            Effect::Pipeline(_, cmd) => Some(cmd),
+                            Effect::Job(..) => None,
+                        })
+                        .collect();
+                    let cmd = if cmds.len() == 1 {
+                        cmds.remove(0)
+                    } else {
+                        PipelineCommand::Many(cmds)
+                    };
+                    settled(&ev, self.bus.pipeline(&id, cmd, &ctx).await.map(drop))
+                }
+                Kind::Job => {
+                    for ((ev, ctx), c) in commands {
+                        if let Effect::Job(_, cmd) = c {
+                            settled(&ev, self.bus.job(&id, cmd, &ctx).await.map(drop))?;
+                        }
+                    }
+                    Ok(())
+                }
+            }
+        });
+        let results: Vec<Result<(), LogError>> = futures::stream::iter(runs)
+            .buffer_unordered(FLUSH_CONCURRENCY)
+            .collect()
+            .await;
+        results.into_iter().collect()
     }
 
     /// Builds and creates the child of the node at `path` (its parent is
@@ -270,7 +315,7 @@ impl Policies {
             Ok(built) => built,
             Err(why) => {
                 let result = self.bus.pipeline(parent_id, refuse(why), ctx).await;
-                return settled(ev, result.map(drop));
+                return settled(&Cause::from(ev), result.map(drop));
             }
         };
         if let (PipelineType::Deployment, Some(name)) = (spec.pipeline_type, &spec.environment) {
@@ -310,37 +355,88 @@ impl Policies {
                     .bus
                     .pipeline(parent_id, refuse(e.to_string()), ctx)
                     .await;
-                settled(ev, result.map(drop))
+                settled(&Cause::from(ev), result.map(drop))
             }
-            other => settled(ev, other.map(drop)),
+            other => settled(&Cause::from(ev), other.map(drop)),
         }
     }
+}
 
-    /// A pipeline ended: if it is a child, its parent's node ends alike.
-    async fn child_ended(
-        &self,
-        tx: &mut PgConnection,
-        ev: &RecordedEvent,
-        outcome: ChildOutcome,
-        reason: &str,
-        ctx: &CommandContext,
-    ) -> Result<(), LogError> {
-        let Some(parent) = pipeline_origin(tx, &ev.aggregate_id).await?.origin.parent else {
-            return Ok(());
+/// A pipeline ended: if it is a child, its parent's node ends alike.
+async fn child_ended(
+    tx: &mut PgConnection,
+    ev: &RecordedEvent,
+    outcome: ChildOutcome,
+    reason: &str,
+) -> Result<Option<Effect>, LogError> {
+    let Some(parent) = pipeline_origin(tx, &ev.aggregate_id).await?.origin.parent else {
+        return Ok(None);
+    };
+    let cmd = PipelineCommand::ChildEnded {
+        path: parent.node_path,
+        child_pipeline_id: ev.aggregate_id.clone(),
+        outcome,
+        reason: reason.to_string(),
+    };
+    Ok(Some(Effect::Pipeline(parent.pipeline_id, cmd)))
+}
+
+/// How many aggregates' commands a flush runs at once.
+const FLUSH_CONCURRENCY: usize = 16;
+
+/// A command for one aggregate.
+enum Effect {
+    Job(String, JobCommand),
+    Pipeline(String, PipelineCommand),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Job,
+    Pipeline,
+}
+
+/// The commands a batch causes, by aggregate, in the order of their
+/// events (each with the event and context it came from).
+#[derive(Default)]
+struct Queue {
+    groups: indexmap::IndexMap<(Kind, String), Vec<Queued>>,
+}
+
+/// One queued command: the event it came from, its context, the command.
+type Queued = ((Cause, CommandContext), Effect);
+
+/// The event a command came from, for the log of a refusal.
+#[derive(Clone)]
+struct Cause {
+    event_type: String,
+    position: crate::log::Position,
+}
+
+impl From<&RecordedEvent> for Cause {
+    fn from(ev: &RecordedEvent) -> Self {
+        Cause {
+            event_type: ev.event_type.clone(),
+            position: ev.position,
+        }
+    }
+}
+
+impl Queue {
+    fn push(&mut self, ev: &RecordedEvent, ctx: CommandContext, effect: Effect) {
+        let key = match &effect {
+            Effect::Job(id, _) => (Kind::Job, id.clone()),
+            Effect::Pipeline(id, _) => (Kind::Pipeline, id.clone()),
         };
-        let cmd = PipelineCommand::ChildEnded {
-            path: parent.node_path,
-            child_pipeline_id: ev.aggregate_id.clone(),
-            outcome,
-            reason: reason.to_string(),
-        };
-        let result = self.bus.pipeline(&parent.pipeline_id, cmd, ctx).await;
-        settled(ev, result.map(drop))
+        self.groups
+            .entry(key)
+            .or_default()
+            .push(((Cause::from(ev), ctx), effect));
     }
 }
 
 /// A policy command's result as the batch sees it.
-fn settled(ev: &RecordedEvent, result: Result<(), CommandError>) -> Result<(), LogError> {
+fn settled(ev: &Cause, result: Result<(), CommandError>) -> Result<(), LogError> {
     match result {
         Ok(()) => Ok(()),
         // Refused means the state moved on (e.g. a node already
@@ -395,12 +491,14 @@ impl Handler for Policies {
         tx: &mut PgConnection,
         events: &[RecordedEvent],
     ) -> Result<(), LogError> {
+        let mut queue = Queue::default();
         for ev in events {
             let span =
                 tracing::info_span!("policy", event = %ev.event_type, position = %ev.position);
-            self.on_event(tx, ev).instrument(span).await?;
+            self.on_event(tx, ev, &mut queue).instrument(span).await?;
         }
-        Ok(())
+        let span = tracing::info_span!("policy_commands", events = events.len());
+        self.flush(&mut queue).instrument(span).await
     }
 }
 

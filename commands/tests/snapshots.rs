@@ -314,3 +314,56 @@ async fn two_instances_take_turns_on_one_pipeline_and_each_sees_the_other() {
         .count();
     assert_eq!((started, done), (12, 12));
 }
+
+/// A batch of policy commands (`PipelineCommand::Many`) appends in one
+/// transaction what each would have alone; a refused one is skipped.
+#[tokio::test]
+async fn a_batch_of_commands_appends_once_and_skips_what_is_refused() {
+    let pool = pool("pipeline_many").await;
+    let bus = CommandBus::configured(pool.clone(), Arc::new(SystemClock), EVERY);
+    let id = "0c3a2e1b-0000-4000-8000-000000000001";
+    create(&bus, id, chain(2)).await;
+    let path = "stage.s.task.t0";
+    let job_id = job_id_for(id, path, 1);
+    let before = events(&pool, id).await.len();
+    let cmd = PipelineCommand::Many(vec![
+        PipelineCommand::MarkNodeRunning {
+            path: path.into(),
+            job_id: job_id.clone(),
+        },
+        // Refused (no such node): the others still apply.
+        PipelineCommand::StartNode {
+            path: "stage.s.task.nope".into(),
+        },
+        PipelineCommand::CompleteNode {
+            path: path.into(),
+            job_id,
+            succeeded: true,
+            canceled: false,
+            reason: String::new(),
+            outputs: Default::default(),
+        },
+    ]);
+    bus.pipeline(id, cmd, &ctx()).await.unwrap();
+    let log = events(&pool, id).await;
+    let new: Vec<&str> = log[before..]
+        .iter()
+        .map(|e| {
+            use phobos_core::events::NamedEvent;
+            e.name()
+        })
+        .collect();
+    assert_eq!(new, ["NodeStarted", "NodeSucceeded", "NodeBecameReady"]);
+    let txs: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT tx_id::text) FROM events WHERE aggregate_id = $1 AND sequence > $2",
+    )
+    .bind(id)
+    .bind(before as i64)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(txs, 1, "one append for the whole batch");
+    let run = fold(&log);
+    assert_eq!(run.nodes[path].status, NodeStatus::Succeeded);
+    assert_eq!(run.nodes["stage.s.task.t1"].status, NodeStatus::Ready);
+}

@@ -12,6 +12,12 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     template(root, extra)?;
     crate::signal::catch();
     let (url, _throw_away) = crate::test::database()?;
+    // The end-to-end rows run the release server, agent and executor.
+    run_cmd(
+        cargo()
+            .current_dir(root)
+            .args(["build", "--release", "--workspace", "--bins"]),
+    )?;
     run_cmd(
         cargo()
             .current_dir(root)

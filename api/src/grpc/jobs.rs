@@ -24,7 +24,15 @@ const LOG_RECHECK: Duration = Duration::from_secs(2);
 
 pub struct JobApi {
     app: Arc<App>,
+    /// When this instance last noted each job's executor alive.
+    noted: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
+
+/// How often an executor's liveness is written at most: the reaper waits a
+/// whole `PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS` (60 s by default) of
+/// silence, so a note a second old is as good, and each call of a job's
+/// executor need not write one.
+const NOTE_EVERY: Duration = Duration::from_secs(1);
 
 /// Whether a call may still be made for a job that has finished.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -45,7 +53,10 @@ fn bearer<T>(req: &Request<T>) -> Option<String> {
 
 impl JobApi {
     pub fn new(app: Arc<App>) -> Self {
-        JobApi { app }
+        JobApi {
+            app,
+            noted: Default::default(),
+        }
     }
 
     /// Only the token handed out with the job's claim works, checked against
@@ -110,13 +121,37 @@ impl JobApi {
         let Ok(id) = job_id.parse::<uuid::Uuid>() else {
             return;
         };
-        let noted = sqlx::query(
-            "INSERT INTO job_liveness (job_id, last_seen_at) VALUES ($1, $2)
-             ON CONFLICT (job_id) DO UPDATE SET last_seen_at = $2",
-        )
-        .bind(id)
-        .bind(self.app.clock.now())
-        .execute(&self.app.pool)
+        {
+            let mut noted = self.noted.lock().unwrap_or_else(|p| p.into_inner());
+            if noted
+                .get(job_id)
+                .is_some_and(|at| at.elapsed() < NOTE_EVERY)
+            {
+                return;
+            }
+            if noted.len() > 10_000 {
+                noted.retain(|_, at| at.elapsed() < NOTE_EVERY);
+            }
+            noted.insert(job_id.to_owned(), Instant::now());
+        }
+        // Without waiting for the WAL flush: a note lost in a crash only
+        // makes the job look silent sooner, and every executor call would
+        // otherwise wait for one more fsync.
+        let noted = async {
+            let mut tx = self.app.pool.begin().await?;
+            sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO job_liveness (job_id, last_seen_at) VALUES ($1, $2)
+                 ON CONFLICT (job_id) DO UPDATE SET last_seen_at = $2",
+            )
+            .bind(id)
+            .bind(self.app.clock.now())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
         .await;
         if let Err(e) = noted {
             tracing::warn!(error = %e, "could not note the executor's heartbeat");

@@ -6,7 +6,7 @@ use phobos_core::pipeline::{unsupported, ChildOutcome, NodeStatus, PipelineRun, 
 use phobos_core::template::ExecutionGraph;
 use serde::{Deserialize, Serialize};
 
-use super::{command_name, Shape, Stored};
+use super::{command_name, CommandName, Shape, Stored};
 use crate::clock::Services;
 use crate::error::DomainError;
 
@@ -104,6 +104,10 @@ pub enum PipelineCommand {
         child_pipeline_id: String,
         reason: String,
     },
+    /// Several policy commands in one append (one commit for a batch of
+    /// job reports): each decided in order as if alone, a refused one
+    /// skipped; then what follows from all of them.
+    Many(Vec<PipelineCommand>),
 }
 command_name!(PipelineCommand {
     CreatePipeline,
@@ -117,7 +121,8 @@ command_name!(PipelineCommand {
     CancelNode,
     ChildStarted,
     ChildEnded,
-    RefuseChild
+    RefuseChild,
+    Many
 });
 
 impl Aggregate for Pipeline {
@@ -135,6 +140,56 @@ impl Aggregate for Pipeline {
     ) -> Result<(), DomainError> {
         let now = services.now();
         self.attach_graph(services).await?;
+        match command {
+            PipelineCommand::Many(commands) => {
+                for command in commands {
+                    let name = command.command_name();
+                    match self.decide(command, now, sink).await {
+                        Ok(()) => {}
+                        Err(e @ DomainError::Unavailable(_)) => return Err(e),
+                        // As it would have been alone: refused, changing
+                        // nothing; the others go on.
+                        Err(e) => {
+                            tracing::warn!(command = name, error = %e, "a command of a batch was refused")
+                        }
+                    }
+                }
+            }
+            other => self.decide(other, now, sink).await?,
+        }
+        // Everything that follows, one step at a time.
+        loop {
+            let next = self.run.advance(now);
+            if next.is_empty() {
+                return Ok(());
+            }
+            for e in next {
+                sink.write(Stored(e), self).await;
+            }
+        }
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.run.apply(&event.0);
+    }
+}
+
+fn refusal(r: Refusal) -> DomainError {
+    match r {
+        Refusal::NotFound(m) => DomainError::NotFound(m),
+        Refusal::WrongState(m) => DomainError::Conflict(m),
+        Refusal::Invalid(m) => DomainError::Invalid(m),
+    }
+}
+
+impl Pipeline {
+    /// One command's own events (`handle` adds what follows).
+    async fn decide(
+        &mut self,
+        command: PipelineCommand,
+        now: chrono::DateTime<chrono::Utc>,
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
         match command {
             PipelineCommand::CreatePipeline {
                 pipeline_id,
@@ -300,29 +355,13 @@ impl Aggregate for Pipeline {
                     sink.write(Stored(e), self).await;
                 }
             }
-        }
-        // Everything that follows, one step at a time.
-        loop {
-            let next = self.run.advance(now);
-            if next.is_empty() {
-                return Ok(());
-            }
-            for e in next {
-                sink.write(Stored(e), self).await;
+            PipelineCommand::Many(_) => {
+                return Err(DomainError::Invalid(
+                    "a batch of pipeline commands cannot hold another batch".into(),
+                ))
             }
         }
-    }
-
-    fn apply(&mut self, event: Self::Event) {
-        self.run.apply(&event.0);
-    }
-}
-
-fn refusal(r: Refusal) -> DomainError {
-    match r {
-        Refusal::NotFound(m) => DomainError::NotFound(m),
-        Refusal::WrongState(m) => DomainError::Conflict(m),
-        Refusal::Invalid(m) => DomainError::Invalid(m),
+        Ok(())
     }
 }
 
