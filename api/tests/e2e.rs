@@ -116,6 +116,8 @@ async fn hello_pipeline_runs_end_to_end() {
     );
     assert_eq!(types.last(), Some(&"PipelineSucceeded"));
     assert_eq!(types.iter().filter(|t| **t == "JobClaimed").count(), 5);
+    // Each task went READY -> PENDING (its job queued) -> RUNNING.
+    assert_eq!(types.iter().filter(|t| **t == "NodeJobQueued").count(), 5);
     assert_eq!(types.iter().filter(|t| **t == "NodeSucceeded").count(), 5);
     let actor_kinds: std::collections::BTreeSet<&str> = events
         .iter()

@@ -2,7 +2,7 @@
 //!
 //! - `NodeBecameReady` with a job → `QueueJob` (the job id is fixed by the
 //!   event, and queueing is idempotent);
-//! - `JobStarted` → `MarkNodeRunning`;
+//! - `JobQueued` → `MarkNodePending`; `JobStarted` → `MarkNodeRunning`;
 //! - `JobSucceeded` / `JobFailed` / `JobCanceled` → `CompleteNode`
 //!   (idempotent);
 //! - `NodeCancelRequested` with a job → `CancelJob` (graceful), and
@@ -173,6 +173,19 @@ impl Policies {
             },
             aggregate::JOB => {
                 let job = ev.decode::<JobEvent>()?;
+                if let JobEvent::JobQueued {
+                    pipeline_id,
+                    node_path,
+                    ..
+                } = &job
+                {
+                    let cmd = PipelineCommand::MarkNodePending {
+                        path: node_path.clone(),
+                        job_id: ev.aggregate_id.clone(),
+                    };
+                    queue.push(ev, ctx, Effect::Pipeline(pipeline_id.clone(), cmd));
+                    return Ok(());
+                }
                 let cmd = match job {
                     JobEvent::JobStarted { .. } => Some(None),
                     JobEvent::JobSucceeded { outputs, .. } => {

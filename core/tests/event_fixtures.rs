@@ -774,3 +774,32 @@ fn regenerate_nested_fixture() {
     lines.push(serde_json::to_string(&env).unwrap());
     std::fs::write(fixture("nested_log.jsonl"), lines.join("\n") + "\n").unwrap();
 }
+
+/// `fixtures/pending_event.jsonl`: `NodeJobQueued` as the build of
+/// 2026-12-01 (third session) wrote it. Regenerate only to add a fixture:
+/// `cargo test -p phobos-core --test event_fixtures regenerate_pending -- --ignored`.
+#[test]
+fn a_stored_node_job_queued_decodes() {
+    let lines = read_lines("pending_event.jsonl");
+    let e: PipelineEvent = serde_json::from_str(&lines[0]).unwrap();
+    assert!(
+        matches!(&e, PipelineEvent::NodeJobQueued { path, job_id, .. }
+            if path == "stage.s.task.t" && job_id == "0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11"),
+        "{e:?}"
+    );
+}
+
+#[test]
+#[ignore = "writes the pending fixture; run by hand when adding one"]
+fn regenerate_pending_fixture() {
+    let e = PipelineEvent::NodeJobQueued {
+        path: "stage.s.task.t".into(),
+        job_id: "0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11".into(),
+        at: at(1),
+    };
+    std::fs::write(
+        fixture("pending_event.jsonl"),
+        serde_json::to_string(&e).unwrap() + "\n",
+    )
+    .unwrap();
+}

@@ -165,6 +165,8 @@ enum Op {
     },
     /// The job of a CANCELING node reports CANCELED.
     JobCanceled(usize),
+    /// The job of a READY node is queued.
+    JobQueued(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -180,6 +182,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..32, prop::bool::weighted(0.3))
             .prop_map(|(pick, force)| Op::CancelNode { pick, force }),
         (0usize..32).prop_map(Op::JobCanceled),
+        (0usize..32).prop_map(Op::JobQueued),
     ]
 }
 
@@ -233,9 +236,33 @@ impl Harness {
         self.now += chrono::Duration::seconds(1);
         let pick = |v: Vec<String>, i: usize| (!v.is_empty()).then(|| v[i % v.len()].clone());
         match op {
-            Op::JobStarts(i) => {
+            Op::JobQueued(i) => {
                 let ready: Vec<String> = self
                     .paths_in(NodeStatus::Ready)
+                    .into_iter()
+                    .filter(|p| self.run.nodes[p].job_id.is_some())
+                    .collect();
+                if let Some(path) = pick(ready, *i) {
+                    let job_id = self.run.nodes[&path].job_id.clone().unwrap();
+                    let events = self
+                        .run
+                        .job_queued(&path, &job_id, self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert_eq!(events.len(), 1);
+                    for e in events {
+                        self.apply(e)?;
+                    }
+                    let again = self
+                        .run
+                        .job_queued(&path, &job_id, self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert!(again.is_empty(), "queued twice: {again:?}");
+                }
+            }
+            Op::JobStarts(i) => {
+                let mut ready: Vec<String> = self.paths_in(NodeStatus::Ready);
+                ready.extend(self.paths_in(NodeStatus::Pending));
+                let ready: Vec<String> = ready
                     .into_iter()
                     .filter(|p| self.run.nodes[p].job_id.is_some())
                     .collect();
@@ -251,6 +278,11 @@ impl Harness {
             Op::JobEnds { pick: i, ok } => {
                 let mut running = self.paths_in(NodeStatus::Running);
                 running.extend(self.paths_in(NodeStatus::Canceling));
+                running.extend(
+                    self.paths_in(NodeStatus::Pending)
+                        .into_iter()
+                        .filter(|p| *i % 3 == 0 && self.run.nodes[p].job_id.is_some()),
+                );
                 if let Some(path) = pick(running, *i) {
                     let outputs = [(
                         "exec_command".to_string(),

@@ -353,6 +353,17 @@ async fn pipeline(
             .execute(&mut *tx)
             .await?;
         }
+        NodeJobQueued { path, .. } => {
+            sqlx::query(
+                "UPDATE pipeline_nodes SET status = $3 WHERE pipeline_id = $1 AND path = $2 AND status = $4",
+            )
+            .bind(id)
+            .bind(path)
+            .bind(NodeStatus::Pending.as_str())
+            .bind(NodeStatus::Ready.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         NodeChildPipelineStarted { path, at, .. } => {
             sqlx::query("UPDATE pipeline_nodes SET status = $3, started_at = $4 WHERE pipeline_id = $1 AND path = $2")
                 .bind(id)

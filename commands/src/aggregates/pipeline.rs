@@ -46,6 +46,8 @@ pub enum PipelineCommand {
     },
     /// A node's job started. Idempotent.
     MarkNodeRunning { path: String, job_id: String },
+    /// A node's job was queued: the node is PENDING. Idempotent.
+    MarkNodePending { path: String, job_id: String },
     /// Someone starts a WAITING node (`when = "manual"`). Refused, naming
     /// the node's state, in any other state.
     StartNode { path: String },
@@ -112,6 +114,7 @@ pub enum PipelineCommand {
 command_name!(PipelineCommand {
     CreatePipeline,
     MarkNodeRunning,
+    MarkNodePending,
     StartNode,
     RetryNode,
     UpdateSchedule,
@@ -222,7 +225,7 @@ impl Pipeline {
             }
             PipelineCommand::MarkNodeRunning { path, job_id } => {
                 let node = self.node(&path)?;
-                if node.status != NodeStatus::Ready
+                if !matches!(node.status, NodeStatus::Ready | NodeStatus::Pending)
                     || node.job_id.as_deref() != Some(job_id.as_str())
                 {
                     return Ok(());
@@ -233,6 +236,12 @@ impl Pipeline {
                     at: now,
                 };
                 sink.write(Stored(e), self).await;
+            }
+            PipelineCommand::MarkNodePending { path, job_id } => {
+                self.node(&path)?;
+                for e in self.run.job_queued(&path, &job_id, now).map_err(refusal)? {
+                    sink.write(Stored(e), self).await;
+                }
             }
             PipelineCommand::StartNode { path } => {
                 if !self.run.exists() {

@@ -168,6 +168,13 @@ pub enum PipelineEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         child: Option<ChildSpec>,
     },
+    /// The job of a ready task is queued for an agent: the node is PENDING
+    /// until the job starts.
+    NodeJobQueued {
+        path: String,
+        job_id: String,
+        at: DateTime<Utc>,
+    },
     /// The child pipeline of a ready nested or deployment node exists: the
     /// node runs while it does.
     NodeChildPipelineStarted {
@@ -385,5 +392,6 @@ named_event!(PipelineEvent {
     NodeCanceled,
     StageCanceled,
     PipelineCanceled,
-    NodeChildPipelineStarted
+    NodeChildPipelineStarted,
+    NodeJobQueued
 });

@@ -38,7 +38,7 @@ impl PipelineRun {
         // an earlier attempt's job changes nothing.
         let in_flight = matches!(
             state.status,
-            NodeStatus::Ready | NodeStatus::Running | NodeStatus::Canceling
+            NodeStatus::Ready | NodeStatus::Pending | NodeStatus::Running | NodeStatus::Canceling
         );
         if !in_flight || state.job_id.as_deref() != Some(job_id) {
             return Ok(vec![]);

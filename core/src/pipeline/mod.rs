@@ -89,8 +89,7 @@ pub enum NodeStatus {
     /// May run: its job is being queued (or, without actions, it is about
     /// to succeed).
     Ready,
-    /// Reserved: its job is queued or claimed (not produced yet; a READY
-    /// node's job is in the job's own status meanwhile).
+    /// Its job is queued or claimed (`NodeJobQueued`), not started yet.
     Pending,
     Running,
     Succeeded,
@@ -348,6 +347,13 @@ impl PipelineRun {
                     n.job_id = job_id.clone();
                     n.child_pipeline_id = child.as_ref().map(|c| c.child_pipeline_id.clone());
                     n.attempt = *attempt;
+                }
+            }
+            NodeJobQueued { path, job_id, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    if n.status == NodeStatus::Ready && n.job_id.as_deref() == Some(job_id) {
+                        n.status = NodeStatus::Pending;
+                    }
                 }
             }
             NodeChildPipelineStarted { path, .. } => {

@@ -19,6 +19,27 @@ pub enum Refusal {
 }
 
 impl PipelineRun {
+    /// The job `job_id` of the READY node at `path` was queued: the node is
+    /// PENDING. Idempotent; nothing for another job or a node that moved on.
+    pub fn job_queued(
+        &self,
+        path: &str,
+        job_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<PipelineEvent>, Refusal> {
+        let Some(state) = self.nodes.get(path) else {
+            return Err(Refusal::NotFound(format!("node {path}")));
+        };
+        if state.status != NodeStatus::Ready || state.job_id.as_deref() != Some(job_id) {
+            return Ok(vec![]);
+        }
+        Ok(vec![PipelineEvent::NodeJobQueued {
+            path: path.to_string(),
+            job_id: job_id.to_string(),
+            at: now,
+        }])
+    }
+
     /// `startPipelineNode`: a WAITING node goes on (its inputs evaluated
     /// now). [`advance`](Self::advance) adds what follows.
     pub fn start_node(

@@ -1376,3 +1376,44 @@ fn canceling_a_nested_pipeline_node_cancels_its_child() {
     assert_eq!(run.nodes[child].status, NodeStatus::Canceled);
     assert_eq!(run.status, PipelineStatus::Canceled);
 }
+
+#[test]
+fn a_queued_job_makes_its_node_pending_until_it_starts() {
+    let mut run = run_of(HELLO);
+    settle(&mut run);
+    let prepare = "stage.build.pre.task.prepare";
+    let job = run.nodes[prepare].job_id.clone().unwrap();
+    // Another job's queueing changes nothing.
+    assert!(run
+        .job_queued(prepare, "other", Utc::now())
+        .unwrap()
+        .is_empty());
+    let queued = run.job_queued(prepare, &job, Utc::now()).unwrap();
+    apply_all(&mut run, queued);
+    assert_eq!(run.nodes[prepare].status, NodeStatus::Pending);
+    assert!(run
+        .job_queued(prepare, &job, Utc::now())
+        .unwrap()
+        .is_empty());
+    // A job that ends without having started (a launch failure) ends it.
+    let ended = run
+        .job_ended(
+            prepare,
+            &job,
+            false,
+            "no executor",
+            Default::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    assert!(matches!(&ended[..], [E::NodeFailed { .. }]), "{ended:?}");
+    apply_checked(
+        &mut run,
+        &E::NodeStarted {
+            path: prepare.into(),
+            job_id: job,
+            at: Utc::now(),
+        },
+    );
+    assert_eq!(run.nodes[prepare].status, NodeStatus::Running);
+}
