@@ -1,7 +1,9 @@
 //! Jobs whose executor is gone: a worker on every instance that fails each
 //! claimed or running job whose executor has not been heard from for
 //! `PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS` (its executor, agent or machine
-//! died), or that has run past its timeout without its executor stopping it.
+//! died). (A job past its timeout is failed by its `timeout:` timer, from
+//! the deadline in its `JobStarted`; liveness is not in the log, so this
+//! check stays here.)
 //!
 //! Several instances may reap the same job at once: the `Job` aggregate lets
 //! one `FailJob` through and refuses the others. An instance starts reaping
@@ -60,16 +62,14 @@ async fn reap(app: &App) -> Result<usize, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT j.id, j.status, j.started_at, a.name AS agent,
                 COALESCE(l.last_seen_at, j.claimed_at) AS last_seen,
-                COALESCE(l.last_seen_at, j.claimed_at) < $3 - make_interval(secs => $1) AS silent
+                COALESCE(l.last_seen_at, j.claimed_at) < $2 - make_interval(secs => $1) AS silent
            FROM jobs j
            LEFT JOIN job_liveness l ON l.job_id = j.id
            LEFT JOIN agents a ON a.id = j.agent_id
           WHERE j.status IN ('CLAIMED', 'RUNNING')
-            AND (COALESCE(l.last_seen_at, j.claimed_at) < $3 - make_interval(secs => $1)
-                 OR j.started_at < $3 - make_interval(secs => $2))",
+            AND COALESCE(l.last_seen_at, j.claimed_at) < $2 - make_interval(secs => $1)",
     )
     .bind(f64::from(limits.heartbeat_timeout_seconds))
-    .bind(f64::from(limits.timeout_seconds) + f64::from(limits.heartbeat_timeout_seconds))
     .bind(app.clock.now())
     .fetch_all(&app.pool)
     .await?;
@@ -91,15 +91,10 @@ async fn reap(app: &App) -> Result<usize, sqlx::Error> {
                 "the job executor never reported: {agent} claimed the job at {since} and nothing was heard from it for {} s (PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS); the agent or its machine died",
                 limits.heartbeat_timeout_seconds
             )
-        } else if silent == Some(true) {
+        } else {
             format!(
                 "the job executor stopped reporting: last heard from at {since}, more than {} s ago (PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS); the executor on {agent}, or its machine, died",
                 limits.heartbeat_timeout_seconds
-            )
-        } else {
-            format!(
-                "the job ran longer than its timeout of {} s (PHOBOS_JOB_TIMEOUT_SECONDS) and its executor did not stop it",
-                limits.timeout_seconds
             )
         };
         let job_id = id.to_string();

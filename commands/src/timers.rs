@@ -160,6 +160,18 @@ async fn fire(bus: &CommandBus, t: &Due) {
             )
             .await
             .map(drop),
+        // Past its timeout (and the time its executor had to report it):
+        // the executor is not stopping it.
+        ("timeout", _) => bus
+            .job(
+                &t.aggregate_id,
+                JobCommand::FailJob {
+                    message: "the job ran past its timeout (PHOBOS_JOB_TIMEOUT_SECONDS, plus PHOBOS_JOB_HEARTBEAT_TIMEOUT_SECONDS for its executor to report) and its executor did not stop it".into(),
+                },
+                &ctx,
+            )
+            .await
+            .map(drop),
         _ => {
             tracing::error!("a timer of a kind this build does not know; it is left alone");
             return;

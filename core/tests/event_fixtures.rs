@@ -272,7 +272,10 @@ fn regenerate_fixtures() {
             claimed_at: at(1),
             token_sha256: Some("ab".repeat(32)),
         },
-        JobEvent::JobStarted { started_at: at(2) },
+        JobEvent::JobStarted {
+            started_at: at(2),
+            deadline: None,
+        },
         JobEvent::ActionOutputsRecorded {
             action: "build".into(),
             outputs: serde_json::json!({"exit_code": 0}),

@@ -606,7 +606,13 @@ async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), 
             .bind(id)
             .bind(uuid_of(ev, &agent_id)?)
             .bind(claimed_at),
-        JobEvent::JobStarted { started_at } => {
+        JobEvent::JobStarted {
+            started_at,
+            deadline,
+        } => {
+            if let Some(deadline) = deadline {
+                crate::timers::set_job_timer(tx, "timeout", &ev.aggregate_id, deadline).await?;
+            }
             sqlx::query("UPDATE jobs SET status = 'RUNNING', started_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(started_at)

@@ -57,9 +57,10 @@ pub(crate) async fn clear_node_timer(
     Ok(())
 }
 
-/// The id of the timer by which a canceling job's executor must confirm.
-pub fn cancel_timer_id(job_id: &str) -> String {
-    format!("cancel:{job_id}")
+/// The id of a job's timer of `kind`: `cancel` (its executor must have
+/// confirmed a cancel by then) or `timeout` (it must have ended).
+pub fn job_timer_id(kind: &str, job_id: &str) -> String {
+    format!("{kind}:{job_id}")
 }
 
 /// A job was asked to stop (`JobCancelRequested`): unless it ends first, it
@@ -69,25 +70,39 @@ pub(crate) async fn set_cancel_timer(
     job_id: &str,
     confirm_by: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    set_job_timer(tx, "cancel", job_id, confirm_by).await
+}
+
+/// A job's timer of `kind` (see [`job_timer_id`]) fires at `at`.
+pub(crate) async fn set_job_timer(
+    tx: &mut PgConnection,
+    kind: &str,
+    job_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO timers (id, kind, aggregate_id, fire_at) VALUES ($1, 'cancel', $2, $3)
+        "INSERT INTO timers (id, kind, aggregate_id, fire_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET fire_at = EXCLUDED.fire_at",
     )
-    .bind(cancel_timer_id(job_id))
+    .bind(job_timer_id(kind, job_id))
+    .bind(kind)
     .bind(job_id)
-    .bind(at_or_after(confirm_by))
+    .bind(at_or_after(at))
     .execute(tx)
     .await?;
     Ok(())
 }
 
-/// The job ended: nothing is left to confirm.
+/// The job ended: nothing is left to confirm or to time out.
 pub(crate) async fn clear_cancel_timer(
     tx: &mut PgConnection,
     job_id: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM timers WHERE id = $1")
-        .bind(cancel_timer_id(job_id))
+    sqlx::query("DELETE FROM timers WHERE id = ANY($1)")
+        .bind([
+            job_timer_id("cancel", job_id),
+            job_timer_id("timeout", job_id),
+        ])
         .execute(tx)
         .await?;
     Ok(())

@@ -216,3 +216,93 @@ async fn a_worker_started_after_the_time_fires_at_once() {
     stop_tx.send(true).unwrap();
     w.await.unwrap();
 }
+
+/// A job past the deadline its `JobStarted` set (its executor alive but not
+/// stopping it) is failed by its `timeout:` timer, naming the settings; a
+/// job that ended first leaves no timer behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_past_its_deadline_is_failed_by_its_timer() {
+    use phobos_commands::aggregates::JobCommand;
+    use phobos_core::events::JobSpec;
+    let Scheduled {
+        pool,
+        manual,
+        clock,
+        bus,
+        ctx,
+        ..
+    } = scheduled("timers_job_timeout").await;
+    let queue = || JobCommand::QueueJob {
+        pipeline_id: uuid::Uuid::new_v4().to_string(),
+        project_id: uuid::Uuid::new_v4().to_string(),
+        node_path: "stage.s.task.t".into(),
+        spec: JobSpec {
+            tags: vec![],
+            actions: vec![],
+        },
+    };
+    let claim = || JobCommand::ClaimJob {
+        agent_id: uuid::Uuid::new_v4().to_string(),
+        session_id: "s".into(),
+        token_sha256: "0".repeat(64),
+    };
+    let (stuck, done) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
+    for job in [&stuck, &done] {
+        bus.job(job, queue(), &ctx).await.unwrap();
+        bus.job(job, claim(), &ctx).await.unwrap();
+        let start = JobCommand::StartJob {
+            deadline_seconds: Some(60),
+        };
+        bus.job(job, start, &ctx).await.unwrap();
+    }
+    bus.job(&done, JobCommand::SucceedJob, &ctx).await.unwrap();
+    project(&pool).await;
+    let pending: Vec<String> = sqlx::query_scalar("SELECT id FROM timers WHERE kind = 'timeout'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(pending, [format!("timeout:{stuck}")]);
+
+    let (stop_tx, stop) = watch::channel(false);
+    let w = worker(&pool, &bus, &clock, "timeouts", &stop);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let status = |id: String| {
+        let pool = pool.clone();
+        async move {
+            let job = phobos_commands::aggregates::Job::load(&pool, &id)
+                .await
+                .unwrap()
+                .unwrap();
+            job.status()
+        }
+    };
+    assert_eq!(
+        status(stuck.clone()).await,
+        phobos_commands::aggregates::JobStatus::Running,
+        "nothing fires early"
+    );
+    manual.advance(chrono::Duration::seconds(61));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while status(stuck.clone()).await != phobos_commands::aggregates::JobStatus::Failed {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the timeout never fired"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop_tx.send(true).unwrap();
+    w.await.unwrap();
+    let message: String = sqlx::query_scalar(
+        "SELECT payload->'JobFailed'->>'message' FROM events WHERE aggregate_id = $1 AND event_type = 'JobFailed'",
+    )
+    .bind(&stuck)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(message.contains("PHOBOS_JOB_TIMEOUT_SECONDS"), "{message}");
+    project(&pool).await;
+    assert_eq!(timers(&pool).await, 1, "only the schedule's timer is left");
+}

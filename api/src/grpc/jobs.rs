@@ -260,7 +260,16 @@ impl JobService for JobApi {
         let ctx = self.authorize(&req, &job_id, AfterFinish::InGrace).await?;
         let r = req.into_inner();
         let cmd = match JobStatus::try_from(r.status) {
-            Ok(JobStatus::Running) => JobCommand::StartJob,
+            Ok(JobStatus::Running) => {
+                let limits = &self.app.config.jobs;
+                JobCommand::StartJob {
+                    deadline_seconds: Some(
+                        limits
+                            .timeout_seconds
+                            .saturating_add(limits.heartbeat_timeout_seconds),
+                    ),
+                }
+            }
             Ok(JobStatus::Succeeded) => JobCommand::SucceedJob,
             Ok(JobStatus::Failed) => JobCommand::FailJob { message: r.message },
             Ok(JobStatus::Canceled) => JobCommand::ConfirmCanceled { message: r.message },

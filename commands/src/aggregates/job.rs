@@ -148,7 +148,12 @@ pub enum JobCommand {
         /// The hash of the job token the claimer receives.
         token_sha256: String,
     },
-    StartJob,
+    /// The executor runs the job. `deadline_seconds`: from now, when the
+    /// job is failed if it has not ended (a timer).
+    StartJob {
+        #[serde(default)]
+        deadline_seconds: Option<u32>,
+    },
     RecordActionOutputs {
         action: String,
         outputs: serde_json::Value,
@@ -235,8 +240,12 @@ impl Aggregate for Job {
                     token_sha256: Some(token_sha256),
                 }
             }
-            JobCommand::StartJob => match self.status {
-                JobStatus::Claimed => JobEvent::JobStarted { started_at: now },
+            JobCommand::StartJob { deadline_seconds } => match self.status {
+                JobStatus::Claimed => JobEvent::JobStarted {
+                    started_at: now,
+                    deadline: deadline_seconds
+                        .map(|s| now + chrono::Duration::seconds(i64::from(s))),
+                },
                 // Asked to stop before it said it runs: it stops soon.
                 JobStatus::Running | JobStatus::Canceling => return Ok(()),
                 s => return Err(self.wrong_state("start", s)),

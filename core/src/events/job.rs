@@ -44,8 +44,14 @@ pub enum JobEvent {
         #[serde(default)]
         token_sha256: Option<String>,
     },
+    /// `deadline`: when the server fails the job if it has not ended (its
+    /// timeout, plus the heartbeat timeout for the executor to report);
+    /// a durable timer keeps it. Absent in events recorded before the
+    /// timers kept it.
     JobStarted {
         started_at: DateTime<Utc>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<DateTime<Utc>>,
     },
     ActionOutputsRecorded {
         action: String,
