@@ -475,9 +475,10 @@ async fn pipeline_origin(tx: &mut PgConnection, pipeline_id: &str) -> Result<Cre
         "SELECT payload->'PipelineCreated'->>'project_id', payload->'PipelineCreated'->>'template_id',
                 payload->'PipelineCreated'->'origin'
            FROM events
-          WHERE aggregate_type = 'Pipeline' AND aggregate_id = $1 AND event_type = 'PipelineCreated'",
+          WHERE aggregate_type = $2 AND aggregate_id = $1 AND event_type = 'PipelineCreated'",
     )
     .bind(pipeline_id)
+    .bind(aggregate::PIPELINE)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((Some(project_id), Some(template_id), origin)) = row else {
@@ -521,9 +522,10 @@ impl Handler for Policies {
 async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<String, LogError> {
     let project: Option<String> = sqlx::query_scalar(
         "SELECT payload->'PipelineCreated'->>'project_id' FROM events
-          WHERE aggregate_type = 'Pipeline' AND aggregate_id = $1 AND event_type = 'PipelineCreated'",
+          WHERE aggregate_type = $2 AND aggregate_id = $1 AND event_type = 'PipelineCreated'",
     )
     .bind(pipeline_id)
+    .bind(aggregate::PIPELINE)
     .fetch_optional(&mut *tx)
     .await?
     .flatten();

@@ -2,7 +2,8 @@
 //! and compiled, so each is one the compiler accepts), driven by random
 //! sequences of what can happen to them (a job starts, succeeds, fails; a
 //! person starts a WAITING node or tries one that is not, cancels the
-//! pipeline or a node, retries a failed or canceled one), never make a
+//! pipeline or a node, retries a failed or canceled one; a nested
+//! pipeline node's child starts, ends or is refused), never make a
 //! status change outside `transitions`, a refused command changes nothing,
 //! each `advance` loop settles, replaying the log (through JSON) gives the
 //! same state, so does resuming a serialized state from any cut, and
@@ -23,6 +24,8 @@ struct NodeSpec {
     when: usize,    // 0 auto, 1 manual, 2 never
     condition: Option<bool>,
     action: bool,
+    /// A nested pipeline node (main section only) instead of a task.
+    pipeline: bool,
     deps: Vec<usize>, // indices into earlier nodes, filtered to the same section
     /// A datetime schedule, minutes after the start (negative: in the past).
     schedule: Option<i64>,
@@ -47,18 +50,23 @@ fn node_spec() -> impl Strategy<Value = NodeSpec> {
             3 => Just(None),
             1 => (prop::option::of(1u32..5), 1u32..4).prop_map(Some)
         ],
+        prop::bool::weighted(0.15),
     )
         .prop_map(
-            |(section, when, condition, action, deps, schedule, gate)| NodeSpec {
-                section,
-                when,
-                condition,
-                action,
-                deps,
-                // A schedule needs `when = "auto"` (seed 002).
-                schedule: schedule.filter(|_| when == 0),
-                // A gate reads its own action's exit code.
-                gate: gate.filter(|_| action),
+            |(section, when, condition, action, deps, schedule, gate, pipeline)| {
+                let pipeline = pipeline && section == 1;
+                NodeSpec {
+                    section,
+                    when,
+                    condition,
+                    action: action && !pipeline,
+                    pipeline,
+                    deps,
+                    // A schedule needs `when = "auto"` (seed 002).
+                    schedule: schedule.filter(|_| when == 0),
+                    // A gate reads its own action's exit code.
+                    gate: gate.filter(|_| action && !pipeline),
+                }
             },
         )
 }
@@ -84,7 +92,11 @@ fn render(g: &GraphSpec) -> String {
             }
             for &i in &mine {
                 let n = &nodes[i];
-                src.push_str(&format!("  task \"n{i}\" {{\n"));
+                let block = if n.pipeline { "pipeline" } else { "task" };
+                src.push_str(&format!("  {block} \"n{i}\" {{\n"));
+                if n.pipeline {
+                    src.push_str("    template_id = \"0d6c1a52-6c55-4b0e-9e43-6f1e7b5a8c11\"\n");
+                }
                 let deps: Vec<String> = n
                     .deps
                     .iter()
@@ -167,6 +179,14 @@ enum Op {
     JobCanceled(usize),
     /// The job of a READY node is queued.
     JobQueued(usize),
+    /// The child pipeline of a READY nested pipeline node exists.
+    ChildStarts(usize),
+    /// A nested pipeline node's child ends (0 succeeded, 1 failed, 2
+    /// canceled), or (3) cannot be created.
+    ChildEnds {
+        pick: usize,
+        how: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -183,6 +203,12 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(pick, force)| Op::CancelNode { pick, force }),
         (0usize..32).prop_map(Op::JobCanceled),
         (0usize..32).prop_map(Op::JobQueued),
+        (0usize..32).prop_map(Op::ChildStarts),
+        (
+            0usize..32,
+            prop_oneof![4 => Just(0u8), 1 => Just(1), 1 => Just(2), 1 => Just(3)]
+        )
+            .prop_map(|(pick, how)| Op::ChildEnds { pick, how }),
     ]
 }
 
@@ -236,6 +262,80 @@ impl Harness {
         self.now += chrono::Duration::seconds(1);
         let pick = |v: Vec<String>, i: usize| (!v.is_empty()).then(|| v[i % v.len()].clone());
         match op {
+            Op::ChildStarts(i) => {
+                let ready: Vec<String> = self
+                    .paths_in(NodeStatus::Ready)
+                    .into_iter()
+                    .filter(|p| self.run.nodes[p].child_pipeline_id.is_some())
+                    .collect();
+                if let Some(path) = pick(ready, *i) {
+                    let child = self.run.nodes[&path].child_pipeline_id.clone().unwrap();
+                    let events = self
+                        .run
+                        .child_started(&path, &child, self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert_eq!(events.len(), 1);
+                    for e in events {
+                        self.apply(e)?;
+                    }
+                }
+            }
+            Op::ChildEnds { pick: i, how } => {
+                let waiting: Vec<String> = self
+                    .run
+                    .nodes
+                    .iter()
+                    .filter(|(_, n)| {
+                        n.child_pipeline_id.is_some()
+                            && matches!(
+                                n.status,
+                                NodeStatus::Ready | NodeStatus::Running | NodeStatus::Canceling
+                            )
+                    })
+                    .map(|(p, _)| p.clone())
+                    .collect();
+                if let Some(path) = pick(waiting, *i) {
+                    use phobos_core::pipeline::ChildOutcome;
+                    let child = self.run.nodes[&path].child_pipeline_id.clone().unwrap();
+                    let events = match how {
+                        0 => self.run.child_ended(
+                            &path,
+                            &child,
+                            ChildOutcome::Succeeded,
+                            "",
+                            self.now,
+                        ),
+                        1 => {
+                            self.run
+                                .child_ended(&path, &child, ChildOutcome::Failed, "x", self.now)
+                        }
+                        2 => self.run.child_ended(
+                            &path,
+                            &child,
+                            ChildOutcome::Canceled,
+                            "x",
+                            self.now,
+                        ),
+                        _ => self
+                            .run
+                            .child_refused(&path, &child, "no such template", self.now),
+                    }
+                    .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert_eq!(events.len(), 1);
+                    for e in events {
+                        self.apply(e)?;
+                    }
+                    // The child's end reported again changes nothing.
+                    let again = self
+                        .run
+                        .child_ended(&path, &child, ChildOutcome::Succeeded, "", self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    prop_assert!(
+                        again.is_empty(),
+                        "a repeated child end did something: {again:?}"
+                    );
+                }
+            }
             Op::JobQueued(i) => {
                 let ready: Vec<String> = self
                     .paths_in(NodeStatus::Ready)
@@ -281,8 +381,9 @@ impl Harness {
                 running.extend(
                     self.paths_in(NodeStatus::Pending)
                         .into_iter()
-                        .filter(|p| *i % 3 == 0 && self.run.nodes[p].job_id.is_some()),
+                        .filter(|_| *i % 3 == 0),
                 );
+                running.retain(|p| self.run.nodes[p].job_id.is_some());
                 if let Some(path) = pick(running, *i) {
                     let outputs = [(
                         "exec_command".to_string(),
@@ -413,7 +514,12 @@ impl Harness {
                 }
             }
             Op::JobCanceled(i) => {
-                if let Some(path) = pick(self.paths_in(NodeStatus::Canceling), *i) {
+                let canceling: Vec<String> = self
+                    .paths_in(NodeStatus::Canceling)
+                    .into_iter()
+                    .filter(|p| self.run.nodes[p].job_id.is_some())
+                    .collect();
+                if let Some(path) = pick(canceling, *i) {
                     let job_id = self.run.nodes[&path].job_id.clone().unwrap();
                     let events = self
                         .run
@@ -528,6 +634,8 @@ proptest! {
             h.step(&Op::JobStarts(0))?;
             h.step(&Op::JobEnds { pick: 0, ok: true })?;
             h.step(&Op::JobCanceled(0))?;
+            h.step(&Op::ChildStarts(0))?;
+            h.step(&Op::ChildEnds { pick: 0, how: 0 })?;
             h.step(&Op::Start(0))?;
             h.step(&Op::Advance(60))?;
         }
