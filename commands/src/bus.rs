@@ -64,17 +64,27 @@ impl CommandContext {
     }
 }
 
-/// What a command appended: where its aggregate's stream ends after the
-/// commit. A caller that must show the result waits until the read models
-/// have passed `last` (`App::wait_projected` in the api crate); waiting for
-/// "a row exists" is not enough when a command changes rows that exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a command appended: the aggregate whose stream it ended. A caller
+/// that must show the result waits until the read models have passed
+/// [`last`](Self::last) (`App::wait_projected` in the api crate); waiting
+/// for "a row exists" is not enough when a command changes rows that exist.
+/// Read only when asked, so the commands nobody waits on (policies,
+/// executors' reports) cost no extra query.
+#[derive(Debug, Clone)]
 pub struct Appended {
-    /// The position of the aggregate's last event after the command (an
-    /// idempotent command that appended nothing gives the existing last
-    /// event; a concurrent later command can only make it later). `None`
-    /// when the stream is empty.
-    pub last: Option<Position>,
+    pool: PgPool,
+    aggregate_type: &'static str,
+    id: String,
+}
+
+impl Appended {
+    /// The position of the aggregate's last event, read now: at or after
+    /// the command's own last event (an idempotent command that appended
+    /// nothing gives the existing last event; a concurrent later command
+    /// can only make it later). `None` when the stream is empty.
+    pub async fn last(&self) -> Result<Option<Position>, CommandError> {
+        last_position(&self.pool, self.aggregate_type, &self.id).await
+    }
 }
 
 /// Runs commands against the aggregates, stored in PostgreSQL.
@@ -251,8 +261,11 @@ where
                 .await
             {
                 Ok(()) => {
-                    let last = last_position(pool, A::TYPE, id).await?;
-                    return Ok(Appended { last });
+                    return Ok(Appended {
+                        pool: pool.clone(),
+                        aggregate_type: A::TYPE,
+                        id: id.to_string(),
+                    });
                 }
                 Err(AggregateError::UserError(DomainError::Unavailable(m))) => {
                     tracing::warn!(error = %m, "event store error");

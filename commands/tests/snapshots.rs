@@ -214,7 +214,7 @@ async fn the_bus_returns_where_the_aggregate_stream_ends() {
     let id = "snap-3";
     let graph = chain(2);
     let first = graph.stages[0].nodes[0].path.clone();
-    let a = create(&bus, id, graph).await.last.unwrap();
+    let a = create(&bus, id, graph).await.last().await.unwrap().unwrap();
     let cmd = PipelineCommand::MarkNodeRunning {
         path: first.clone(),
         job_id: job_id_for(id, &first, 1),
@@ -223,11 +223,20 @@ async fn the_bus_returns_where_the_aggregate_stream_ends() {
         .pipeline(id, cmd.clone(), &ctx())
         .await
         .unwrap()
-        .last
+        .last()
+        .await
+        .unwrap()
         .unwrap();
     assert!(b > a, "{b} after {a}");
     // Idempotent: nothing appended, the same end.
-    let c = bus.pipeline(id, cmd, &ctx()).await.unwrap().last.unwrap();
+    let c = bus
+        .pipeline(id, cmd, &ctx())
+        .await
+        .unwrap()
+        .last()
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(c, b);
     let (tx, pos): (String, i64) = sqlx::query_as(
         "SELECT tx_id::text, global_position FROM events ORDER BY global_position DESC LIMIT 1",

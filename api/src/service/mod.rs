@@ -239,7 +239,7 @@ impl App {
         appended: Appended,
         what: &str,
     ) -> Result<(), ServiceError> {
-        let Some(last) = appended.last else {
+        let Some(last) = appended.last().await? else {
             return Ok(());
         };
         let mut rx = self.projected.clone();
