@@ -85,7 +85,7 @@ impl Policies {
                     job: Some(spec),
                     ..
                 } => {
-                    let project_id = pipeline_project(tx, &ev.aggregate_id).await?;
+                    let project_id = pipeline_origin(tx, &ev.aggregate_id).await?.project_id;
                     let cmd = JobCommand::QueueJob {
                         pipeline_id: ev.aggregate_id.clone(),
                         project_id,
@@ -462,8 +462,9 @@ fn settled(ev: &Cause, result: Result<(), CommandError>) -> Result<(), LogError>
     }
 }
 
-/// A pipeline's project, template and origin, from its `PipelineCreated`
-/// (the graph beside them is not read).
+/// A pipeline's project, template and origin, from its `PipelineCreated`.
+/// Only those fields are read: the event also holds the whole graph, which
+/// this runs for every ready task and need not decode.
 struct Created {
     project_id: String,
     template_id: String,
@@ -514,26 +515,6 @@ impl Handler for Policies {
         let span = tracing::info_span!("policy_commands", events = events.len());
         self.flush(&mut queue).instrument(span).await
     }
-}
-
-/// The project of a pipeline, from its `PipelineCreated` event. Only that
-/// field is read: the event also holds the whole graph, which this runs for
-/// every ready task and need not decode.
-async fn pipeline_project(tx: &mut PgConnection, pipeline_id: &str) -> Result<String, LogError> {
-    let project: Option<String> = sqlx::query_scalar(
-        "SELECT payload->'PipelineCreated'->>'project_id' FROM events
-          WHERE aggregate_type = $2 AND aggregate_id = $1 AND event_type = 'PipelineCreated'",
-    )
-    .bind(pipeline_id)
-    .bind(aggregate::PIPELINE)
-    .fetch_optional(&mut *tx)
-    .await?
-    .flatten();
-    project.ok_or_else(|| {
-        LogError::Handler(format!(
-            "pipeline {pipeline_id} has no PipelineCreated event"
-        ))
-    })
 }
 
 async fn job_node(tx: &mut PgConnection, job_id: &str) -> Result<(String, String), LogError> {

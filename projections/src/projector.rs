@@ -364,16 +364,7 @@ async fn pipeline(
             .execute(&mut *tx)
             .await?;
         }
-        NodeChildPipelineStarted { path, at, .. } => {
-            sqlx::query("UPDATE pipeline_nodes SET status = $3, started_at = $4 WHERE pipeline_id = $1 AND path = $2")
-                .bind(id)
-                .bind(path)
-                .bind(NodeStatus::Running.as_str())
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        }
-        NodeStarted { path, at, .. } => {
+        NodeStarted { path, at, .. } | NodeChildPipelineStarted { path, at, .. } => {
             sqlx::query("UPDATE pipeline_nodes SET status = $3, started_at = $4 WHERE pipeline_id = $1 AND path = $2")
                 .bind(id)
                 .bind(path)
@@ -624,7 +615,7 @@ async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), 
                 .bind(outputs)
         }
         JobEvent::JobSucceeded { finished_at, .. } => {
-            crate::timers::clear_cancel_timer(tx, &ev.aggregate_id).await?;
+            crate::timers::clear_job_timers(tx, &ev.aggregate_id).await?;
             sqlx::query("UPDATE jobs SET status = 'SUCCEEDED', finished_at = $2 WHERE id = $1")
                 .bind(id)
                 .bind(finished_at)
@@ -632,7 +623,7 @@ async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), 
         JobEvent::JobFailed {
             message, finished_at, ..
         } => {
-            crate::timers::clear_cancel_timer(tx, &ev.aggregate_id).await?;
+            crate::timers::clear_job_timers(tx, &ev.aggregate_id).await?;
             sqlx::query("UPDATE jobs SET status = 'FAILED', message = $2, finished_at = $3 WHERE id = $1")
                 .bind(id)
                 .bind(message)
@@ -654,7 +645,7 @@ async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), 
             finished_at,
             ..
         } => {
-            crate::timers::clear_cancel_timer(tx, &ev.aggregate_id).await?;
+            crate::timers::clear_job_timers(tx, &ev.aggregate_id).await?;
             sqlx::query(
                 "UPDATE jobs SET status = 'CANCELED', message = $2, cancel_forced = $3, finished_at = $4 WHERE id = $1",
             )

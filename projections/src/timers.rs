@@ -94,7 +94,7 @@ pub(crate) async fn set_job_timer(
 }
 
 /// The job ended: nothing is left to confirm or to time out.
-pub(crate) async fn clear_cancel_timer(
+pub(crate) async fn clear_job_timers(
     tx: &mut PgConnection,
     job_id: &str,
 ) -> Result<(), sqlx::Error> {

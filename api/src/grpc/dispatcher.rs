@@ -162,12 +162,7 @@ impl Dispatcher {
         pool: &PgPool,
         project_id: &str,
     ) -> Result<String, sqlx::Error> {
-        if let Some(o) = self
-            .organizations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(project_id)
-        {
+        if let Some(o) = lock(&self.organizations).get(project_id) {
             return Ok(o.clone());
         }
         let org: Option<uuid::Uuid> = match project_id.parse::<uuid::Uuid>() {
@@ -181,18 +176,12 @@ impl Dispatcher {
         };
         // An unknown project matches no organization agent.
         let org = org.map(|o| o.to_string()).unwrap_or_default();
-        self.organizations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(project_id.to_owned(), org.clone());
+        lock(&self.organizations).insert(project_id.to_owned(), org.clone());
         Ok(org)
     }
 
     fn closed(&self, job_id: &str) {
-        self.open
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(job_id);
+        lock(&self.open).remove(job_id);
     }
 
     async fn snapshot(&self, pool: &PgPool) -> Result<Position, sqlx::Error> {

@@ -193,7 +193,8 @@ impl Pipeline {
         now: chrono::DateTime<chrono::Utc>,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
-        match command {
+        let run = &self.run;
+        let events = match command {
             PipelineCommand::CreatePipeline {
                 pipeline_id,
                 project_id,
@@ -202,7 +203,7 @@ impl Pipeline {
                 created_at,
                 origin,
             } => {
-                if self.run.exists() {
+                if run.exists() {
                     return Err(DomainError::AlreadyExists(format!(
                         "pipeline {pipeline_id}"
                     )));
@@ -213,15 +214,14 @@ impl Pipeline {
                         missing.into_iter().map(|(_, m)| m).collect(),
                     ));
                 }
-                let e = PipelineEvent::PipelineCreated {
+                vec![PipelineEvent::PipelineCreated {
                     pipeline_id,
                     project_id,
                     template_id,
                     graph,
                     created_at: created_at.unwrap_or(now),
                     origin,
-                };
-                sink.write(Stored(e), self).await;
+                }]
             }
             PipelineCommand::MarkNodeRunning { path, job_id } => {
                 let node = self.node(&path)?;
@@ -230,46 +230,31 @@ impl Pipeline {
                 {
                     return Ok(());
                 }
-                let e = PipelineEvent::NodeStarted {
+                vec![PipelineEvent::NodeStarted {
                     path,
                     job_id,
                     at: now,
-                };
-                sink.write(Stored(e), self).await;
+                }]
             }
             PipelineCommand::MarkNodePending { path, job_id } => {
                 self.node(&path)?;
-                for e in self.run.job_queued(&path, &job_id, now).map_err(refusal)? {
-                    sink.write(Stored(e), self).await;
-                }
+                run.job_queued(&path, &job_id, now).map_err(refusal)?
             }
             PipelineCommand::StartNode { path } => {
-                if !self.run.exists() {
-                    return Err(DomainError::NotFound("this pipeline".into()));
-                }
-                let events = self.run.start_node(&path, now).map_err(refusal)?;
-                for e in events {
-                    sink.write(Stored(e), self).await;
-                }
+                self.exists()?;
+                run.start_node(&path, now).map_err(refusal)?
             }
             PipelineCommand::RetryNode { path } => {
                 self.node(&path)?;
-                for e in self.run.retry_node(&path, now).map_err(refusal)? {
-                    sink.write(Stored(e), self).await;
-                }
+                run.retry_node(&path, now).map_err(refusal)?
             }
             PipelineCommand::UpdateSchedule { path, schedule } => {
                 self.node(&path)?;
-                let events = self
-                    .run
-                    .update_schedule(&path, schedule, now)
-                    .map_err(refusal)?;
-                for e in events {
-                    sink.write(Stored(e), self).await;
-                }
+                run.update_schedule(&path, schedule, now).map_err(refusal)?
             }
             PipelineCommand::FireTimer { path } => {
                 self.node(&path)?;
+                vec![]
             }
             PipelineCommand::CompleteNode {
                 path,
@@ -280,33 +265,20 @@ impl Pipeline {
                 outputs,
             } => {
                 self.node(&path)?;
-                let events = if canceled {
-                    self.run
-                        .job_canceled(&path, &job_id, &reason, outputs, now)
-                        .map_err(refusal)?
+                if canceled {
+                    run.job_canceled(&path, &job_id, &reason, outputs, now)
                 } else {
-                    self.run
-                        .job_ended(&path, &job_id, succeeded, &reason, outputs, now)
-                        .map_err(refusal)?
-                };
-                for e in events {
-                    sink.write(Stored(e), self).await;
+                    run.job_ended(&path, &job_id, succeeded, &reason, outputs, now)
                 }
+                .map_err(refusal)?
             }
             PipelineCommand::CancelPipeline {
                 force,
                 grace_seconds,
             } => {
-                if !self.run.exists() {
-                    return Err(DomainError::NotFound("this pipeline".into()));
-                }
-                let events = self
-                    .run
-                    .cancel_pipeline(force, grace_seconds, now)
-                    .map_err(refusal)?;
-                for e in events {
-                    sink.write(Stored(e), self).await;
-                }
+                self.exists()?;
+                run.cancel_pipeline(force, grace_seconds, now)
+                    .map_err(refusal)?
             }
             PipelineCommand::CancelNode {
                 path,
@@ -314,26 +286,16 @@ impl Pipeline {
                 grace_seconds,
             } => {
                 self.node(&path)?;
-                let events = self
-                    .run
-                    .cancel_node(&path, force, grace_seconds, now)
-                    .map_err(refusal)?;
-                for e in events {
-                    sink.write(Stored(e), self).await;
-                }
+                run.cancel_node(&path, force, grace_seconds, now)
+                    .map_err(refusal)?
             }
             PipelineCommand::ChildStarted {
                 path,
                 child_pipeline_id,
             } => {
                 self.node(&path)?;
-                let events = self
-                    .run
-                    .child_started(&path, &child_pipeline_id, now)
-                    .map_err(refusal)?;
-                for e in events {
-                    sink.write(Stored(e), self).await;
-                }
+                run.child_started(&path, &child_pipeline_id, now)
+                    .map_err(refusal)?
             }
             PipelineCommand::ChildEnded {
                 path,
@@ -342,13 +304,8 @@ impl Pipeline {
                 reason,
             } => {
                 self.node(&path)?;
-                let events = self
-                    .run
-                    .child_ended(&path, &child_pipeline_id, outcome, &reason, now)
-                    .map_err(refusal)?;
-                for e in events {
-                    sink.write(Stored(e), self).await;
-                }
+                run.child_ended(&path, &child_pipeline_id, outcome, &reason, now)
+                    .map_err(refusal)?
             }
             PipelineCommand::RefuseChild {
                 path,
@@ -356,25 +313,21 @@ impl Pipeline {
                 reason,
             } => {
                 self.node(&path)?;
-                let events = self
-                    .run
-                    .child_refused(&path, &child_pipeline_id, &reason, now)
-                    .map_err(refusal)?;
-                for e in events {
-                    sink.write(Stored(e), self).await;
-                }
+                run.child_refused(&path, &child_pipeline_id, &reason, now)
+                    .map_err(refusal)?
             }
             PipelineCommand::Many(_) => {
                 return Err(DomainError::Invalid(
                     "a batch of pipeline commands cannot hold another batch".into(),
                 ))
             }
+        };
+        for e in events {
+            sink.write(Stored(e), self).await;
         }
         Ok(())
     }
-}
 
-impl Pipeline {
     /// Re-attaches the graph a snapshot leaves out, or remembers the one a
     /// replay decoded, so the next load from a snapshot finds it.
     async fn attach_graph(&mut self, services: &Services) -> Result<(), DomainError> {
@@ -394,10 +347,16 @@ impl Pipeline {
         Ok(())
     }
 
-    fn node(&self, path: &str) -> Result<&phobos_core::pipeline::NodeState, DomainError> {
-        if !self.run.exists() {
-            return Err(DomainError::NotFound("this pipeline".into()));
+    fn exists(&self) -> Result<(), DomainError> {
+        if self.run.exists() {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("this pipeline".into()))
         }
+    }
+
+    fn node(&self, path: &str) -> Result<&phobos_core::pipeline::NodeState, DomainError> {
+        self.exists()?;
         self.run
             .node(path)
             .ok_or_else(|| DomainError::NotFound(format!("node {path} in this pipeline")))
