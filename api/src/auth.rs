@@ -25,6 +25,10 @@ pub struct Claims {
     pub sub: String,
     pub kind: TokenKind,
     pub iss: String,
+    /// The internal identity provider's client id
+    /// (`PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID`).
+    #[serde(default)]
+    pub aud: String,
     pub exp: i64,
     pub iat: i64,
 }
@@ -50,21 +54,26 @@ pub enum AuthError {
     Forbidden,
     #[error("wrong email or password")]
     BadLogin,
+    /// An external token that could not be checked, and why.
+    #[error("the token could not be verified: {0}")]
+    Unverifiable(String),
 }
 
 pub struct Tokens {
     issuer: String,
+    audience: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
 }
 
 impl Tokens {
     /// A fresh in-memory key.
-    pub fn in_memory(issuer: &str) -> Result<Tokens, getrandom::Error> {
+    pub fn in_memory(issuer: &str, audience: &str) -> Result<Tokens, getrandom::Error> {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key)?;
         Ok(Tokens {
             issuer: issuer.to_string(),
+            audience: audience.to_string(),
             encoding: EncodingKey::from_secret(&key),
             decoding: DecodingKey::from_secret(&key),
         })
@@ -76,6 +85,7 @@ impl Tokens {
             sub: sub.to_string(),
             kind,
             iss: self.issuer.clone(),
+            aud: self.audience.clone(),
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
         };
@@ -86,6 +96,7 @@ impl Tokens {
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let mut v = Validation::new(Algorithm::HS256);
         v.set_issuer(&[&self.issuer]);
+        v.set_audience(&[&self.audience]);
         v.leeway = 5;
         decode::<Claims>(token, &self.decoding, &v)
             .map(|d| d.claims)
@@ -94,13 +105,29 @@ impl Tokens {
 
     /// Reads `Bearer <token>` from an Authorization header value.
     pub fn verify_header(&self, header: Option<&str>) -> Result<Claims, AuthError> {
-        let h = header.ok_or(AuthError::Missing)?;
-        let t = h
-            .strip_prefix("Bearer ")
-            .or_else(|| h.strip_prefix("bearer "))
-            .ok_or(AuthError::Missing)?;
-        self.verify(t.trim())
+        self.verify(bearer(header)?)
     }
+
+    /// Whether this server issued `token` (by its unverified `iss`).
+    pub fn issued(&self, token: &str) -> bool {
+        #[derive(Deserialize)]
+        struct Iss {
+            iss: Option<String>,
+        }
+        jsonwebtoken::dangerous::insecure_decode_claims::<Iss>(token)
+            .ok()
+            .and_then(|c| c.iss)
+            .is_some_and(|i| i == self.issuer)
+    }
+}
+
+/// The token of a `Bearer <token>` Authorization header value.
+pub fn bearer(header: Option<&str>) -> Result<&str, AuthError> {
+    let h = header.ok_or(AuthError::Missing)?;
+    h.strip_prefix("Bearer ")
+        .or_else(|| h.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or(AuthError::Missing)
 }
 
 /// Compares in time independent of where the strings differ.
@@ -117,12 +144,12 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_foreign_ones_fail() {
-        let t = Tokens::in_memory("http://x").unwrap();
+        let t = Tokens::in_memory("http://x", "phobos").unwrap();
         let tok = t.issue(TokenKind::User, "a@b.c", Duration::minutes(5));
         let c = t.verify(&tok).unwrap();
         assert_eq!(c.sub, "a@b.c");
         assert_eq!(c.actor(), Actor::User("a@b.c".into()));
-        let other = Tokens::in_memory("http://x").unwrap();
+        let other = Tokens::in_memory("http://x", "phobos").unwrap();
         assert_eq!(other.verify(&tok).unwrap_err(), AuthError::Invalid);
         let expired = t.issue(TokenKind::User, "a@b.c", Duration::minutes(-5));
         assert_eq!(t.verify(&expired).unwrap_err(), AuthError::Invalid);

@@ -267,12 +267,6 @@ impl Config {
                 scope: env.get(&p("SCOPE")),
             });
         }
-        if !oauth_providers.is_empty() {
-            return Err(err(
-                "PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL",
-                "external OIDC providers are not available in this build yet; use the built-in admin user (PHOBOS_ADMIN_USER_EMAIL / PHOBOS_ADMIN_USER_PASSWORD)",
-            ));
-        }
 
         if env.bool("PHOBOS_TLS_ENABLED", false)? {
             return Err(err(

@@ -31,7 +31,7 @@ async fn graphql(
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
-    let caller = Caller(app.tokens.verify_header(header));
+    let caller = Caller(app.authenticate(header).await);
     let request = body.into_inner().data(caller);
     let span = tracing::info_span!(
         "graphql",
@@ -70,7 +70,7 @@ async fn graphiql_or_ws(
                 .and_then(|v| v.as_str())
                 .map(str::to_string);
             let mut data = Data::default();
-            data.insert(Caller(app.tokens.verify_header(header.as_deref())));
+            data.insert(Caller(app.authenticate(header.as_deref()).await));
             Ok(data)
         })
         .start(&req, payload)

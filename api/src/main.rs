@@ -2,12 +2,15 @@
 //! (`phobos template validate`).
 
 mod auth;
+mod authz;
 mod config;
 mod credentials;
 mod graphql;
 mod grpc;
 mod http;
+mod http_client;
 mod object_store;
+mod oidc;
 mod reaper;
 mod server;
 mod service;
@@ -29,6 +32,12 @@ enum Command {
     /// Run the server: GraphQL over HTTP, gRPC for agents, internal agents.
     /// Configured by PHOBOS_* environment variables.
     Serve,
+    /// Print the roles and permissions table (Markdown, as in
+    /// docs/permissions.md), or with --json the rule of every root field.
+    Permissions {
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with pipeline and release lifecycle templates.
     Template {
         #[command(subcommand)]
@@ -41,6 +50,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Template { command } => template_cmd::run(command),
         Command::Serve => serve(),
+        Command::Permissions { json } => {
+            if json {
+                println!("{}", authz::rules_json());
+            } else {
+                print!("{}", authz::docs_page());
+            }
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -153,7 +153,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             Box::new(store)
         }
     };
-    let tokens = Tokens::in_memory(&config.token_issuer_url)
+    let tokens = Tokens::in_memory(&config.token_issuer_url, &config.internal_idp_client_id)
         .map_err(|e| anyhow::anyhow!("cannot draw an in-memory signing key: {e}"))?;
     let app = Arc::new(App {
         config: config.clone(),
@@ -164,6 +164,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         projected,
         health: health.clone(),
         clock,
+        issuers: crate::oidc::ExternalIssuers::new(
+            &config.oauth_providers,
+            crate::http_client::HttpClient::new(std::time::Duration::from_secs(10))
+                .map_err(|e| anyhow::anyhow!("cannot read the machine's root certificates: {e}"))?,
+        ),
+        known_users: Default::default(),
     });
     // Policies build the children of nested pipeline nodes with the
     // template store and compiler, which the app has.

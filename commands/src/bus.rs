@@ -97,6 +97,8 @@ pub struct CommandBus {
     agents: CqrsFramework<Agent, SnapshotStore<Agent>>,
     jobs: PostgresCqrs<Job>,
     environments: PostgresCqrs<Environment>,
+    users: PostgresCqrs<User>,
+    teams: PostgresCqrs<Team>,
 }
 
 /// How often a command is re-run after losing a race to append to its
@@ -148,6 +150,8 @@ impl CommandBus {
             pipelines,
             agents,
             environments: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            users: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            teams: postgres_cqrs(pool.clone(), vec![], services.clone()),
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
         }
@@ -227,6 +231,22 @@ impl CommandBus {
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
         execute(&self.pool, &self.environments, id, cmd, ctx).await
+    }
+    pub async fn user(
+        &self,
+        id: &str,
+        cmd: UserCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.users, id, cmd, ctx).await
+    }
+    pub async fn team(
+        &self,
+        id: &str,
+        cmd: TeamCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.teams, id, cmd, ctx).await
     }
 }
 

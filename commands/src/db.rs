@@ -55,6 +55,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "nested pipelines and environments",
         include_str!("../../migrations/0009_nested_pipelines_and_environments.sql"),
     ),
+    (
+        10,
+        "identity",
+        include_str!("../../migrations/0010_identity.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

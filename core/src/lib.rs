@@ -4,6 +4,7 @@
 //! database, a network or a clock lives in outer crates and hands values in
 //! (for example the pipeline creation time used by `timestamp()`).
 
+pub mod access;
 pub mod agent;
 pub mod events;
 pub mod pipeline;

@@ -806,3 +806,36 @@ fn regenerate_pending_fixture() {
     )
     .unwrap();
 }
+
+// ---- Identity events (issue 9) ---------------------------------------------
+//
+// `fixtures/identity_events.jsonl`: users, teams and memberships as the build
+// of 2026-12-01 writes them (written by hand from its output). Each line
+// decodes, names itself as stored, and encodes back to the same JSON; an
+// organization's and a project's membership events share one shape.
+
+#[test]
+fn stored_identity_events_decode() {
+    use phobos_core::events::{NamedEvent, OrganizationEvent, ProjectEvent, TeamEvent, UserEvent};
+    fn check<E: serde::de::DeserializeOwned + serde::Serialize + NamedEvent>(
+        v: &serde_json::Value,
+    ) {
+        let e: E = serde_json::from_value(v.clone()).unwrap_or_else(|err| panic!("{v}: {err}"));
+        let name = v.as_object().unwrap().keys().next().unwrap();
+        assert_eq!(e.name(), name);
+        assert_eq!(&serde_json::to_value(&e).unwrap(), v);
+    }
+    let lines = read_lines("identity_events.jsonl");
+    assert_eq!(lines.len(), 10);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let event = &v["event"];
+        match v["aggregate"].as_str().unwrap() {
+            "Organization" => check::<OrganizationEvent>(event),
+            "Project" => check::<ProjectEvent>(event),
+            "User" => check::<UserEvent>(event),
+            "Team" => check::<TeamEvent>(event),
+            other => panic!("unknown aggregate {other}"),
+        }
+    }
+}

@@ -6,8 +6,8 @@ use phobos_commands::log::RecordedEvent;
 use phobos_commands::subscription::Handler;
 use phobos_core::events::aggregate;
 use phobos_core::events::{
-    AgentEvent, AgentType, EnvironmentEvent, JobEvent, OrganizationEvent, PipelineEvent,
-    PipelineTemplateEvent, ProjectEvent,
+    AgentEvent, AgentType, EnvironmentEvent, JobEvent, MembershipEvent, OrganizationEvent,
+    PipelineEvent, PipelineTemplateEvent, ProjectEvent, TeamEvent, UserEvent,
 };
 use phobos_core::pipeline::{NodeStatus, PipelineStatus, StageStatus};
 use sqlx::PgConnection;
@@ -65,8 +65,17 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
                     .execute(&mut *tx)
                     .await?;
             }
+            OrganizationEvent::Membership(m) => membership(tx, ev, id, None, &actor, m).await?,
         },
         aggregate::PROJECT => match ev.decode::<ProjectEvent>()? {
+            ProjectEvent::Membership(m) => {
+                let org: Uuid =
+                    sqlx::query_scalar("SELECT organization_id FROM projects WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                membership(tx, ev, org, Some(id), &actor, m).await?
+            }
             ProjectEvent::ProjectCreated {
                 organization_id,
                 organization_name,
@@ -141,7 +150,132 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
                 .await?;
             }
         },
+        aggregate::USER => match ev.decode::<UserEvent>()? {
+            UserEvent::UserCreated {
+                username,
+                email,
+                issuer,
+                subject,
+                admin,
+                created_at,
+            } => {
+                sqlx::query(
+                    "INSERT INTO users (id, username, email, issuer, subject, admin, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(id)
+                .bind(username)
+                .bind(email)
+                .bind(issuer)
+                .bind(subject)
+                .bind(admin)
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+            }
+        },
+        aggregate::TEAM => team(tx, id, &actor, ev).await?,
         _ => {}
+    }
+    Ok(())
+}
+
+async fn team(
+    tx: &mut PgConnection,
+    id: Uuid,
+    actor: &str,
+    ev: &RecordedEvent,
+) -> Result<(), LogError> {
+    match ev.decode::<TeamEvent>()? {
+        TeamEvent::TeamCreated {
+            name,
+            description,
+            created_at,
+        } => {
+            sqlx::query("INSERT INTO teams (id, name, description, created_by, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(name)
+                .bind(description)
+                .bind(actor)
+                .bind(created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        TeamEvent::TeamMemberAdded {
+            user_id,
+            username,
+            maintainer,
+            added_at,
+        } => {
+            sqlx::query("INSERT INTO team_members (team_id, user_id, username, maintainer, added_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(uuid_of(ev, &user_id)?)
+                .bind(username)
+                .bind(maintainer)
+                .bind(added_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        TeamEvent::TeamMemberRemoved { user_id, .. } => {
+            sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+                .bind(id)
+                .bind(uuid_of(ev, &user_id)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// A membership of organization `org` (of its project `project` when given).
+async fn membership(
+    tx: &mut PgConnection,
+    ev: &RecordedEvent,
+    org: Uuid,
+    project: Option<Uuid>,
+    actor: &str,
+    m: MembershipEvent,
+) -> Result<(), LogError> {
+    match m {
+        MembershipEvent::MembershipCreated {
+            membership_id,
+            member,
+            role,
+            created_at,
+        } => {
+            sqlx::query(
+                "INSERT INTO memberships (id, organization_id, project_id, member_kind, member_id, member_name, role, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(uuid_of(ev, &membership_id)?)
+            .bind(org)
+            .bind(project)
+            .bind(member.kind.as_str())
+            .bind(uuid_of(ev, &member.id)?)
+            .bind(member.name)
+            .bind(role.as_str())
+            .bind(actor)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        MembershipEvent::MembershipRoleChanged {
+            membership_id,
+            role,
+            ..
+        } => {
+            sqlx::query("UPDATE memberships SET role = $2 WHERE id = $1")
+                .bind(uuid_of(ev, &membership_id)?)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        MembershipEvent::MembershipDeleted { membership_id, .. } => {
+            sqlx::query("DELETE FROM memberships WHERE id = $1")
+                .bind(uuid_of(ev, &membership_id)?)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -46,13 +46,22 @@ fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), QueryError> {
     ))
 }
 
-/// Runs `SELECT {columns} FROM {table} WHERE {filter}` as a page; the filter
-/// may use `$1` (bound to `filter_arg` when given).
+/// A condition on a column of a listed table.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    Eq(&'a str, Uuid),
+    /// The column is one of these (an empty list matches nothing).
+    In(&'a str, &'a [Uuid]),
+    /// The column is null or one of these.
+    NullOrIn(&'a str, &'a [Uuid]),
+}
+
+/// Runs `SELECT {columns} FROM {table} WHERE {filters…}` as a page.
 async fn page<T>(
     pool: &PgPool,
     table: &str,
     columns: &str,
-    filter: Option<(&str, Uuid)>,
+    filters: &[Filter<'_>],
     req: &PageRequest,
     map: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
 ) -> Result<Page<T>, QueryError> {
@@ -60,9 +69,15 @@ async fn page<T>(
     let after = req.after.as_deref().map(parse_cursor).transpose()?;
     let mut sql = format!("SELECT {columns} FROM {table} WHERE true");
     let mut n = 0;
-    if let Some((f, _)) = filter {
+    for f in filters {
         n += 1;
-        sql.push_str(&format!(" AND {f} = ${n}"));
+        match f {
+            Filter::Eq(c, _) => sql.push_str(&format!(" AND {c} = ${n}")),
+            Filter::In(c, _) => sql.push_str(&format!(" AND {c} = ANY(${n})")),
+            Filter::NullOrIn(c, _) => {
+                sql.push_str(&format!(" AND ({c} IS NULL OR {c} = ANY(${n}))"))
+            }
+        }
     }
     if after.is_some() {
         sql.push_str(&format!(" AND (created_at, id) > (${}, ${})", n + 1, n + 2));
@@ -70,8 +85,11 @@ async fn page<T>(
     }
     sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", n + 1));
     let mut q = sqlx::query(&sql);
-    if let Some((_, v)) = filter {
-        q = q.bind(v);
+    for f in filters {
+        q = match f {
+            Filter::Eq(_, v) => q.bind(*v),
+            Filter::In(_, v) | Filter::NullOrIn(_, v) => q.bind(v.to_vec()),
+        };
     }
     if let Some((t, id)) = after {
         q = q.bind(t).bind(id);
@@ -88,6 +106,20 @@ async fn page<T>(
         items,
         has_next_page,
     })
+}
+
+/// [`page`] of rows that map themselves.
+pub(crate) async fn page_as<T>(
+    pool: &PgPool,
+    table: &str,
+    columns: &str,
+    filters: &[Filter<'_>],
+    req: &PageRequest,
+) -> Result<Page<T>, QueryError>
+where
+    T: for<'r> FromRow<'r, PgRow>,
+{
+    page(pool, table, columns, filters, req, |r| T::from_row(r)).await
 }
 
 /// One row of `table` by id.
@@ -125,11 +157,15 @@ fn org(r: &PgRow) -> Result<OrganizationRow, sqlx::Error> {
     })
 }
 
+/// Organizations; `only`: just these (what a caller who is not an admin
+/// may see).
 pub async fn organizations(
     pool: &PgPool,
+    only: Option<&[Uuid]>,
     req: &PageRequest,
 ) -> Result<Page<OrganizationRow>, QueryError> {
-    page(pool, "organizations", ORG_COLS, None, req, org).await
+    let f: Vec<Filter> = only.map(|ids| Filter::In("id", ids)).into_iter().collect();
+    page(pool, "organizations", ORG_COLS, &f, req, org).await
 }
 
 pub async fn organization(pool: &PgPool, id: Uuid) -> Result<Option<OrganizationRow>, QueryError> {
@@ -161,20 +197,16 @@ fn project_row(r: &PgRow) -> Result<ProjectRow, sqlx::Error> {
     })
 }
 
+/// An organization's projects; `only`: just these.
 pub async fn projects(
     pool: &PgPool,
     organization_id: Uuid,
+    only: Option<&[Uuid]>,
     req: &PageRequest,
 ) -> Result<Page<ProjectRow>, QueryError> {
-    page(
-        pool,
-        "projects",
-        PROJECT_COLS,
-        Some(("organization_id", organization_id)),
-        req,
-        project_row,
-    )
-    .await
+    let mut f = vec![Filter::Eq("organization_id", organization_id)];
+    f.extend(only.map(|ids| Filter::In("id", ids)));
+    page(pool, "projects", PROJECT_COLS, &f, req, project_row).await
 }
 
 pub async fn project(pool: &PgPool, id: Uuid) -> Result<Option<ProjectRow>, QueryError> {
@@ -217,7 +249,7 @@ pub async fn templates(
         pool,
         "pipeline_templates",
         TEMPLATE_COLS,
-        Some(("project_id", project_id)),
+        &[Filter::Eq("project_id", project_id)],
         req,
         template_row,
     )
@@ -326,7 +358,7 @@ pub async fn environments(
         pool,
         "environments",
         ENVIRONMENT_COLS,
-        Some(("project_id", project_id)),
+        &[Filter::Eq("project_id", project_id)],
         req,
         environment_row,
     )
@@ -361,7 +393,7 @@ pub async fn pipelines(
         pool,
         "pipelines",
         PIPELINE_COLS,
-        Some(("project_id", project_id)),
+        &[Filter::Eq("project_id", project_id)],
         req,
         pipeline_row,
     )
@@ -507,8 +539,18 @@ pub async fn project_organization(
     )
 }
 
-pub async fn agents(pool: &PgPool, req: &PageRequest) -> Result<Page<AgentRow>, QueryError> {
-    page(pool, "agents", AGENT_COLS, None, req, agent_row).await
+/// Agents; `organizations`: only shared ones and those of these
+/// organizations.
+pub async fn agents(
+    pool: &PgPool,
+    organizations: Option<&[Uuid]>,
+    req: &PageRequest,
+) -> Result<Page<AgentRow>, QueryError> {
+    let f: Vec<Filter> = organizations
+        .map(|ids| Filter::NullOrIn("organization_id", ids))
+        .into_iter()
+        .collect();
+    page(pool, "agents", AGENT_COLS, &f, req, agent_row).await
 }
 
 pub async fn agent(pool: &PgPool, id: Uuid) -> Result<Option<AgentRow>, QueryError> {

@@ -107,7 +107,7 @@ async fn killing_the_worker_mid_batch_loses_nothing_and_applies_nothing_twice() 
         "exactly the two committed batches are visible"
     );
     let cp = checkpoint(&pool, "kill_test").await.unwrap();
-    let page = queries::organizations(&pool, &Default::default())
+    let page = queries::organizations(&pool, None, &Default::default())
         .await
         .unwrap();
     assert_eq!(page.items.len(), 50);
@@ -156,7 +156,7 @@ async fn read_models_page_by_cursor() {
     };
     let mut seen = vec![];
     loop {
-        let page = queries::organizations(&pool, &req).await.unwrap();
+        let page = queries::organizations(&pool, None, &req).await.unwrap();
         seen.extend(page.items.iter().map(|(_, o)| o.name.clone()));
         if !page.has_next_page {
             break;
@@ -164,7 +164,7 @@ async fn read_models_page_by_cursor() {
         req.after = page.items.last().map(|(c, _)| c.clone());
     }
     assert_eq!(seen, ["o0", "o1", "o2", "o3", "o4", "o5", "o6"]);
-    let one = &queries::organizations(&pool, &Default::default())
+    let one = &queries::organizations(&pool, None, &Default::default())
         .await
         .unwrap()
         .items[0]
@@ -172,6 +172,7 @@ async fn read_models_page_by_cursor() {
     assert_eq!(one.created_by, "user:u@example.com");
     let bad = queries::organizations(
         &pool,
+        None,
         &queries::PageRequest {
             first: None,
             after: Some("nonsense".into()),

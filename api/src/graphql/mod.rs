@@ -6,6 +6,7 @@
 //! `extensions.code`.
 
 pub mod enums;
+pub mod identity;
 pub mod ids;
 mod mutation;
 mod query;
@@ -65,7 +66,7 @@ pub struct Problem {
     /// Line and column in the template (1-based), when the problem is in it.
     pub line: Option<u32>,
     pub column: Option<u32>,
-    /// BAD_REQUEST, NOT_FOUND, CONFLICT, TOO_LARGE …
+    /// BAD_REQUEST, NOT_FOUND, FORBIDDEN, CONFLICT, TOO_LARGE …
     pub code: String,
 }
 
@@ -74,7 +75,7 @@ pub struct Problem {
 pub(crate) fn problems(e: ServiceError) -> async_graphql::Result<Vec<Problem>> {
     use crate::service::Code::*;
     match e.code {
-        Invalid | NotFound | Conflict | TooLarge => {
+        Invalid | NotFound | Conflict | TooLarge | Forbidden => {
             let code = e.code.as_str().to_string();
             let list = if e.problems.is_empty() {
                 vec![ServiceProblem {

@@ -2,6 +2,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use phobos_core::events::aggregate;
 
+use super::identity::{Membership, Role, Team};
 use super::query::pipeline_by_id;
 use super::types::*;
 use super::{app, authed, gql_err, ids, problems, Problem};
@@ -295,12 +296,276 @@ async fn pipeline_payload(
     }
 }
 
+/// `createTeam`'s input.
+#[derive(InputObject)]
+pub struct CreateTeamInput {
+    /// Unique: 1 to 64 lowercase letters, digits, '-' or '_'.
+    pub name: String,
+    /// What the team is for.
+    #[graphql(default)]
+    pub description: String,
+}
+
+/// `addTeamMember`'s input.
+#[derive(InputObject)]
+pub struct AddTeamMemberInput {
+    /// The team's name.
+    pub team_name: String,
+    /// The user's username (it must have signed in once).
+    pub username: String,
+    /// Whether it may add and remove the team's members.
+    #[graphql(default)]
+    pub maintainer: bool,
+}
+
+/// `removeTeamMember`'s input.
+#[derive(InputObject)]
+pub struct RemoveTeamMemberInput {
+    /// The team's name.
+    pub team_name: String,
+    /// The member's username.
+    pub username: String,
+}
+
+/// A team, or what was wrong.
+#[derive(SimpleObject)]
+pub struct TeamPayload {
+    /// The team, after the change.
+    pub team: Option<Team>,
+    /// What was wrong, when nothing changed.
+    pub problems: Vec<Problem>,
+}
+
+/// `createMembership`'s input: one scope (`organizationName` or
+/// `projectId`) and one principal (`username`, `teamName` or
+/// `serviceAccount`).
+#[derive(InputObject)]
+pub struct CreateMembershipInput {
+    /// The organization, for an organization membership.
+    pub organization_name: Option<String>,
+    /// The project, for a project membership.
+    pub project_id: Option<ID>,
+    /// A user, by username.
+    pub username: Option<String>,
+    /// A team, by name.
+    pub team_name: Option<String>,
+    /// A service account, by path or PRN.
+    pub service_account: Option<String>,
+    /// The role it grants.
+    pub role: Role,
+}
+
+/// `updateMembership`'s input.
+#[derive(InputObject)]
+pub struct UpdateMembershipInput {
+    /// The membership's id.
+    pub id: ID,
+    /// Its new role.
+    pub role: Role,
+}
+
+/// `deleteMembership`'s input.
+#[derive(InputObject)]
+pub struct DeleteMembershipInput {
+    /// The membership's id.
+    pub id: ID,
+}
+
+/// A membership, or what was wrong.
+#[derive(SimpleObject)]
+pub struct MembershipPayload {
+    /// The membership (as it was, for a deletion).
+    pub membership: Option<Membership>,
+    /// What was wrong, when nothing changed.
+    pub problems: Vec<Problem>,
+}
+
+fn exactly_one<'a>(
+    fields: &[(&str, Option<&'a str>)],
+) -> Result<(String, &'a str), crate::service::ServiceError> {
+    let given: Vec<(&str, &str)> = fields
+        .iter()
+        .filter_map(|(f, v)| v.map(|v| (*f, v)))
+        .collect();
+    match given.as_slice() {
+        [(f, v)] => Ok((f.to_string(), *v)),
+        _ => {
+            let names: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
+            Err(ServiceError::field(
+                Code::Invalid,
+                names[0],
+                format!("give exactly one of {}", names.join(", ")),
+            ))
+        }
+    }
+}
+
+async fn team_payload(
+    r: Result<phobos_projections::identity::TeamRow, ServiceError>,
+) -> Result<TeamPayload> {
+    match r {
+        Ok(t) => Ok(TeamPayload {
+            team: Some(Team(t)),
+            problems: vec![],
+        }),
+        Err(e) => Ok(TeamPayload {
+            team: None,
+            problems: problems(e)?,
+        }),
+    }
+}
+
+fn membership_payload(
+    r: Result<phobos_projections::identity::MembershipRow, ServiceError>,
+) -> Result<MembershipPayload> {
+    match r {
+        Ok(m) => Ok(MembershipPayload {
+            membership: Some(Membership(m)),
+            problems: vec![],
+        }),
+        Err(e) => Ok(MembershipPayload {
+            membership: None,
+            problems: problems(e)?,
+        }),
+    }
+}
+
 #[Object]
 impl MutationRoot {
+    /// Creates a team (administrators only).
+    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
+        let claims = authed(ctx)?;
+        team_payload(
+            app(ctx)
+                .create_team(claims, &input.name, &input.description)
+                .await,
+        )
+        .await
+    }
+
+    /// Adds a user to a team (administrators and the team's maintainers).
+    async fn add_team_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddTeamMemberInput,
+    ) -> Result<TeamPayload> {
+        let claims = authed(ctx)?;
+        team_payload(
+            app(ctx)
+                .change_team_member(
+                    claims,
+                    &input.team_name,
+                    &input.username,
+                    Some(input.maintainer),
+                )
+                .await,
+        )
+        .await
+    }
+
+    /// Removes a user from a team (administrators and the team's maintainers).
+    async fn remove_team_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveTeamMemberInput,
+    ) -> Result<TeamPayload> {
+        let claims = authed(ctx)?;
+        team_payload(
+            app(ctx)
+                .change_team_member(claims, &input.team_name, &input.username, None)
+                .await,
+        )
+        .await
+    }
+
+    /// Grants a role in an organization or a project to a user, a team or
+    /// a service account (Owners of the scope).
+    async fn create_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMembershipInput,
+    ) -> Result<MembershipPayload> {
+        let claims = authed(ctx)?;
+        let project = input.project_id.as_ref().map(|p| p.as_str());
+        let r = async {
+            let (scope_field, scope_value) = exactly_one(&[
+                ("organizationName", input.organization_name.as_deref()),
+                ("projectId", project),
+            ])?;
+            let at = if scope_field == "projectId" {
+                let id = ids::uuid_of(aggregate::PROJECT, scope_value).ok_or_else(|| {
+                    ServiceError::field(
+                        Code::Invalid,
+                        "projectId",
+                        format!("{scope_value:?} is not a project id"),
+                    )
+                })?;
+                crate::service::MembershipScope::Project(id)
+            } else {
+                crate::service::MembershipScope::Organization(scope_value)
+            };
+            let (member_field, name) = exactly_one(&[
+                ("username", input.username.as_deref()),
+                ("teamName", input.team_name.as_deref()),
+                ("serviceAccount", input.service_account.as_deref()),
+            ])?;
+            let kind = match member_field.as_str() {
+                "username" => phobos_core::access::MemberKind::User,
+                "teamName" => phobos_core::access::MemberKind::Team,
+                _ => phobos_core::access::MemberKind::ServiceAccount,
+            };
+            app(ctx)
+                .create_membership(claims, at, kind, name, input.role.into())
+                .await
+        }
+        .await;
+        membership_payload(r)
+    }
+
+    /// Changes a membership's role (Owners of its scope).
+    async fn update_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMembershipInput,
+    ) -> Result<MembershipPayload> {
+        let claims = authed(ctx)?;
+        let r = match ids::uuid_of(aggregate::MEMBERSHIP, &input.id) {
+            Some(id) => {
+                app(ctx)
+                    .change_membership(claims, id, Some(input.role.into()))
+                    .await
+            }
+            None => Err(ServiceError::field(
+                Code::Invalid,
+                "id",
+                format!("{:?} is not a membership id", input.id.as_str()),
+            )),
+        };
+        membership_payload(r)
+    }
+
+    /// Removes a membership (Owners of its scope).
+    async fn delete_membership(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteMembershipInput,
+    ) -> Result<MembershipPayload> {
+        let claims = authed(ctx)?;
+        let r = match ids::uuid_of(aggregate::MEMBERSHIP, &input.id) {
+            Some(id) => app(ctx).change_membership(claims, id, None).await,
+            None => Err(ServiceError::field(
+                Code::Invalid,
+                "id",
+                format!("{:?} is not a membership id", input.id.as_str()),
+            )),
+        };
+        membership_payload(r)
+    }
+
     /// Signs in the built-in admin user; send the token as
     /// `Authorization: Bearer <accessToken>`.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
-        match app(ctx).login(&input.email, &input.password) {
+        match app(ctx).login(&input.email, &input.password).await {
             Ok((token, exp)) => Ok(LoginPayload {
                 access_token: Some(token),
                 expires_at: Some(exp),

@@ -5,6 +5,7 @@ use phobos_core::events::aggregate;
 use phobos_projections::queries;
 use uuid::Uuid;
 
+use super::identity::{Membership, Principal, Team, User};
 use super::types::*;
 use super::{app, authed, gql_err, ids};
 use crate::service::{Code, ServiceError};
@@ -36,52 +37,135 @@ pub(crate) async fn pipeline_by_id(ctx: &Context<'_>, id: Uuid) -> Result<Option
     }
 }
 
+/// Any object by kind and id, if the caller may see it. (Objects nested
+/// under a project are built only from a project the caller sees, so their
+/// own resolvers need no further check.)
 async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<Node>> {
-    let pool = &app(ctx).pool;
+    let app = app(ctx);
+    let claims = authed(ctx)?;
+    let pool = &app.pool;
+    let in_project =
+        |project_id: Uuid| async move { app.project(claims, project_id).await.map_err(gql_err) };
     Ok(match kind {
-        aggregate::ORGANIZATION => queries::organization(pool, id)
+        aggregate::ORGANIZATION => app
+            .organization(claims, id)
             .await
             .map_err(gql_err)?
             .map(|r| Node::Organization(Organization(r))),
-        aggregate::PROJECT => queries::project(pool, id)
+        aggregate::PROJECT => in_project(id).await?.map(|r| Node::Project(Project(r))),
+        aggregate::PIPELINE_TEMPLATE => match queries::template(pool, id).await.map_err(gql_err)? {
+            Some(t) => in_project(t.project_id)
+                .await?
+                .map(|p| Node::PipelineTemplate(PipelineTemplate(t, p))),
+            None => None,
+        },
+        aggregate::PIPELINE => app
+            .pipeline(claims, id)
             .await
             .map_err(gql_err)?
-            .map(|r| Node::Project(Project(r))),
-        aggregate::PIPELINE_TEMPLATE => match queries::template(pool, id).await.map_err(gql_err)? {
-            Some(t) => {
-                let p = project_row(ctx, t.project_id).await?;
-                Some(Node::PipelineTemplate(PipelineTemplate(t, p)))
-            }
-            None => None,
-        },
-        aggregate::PIPELINE => pipeline_by_id(ctx, id).await?.map(Node::Pipeline),
+            .map(|(p, proj)| Node::Pipeline(Pipeline(p, proj))),
         aggregate::JOB => match queries::job(pool, id).await.map_err(gql_err)? {
-            Some(j) => {
-                let p = project_row(ctx, j.project_id).await?;
-                Some(Node::Job(Job(j, p)))
-            }
+            Some(j) => in_project(j.project_id)
+                .await?
+                .map(|p| Node::Job(Job(j, p))),
             None => None,
         },
-        aggregate::AGENT => queries::agent(pool, id)
+        aggregate::AGENT => app
+            .agent(claims, id)
             .await
             .map_err(gql_err)?
             .map(|r| Node::Agent(r.into())),
         aggregate::ENVIRONMENT => match queries::environment(pool, id).await.map_err(gql_err)? {
-            Some(e) => {
-                let p = project_row(ctx, e.project_id).await?;
-                Some(Node::Environment(Environment(e, p)))
-            }
+            Some(e) => in_project(e.project_id)
+                .await?
+                .map(|p| Node::Environment(Environment(e, p))),
             None => None,
         },
+        aggregate::USER => app
+            .user_by_id(claims, id)
+            .await
+            .map_err(gql_err)?
+            .map(|u| Node::User(User(u))),
+        aggregate::TEAM => app
+            .team_by_id(claims, id)
+            .await
+            .map_err(gql_err)?
+            .map(|t| Node::Team(Team(t))),
+        aggregate::MEMBERSHIP => app
+            .membership(claims, id)
+            .await
+            .map_err(gql_err)?
+            .map(|m| Node::Membership(Membership(m))),
         _ => None,
     })
 }
 
 #[Object]
 impl QueryRoot {
-    /// The caller, as events record it (`user:<email>`).
-    async fn me(&self, ctx: &Context<'_>) -> Result<String> {
-        Ok(authed(ctx)?.actor().to_string())
+    /// The caller: a user (signed in with the built-in identity provider or
+    /// an external one) or an agent.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Principal> {
+        let claims = authed(ctx)?;
+        let app = app(ctx);
+        match claims.kind {
+            crate::auth::TokenKind::User => match app.me(claims).await.map_err(gql_err)? {
+                Some(u) => Ok(Principal::User(User(u))),
+                None => Err(gql_err(ServiceError::new(
+                    Code::Unauthenticated,
+                    "the token's user does not exist: sign in again",
+                ))),
+            },
+            crate::auth::TokenKind::Agent => {
+                let id = Uuid::parse_str(&claims.sub).ok();
+                let agent = match id {
+                    Some(id) => queries::agent(&app.pool, id).await.map_err(gql_err)?,
+                    None => None,
+                };
+                agent.map(|a| Principal::Agent(a.into())).ok_or_else(|| {
+                    gql_err(ServiceError::new(
+                        Code::Unauthenticated,
+                        "the token's agent does not exist",
+                    ))
+                })
+            }
+        }
+    }
+
+    /// Every user (users appear at their first sign-in).
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, User>> {
+        let page = app(ctx)
+            .users(authed(ctx)?, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
+        Ok(connection(page, User))
+    }
+
+    /// Every team.
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Connection<String, Team>> {
+        let page = app(ctx)
+            .teams(authed(ctx)?, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
+        Ok(connection(page, Team))
+    }
+
+    /// A team by name.
+    async fn team(&self, ctx: &Context<'_>, name: String) -> Result<Option<Team>> {
+        Ok(app(ctx)
+            .team(authed(ctx)?, &name)
+            .await
+            .map_err(gql_err)?
+            .map(Team))
     }
 
     /// Any object by global id, or by PRN (`prn:organization:acme`,
@@ -137,18 +221,19 @@ impl QueryRoot {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Organization>> {
-        authed(ctx)?;
-        let page = queries::organizations(&app(ctx).pool, &page_request(first, after))
+        let page = app(ctx)
+            .organizations(authed(ctx)?, &page_request(first, after))
             .await
             .map_err(gql_err)?;
         Ok(connection(page, Organization))
     }
 
     async fn organization(&self, ctx: &Context<'_>, name: String) -> Result<Option<Organization>> {
-        authed(ctx)?;
+        let claims = authed(ctx)?;
         let id = Uuid::parse_str(&phobos_commands::aggregates::organization_id(&name))
             .map_err(|e| gql_err(ServiceError::new(Code::Internal, e.to_string())))?;
-        Ok(queries::organization(&app(ctx).pool, id)
+        Ok(app(ctx)
+            .organization(claims, id)
             .await
             .map_err(gql_err)?
             .map(Organization))
@@ -157,7 +242,10 @@ impl QueryRoot {
     async fn pipeline(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Pipeline>> {
         authed(ctx)?;
         match ids::uuid_of(aggregate::PIPELINE, &id) {
-            Some(u) => pipeline_by_id(ctx, u).await,
+            Some(u) => match node_by_uuid(ctx, aggregate::PIPELINE, u).await? {
+                Some(Node::Pipeline(p)) => Ok(Some(p)),
+                _ => Ok(None),
+            },
             None => Err(gql_err(ServiceError::new(
                 Code::Invalid,
                 format!("{:?} is not a pipeline id", id.as_str()),
@@ -185,8 +273,8 @@ impl QueryRoot {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Agent>> {
-        authed(ctx)?;
-        let page = queries::agents(&app(ctx).pool, &page_request(first, after))
+        let page = app(ctx)
+            .agents(authed(ctx)?, &page_request(first, after))
             .await
             .map_err(gql_err)?;
         Ok(connection(page, Agent::from))
@@ -201,13 +289,24 @@ impl QueryRoot {
         after: Option<String>,
         first: Option<i32>,
     ) -> Result<Vec<PipelineEvent>> {
-        authed(ctx)?;
+        let claims = authed(ctx)?;
         let id = ids::uuid_of(aggregate::PIPELINE, &pipeline_id).ok_or_else(|| {
             gql_err(ServiceError::new(
                 Code::Invalid,
                 format!("{:?} is not a pipeline id", pipeline_id.as_str()),
             ))
         })?;
+        if app(ctx)
+            .pipeline(claims, id)
+            .await
+            .map_err(gql_err)?
+            .is_none()
+        {
+            return Err(gql_err(ServiceError::new(
+                Code::NotFound,
+                format!("pipeline {} does not exist", pipeline_id.as_str()),
+            )));
+        }
         let after: Position = match after {
             Some(a) => a
                 .parse()

@@ -23,13 +23,24 @@ impl SubscriptionRoot {
         pipeline_id: ID,
         after: Option<String>,
     ) -> Result<impl Stream<Item = PipelineEvent>> {
-        authed(ctx)?;
+        let claims = authed(ctx)?;
         let id = ids::uuid_of(aggregate::PIPELINE, &pipeline_id).ok_or_else(|| {
             gql_err(ServiceError::new(
                 Code::Invalid,
                 format!("{:?} is not a pipeline id", pipeline_id.as_str()),
             ))
         })?;
+        if app(ctx)
+            .pipeline(claims, id)
+            .await
+            .map_err(gql_err)?
+            .is_none()
+        {
+            return Err(gql_err(ServiceError::new(
+                Code::NotFound,
+                format!("pipeline {} does not exist", pipeline_id.as_str()),
+            )));
+        }
         let mut cursor: Position = match after {
             Some(a) => a
                 .parse()

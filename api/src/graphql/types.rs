@@ -24,6 +24,9 @@ pub enum Node {
     Job(Job),
     Agent(Agent),
     Environment(Environment),
+    User(super::identity::User),
+    Team(super::identity::Team),
+    Membership(super::identity::Membership),
 }
 
 pub fn connection<R, T>(page: Page<R>, wrap: impl Fn(R) -> T) -> Connection<String, T>
@@ -74,12 +77,22 @@ impl Organization {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<Connection<String, Project>> {
-        let app = app(ctx);
-        authed(ctx)?;
-        let page = queries::projects(&app.pool, self.0.id, &page_request(first, after))
+        let page = app(ctx)
+            .projects(authed(ctx)?, self.0.id, &page_request(first, after))
             .await
             .map_err(gql_err)?;
         Ok(connection(page, Project))
+    }
+    /// Its own memberships (each counts in all its projects).
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<super::identity::Membership>> {
+        let scope = crate::authz::Scope::organization(self.0.id);
+        Ok(app(ctx)
+            .memberships(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(super::identity::Membership)
+            .collect())
     }
 }
 
@@ -107,6 +120,18 @@ impl Project {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The memberships of the project itself (its organization's
+    /// memberships count here too: see `Organization.memberships`).
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<super::identity::Membership>> {
+        let scope = crate::authz::Scope::project(self.0.organization_id, self.0.id);
+        Ok(app(ctx)
+            .memberships(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(super::identity::Membership)
+            .collect())
     }
     async fn pipeline_templates(
         &self,
@@ -612,7 +637,7 @@ pub struct Agent {
 
 #[ComplexObject]
 impl Agent {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(ids::encode(aggregate::AGENT, self.row.id))
     }
     async fn prn(&self, ctx: &Context<'_>) -> Result<String> {

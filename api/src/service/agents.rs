@@ -7,6 +7,7 @@ use phobos_projections::queries::{self, AgentRow};
 use uuid::Uuid;
 
 use crate::auth::Claims;
+use crate::authz::{Permission, Scope};
 use crate::credentials::{self, AGENT_TOKEN_PREFIX};
 use crate::service::{check_name, parse_id, App, Code, ServiceError};
 
@@ -44,16 +45,18 @@ impl App {
         let (id, organization) = match (new.agent_type, new.organization_name) {
             (AgentType::Organization, Some(org)) => {
                 let org_id = organization_id(org);
-                if queries::organization(&self.pool, parse_id("organizationName", &org_id)?)
-                    .await?
-                    .is_none()
-                {
-                    return Err(ServiceError::field(
+                let org_uuid = parse_id("organizationName", &org_id)?;
+                let missing = || {
+                    ServiceError::field(
                         Code::NotFound,
                         "organizationName",
                         format!("organization {org:?} does not exist"),
-                    ));
+                    )
+                };
+                if queries::organization(&self.pool, org_uuid).await?.is_none() {
+                    return Err(missing());
                 }
+                self.manage_agents(claims, Some(org_uuid), missing).await?;
                 (organization_agent_id(&org_id, new.name), Some(org_id))
             }
             (AgentType::Organization, None) => {
@@ -70,7 +73,10 @@ impl App {
                     "a SHARED agent belongs to no organization: leave organizationName out, or use type ORGANIZATION",
                 ))
             }
-            (AgentType::Shared, None) => (agent_id(new.name), None),
+            (AgentType::Shared, None) => {
+                self.require_admin(claims).await?;
+                (agent_id(new.name), None)
+            }
         };
         let cmd = AgentCommand::CreateAgent {
             name: new.name.to_string(),
@@ -85,10 +91,40 @@ impl App {
             .await
     }
 
-    async fn existing_agent(&self, id: Uuid) -> Result<AgentRow, ServiceError> {
-        queries::agent(&self.pool, id).await?.ok_or_else(|| {
-            ServiceError::field(Code::NotFound, "id", format!("agent {id} does not exist"))
-        })
+    /// Shared agents (`organization` None) are the administrators'; an
+    /// organization's need ManageAgents there.
+    async fn manage_agents(
+        &self,
+        claims: &Claims,
+        organization: Option<Uuid>,
+        missing: impl FnOnce() -> ServiceError,
+    ) -> Result<(), ServiceError> {
+        match organization {
+            Some(org) => {
+                self.authorize(
+                    claims,
+                    Permission::ManageAgents,
+                    Scope::organization(org),
+                    missing,
+                )
+                .await?;
+            }
+            None => {
+                self.require_admin(claims).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Agent `id`, which the caller may manage.
+    async fn existing_agent(&self, claims: &Claims, id: Uuid) -> Result<AgentRow, ServiceError> {
+        self.user(claims)?;
+        let missing =
+            || ServiceError::field(Code::NotFound, "id", format!("agent {id} does not exist"));
+        let agent = queries::agent(&self.pool, id).await?.ok_or_else(missing)?;
+        self.manage_agents(claims, agent.organization_id, missing)
+            .await?;
+        Ok(agent)
     }
 
     #[tracing::instrument(skip_all, fields(agent = %id))]
@@ -100,7 +136,7 @@ impl App {
         run_untagged_jobs: Option<bool>,
     ) -> Result<AgentRow, ServiceError> {
         self.user(claims)?;
-        let current = self.existing_agent(id).await?;
+        let current = self.existing_agent(claims, id).await?;
         let tags = tags.unwrap_or(current.tags);
         check_tags(&tags)?;
         let cmd = AgentCommand::UpdateAgent {
@@ -118,7 +154,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(agent = %id))]
     pub async fn delete_agent(&self, claims: &Claims, id: Uuid) -> Result<AgentRow, ServiceError> {
         self.user(claims)?;
-        let current = self.existing_agent(id).await?;
+        let current = self.existing_agent(claims, id).await?;
         let appended = self
             .bus
             .agent(
@@ -139,7 +175,7 @@ impl App {
         id: Uuid,
     ) -> Result<(String, AgentRow), ServiceError> {
         self.user(claims)?;
-        let agent = self.existing_agent(id).await?;
+        let agent = self.existing_agent(claims, id).await?;
         let (token, hash) = credentials::new_secret(AGENT_TOKEN_PREFIX).map_err(|e| {
             tracing::error!(error = %e, "no randomness for an agent token");
             ServiceError::new(

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{check_name, App, Code, ServiceError};
 use crate::auth::Claims;
+use crate::authz::Permission;
 
 impl App {
     /// `createEnvironment`. A name the project already has is a CONFLICT
@@ -20,16 +21,15 @@ impl App {
         name: &str,
         description: &str,
     ) -> Result<EnvironmentRow, ServiceError> {
-        self.user(claims)?;
-        let row = queries::project(&self.pool, project)
-            .await?
-            .ok_or_else(|| {
-                ServiceError::field(
-                    Code::NotFound,
-                    "projectId",
-                    format!("project {project} does not exist"),
-                )
-            })?;
+        let row = self
+            .authorize_project(
+                claims,
+                Permission::ManageEnvironments,
+                project,
+                "projectId",
+                &format!("project {project}"),
+            )
+            .await?;
         check_name("name", name)?;
         let id = environment_id(&project.to_string(), name);
         let cmd = EnvironmentCommand::CreateEnvironment {

@@ -13,13 +13,17 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+mod access;
 mod agents;
 pub(crate) use agents::NewAgent;
 mod children;
 pub(crate) use children::ChildBuilder;
 mod environments;
+mod identity;
+pub(crate) use identity::MembershipScope;
 mod organizations;
 mod pipelines;
+mod reads;
 mod templates;
 
 use crate::auth::{constant_time_eq, AuthError, Claims, TokenKind, Tokens};
@@ -184,6 +188,10 @@ pub struct App {
     pub health: Arc<phobos_commands::health::Health>,
     /// The one clock of this server (the aggregates read the same one).
     pub clock: Arc<dyn phobos_commands::clock::Clock>,
+    /// External OIDC providers whose ID tokens are accepted.
+    pub issuers: crate::oidc::ExternalIssuers,
+    /// External identities whose user exists (so it is not created again).
+    pub known_users: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// How long a mutation waits for its result to reach the read models.
@@ -284,7 +292,7 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(email = %email))]
-    pub fn login(
+    pub async fn login(
         &self,
         email: &str,
         password: &str,
@@ -301,6 +309,15 @@ impl App {
             tracing::info!("login refused");
             return Err(AuthError::BadLogin.into());
         }
+        // The built-in identity provider's user is an administrator.
+        self.create_user(
+            email,
+            Some(email.to_string()),
+            &self.config.token_issuer_url,
+            email,
+            true,
+        )
+        .await?;
         let ttl = chrono::Duration::minutes(self.config.access_token_minutes);
         Ok((
             self.tokens.issue(TokenKind::User, email, ttl),

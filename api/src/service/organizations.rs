@@ -5,6 +5,7 @@ use phobos_projections::queries;
 
 use super::{check_name, parse_id, App, Code, ServiceError};
 use crate::auth::Claims;
+use crate::authz::{Permission, Scope};
 use phobos_projections::queries::{OrganizationRow, ProjectRow};
 
 impl App {
@@ -15,7 +16,7 @@ impl App {
         name: &str,
         description: &str,
     ) -> Result<OrganizationRow, ServiceError> {
-        self.user(claims)?;
+        self.require_admin(claims).await?;
         check_name("name", name)?;
         let id = organization_id(name);
         let cmd = OrganizationCommand::CreateOrganization {
@@ -41,18 +42,26 @@ impl App {
         name: &str,
         description: &str,
     ) -> Result<ProjectRow, ServiceError> {
-        self.user(claims)?;
         check_name("name", name)?;
         let org_id = organization_id(organization_name);
-        let org = queries::organization(&self.pool, parse_id("organizationId", &org_id)?)
+        let org_uuid = parse_id("organizationId", &org_id)?;
+        let missing = || {
+            ServiceError::field(
+                Code::NotFound,
+                "organizationName",
+                format!("organization {organization_name:?} does not exist: create it first"),
+            )
+        };
+        let org = queries::organization(&self.pool, org_uuid)
             .await?
-            .ok_or_else(|| {
-                ServiceError::field(
-                    Code::NotFound,
-                    "organizationName",
-                    format!("organization {organization_name:?} does not exist: create it first"),
-                )
-            })?;
+            .ok_or_else(missing)?;
+        self.authorize(
+            claims,
+            Permission::CreateProjects,
+            Scope::organization(org_uuid),
+            missing,
+        )
+        .await?;
         let id = project_id(&org_id, name);
         let cmd = ProjectCommand::CreateProject {
             organization_id: org_id,

@@ -5,6 +5,7 @@ use phobos_projections::queries;
 
 use super::{parse_id, App, Code, ServiceError};
 use crate::auth::Claims;
+use crate::authz::Permission;
 use phobos_core::template::{compile, CompileOptions, TemplateKind, VariableInput};
 use phobos_projections::queries::PipelineRow;
 use sha2::{Digest, Sha256};
@@ -22,13 +23,24 @@ impl App {
     ) -> Result<PipelineRow, ServiceError> {
         self.user(claims)?;
         let tid = parse_id("pipelineTemplateId", template_id)?;
-        let template = queries::template(&self.pool, tid).await?.ok_or_else(|| {
+        let missing = || {
             ServiceError::field(
                 Code::NotFound,
                 "pipelineTemplateId",
                 format!("pipeline template {template_id} does not exist"),
             )
-        })?;
+        };
+        let template = queries::template(&self.pool, tid)
+            .await?
+            .ok_or_else(missing)?;
+        self.authorize_project(
+            claims,
+            Permission::RunPipelines,
+            template.project_id,
+            "pipelineTemplateId",
+            &format!("pipeline template {template_id}"),
+        )
+        .await?;
         let hcl = self.template_text(&template).await?;
         let compiled_at = self.clock.now();
         let mut opts = CompileOptions::new(TemplateKind::Pipeline, compiled_at);
@@ -202,13 +214,22 @@ impl App {
         (id_field, refused_field): (&str, &str),
     ) -> Result<PipelineRow, ServiceError> {
         self.user(claims)?;
-        if queries::pipeline(&self.pool, pipeline_id).await?.is_none() {
+        let what = format!("pipeline {pipeline_id}");
+        let Some(p) = queries::pipeline(&self.pool, pipeline_id).await? else {
             return Err(ServiceError::field(
                 Code::NotFound,
                 id_field,
-                format!("pipeline {pipeline_id} does not exist"),
+                format!("{what} does not exist"),
             ));
-        }
+        };
+        self.authorize_project(
+            claims,
+            Permission::RunPipelines,
+            p.project_id,
+            id_field,
+            &what,
+        )
+        .await?;
         let appended = self
             .bus
             .pipeline(&pipeline_id.to_string(), cmd, &self.context(claims))

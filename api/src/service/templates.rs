@@ -5,6 +5,7 @@ use phobos_projections::queries;
 
 use super::{check_name, parse_id, App, Code, ServiceError};
 use crate::auth::Claims;
+use crate::authz::Permission;
 use phobos_core::template::{compile, CompileOptions, DiagnosticCode, Severity, TemplateKind};
 use phobos_projections::queries::TemplateRow;
 use sha2::{Digest, Sha256};
@@ -23,13 +24,14 @@ impl App {
     ) -> Result<TemplateRow, ServiceError> {
         self.user(claims)?;
         let project = parse_id("projectId", project_id)?;
-        if queries::project(&self.pool, project).await?.is_none() {
-            return Err(ServiceError::field(
-                Code::NotFound,
-                "projectId",
-                format!("project {project_id} does not exist"),
-            ));
-        }
+        self.authorize_project(
+            claims,
+            Permission::ManagePipelineTemplates,
+            project,
+            "projectId",
+            &format!("project {project_id}"),
+        )
+        .await?;
         let name = if name.is_empty() { "template" } else { name };
         check_name("name", name)?;
         if hcl.len() > self.config.template_max_upload_size {

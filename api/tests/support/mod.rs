@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod oidc;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -196,8 +198,13 @@ impl Server {
 
     /// Runs a GraphQL request; returns the whole response.
     pub fn raw(&self, query: &str, variables: Value) -> Value {
+        self.raw_as(self.token.as_deref(), query, variables)
+    }
+
+    /// [`raw`](Self::raw) with `token` (None: anonymous).
+    pub fn raw_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut req = ureq::post(&self.url()).header("content-type", "application/json");
-        if let Some(t) = &self.token {
+        if let Some(t) = token {
             req = req.header("authorization", &format!("Bearer {t}"));
         }
         let mut resp = req

@@ -9,7 +9,9 @@
 
 mod agent;
 mod environment;
+mod identity;
 mod job;
+mod memberships;
 mod organization;
 mod pipeline;
 mod pipeline_template;
@@ -19,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 pub use agent::{Agent, AgentCommand, AGENT_STATE_SHAPE};
 pub use environment::{Environment, EnvironmentCommand};
+pub use identity::{team_id, user_id, Team, TeamCommand, User, UserCommand};
 pub use job::{Job, JobCommand, JobStatus};
+pub use memberships::{membership_id, MembershipCommand};
 pub use organization::{Organization, OrganizationCommand};
 pub use pipeline::{Pipeline, PipelineCommand, PIPELINE_SNAPSHOT_EVERY, PIPELINE_STATE_SHAPE};
 pub use pipeline_template::{PipelineTemplate, PipelineTemplateCommand};

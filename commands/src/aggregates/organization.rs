@@ -4,20 +4,35 @@ use phobos_core::events::aggregate;
 use phobos_core::events::OrganizationEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{command_name, Stored};
+use super::memberships::{MembershipCommand, Memberships};
+use super::Stored;
 use crate::clock::Services;
 use crate::error::DomainError;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Organization {
     name: Option<String>,
+    #[serde(default)]
+    members: Memberships,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub enum OrganizationCommand {
-    CreateOrganization { name: String, description: String },
+    /// Memberships: refused with NotFound before the organization exists.
+    Membership(MembershipCommand),
+    CreateOrganization {
+        name: String,
+        description: String,
+    },
 }
-command_name!(OrganizationCommand { CreateOrganization });
+impl super::CommandName for OrganizationCommand {
+    fn command_name(&self) -> &'static str {
+        match self {
+            Self::CreateOrganization { .. } => "CreateOrganization",
+            Self::Membership(m) => m.name(),
+        }
+    }
+}
 
 impl Aggregate for Organization {
     const TYPE: &'static str = aggregate::ORGANIZATION;
@@ -33,6 +48,18 @@ impl Aggregate for Organization {
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
         match command {
+            OrganizationCommand::Membership(cmd) => {
+                let Some(name) = &self.name else {
+                    return Err(DomainError::NotFound(
+                        "the organization does not exist".to_string(),
+                    ));
+                };
+                let scope = format!("organization {name:?}");
+                let e = self.members.decide(&scope, cmd, services.now())?;
+                sink.write(Stored(OrganizationEvent::Membership(e)), self)
+                    .await;
+                Ok(())
+            }
             OrganizationCommand::CreateOrganization { name, description } => {
                 if self.name.is_some() {
                     return Err(DomainError::AlreadyExists(format!("organization {name:?}")));
@@ -50,6 +77,7 @@ impl Aggregate for Organization {
 
     fn apply(&mut self, event: Self::Event) {
         match event.0 {
+            OrganizationEvent::Membership(m) => self.members.apply(m),
             OrganizationEvent::OrganizationCreated { name, .. } => self.name = Some(name),
         }
     }

@@ -4,17 +4,22 @@ use phobos_core::events::aggregate;
 use phobos_core::events::ProjectEvent;
 use serde::{Deserialize, Serialize};
 
-use super::{command_name, Stored};
+use super::memberships::{MembershipCommand, Memberships};
+use super::Stored;
 use crate::clock::Services;
 use crate::error::DomainError;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Project {
     name: Option<String>,
+    #[serde(default)]
+    members: Memberships,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub enum ProjectCommand {
+    /// Memberships: refused with NotFound before the project exists.
+    Membership(MembershipCommand),
     CreateProject {
         organization_id: String,
         organization_name: String,
@@ -22,7 +27,14 @@ pub enum ProjectCommand {
         description: String,
     },
 }
-command_name!(ProjectCommand { CreateProject });
+impl super::CommandName for ProjectCommand {
+    fn command_name(&self) -> &'static str {
+        match self {
+            Self::CreateProject { .. } => "CreateProject",
+            Self::Membership(m) => m.name(),
+        }
+    }
+}
 
 impl Aggregate for Project {
     const TYPE: &'static str = aggregate::PROJECT;
@@ -38,6 +50,17 @@ impl Aggregate for Project {
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
         match command {
+            ProjectCommand::Membership(cmd) => {
+                let Some(name) = &self.name else {
+                    return Err(DomainError::NotFound(
+                        "the project does not exist".to_string(),
+                    ));
+                };
+                let scope = format!("project {name:?}");
+                let e = self.members.decide(&scope, cmd, services.now())?;
+                sink.write(Stored(ProjectEvent::Membership(e)), self).await;
+                Ok(())
+            }
             ProjectCommand::CreateProject {
                 organization_id,
                 organization_name,
@@ -64,6 +87,7 @@ impl Aggregate for Project {
 
     fn apply(&mut self, event: Self::Event) {
         match event.0 {
+            ProjectEvent::Membership(m) => self.members.apply(m),
             ProjectEvent::ProjectCreated { name, .. } => self.name = Some(name),
         }
     }

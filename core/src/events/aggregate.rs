@@ -9,3 +9,8 @@ pub const PIPELINE: &str = "Pipeline";
 pub const AGENT: &str = "Agent";
 pub const JOB: &str = "Job";
 pub const ENVIRONMENT: &str = "Environment";
+pub const USER: &str = "User";
+pub const TEAM: &str = "Team";
+/// Not an aggregate of its own (memberships live in organizations and
+/// projects): the kind of a membership's global id.
+pub const MEMBERSHIP: &str = "Membership";

@@ -11,15 +11,19 @@
 
 mod agent;
 pub mod aggregate;
+mod identity;
 mod job;
 mod metadata;
 mod organization;
 mod pipeline;
 
 pub use agent::{AgentEvent, AgentType};
+pub use identity::{TeamEvent, UserEvent};
 pub use job::{JobAction, JobEvent, JobSpec};
 pub use metadata::{Actor, ActorParseError, EventMetadata};
-pub use organization::{EnvironmentEvent, OrganizationEvent, PipelineTemplateEvent, ProjectEvent};
+pub use organization::{
+    EnvironmentEvent, MembershipEvent, OrganizationEvent, PipelineTemplateEvent, ProjectEvent,
+};
 pub use pipeline::{
     ChildSpec, NodeOutputs, ParentRef, PipelineEvent, PipelineOrigin, PipelineType, SkipCause,
 };

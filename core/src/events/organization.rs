@@ -4,6 +4,28 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::named_event;
+use crate::access::{Member, Role};
+
+/// The membership events, the same in an organization and in a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum MembershipEvent {
+    /// `member` holds `role` in the scope (the aggregate the event is in).
+    MembershipCreated {
+        membership_id: String,
+        member: Member,
+        role: Role,
+        created_at: DateTime<Utc>,
+    },
+    MembershipRoleChanged {
+        membership_id: String,
+        role: Role,
+        changed_at: DateTime<Utc>,
+    },
+    MembershipDeleted {
+        membership_id: String,
+        deleted_at: DateTime<Utc>,
+    },
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum OrganizationEvent {
@@ -12,10 +34,19 @@ pub enum OrganizationEvent {
         description: String,
         created_at: DateTime<Utc>,
     },
+    /// A membership in the organization (it counts in all its projects).
+    #[serde(untagged)]
+    Membership(MembershipEvent),
 }
-named_event!(OrganizationEvent {
-    OrganizationCreated
-});
+
+impl super::NamedEvent for OrganizationEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::OrganizationCreated { .. } => "OrganizationCreated",
+            Self::Membership(m) => m.name(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ProjectEvent {
@@ -26,8 +57,25 @@ pub enum ProjectEvent {
         description: String,
         created_at: DateTime<Utc>,
     },
+    /// A membership in the project only.
+    #[serde(untagged)]
+    Membership(MembershipEvent),
 }
-named_event!(ProjectEvent { ProjectCreated });
+
+impl super::NamedEvent for ProjectEvent {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::ProjectCreated { .. } => "ProjectCreated",
+            Self::Membership(m) => m.name(),
+        }
+    }
+}
+
+named_event!(MembershipEvent {
+    MembershipCreated,
+    MembershipRoleChanged,
+    MembershipDeleted
+});
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PipelineTemplateEvent {

@@ -1,0 +1,254 @@
+//! Users, teams, memberships and roles in GraphQL.
+
+use async_graphql::{Context, Enum, Interface, Object, Result, ID};
+use chrono::{DateTime, Utc};
+use phobos_core::access::{MemberKind as CoreMemberKind, Role as CoreRole};
+use phobos_core::events::aggregate;
+use phobos_projections::identity::{self, MembershipRow, TeamRow, UserRow};
+
+use super::types::Agent;
+use super::{app, authed, gql_err, ids};
+
+/// A built-in role. Each includes everything the ones after it may do.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Administers the organization or project: memberships, agents,
+    /// environments, approval rules, and everything below.
+    Owner,
+    /// A Developer who also manages pipeline templates, service accounts,
+    /// release lifecycles and environment protection rules.
+    ReleaseManager,
+    /// Creates and runs pipelines; starts, cancels and retries nodes.
+    Developer,
+    /// Reads everything in its scope.
+    Viewer,
+}
+
+impl From<CoreRole> for Role {
+    fn from(r: CoreRole) -> Self {
+        match r {
+            CoreRole::Owner => Role::Owner,
+            CoreRole::ReleaseManager => Role::ReleaseManager,
+            CoreRole::Developer => Role::Developer,
+            CoreRole::Viewer => Role::Viewer,
+        }
+    }
+}
+
+impl From<Role> for CoreRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Owner => CoreRole::Owner,
+            Role::ReleaseManager => CoreRole::ReleaseManager,
+            Role::Developer => CoreRole::Developer,
+            Role::Viewer => CoreRole::Viewer,
+        }
+    }
+}
+
+/// What kind of principal a membership is for.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberKind {
+    User,
+    Team,
+    ServiceAccount,
+}
+
+impl From<CoreMemberKind> for MemberKind {
+    fn from(k: CoreMemberKind) -> Self {
+        match k {
+            CoreMemberKind::User => MemberKind::User,
+            CoreMemberKind::Team => MemberKind::Team,
+            CoreMemberKind::ServiceAccount => MemberKind::ServiceAccount,
+        }
+    }
+}
+
+/// Who can be signed in: a user or an agent (service accounts come with
+/// their own issue step).
+#[derive(Interface)]
+#[graphql(
+    field(name = "id", ty = "ID", desc = "Its global id."),
+    field(name = "name", ty = "String", desc = "Its username or name.")
+)]
+pub enum Principal {
+    User(User),
+    Agent(Agent),
+}
+
+pub struct User(pub UserRow);
+
+/// A person: the built-in identity provider's admin, or a user of an
+/// external OIDC provider, created at its first sign-in.
+#[Object]
+impl User {
+    /// Its global id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(ids::encode(aggregate::USER, self.0.id))
+    }
+    /// `prn:user:<username>`.
+    pub(crate) async fn prn(&self) -> String {
+        format!("prn:user:{}", self.0.username)
+    }
+    /// The same as `username`.
+    pub(crate) async fn name(&self) -> &str {
+        &self.0.username
+    }
+    /// From the provider's username claim (`PHOBOS_OAUTH_PROVIDERS_{n}_USERNAME_CLAIM`).
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+    /// Its email, when the provider gave one.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    /// Whether it is a system administrator.
+    async fn admin(&self) -> bool {
+        self.0.admin
+    }
+    /// When it was first seen.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The teams it is in.
+    async fn teams(&self, ctx: &Context<'_>) -> Result<Vec<Team>> {
+        authed(ctx)?;
+        Ok(identity::teams_of(&app(ctx).pool, self.0.id)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(Team)
+            .collect())
+    }
+    /// The memberships it holds itself (not through a team) in
+    /// organizations and projects the caller sees.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+        visible_memberships(ctx, self.0.id).await
+    }
+}
+
+async fn visible_memberships(ctx: &Context<'_>, member: uuid::Uuid) -> Result<Vec<Membership>> {
+    let claims = authed(ctx)?;
+    let app = app(ctx);
+    let rows = identity::memberships_of_member(&app.pool, member)
+        .await
+        .map_err(gql_err)?;
+    let mut out = Vec::new();
+    for m in rows {
+        let scope = crate::authz::Scope {
+            organization: m.organization_id,
+            project: m.project_id,
+        };
+        if app.sees(claims, scope).await.map_err(gql_err)? {
+            out.push(Membership(m));
+        }
+    }
+    Ok(out)
+}
+
+pub struct Team(pub TeamRow);
+
+/// A named set of users; a membership of the team holds for each of them.
+#[Object]
+impl Team {
+    /// Its global id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(ids::encode(aggregate::TEAM, self.0.id))
+    }
+    /// `prn:team:<name>`.
+    pub(crate) async fn prn(&self) -> String {
+        format!("prn:team:{}", self.0.name)
+    }
+    /// Its unique name.
+    pub(crate) async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// What it is for.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Who created it (`user:<name>`).
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Its members, in the order they were added.
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<TeamMember>> {
+        authed(ctx)?;
+        Ok(identity::team_members(&app(ctx).pool, self.0.id)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(|m| TeamMember {
+                username: m.username,
+                maintainer: m.maintainer,
+                added_at: m.added_at,
+            })
+            .collect())
+    }
+    /// The memberships the team holds in organizations and projects the
+    /// caller sees.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+        visible_memberships(ctx, self.0.id).await
+    }
+}
+
+/// One member of a team.
+#[derive(async_graphql::SimpleObject)]
+pub struct TeamMember {
+    /// The user's username.
+    pub username: String,
+    /// Whether it may add and remove the team's members.
+    pub maintainer: bool,
+    /// When it joined.
+    pub added_at: DateTime<Utc>,
+}
+
+pub struct Membership(pub MembershipRow);
+
+/// A role held by a user, a team or a service account in an organization
+/// (and so in all its projects) or in one project.
+#[Object]
+impl Membership {
+    /// Its global id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(ids::encode(aggregate::MEMBERSHIP, self.0.id))
+    }
+    /// `prn:membership:<id>`.
+    pub(crate) async fn prn(&self) -> String {
+        format!("prn:membership:{}", self.0.id)
+    }
+    /// The role it grants.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+    /// The kind of principal it is for.
+    async fn member_kind(&self) -> MemberKind {
+        self.0.member_kind.into()
+    }
+    /// The principal's username or name.
+    async fn member_name(&self) -> &str {
+        &self.0.member_name
+    }
+    /// The organization it is in (or whose project it is in).
+    async fn organization_id(&self) -> ID {
+        ID(ids::encode(aggregate::ORGANIZATION, self.0.organization_id))
+    }
+    /// The project, for a project membership.
+    async fn project_id(&self) -> Option<ID> {
+        self.0
+            .project_id
+            .map(|p| ID(ids::encode(aggregate::PROJECT, p)))
+    }
+    /// Who granted it.
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    /// When it was granted.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,88 @@
+//! A small HTTP(S) client for the server's own outbound calls (OIDC
+//! discovery and keys). TLS is rustls on aws-lc-rs with the machine's
+//! root certificates.
+
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+/// Responses larger than this are refused (a JWKS is a few kilobytes).
+const MAX_BODY: usize = 1 << 20;
+
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Why a fetch failed, in words that name the URL.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("GET {url}: {reason}")]
+pub struct FetchError {
+    pub url: String,
+    pub reason: String,
+}
+
+impl HttpClient {
+    pub fn new(timeout: Duration) -> Result<HttpClient, std::io::Error> {
+        let provider = std::sync::Arc::new(rustls_provider());
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(provider)?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(HttpClient {
+            inner: Client::builder(TokioExecutor::new()).build(https),
+            timeout,
+        })
+    }
+
+    /// GETs `url` and decodes its JSON body.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, FetchError> {
+        let fail = |reason: String| FetchError {
+            url: url.to_string(),
+            reason,
+        };
+        let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("not a URL: {e}")))?;
+        let req = hyper::Request::get(uri)
+            .header("accept", "application/json")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| fail(e.to_string()))?;
+        let resp = tokio::time::timeout(self.timeout, self.inner.request(req))
+            .await
+            .map_err(|_| fail(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|e| fail(e.to_string()))?;
+        let status = resp.status();
+        let body = tokio::time::timeout(
+            self.timeout,
+            Limited::new(resp.into_body(), MAX_BODY).collect(),
+        )
+        .await
+        .map_err(|_| fail(format!("body not received within {:?}", self.timeout)))?
+        .map_err(|e| fail(format!("reading the body: {e}")))?
+        .to_bytes();
+        if !status.is_success() {
+            return Err(fail(format!("answered {status}")));
+        }
+        serde_json::from_slice(&body).map_err(|e| fail(format!("not the JSON expected: {e}")))
+    }
+}
+
+fn rustls_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::aws_lc_rs::default_provider()
+}

@@ -1,0 +1,200 @@
+//! External OIDC providers (`PHOBOS_OAUTH_PROVIDERS_{n}_*`): an ID token
+//! from a configured issuer is accepted as a bearer token.
+//!
+//! Each provider's discovery document names its JWKS; the keys are fetched
+//! on first use and cached. A token signed with a key the cache does not
+//! hold makes the cache refresh (at most once per [`REFETCH_AFTER`]), so a
+//! key rollover at the issuer is picked up without a restart; the cache is
+//! also refreshed when older than [`MAX_AGE`].
+
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use crate::auth::AuthError;
+use crate::config::OauthProvider;
+use crate::http_client::HttpClient;
+
+/// How soon an unknown key id may make the keys be fetched again.
+const REFETCH_AFTER: Duration = Duration::from_secs(2);
+/// How long fetched keys are trusted without fetching them again.
+const MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Who an accepted external token says its holder is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub expires_at: i64,
+    pub issued_at: i64,
+}
+
+pub struct ExternalIssuers {
+    providers: Vec<Provider>,
+    http: HttpClient,
+}
+
+struct Provider {
+    /// Its index n in `PHOBOS_OAUTH_PROVIDERS_{n}_*` (for messages).
+    index: usize,
+    config: OauthProvider,
+    keys: Mutex<KeyCache>,
+}
+
+#[derive(Default)]
+struct KeyCache {
+    jwks: Option<JwkSet>,
+    fetched: Option<Instant>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+#[derive(Deserialize)]
+struct Unverified {
+    iss: Option<String>,
+}
+
+fn same_issuer(a: &str, b: &str) -> bool {
+    a.trim_end_matches('/') == b.trim_end_matches('/')
+}
+
+impl ExternalIssuers {
+    pub fn new(providers: &[OauthProvider], http: HttpClient) -> ExternalIssuers {
+        ExternalIssuers {
+            providers: providers
+                .iter()
+                .enumerate()
+                .map(|(index, c)| Provider {
+                    index,
+                    config: c.clone(),
+                    keys: Mutex::new(KeyCache::default()),
+                })
+                .collect(),
+            http,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.providers.is_empty()
+    }
+
+    /// Checks `token` against the provider that issued it: signature (with
+    /// the issuer's published keys), `iss`, `aud` (the provider's client
+    /// id) and `exp`.
+    pub async fn verify(&self, token: &str) -> Result<ExternalIdentity, AuthError> {
+        let header = decode_header(token).map_err(|_| AuthError::Invalid)?;
+        let iss = jsonwebtoken::dangerous::insecure_decode_claims::<Unverified>(token)
+            .ok()
+            .and_then(|c| c.iss)
+            .ok_or(AuthError::Invalid)?;
+        let p = self
+            .providers
+            .iter()
+            .find(|p| same_issuer(&p.config.issuer_url, &iss))
+            .ok_or(AuthError::Invalid)?;
+        if !matches!(
+            header.alg,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+                | Algorithm::ES256
+                | Algorithm::ES384
+                | Algorithm::EdDSA
+        ) {
+            return Err(AuthError::Invalid);
+        }
+        let key = p.key(&self.http, header.kid.as_deref()).await?;
+        let mut v = Validation::new(header.alg);
+        v.set_issuer(&[&iss]);
+        v.set_audience(&[&p.config.client_id]);
+        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        v.leeway = 5;
+        let claims = decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &v)
+            .map_err(|_| AuthError::Invalid)?
+            .claims;
+        let text = |k: &str| claims.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let username = text(&p.config.username_claim).ok_or_else(|| {
+            AuthError::Unverifiable(format!(
+                "the token has no string claim {:?}, which PHOBOS_OAUTH_PROVIDERS_{}_USERNAME_CLAIM names",
+                p.config.username_claim, p.index
+            ))
+        })?;
+        let num = |k: &str| claims.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        Ok(ExternalIdentity {
+            issuer: iss,
+            subject: text("sub").unwrap_or_default(),
+            username,
+            email: text("email"),
+            expires_at: num("exp"),
+            issued_at: num("iat"),
+        })
+    }
+}
+
+impl Provider {
+    async fn key(&self, http: &HttpClient, kid: Option<&str>) -> Result<DecodingKey, AuthError> {
+        let mut cache = self.keys.lock().await;
+        let age = cache.fetched.map(|t| t.elapsed());
+        let find = |jwks: &JwkSet| match kid {
+            Some(k) => jwks.find(k).cloned(),
+            None if jwks.keys.len() == 1 => jwks.keys.first().cloned(),
+            None => None,
+        };
+        let cached = cache.jwks.as_ref().and_then(find);
+        let stale = age.is_none_or(|a| a > MAX_AGE);
+        let may_refetch = age.is_none_or(|a| a > REFETCH_AFTER);
+        let jwk = match cached {
+            Some(j) if !stale => j,
+            cached => {
+                if !may_refetch && cached.is_none() {
+                    return Err(AuthError::Invalid);
+                }
+                match self.fetch(http).await {
+                    Ok(jwks) => {
+                        let found = find(&jwks);
+                        cache.jwks = Some(jwks);
+                        cache.fetched = Some(Instant::now());
+                        found.ok_or(AuthError::Invalid)?
+                    }
+                    Err(e) => {
+                        tracing::warn!(issuer = %self.config.issuer_url, error = %e, "fetching the issuer's keys failed");
+                        cached.ok_or_else(|| {
+                            AuthError::Unverifiable(format!(
+                                "the keys of issuer {} could not be fetched ({e}); try again shortly",
+                                self.config.issuer_url
+                            ))
+                        })?
+                    }
+                }
+            }
+        };
+        DecodingKey::from_jwk(&jwk).map_err(|_| AuthError::Invalid)
+    }
+
+    async fn fetch(&self, http: &HttpClient) -> Result<JwkSet, String> {
+        let base = self.config.issuer_url.trim_end_matches('/');
+        let d: Discovery = http
+            .get_json(&format!("{base}/.well-known/openid-configuration"))
+            .await
+            .map_err(|e| e.to_string())?;
+        if !same_issuer(&d.issuer, &self.config.issuer_url) {
+            return Err(format!(
+                "its discovery document names issuer {:?}, not {:?}",
+                d.issuer, self.config.issuer_url
+            ));
+        }
+        http.get_json(&d.jwks_uri).await.map_err(|e| e.to_string())
+    }
+}

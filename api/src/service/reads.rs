@@ -1,0 +1,103 @@
+//! Reads, authorized: lists show only what the caller may see, and a
+//! single resource it may not see reads as absent.
+
+use phobos_projections::queries::{
+    self, AgentRow, OrganizationRow, Page, PageRequest, PipelineRow, ProjectRow,
+};
+use uuid::Uuid;
+
+use super::{App, ServiceError};
+use crate::auth::Claims;
+use crate::authz::Scope;
+
+impl App {
+    pub async fn organizations(
+        &self,
+        claims: &Claims,
+        page: &PageRequest,
+    ) -> Result<Page<OrganizationRow>, ServiceError> {
+        self.user(claims)?;
+        let only = self.subject(claims).await?.organizations();
+        Ok(queries::organizations(&self.pool, only.as_deref(), page).await?)
+    }
+
+    pub async fn organization(
+        &self,
+        claims: &Claims,
+        id: Uuid,
+    ) -> Result<Option<OrganizationRow>, ServiceError> {
+        if !self.sees(claims, Scope::organization(id)).await? {
+            return Ok(None);
+        }
+        Ok(queries::organization(&self.pool, id).await?)
+    }
+
+    /// The projects of organization `id` the caller sees.
+    pub async fn projects(
+        &self,
+        claims: &Claims,
+        organization: Uuid,
+        page: &PageRequest,
+    ) -> Result<Page<ProjectRow>, ServiceError> {
+        self.user(claims)?;
+        let only = self.subject(claims).await?.projects_of(organization);
+        Ok(queries::projects(&self.pool, organization, only.as_deref(), page).await?)
+    }
+
+    /// Project `id`, if the caller sees it.
+    pub async fn project(
+        &self,
+        claims: &Claims,
+        id: Uuid,
+    ) -> Result<Option<ProjectRow>, ServiceError> {
+        match self.project_scope(id).await? {
+            Some((p, scope)) if self.sees(claims, scope).await? => Ok(Some(p)),
+            _ => {
+                self.user(claims)?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Pipeline `id` and its project, if the caller sees them.
+    pub async fn pipeline(
+        &self,
+        claims: &Claims,
+        id: Uuid,
+    ) -> Result<Option<(PipelineRow, ProjectRow)>, ServiceError> {
+        let Some(p) = queries::pipeline(&self.pool, id).await? else {
+            self.user(claims)?;
+            return Ok(None);
+        };
+        Ok(self
+            .project(claims, p.project_id)
+            .await?
+            .map(|proj| (p, proj)))
+    }
+
+    /// Shared agents, and those of the organizations the caller sees.
+    pub async fn agents(
+        &self,
+        claims: &Claims,
+        page: &PageRequest,
+    ) -> Result<Page<AgentRow>, ServiceError> {
+        self.user(claims)?;
+        let only = self.subject(claims).await?.organizations();
+        Ok(queries::agents(&self.pool, only.as_deref(), page).await?)
+    }
+
+    /// Agent `id`, if the caller sees it (shared ones are seen by all).
+    pub async fn agent(&self, claims: &Claims, id: Uuid) -> Result<Option<AgentRow>, ServiceError> {
+        let Some(a) = queries::agent(&self.pool, id).await? else {
+            self.user(claims)?;
+            return Ok(None);
+        };
+        match a.organization_id {
+            Some(org) if !self.sees(claims, Scope::organization(org)).await? => Ok(None),
+            _ => {
+                self.user(claims)?;
+                Ok(Some(a))
+            }
+        }
+    }
+}
