@@ -66,12 +66,11 @@ async fn unsupported_blocks_are_refused_with_their_positions() {
             )
         })
         .collect();
-    assert_eq!(at.len(), 4, "{at:#?}");
+    assert_eq!(at.len(), 3, "{at:#?}");
     let expect = [
         (3, 1, "volume \"src\""),
         (11, 1, "jwt \"aws\""),
         (17, 5, "mount_point of volume \"src\""),
-        (25, 3, "approval_rules"),
     ];
     for ((line, column, message), (l, c, m)) in at.iter().zip(expect) {
         assert_eq!((*line, *column), (l, c), "{message}");

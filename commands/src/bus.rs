@@ -99,6 +99,8 @@ pub struct CommandBus {
     environments: PostgresCqrs<Environment>,
     users: PostgresCqrs<User>,
     teams: PostgresCqrs<Team>,
+    approval_rules: PostgresCqrs<ApprovalRule>,
+    locks: crate::locks::AggregateLocks,
 }
 
 /// How often a command is re-run after losing a race to append to its
@@ -152,6 +154,8 @@ impl CommandBus {
             environments: postgres_cqrs(pool.clone(), vec![], services.clone()),
             users: postgres_cqrs(pool.clone(), vec![], services.clone()),
             teams: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            approval_rules: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            locks: Default::default(),
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
         }
@@ -182,7 +186,7 @@ impl CommandBus {
         cmd: OrganizationCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.organizations, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.organizations, id, cmd, ctx).await
     }
     pub async fn project(
         &self,
@@ -190,7 +194,7 @@ impl CommandBus {
         cmd: ProjectCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.projects, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.projects, id, cmd, ctx).await
     }
     pub async fn pipeline_template(
         &self,
@@ -198,7 +202,7 @@ impl CommandBus {
         cmd: PipelineTemplateCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.templates, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.templates, id, cmd, ctx).await
     }
     pub async fn pipeline(
         &self,
@@ -206,7 +210,7 @@ impl CommandBus {
         cmd: PipelineCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.pipelines, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.pipelines, id, cmd, ctx).await
     }
     pub async fn agent(
         &self,
@@ -214,7 +218,7 @@ impl CommandBus {
         cmd: AgentCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.agents, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.agents, id, cmd, ctx).await
     }
     pub async fn job(
         &self,
@@ -222,7 +226,7 @@ impl CommandBus {
         cmd: JobCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.jobs, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.jobs, id, cmd, ctx).await
     }
     pub async fn environment(
         &self,
@@ -230,7 +234,7 @@ impl CommandBus {
         cmd: EnvironmentCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.environments, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.environments, id, cmd, ctx).await
     }
     pub async fn user(
         &self,
@@ -238,7 +242,7 @@ impl CommandBus {
         cmd: UserCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.users, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.users, id, cmd, ctx).await
     }
     pub async fn team(
         &self,
@@ -246,12 +250,21 @@ impl CommandBus {
         cmd: TeamCommand,
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
-        execute(&self.pool, &self.teams, id, cmd, ctx).await
+        execute(&self.pool, &self.locks, &self.teams, id, cmd, ctx).await
+    }
+    pub async fn approval_rule(
+        &self,
+        id: &str,
+        cmd: ApprovalRuleCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.locks, &self.approval_rules, id, cmd, ctx).await
     }
 }
 
 async fn execute<A, S>(
     pool: &PgPool,
+    locks: &crate::locks::AggregateLocks,
     cqrs: &CqrsFramework<A, S>,
     id: &str,
     cmd: A::Command,
@@ -274,6 +287,7 @@ where
     );
     async move {
         let metadata = ctx.metadata(name).to_map();
+        let _one_at_a_time = locks.lock(A::TYPE, id).await;
         let mut attempt = 0;
         loop {
             match cqrs

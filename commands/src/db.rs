@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "identity",
         include_str!("../../migrations/0010_identity.sql"),
     ),
+    (
+        11,
+        "approvals",
+        include_str!("../../migrations/0011_approvals.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

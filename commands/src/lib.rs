@@ -23,6 +23,7 @@ pub mod db;
 pub mod error;
 pub mod graph_cache;
 pub mod health;
+mod locks;
 pub mod log;
 pub mod policies;
 pub mod snapshots;

@@ -160,6 +160,14 @@ impl Policies {
                     };
                     Some(Effect::Pipeline(parent.pipeline_id, cmd))
                 }
+                PipelineEvent::NodeApprovalPending { path, rule_ids, .. } => {
+                    let mut rules = Vec::new();
+                    for id in &rule_ids {
+                        rules.push(approval_rule(tx, id).await?);
+                    }
+                    let cmd = PipelineCommand::FixApprovalRules { path, rules };
+                    Some(Effect::Pipeline(ev.aggregate_id.clone(), cmd))
+                }
                 PipelineEvent::PipelineSucceeded { .. } => {
                     child_ended(tx, ev, ChildOutcome::Succeeded, "").await?
                 }
@@ -469,6 +477,37 @@ struct Created {
     project_id: String,
     template_id: String,
     origin: PipelineOrigin,
+}
+
+/// Approval rule `id` as its events leave it (a deleted rule as it was).
+/// A rule that never existed (its id was checked when the pipeline was
+/// created, so only a damaged log has one) is fixed as a rule no one can
+/// approve, so the node waits for an Owner's override rather than the
+/// policy worker stopping on it.
+async fn approval_rule(
+    tx: &mut PgConnection,
+    id: &str,
+) -> Result<phobos_core::events::ApprovalRuleSnapshot, LogError> {
+    use phobos_core::events::{ApprovalRuleEvent, ApprovalRuleSnapshot};
+    let events = crate::log::read_aggregate(&mut *tx, aggregate::APPROVAL_RULE, id).await?;
+    let decoded: Vec<ApprovalRuleEvent> = events
+        .iter()
+        .map(|e| e.decode::<ApprovalRuleEvent>())
+        .collect::<Result<_, _>>()?;
+    Ok(ApprovalRuleSnapshot::fold(id, &decoded).unwrap_or_else(|| {
+        tracing::error!(
+            rule = id,
+            "an approval rule named by a pipeline has no events"
+        );
+        ApprovalRuleSnapshot {
+            id: id.to_string(),
+            prn: String::new(),
+            name: format!("(missing approval rule {id})"),
+            principals: vec![],
+            approvals_required: 1,
+            allow_self_approval: false,
+        }
+    }))
 }
 
 async fn pipeline_origin(tx: &mut PgConnection, pipeline_id: &str) -> Result<Created, LogError> {

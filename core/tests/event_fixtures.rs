@@ -809,14 +809,18 @@ fn regenerate_pending_fixture() {
 
 // ---- Identity events (issue 9) ---------------------------------------------
 //
-// `fixtures/identity_events.jsonl`: users, teams and memberships as the build
+// `fixtures/identity_events.jsonl`: users, teams, memberships, approval rules
+// and node approvals as the build
 // of 2026-12-01 writes them (written by hand from its output). Each line
 // decodes, names itself as stored, and encodes back to the same JSON; an
 // organization's and a project's membership events share one shape.
 
 #[test]
 fn stored_identity_events_decode() {
-    use phobos_core::events::{NamedEvent, OrganizationEvent, ProjectEvent, TeamEvent, UserEvent};
+    use phobos_core::events::{
+        ApprovalRuleEvent, NamedEvent, OrganizationEvent, PipelineEvent, ProjectEvent, TeamEvent,
+        UserEvent,
+    };
     fn check<E: serde::de::DeserializeOwned + serde::Serialize + NamedEvent>(
         v: &serde_json::Value,
     ) {
@@ -826,7 +830,7 @@ fn stored_identity_events_decode() {
         assert_eq!(&serde_json::to_value(&e).unwrap(), v);
     }
     let lines = read_lines("identity_events.jsonl");
-    assert_eq!(lines.len(), 10);
+    assert_eq!(lines.len(), 19);
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let event = &v["event"];
@@ -835,6 +839,8 @@ fn stored_identity_events_decode() {
             "Project" => check::<ProjectEvent>(event),
             "User" => check::<UserEvent>(event),
             "Team" => check::<TeamEvent>(event),
+            "ApprovalRule" => check::<ApprovalRuleEvent>(event),
+            "Pipeline" => check::<PipelineEvent>(event),
             other => panic!("unknown aggregate {other}"),
         }
     }

@@ -31,6 +31,8 @@ struct NodeSpec {
     schedule: Option<i64>,
     /// A gate on its own exit code: (interval in minutes or none, attempts).
     gate: Option<(Option<u32>, u32)>,
+    /// Two approval rules (`rule-a` needs 1 approval, `rule-b` 2).
+    approvals: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -51,9 +53,10 @@ fn node_spec() -> impl Strategy<Value = NodeSpec> {
             1 => (prop::option::of(1u32..5), 1u32..4).prop_map(Some)
         ],
         prop::bool::weighted(0.15),
+        prop::bool::weighted(0.2),
     )
         .prop_map(
-            |(section, when, condition, action, deps, schedule, gate, pipeline)| {
+            |(section, when, condition, action, deps, schedule, gate, pipeline, approvals)| {
                 let pipeline = pipeline && section == 1;
                 NodeSpec {
                     section,
@@ -66,6 +69,7 @@ fn node_spec() -> impl Strategy<Value = NodeSpec> {
                     schedule: schedule.filter(|_| when == 0),
                     // A gate reads its own action's exit code.
                     gate: gate.filter(|_| action && !pipeline),
+                    approvals,
                 }
             },
         )
@@ -133,6 +137,9 @@ fn render(g: &GraphSpec) -> String {
                 if let Some(c) = n.condition {
                     src.push_str(&format!("    if = {c}\n"));
                 }
+                if n.approvals {
+                    src.push_str("    approval_rules = [\"rule-a\", \"rule-b\"]\n");
+                }
                 if n.action {
                     src.push_str(&format!(
                         "    action \"exec_command\" {{\n      command = \"echo s{si} n{i}\"\n    }}\n"
@@ -187,6 +194,30 @@ enum Op {
         pick: usize,
         how: u8,
     },
+    /// Approver `who` (0: rule-a, 1: both, 2: rule-b) approves an
+    /// APPROVAL_PENDING node, or takes its approval back; its rules are
+    /// fixed first, as the policy worker does.
+    Approve {
+        pick: usize,
+        who: u8,
+        revoke: bool,
+    },
+    /// An Owner overrides a pending node's approvals.
+    Override(usize),
+}
+
+fn fixed_rules() -> Vec<phobos_core::events::ApprovalRuleSnapshot> {
+    [("rule-a", 1), ("rule-b", 2)]
+        .into_iter()
+        .map(|(id, n)| phobos_core::events::ApprovalRuleSnapshot {
+            id: id.into(),
+            prn: format!("prn:approval_rule:o/{id}"),
+            name: id.into(),
+            principals: vec![],
+            approvals_required: n,
+            allow_self_approval: false,
+        })
+        .collect()
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -209,6 +240,9 @@ fn op() -> impl Strategy<Value = Op> {
             prop_oneof![4 => Just(0u8), 1 => Just(1), 1 => Just(2), 1 => Just(3)]
         )
             .prop_map(|(pick, how)| Op::ChildEnds { pick, how }),
+        (0usize..32, 0u8..3, prop::bool::weighted(0.25))
+            .prop_map(|(pick, who, revoke)| Op::Approve { pick, who, revoke }),
+        (0usize..32).prop_map(Op::Override),
     ]
 }
 
@@ -227,6 +261,21 @@ impl Harness {
     fn apply(&mut self, e: PipelineEvent) -> Result<(), TestCaseError> {
         let before = self.run.clone();
         self.run.apply(&e);
+        // A node leaves APPROVAL_PENDING for a run only once approved.
+        for (path, n) in &self.run.nodes {
+            let Some(was) = before.nodes.get(path) else {
+                continue;
+            };
+            if was.status == NodeStatus::ApprovalPending
+                && matches!(
+                    n.status,
+                    NodeStatus::Waiting | NodeStatus::Scheduled | NodeStatus::Ready
+                )
+            {
+                let ok = was.approval.as_ref().is_some_and(|a| a.satisfied());
+                prop_assert!(ok, "{path} went on unapproved: {:?}", was.approval);
+            }
+        }
         if let Err(m) = transitions::check(&before, &e, &self.run) {
             return Err(TestCaseError::fail(format!("{m}\nevent: {e:?}")));
         }
@@ -534,6 +583,61 @@ impl Harness {
             Op::Advance(minutes) => {
                 self.now += chrono::Duration::minutes(*minutes);
             }
+            Op::Approve {
+                pick: i,
+                who,
+                revoke,
+            } => {
+                if let Some(path) = pick(self.paths_in(NodeStatus::ApprovalPending), *i) {
+                    let fix = self
+                        .run
+                        .fix_approval_rules(&path, fixed_rules(), self.now)
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    for e in fix {
+                        self.apply(e)?;
+                    }
+                    let principal = phobos_core::access::Member {
+                        kind: phobos_core::access::MemberKind::User,
+                        id: format!("u{who}"),
+                        name: format!("user {who}"),
+                    };
+                    let covers: Vec<String> = match who {
+                        0 => vec!["rule-a".into()],
+                        1 => vec!["rule-a".into(), "rule-b".into()],
+                        _ => vec!["rule-b".into()],
+                    };
+                    let before = self.run.clone();
+                    let r = if *revoke {
+                        self.run.revoke_node_approval(&path, principal, self.now)
+                    } else {
+                        self.run.approve_node(&path, principal, covers, self.now)
+                    };
+                    match r {
+                        Ok(events) => {
+                            for e in events {
+                                self.apply(e)?;
+                            }
+                        }
+                        Err(_) => prop_assert_eq!(&self.run, &before, "a refusal changed nothing"),
+                    }
+                }
+            }
+            Op::Override(i) => {
+                if let Some(path) = pick(self.paths_in(NodeStatus::ApprovalPending), *i) {
+                    let events = self
+                        .run
+                        .override_node_approval(
+                            &path,
+                            "user:owner".into(),
+                            "needed now".into(),
+                            self.now,
+                        )
+                        .map_err(|r| TestCaseError::fail(r.to_string()))?;
+                    for e in events {
+                        self.apply(e)?;
+                    }
+                }
+            }
             Op::StartAny(i) => {
                 let all: Vec<String> = self.run.nodes.keys().cloned().collect();
                 let path = pick(all, *i).unwrap();
@@ -625,7 +729,8 @@ proptest! {
         }
         prop_assert_eq!(&resumed, &h.run);
 
-        // Draining: every job ends well and every waiting node is started;
+        // Draining: every job ends well, every waiting node is started and
+        // every pending one approved;
         // the pipeline then ends.
         for _ in 0..(4 * nodes + 4) {
             if h.run.status.is_terminal() {
@@ -637,6 +742,9 @@ proptest! {
             h.step(&Op::ChildStarts(0))?;
             h.step(&Op::ChildEnds { pick: 0, how: 0 })?;
             h.step(&Op::Start(0))?;
+            // Approver 1 counts for both rules, 2 completes rule-b.
+            h.step(&Op::Approve { pick: 0, who: 1, revoke: false })?;
+            h.step(&Op::Approve { pick: 0, who: 2, revoke: false })?;
             h.step(&Op::Advance(60))?;
         }
         prop_assert!(h.run.status.is_terminal(), "still {} after draining:\n{}", h.run.status, src);

@@ -208,3 +208,88 @@ pub async fn grants(pool: &PgPool, principal_id: Uuid) -> Result<Grants, QueryEr
     }
     Ok(g)
 }
+
+#[derive(Debug, Clone)]
+pub struct ApprovalRuleRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Option<Uuid>,
+    pub prn: String,
+    pub name: String,
+    pub description: String,
+    pub principals: Vec<phobos_core::access::Member>,
+    pub approvals_required: i32,
+    pub allow_self_approval: bool,
+    pub deleted: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, sqlx::postgres::PgRow> for ApprovalRuleRow {
+    fn from_row(r: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        let principals: serde_json::Value = r.try_get("principals")?;
+        Ok(ApprovalRuleRow {
+            id: r.try_get("id")?,
+            organization_id: r.try_get("organization_id")?,
+            project_id: r.try_get("project_id")?,
+            prn: r.try_get("prn")?,
+            name: r.try_get("name")?,
+            description: r.try_get("description")?,
+            principals: serde_json::from_value(principals).map_err(|e| {
+                sqlx::Error::ColumnDecode {
+                    index: "principals".into(),
+                    source: Box::new(e),
+                }
+            })?,
+            approvals_required: r.try_get("approvals_required")?,
+            allow_self_approval: r.try_get("allow_self_approval")?,
+            deleted: r.try_get("deleted")?,
+            created_by: r.try_get("created_by")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+}
+
+const RULE_COLS: &str = "id, organization_id, project_id, prn, name, description, principals, approvals_required, allow_self_approval, deleted, created_by, created_at";
+
+/// Rule `id` (deleted ones too).
+pub async fn approval_rule(pool: &PgPool, id: Uuid) -> Result<Option<ApprovalRuleRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {RULE_COLS} FROM approval_rules WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The rules (not deleted) of an organization itself (`project` None) or
+/// of one project, by name.
+pub async fn approval_rules(
+    pool: &PgPool,
+    organization_id: Uuid,
+    project_id: Option<Uuid>,
+) -> Result<Vec<ApprovalRuleRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {RULE_COLS} FROM approval_rules WHERE organization_id = $1 AND project_id IS NOT DISTINCT FROM $2 AND NOT deleted ORDER BY name"
+    ))
+    .bind(organization_id)
+    .bind(project_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Whether `user_id` is in any of `teams`.
+pub async fn in_any_team(
+    pool: &PgPool,
+    user_id: Uuid,
+    teams: &[Uuid],
+) -> Result<Vec<Uuid>, QueryError> {
+    Ok(sqlx::query_scalar(
+        "SELECT team_id FROM team_members WHERE user_id = $1 AND team_id = ANY($2)",
+    )
+    .bind(user_id)
+    .bind(teams.to_vec())
+    .fetch_all(pool)
+    .await?)
+}

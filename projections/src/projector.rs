@@ -175,7 +175,76 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
             }
         },
         aggregate::TEAM => team(tx, id, &actor, ev).await?,
+        aggregate::APPROVAL_RULE => approval_rule(tx, id, &actor, ev).await?,
         _ => {}
+    }
+    Ok(())
+}
+
+async fn approval_rule(
+    tx: &mut PgConnection,
+    id: Uuid,
+    actor: &str,
+    ev: &RecordedEvent,
+) -> Result<(), LogError> {
+    use phobos_core::events::ApprovalRuleEvent::*;
+    let json = |v: &Vec<phobos_core::access::Member>| {
+        serde_json::to_value(v).map_err(|e| LogError::Handler(e.to_string()))
+    };
+    match ev.decode::<phobos_core::events::ApprovalRuleEvent>()? {
+        ApprovalRuleCreated {
+            organization_id,
+            project_id,
+            prn,
+            name,
+            description,
+            principals,
+            approvals_required,
+            allow_self_approval,
+            created_at,
+        } => {
+            sqlx::query(
+                "INSERT INTO approval_rules (id, organization_id, project_id, prn, name, description, principals, approvals_required, allow_self_approval, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(id)
+            .bind(uuid_of(ev, &organization_id)?)
+            .bind(project_id.as_deref().map(|p| uuid_of(ev, p)).transpose()?)
+            .bind(prn)
+            .bind(name)
+            .bind(description)
+            .bind(json(&principals)?)
+            .bind(approvals_required as i32)
+            .bind(allow_self_approval)
+            .bind(actor)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ApprovalRuleUpdated {
+            description,
+            principals,
+            approvals_required,
+            allow_self_approval,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE approval_rules SET description = $2, principals = $3, approvals_required = $4, allow_self_approval = $5 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(description)
+            .bind(json(&principals)?)
+            .bind(approvals_required as i32)
+            .bind(allow_self_approval)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ApprovalRuleDeleted { .. } => {
+            sqlx::query("UPDATE approval_rules SET deleted = true WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -442,6 +511,48 @@ async fn pipeline(
             )
             .bind(id)
             .bind(PipelineStatus::Running.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        NodeApprovalPending { path, .. } => {
+            let empty = serde_json::to_value(phobos_core::pipeline::ApprovalState::default())
+                .map_err(|e| LogError::Handler(e.to_string()))?;
+            sqlx::query(
+                "UPDATE pipeline_nodes SET status = $3, approval = $4 WHERE pipeline_id = $1 AND path = $2",
+            )
+            .bind(id)
+            .bind(path)
+            .bind(NodeStatus::ApprovalPending.as_str())
+            .bind(empty)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ref e @ (NodeApprovalRulesFixed { ref path, .. }
+        | NodeApproved { ref path, .. }
+        | NodeApprovalRevoked { ref path, .. }
+        | NodeRejected { ref path, .. }
+        | NodeApprovalOverridden { ref path, .. }) => {
+            // The node's state folded by the core's own code.
+            let current: Option<serde_json::Value> = sqlx::query_scalar(
+                "SELECT approval FROM pipeline_nodes WHERE pipeline_id = $1 AND path = $2",
+            )
+            .bind(id)
+            .bind(path)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+            let mut state: phobos_core::pipeline::ApprovalState = match current {
+                Some(v) => serde_json::from_value(v)
+                    .map_err(|e| LogError::Handler(format!("node {path}'s approval: {e}")))?,
+                None => Default::default(),
+            };
+            state.apply(e);
+            sqlx::query(
+                "UPDATE pipeline_nodes SET approval = $3 WHERE pipeline_id = $1 AND path = $2",
+            )
+            .bind(id)
+            .bind(path)
+            .bind(serde_json::to_value(&state).map_err(|e| LogError::Handler(e.to_string()))?)
             .execute(&mut *tx)
             .await?;
         }

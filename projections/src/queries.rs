@@ -445,6 +445,8 @@ pub struct NodeRow {
     pub finished_at: Option<DateTime<Utc>>,
     pub scheduled_start_time: Option<DateTime<Utc>>,
     pub child_pipeline_id: Option<Uuid>,
+    /// core's `ApprovalState`, from when it entered APPROVAL_PENDING.
+    pub approval: Option<serde_json::Value>,
 }
 
 pub async fn nodes(
@@ -454,7 +456,7 @@ pub async fn nodes(
 ) -> Result<Vec<NodeRow>, QueryError> {
     Ok(sqlx::query_as(
         "SELECT pipeline_id, path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
-                started_at, finished_at, scheduled_start_time, child_pipeline_id
+                started_at, finished_at, scheduled_start_time, child_pipeline_id, approval
            FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
     )
     .bind(pipeline_id)

@@ -110,6 +110,13 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Mutation", "createMembership", In(ManageMemberships), ""),
     ("Mutation", "updateMembership", In(ManageMemberships), ""),
     ("Mutation", "deleteMembership", In(ManageMemberships), ""),
+    ("Mutation", "createApprovalRule", In(ManageApprovalRules), ""),
+    ("Mutation", "updateApprovalRule", In(ManageApprovalRules), ""),
+    ("Mutation", "deleteApprovalRule", In(ManageApprovalRules), ""),
+    ("Mutation", "approvePipelineNode", In(View), "and named in one of the node's rules (directly or through a team); not the pipeline's creator unless the rule allows self-approval"),
+    ("Mutation", "revokePipelineNodeApproval", In(View), "one's own approval, while the node is pending"),
+    ("Mutation", "rejectPipelineNode", In(View), "and named in one of the node's rules; advisory"),
+    ("Mutation", "overridePipelineNodeApproval", In(ManageApprovalRules), "with a comment"),
     ("Subscription", "pipelineEvents", In(View), ""),
 ];
 

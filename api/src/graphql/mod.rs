@@ -5,6 +5,7 @@
 //! GraphQL errors are for authentication and faults, with
 //! `extensions.code`.
 
+pub mod approvals;
 pub mod enums;
 pub mod identity;
 pub mod ids;

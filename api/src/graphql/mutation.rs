@@ -2,6 +2,7 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use phobos_core::events::aggregate;
 
+use super::approvals::*;
 use super::identity::{Membership, Role, Team};
 use super::query::pipeline_by_id;
 use super::types::*;
@@ -430,8 +431,171 @@ fn membership_payload(
     }
 }
 
+async fn decide(
+    ctx: &Context<'_>,
+    pipeline_id: &ID,
+    node_path: &str,
+    decision: crate::service::Decision,
+) -> Result<PipelinePayload> {
+    let claims = authed(ctx)?;
+    let result = match ids::uuid_of(aggregate::PIPELINE, pipeline_id) {
+        Some(id) => {
+            app(ctx)
+                .decide_approval(claims, id, node_path, decision)
+                .await
+        }
+        None => Err(bad_id("pipelineId", pipeline_id)),
+    };
+    pipeline_payload(ctx, result).await
+}
+
 #[Object]
 impl MutationRoot {
+    /// Creates an approval rule of an organization or a project (Owners).
+    async fn create_approval_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApprovalRuleInput,
+    ) -> Result<ApprovalRulePayload> {
+        let claims = authed(ctx)?;
+        let project = input.project_id.as_ref().map(|p| p.as_str());
+        let r = async {
+            let (field, value) = exactly_one(&[
+                ("organizationName", input.organization_name.as_deref()),
+                ("projectId", project),
+            ])?;
+            let at = if field == "projectId" {
+                let id = ids::uuid_of(aggregate::PROJECT, value).ok_or_else(|| {
+                    ServiceError::field(
+                        Code::Invalid,
+                        "projectId",
+                        format!("{value:?} is not a project id"),
+                    )
+                })?;
+                crate::service::MembershipScope::Project(id)
+            } else {
+                crate::service::MembershipScope::Organization(value)
+            };
+            let rule = crate::service::RuleInput {
+                description: Some(input.description.clone()),
+                users: Some(input.users.clone()),
+                teams: Some(input.teams.clone()),
+                service_accounts: Some(input.service_accounts.clone()),
+                approvals_required: Some(input.approvals_required),
+                allow_self_approval: Some(input.allow_self_approval),
+            };
+            app(ctx)
+                .create_approval_rule(claims, at, &input.name, rule)
+                .await
+        }
+        .await;
+        rule_payload(r)
+    }
+
+    /// Changes an approval rule (Owners of its scope). Nodes that fixed it
+    /// already keep what they fixed.
+    async fn update_approval_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateApprovalRuleInput,
+    ) -> Result<ApprovalRulePayload> {
+        let claims = authed(ctx)?;
+        let r = match ids::uuid_of(aggregate::APPROVAL_RULE, &input.id) {
+            Some(id) => {
+                let rule = crate::service::RuleInput {
+                    description: input.description,
+                    users: input.users,
+                    teams: input.teams,
+                    service_accounts: input.service_accounts,
+                    approvals_required: input.approvals_required,
+                    allow_self_approval: input.allow_self_approval,
+                };
+                app(ctx).change_approval_rule(claims, id, Some(rule)).await
+            }
+            None => Err(bad_id("id", &input.id)),
+        };
+        rule_payload(r)
+    }
+
+    /// Deletes an approval rule (Owners of its scope).
+    async fn delete_approval_rule(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteApprovalRuleInput,
+    ) -> Result<ApprovalRulePayload> {
+        let claims = authed(ctx)?;
+        let r = match ids::uuid_of(aggregate::APPROVAL_RULE, &input.id) {
+            Some(id) => app(ctx).change_approval_rule(claims, id, None).await,
+            None => Err(bad_id("id", &input.id)),
+        };
+        rule_payload(r)
+    }
+
+    /// Approves an APPROVAL_PENDING node, for each of its rules that names
+    /// the caller (directly or through a team). Refused (FORBIDDEN) for a
+    /// caller no rule names, and for the pipeline's creator where a rule
+    /// does not allow self-approval.
+    async fn approve_pipeline_node(
+        &self,
+        ctx: &Context<'_>,
+        input: PipelineNodeApprovalInput,
+    ) -> Result<PipelinePayload> {
+        decide(
+            ctx,
+            &input.pipeline_id,
+            &input.node_path,
+            crate::service::Decision::Approve,
+        )
+        .await
+    }
+
+    /// Takes the caller's approval of a node back, while it is pending.
+    async fn revoke_pipeline_node_approval(
+        &self,
+        ctx: &Context<'_>,
+        input: PipelineNodeApprovalInput,
+    ) -> Result<PipelinePayload> {
+        decide(
+            ctx,
+            &input.pipeline_id,
+            &input.node_path,
+            crate::service::Decision::Revoke,
+        )
+        .await
+    }
+
+    /// Records an advisory rejection of a pending node, with a comment; the
+    /// node stays pending.
+    async fn reject_pipeline_node(
+        &self,
+        ctx: &Context<'_>,
+        input: PipelineNodeCommentInput,
+    ) -> Result<PipelinePayload> {
+        decide(
+            ctx,
+            &input.pipeline_id,
+            &input.node_path,
+            crate::service::Decision::Reject(input.comment),
+        )
+        .await
+    }
+
+    /// Lets a pending node go on without its approvals (Owners), with a
+    /// required comment, recorded as an override.
+    async fn override_pipeline_node_approval(
+        &self,
+        ctx: &Context<'_>,
+        input: PipelineNodeCommentInput,
+    ) -> Result<PipelinePayload> {
+        decide(
+            ctx,
+            &input.pipeline_id,
+            &input.node_path,
+            crate::service::Decision::Override(input.comment),
+        )
+        .await
+    }
+
     /// Creates a team (administrators only).
     async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
         let claims = authed(ctx)?;

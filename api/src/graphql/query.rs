@@ -91,6 +91,23 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
             .await
             .map_err(gql_err)?
             .map(|t| Node::Team(Team(t))),
+        aggregate::APPROVAL_RULE => match phobos_projections::identity::approval_rule(pool, id)
+            .await
+            .map_err(gql_err)?
+            .filter(|r| !r.deleted)
+        {
+            Some(r) => {
+                let scope = crate::authz::Scope {
+                    organization: r.organization_id,
+                    project: r.project_id,
+                };
+                app.sees(claims, scope)
+                    .await
+                    .map_err(gql_err)?
+                    .then(|| Node::ApprovalRule(super::approvals::ApprovalRule(r)))
+            }
+            None => None,
+        },
         aggregate::MEMBERSHIP => app
             .membership(claims, id)
             .await
@@ -189,7 +206,8 @@ impl QueryRoot {
         };
         let parts: Vec<&str> = prn.path.split('/').collect();
         use phobos_commands::aggregates::{
-            agent_id, environment_id, organization_agent_id, organization_id, project_id,
+            agent_id, approval_rule_id, environment_id, organization_agent_id, organization_id,
+            project_id,
         };
         let by = |kind: &str, s: String| (kind.to_string(), Uuid::parse_str(&s).ok());
         let (kind, uuid) = match (prn.resource_type.as_str(), parts.as_slice()) {
@@ -199,6 +217,14 @@ impl QueryRoot {
             ("pipeline_template", [_, _, id]) => by(aggregate::PIPELINE_TEMPLATE, id.to_string()),
             ("job", [_, _, id]) => by(aggregate::JOB, id.to_string()),
             ("agent", [name]) => by(aggregate::AGENT, agent_id(name)),
+            ("approval_rule", [org, name]) => by(
+                aggregate::APPROVAL_RULE,
+                approval_rule_id(&organization_id(org), name),
+            ),
+            ("approval_rule", [org, p, name]) => by(
+                aggregate::APPROVAL_RULE,
+                approval_rule_id(&project_id(&organization_id(org), p), name),
+            ),
             ("environment", [org, p, name]) => by(
                 aggregate::ENVIRONMENT,
                 environment_id(&project_id(&organization_id(org), p), name),

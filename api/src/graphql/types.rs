@@ -27,6 +27,7 @@ pub enum Node {
     User(super::identity::User),
     Team(super::identity::Team),
     Membership(super::identity::Membership),
+    ApprovalRule(super::approvals::ApprovalRule),
 }
 
 pub fn connection<R, T>(page: Page<R>, wrap: impl Fn(R) -> T) -> Connection<String, T>
@@ -83,6 +84,20 @@ impl Organization {
             .map_err(gql_err)?;
         Ok(connection(page, Project))
     }
+    /// Its approval rules (usable by all its projects).
+    async fn approval_rules(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::approvals::ApprovalRule>> {
+        let scope = crate::authz::Scope::organization(self.0.id);
+        Ok(app(ctx)
+            .approval_rules_of(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(super::approvals::ApprovalRule)
+            .collect())
+    }
     /// Its own memberships (each counts in all its projects).
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<super::identity::Membership>> {
         let scope = crate::authz::Scope::organization(self.0.id);
@@ -120,6 +135,21 @@ impl Project {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The approval rules its pipelines may name: its organization's, then
+    /// its own.
+    async fn approval_rules(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::approvals::ApprovalRule>> {
+        let scope = crate::authz::Scope::project(self.0.organization_id, self.0.id);
+        Ok(app(ctx)
+            .approval_rules_of(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(super::approvals::ApprovalRule)
+            .collect())
     }
     /// The memberships of the project itself (its organization's
     /// memberships count here too: see `Organization.memberships`).
@@ -433,6 +463,11 @@ pub struct PipelineNode(pub NodeRow);
 
 #[Object]
 impl PipelineNode {
+    /// Its approvals, from when it became APPROVAL_PENDING (null for a
+    /// node without approval rules, or before).
+    async fn approval(&self) -> Option<super::approvals::NodeApproval> {
+        super::approvals::node_approval(&self.0.approval)
+    }
     /// e.g. `stage.build.pre.task.prepare`.
     async fn path(&self) -> &str {
         &self.0.path

@@ -123,7 +123,7 @@ impl App {
                 .map_err(|e| refused(format!("variable {name}: {e}")))?;
             opts = opts.var(name.clone(), VariableInput::Value(value));
         }
-        let compiled = compile(&hcl, &opts).map_err(|d| {
+        let mut compiled = compile(&hcl, &opts).map_err(|d| {
             refused(format!(
                 "template {reference} cannot be run with these variables: {}",
                 located(diagnostics(d.errors()))
@@ -135,6 +135,15 @@ impl App {
                 located(problems(&e.problems))
             ))
         })?;
+        self.resolve_approval_rules(&hcl, &mut compiled, &project)
+            .await
+            .map_err(|e| match e.code {
+                Code::Unavailable => unavailable(e.message),
+                _ => refused(format!(
+                    "template {reference}: {}",
+                    located(problems(&e.problems))
+                )),
+            })?;
         Ok(BuiltChild {
             template_id: id.to_string(),
             graph: compiled.graph,

@@ -375,7 +375,7 @@ impl App {
 }
 
 /// A command refusal as a problem of `field`.
-fn on_field(e: phobos_commands::CommandError, field: &str) -> ServiceError {
+pub(super) fn on_field(e: phobos_commands::CommandError, field: &str) -> ServiceError {
     let mut err = ServiceError::from(e);
     if err.problems.is_empty()
         && matches!(err.code, Code::Conflict | Code::NotFound | Code::Invalid)

@@ -14,6 +14,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 mod access;
+mod approvals;
+pub(crate) use approvals::{Decision, RuleInput};
 mod agents;
 pub(crate) use agents::NewAgent;
 mod children;

@@ -33,21 +33,22 @@ impl App {
         let template = queries::template(&self.pool, tid)
             .await?
             .ok_or_else(missing)?;
-        self.authorize_project(
-            claims,
-            Permission::RunPipelines,
-            template.project_id,
-            "pipelineTemplateId",
-            &format!("pipeline template {template_id}"),
-        )
-        .await?;
+        let project = self
+            .authorize_project(
+                claims,
+                Permission::RunPipelines,
+                template.project_id,
+                "pipelineTemplateId",
+                &format!("pipeline template {template_id}"),
+            )
+            .await?;
         let hcl = self.template_text(&template).await?;
         let compiled_at = self.clock.now();
         let mut opts = CompileOptions::new(TemplateKind::Pipeline, compiled_at);
         for (k, v) in variables {
             opts = opts.var(k.clone(), VariableInput::Raw(v.clone()));
         }
-        let compiled = compile(&hcl, &opts).map_err(|diags| ServiceError {
+        let mut compiled = compile(&hcl, &opts).map_err(|diags| ServiceError {
             code: Code::Invalid,
             message: format!(
                 "the pipeline cannot be created: {} problem(s)",
@@ -68,6 +69,8 @@ impl App {
                 .collect(),
         })?;
         refuse_unsupported(&hcl, &compiled)?;
+        self.resolve_approval_rules(&hcl, &mut compiled, &project)
+            .await?;
         let id = Uuid::new_v4();
         let cmd = PipelineCommand::CreatePipeline {
             pipeline_id: id.to_string(),
@@ -170,7 +173,8 @@ impl App {
             force,
             grace_seconds: self.config.jobs.cancel_grace_seconds,
         };
-        self.command(claims, pipeline_id, cmd, ("id", "id")).await
+        self.pipeline_command(claims, pipeline_id, cmd, ("id", "id"))
+            .await
     }
 
     /// `cancelPipelineNode`: one node stops, as [`cancel_pipeline`](Self::cancel_pipeline)
@@ -200,13 +204,15 @@ impl App {
         pipeline_id: Uuid,
         cmd: PipelineCommand,
     ) -> Result<PipelineRow, ServiceError> {
-        self.command(claims, pipeline_id, cmd, ("pipelineId", "nodePath"))
+        self.pipeline_command(claims, pipeline_id, cmd, ("pipelineId", "nodePath"))
             .await
     }
 
     /// Runs a user's command on a pipeline. `fields`: the input fields a
-    /// missing pipeline and a refusal are problems of.
-    async fn command(
+    /// missing pipeline and a refusal are problems of. Approvals need only
+    /// to see the pipeline (the service checked who may decide); the rest
+    /// needs RunPipelines.
+    pub(super) async fn pipeline_command(
         &self,
         claims: &Claims,
         pipeline_id: Uuid,
@@ -222,14 +228,22 @@ impl App {
                 format!("{what} does not exist"),
             ));
         };
-        self.authorize_project(
-            claims,
-            Permission::RunPipelines,
-            p.project_id,
-            id_field,
-            &what,
-        )
-        .await?;
+        let needs = match &cmd {
+            PipelineCommand::ApproveNode { .. }
+            | PipelineCommand::RevokeNodeApproval { .. }
+            | PipelineCommand::RejectNode { .. } => Permission::View,
+            PipelineCommand::OverrideNodeApproval { .. } => Permission::ManageApprovalRules,
+            _ => Permission::RunPipelines,
+        };
+        let invalid_field = match &cmd {
+            PipelineCommand::UpdateSchedule { .. } => "schedule",
+            PipelineCommand::RejectNode { .. } | PipelineCommand::OverrideNodeApproval { .. } => {
+                "comment"
+            }
+            _ => refused_field,
+        };
+        self.authorize_project(claims, needs, p.project_id, id_field, &what)
+            .await?;
         let appended = self
             .bus
             .pipeline(&pipeline_id.to_string(), cmd, &self.context(claims))
@@ -240,7 +254,7 @@ impl App {
                         phobos_commands::DomainError::NotFound(_) => {
                             (Code::NotFound, refused_field)
                         }
-                        phobos_commands::DomainError::Invalid(_) => (Code::Invalid, "schedule"),
+                        phobos_commands::DomainError::Invalid(_) => (Code::Invalid, invalid_field),
                         _ => (Code::Conflict, refused_field),
                     };
                     ServiceError::field(code, field, d.to_string())

@@ -8,6 +8,7 @@
 //! aggregate rule, not a read-model check that could race.
 
 mod agent;
+mod approval_rule;
 mod environment;
 mod identity;
 mod job;
@@ -20,6 +21,7 @@ mod project;
 use serde::{Deserialize, Serialize};
 
 pub use agent::{Agent, AgentCommand, AGENT_STATE_SHAPE};
+pub use approval_rule::{approval_rule_id, ApprovalRule, ApprovalRuleCommand};
 pub use environment::{Environment, EnvironmentCommand};
 pub use identity::{team_id, user_id, Team, TeamCommand, User, UserCommand};
 pub use job::{Job, JobCommand, JobStatus};

@@ -106,6 +106,35 @@ pub enum PipelineCommand {
         child_pipeline_id: String,
         reason: String,
     },
+    /// The policy worker fixes the rules of a node that entered
+    /// APPROVAL_PENDING. Idempotent.
+    FixApprovalRules {
+        path: String,
+        rules: Vec<phobos_core::events::ApprovalRuleSnapshot>,
+    },
+    /// `approvePipelineNode`: `principal` approves, counting for `rules`.
+    ApproveNode {
+        path: String,
+        principal: phobos_core::access::Member,
+        rules: Vec<String>,
+    },
+    /// `revokePipelineNodeApproval`.
+    RevokeNodeApproval {
+        path: String,
+        principal: phobos_core::access::Member,
+    },
+    /// `rejectPipelineNode` (advisory).
+    RejectNode {
+        path: String,
+        principal: phobos_core::access::Member,
+        comment: String,
+    },
+    /// `overridePipelineNodeApproval` by an Owner (`by`).
+    OverrideNodeApproval {
+        path: String,
+        by: String,
+        comment: String,
+    },
     /// Several policy commands in one append (one commit for a batch of
     /// job reports): each decided in order as if alone, a refused one
     /// skipped; then what follows from all of them.
@@ -125,6 +154,11 @@ command_name!(PipelineCommand {
     ChildStarted,
     ChildEnded,
     RefuseChild,
+    FixApprovalRules,
+    ApproveNode,
+    RevokeNodeApproval,
+    RejectNode,
+    OverrideNodeApproval,
     Many
 });
 
@@ -314,6 +348,38 @@ impl Pipeline {
             } => {
                 self.node(&path)?;
                 run.child_refused(&path, &child_pipeline_id, &reason, now)
+                    .map_err(refusal)?
+            }
+            PipelineCommand::FixApprovalRules { path, rules } => {
+                self.node(&path)?;
+                run.fix_approval_rules(&path, rules, now).map_err(refusal)?
+            }
+            PipelineCommand::ApproveNode {
+                path,
+                principal,
+                rules,
+            } => {
+                self.node(&path)?;
+                run.approve_node(&path, principal, rules, now)
+                    .map_err(refusal)?
+            }
+            PipelineCommand::RevokeNodeApproval { path, principal } => {
+                self.node(&path)?;
+                run.revoke_node_approval(&path, principal, now)
+                    .map_err(refusal)?
+            }
+            PipelineCommand::RejectNode {
+                path,
+                principal,
+                comment,
+            } => {
+                self.node(&path)?;
+                run.reject_node(&path, principal, comment, now)
+                    .map_err(refusal)?
+            }
+            PipelineCommand::OverrideNodeApproval { path, by, comment } => {
+                self.node(&path)?;
+                run.override_node_approval(&path, by, comment, now)
                     .map_err(refusal)?
             }
             PipelineCommand::Many(_) => {

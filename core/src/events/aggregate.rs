@@ -14,3 +14,4 @@ pub const TEAM: &str = "Team";
 /// Not an aggregate of its own (memberships live in organizations and
 /// projects): the kind of a membership's global id.
 pub const MEMBERSHIP: &str = "Membership";
+pub const APPROVAL_RULE: &str = "ApprovalRule";

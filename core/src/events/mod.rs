@@ -11,6 +11,7 @@
 
 mod agent;
 pub mod aggregate;
+mod approval_rule;
 mod identity;
 mod job;
 mod metadata;
@@ -18,6 +19,7 @@ mod organization;
 mod pipeline;
 
 pub use agent::{AgentEvent, AgentType};
+pub use approval_rule::{ApprovalRuleEvent, ApprovalRuleSnapshot};
 pub use identity::{TeamEvent, UserEvent};
 pub use job::{JobAction, JobEvent, JobSpec};
 pub use metadata::{Actor, ActorParseError, EventMetadata};

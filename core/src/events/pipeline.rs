@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::{named_event, JobSpec};
+use super::{named_event, ApprovalRuleSnapshot, JobSpec};
+use crate::access::Member;
 use crate::template::ExecutionGraph;
 
 /// Why a node was skipped.
@@ -226,6 +227,51 @@ pub enum PipelineEvent {
         reason: String,
         at: DateTime<Utc>,
     },
+    /// A node with `approval_rules` left BLOCKED: it waits for approvals
+    /// (its rules' principals and counts are fixed next).
+    NodeApprovalPending {
+        path: String,
+        /// The ids of its rules (the template's references, resolved when
+        /// the pipeline was created).
+        rule_ids: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    /// The principals and counts of the node's rules, as they were when it
+    /// entered APPROVAL_PENDING (by the policy worker).
+    NodeApprovalRulesFixed {
+        path: String,
+        rules: Vec<ApprovalRuleSnapshot>,
+        at: DateTime<Utc>,
+    },
+    /// `principal` approved; it counts for `rules` (the ids of those it was
+    /// eligible for when it approved). The actor is in the metadata.
+    NodeApproved {
+        path: String,
+        principal: Member,
+        rules: Vec<String>,
+        at: DateTime<Utc>,
+    },
+    /// `principal` took its approval back (the node was still pending).
+    NodeApprovalRevoked {
+        path: String,
+        principal: Member,
+        at: DateTime<Utc>,
+    },
+    /// An advisory rejection: shown on the node, which stays pending.
+    NodeRejected {
+        path: String,
+        principal: Member,
+        comment: String,
+        at: DateTime<Utc>,
+    },
+    /// An Owner (`by`, as an actor string) let the node go on without its
+    /// approvals, saying why.
+    NodeApprovalOverridden {
+        path: String,
+        by: String,
+        comment: String,
+        at: DateTime<Utc>,
+    },
     /// A node with `when = "manual"` may run once someone starts it
     /// (`startPipelineNode`: then `NodeBecameReady`, with the user as the
     /// event's actor).
@@ -362,6 +408,12 @@ pub enum PipelineEvent {
 }
 named_event!(PipelineEvent {
     PipelineCreated,
+    NodeApprovalPending,
+    NodeApprovalRulesFixed,
+    NodeApproved,
+    NodeApprovalRevoked,
+    NodeRejected,
+    NodeApprovalOverridden,
     PipelineStarted,
     StageStarted,
     NodeBecameReady,

@@ -175,7 +175,10 @@ impl PipelineRun {
                     Some(s) => {
                         matches!(
                             s.status,
-                            NodeStatus::Created | NodeStatus::Blocked | NodeStatus::Waiting
+                            NodeStatus::Created
+                                | NodeStatus::Blocked
+                                | NodeStatus::Waiting
+                                | NodeStatus::ApprovalPending
                         ) || (s.status == NodeStatus::Scheduled && s.attempt == 0)
                     }
                     None => false,
@@ -218,6 +221,17 @@ impl PipelineRun {
             let mut out = Vec::new();
             for n in &in_section {
                 let status = self.status_of(&n.path);
+                if status == NodeStatus::ApprovalPending {
+                    // Approved (or overridden): on as it would have gone.
+                    if self.nodes[&n.path]
+                        .approval
+                        .as_ref()
+                        .is_some_and(|a| a.satisfied())
+                    {
+                        out.push(self.after_approval(n, now));
+                    }
+                    continue;
+                }
                 if status == NodeStatus::Scheduled {
                     // Its time has come (a timer fired, or it was past).
                     if self.nodes[&n.path].scheduled_start.is_none_or(|t| t <= now) {
@@ -300,6 +314,28 @@ impl PipelineRun {
             }
             Err(m) => return fail(m),
         }
+        // A retried node (it has run) was approved already.
+        let first = self.nodes.get(&path).is_none_or(|s| s.attempt == 0);
+        if first && !n.approval_rules.is_empty() {
+            return PipelineEvent::NodeApprovalPending {
+                path,
+                rule_ids: n.approval_rules.clone(),
+                at: now,
+            };
+        }
+        self.after_approval(n, now)
+    }
+
+    /// What a node does once approved (or with nothing to approve): wait
+    /// for a manual start, wait for its schedule, or become READY.
+    fn after_approval(&self, n: &Node, now: DateTime<Utc>) -> PipelineEvent {
+        let path = n.path.clone();
+        let fail = |reason: String| PipelineEvent::NodeFailed {
+            path: n.path.clone(),
+            reason,
+            outputs: Default::default(),
+            at: now,
+        };
         // A retried node (it has run) runs at once: no second manual start
         // or schedule.
         let first = self.nodes.get(&path).is_none_or(|s| s.attempt == 0);

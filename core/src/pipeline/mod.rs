@@ -13,6 +13,7 @@
 //! them, so a pipeline never waits for a step this server cannot take.
 
 mod advance;
+mod approval;
 mod cancel;
 mod children;
 mod gate;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::events::{NodeOutputs, PipelineEvent};
 use crate::template::ExecutionGraph;
 
+pub use approval::{ApprovalState, GivenApproval, Override, Rejection};
 pub use cancel::CancelRequest;
 pub use children::{child_pipeline_id_for, ChildOutcome, MAX_NESTING_DEPTH};
 pub use inputs::{action_outputs_value, job_id_for};
@@ -80,7 +82,7 @@ pub enum NodeStatus {
     Created,
     /// Its stage runs; it waits for its section or its dependencies.
     Blocked,
-    /// Reserved for approvals (identity issue; not produced yet).
+    /// Waiting for its approval rules to be satisfied (or overridden).
     ApprovalPending,
     /// `when = "manual"`: waits for someone to start it.
     Waiting,
@@ -220,6 +222,9 @@ pub struct NodeState {
     #[serde(default)]
     pub child_pipeline_id: Option<String>,
     pub outputs: NodeOutputs,
+    /// Its approvals, from when it entered APPROVAL_PENDING.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalState>,
 }
 
 /// One pipeline run, as its events made it.
@@ -324,6 +329,21 @@ impl PipelineRun {
             NodeWaitingForStart { path, .. } => {
                 if let Some(n) = self.nodes.get_mut(path) {
                     n.status = NodeStatus::Waiting;
+                }
+            }
+            NodeApprovalPending { path, .. } => {
+                if let Some(n) = self.nodes.get_mut(path) {
+                    n.status = NodeStatus::ApprovalPending;
+                    n.approval = Some(ApprovalState::default());
+                }
+            }
+            NodeApprovalRulesFixed { path, .. }
+            | NodeApproved { path, .. }
+            | NodeApprovalRevoked { path, .. }
+            | NodeRejected { path, .. }
+            | NodeApprovalOverridden { path, .. } => {
+                if let Some(a) = self.nodes.get_mut(path).and_then(|n| n.approval.as_mut()) {
+                    a.apply(event);
                 }
             }
             NodeScheduled { path, start_at, .. } => {

@@ -23,9 +23,6 @@ pub fn unsupported(graph: &ExecutionGraph) -> Vec<(String, String)> {
             // A release lifecycle's deployment block (releases: not yet).
             NodeKind::Deployment => say("(a deployment)"),
         }
-        if !node.approval_rules.is_empty() {
-            say("with approval_rules");
-        }
     }
     out
 }

@@ -269,9 +269,10 @@ stage "s" {
 }"#;
     let run = run_of(src);
     let u = unsupported(run.graph.as_ref().unwrap());
-    assert_eq!(u.len(), 1, "manual starts and gates run now: {u:?}");
-    assert_eq!(u[0].0, "stage.s.task.a");
-    assert!(u[0].1.contains("approval_rules"));
+    assert!(
+        u.is_empty(),
+        "approvals, manual starts and gates run now: {u:?}"
+    );
     assert!(unsupported(run_of(HELLO).graph.as_ref().unwrap()).is_empty());
 }
 

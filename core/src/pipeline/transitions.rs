@@ -5,9 +5,7 @@
 //! `(from, to, events that may cause it)`. [`check`] compares the run before
 //! and after one event and names the first change that is not; the state
 //! machine test (`core/tests/state_machine.rs`) runs it after every event of
-//! random runs. APPROVAL_PENDING is reserved (approvals come with the
-//! identity issue) and has no rows: a fold that produced it would fail the
-//! check.
+//! random runs.
 //!
 //! Node: CREATED → BLOCKED (its stage starts) → SKIPPED (`never`, false
 //! `if`, a failure) | FAILED (its `if` or inputs cannot be evaluated) |
@@ -17,6 +15,12 @@
 //! READY task without actions succeeds at once; WAITING → READY when
 //! someone starts it, or SKIPPED when a sibling fails. CREATED → SKIPPED
 //! when an earlier stage failed.
+//!
+//! Approvals: BLOCKED → APPROVAL_PENDING (a node with `approval_rules`, on
+//! its first run) → WAITING | SCHEDULED | READY once approved or
+//! overridden, as it would have gone from BLOCKED; SKIPPED when a sibling
+//! fails; CANCELED. Fixing its rules, approvals, revocations and
+//! rejections change no status.
 //!
 //! `NodeScheduleUpdated` changes no status itself.
 //!
@@ -43,6 +47,13 @@ pub const NODE_TRANSITIONS: &[(N, N, &[&str])] = &[
     (N::Blocked, N::Waiting, &["NodeWaitingForStart"]),
     (N::Blocked, N::Ready, &["NodeBecameReady"]),
     (N::Blocked, N::Scheduled, &["NodeScheduled"]),
+    (N::Blocked, N::ApprovalPending, &["NodeApprovalPending"]),
+    (N::ApprovalPending, N::Waiting, &["NodeWaitingForStart"]),
+    (N::ApprovalPending, N::Scheduled, &["NodeScheduled"]),
+    (N::ApprovalPending, N::Ready, &["NodeBecameReady"]),
+    (N::ApprovalPending, N::Failed, &["NodeFailed"]),
+    (N::ApprovalPending, N::Skipped, &["NodeSkipped"]),
+    (N::ApprovalPending, N::Canceled, &["NodeCanceled"]),
     (N::Scheduled, N::Ready, &["NodeBecameReady"]),
     (N::Scheduled, N::Failed, &["NodeFailed"]),
     (N::Scheduled, N::Skipped, &["NodeSkipped"]),
