@@ -1,12 +1,12 @@
 //! Tokens: signed JWTs for users (after `login`) and internal agents. Job
 //! tokens are opaque secrets checked against the log (`credentials.rs`).
 //!
-//! The `memory` JWS provider: an HS256 key drawn at start-up and kept only
-//! in memory, so tokens die with the process (fine for one instance; the
-//! `awskms` provider is for more).
+//! Signed with the server's asymmetric keys (`keys.rs`, the `memory` JWS
+//! provider: drawn at start-up, kept only in memory, so tokens die with the
+//! process; the `awskms` provider is for more instances), published in the
+//! JWKS.
 
 use chrono::{Duration, Utc};
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use phobos_core::events::Actor;
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,9 @@ pub struct Claims {
     pub aud: String,
     pub exp: i64,
     pub iat: i64,
+    /// The built-in identity provider's session the token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -62,26 +65,48 @@ pub enum AuthError {
 pub struct Tokens {
     issuer: String,
     audience: String,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    ring: crate::keys::KeyRing,
+    clock: std::sync::Arc<dyn phobos_commands::clock::Clock>,
 }
 
 impl Tokens {
-    /// A fresh in-memory key.
-    pub fn in_memory(issuer: &str, audience: &str) -> Result<Tokens, getrandom::Error> {
-        let mut key = [0u8; 32];
-        getrandom::fill(&mut key)?;
-        Ok(Tokens {
-            issuer: issuer.to_string(),
-            audience: audience.to_string(),
-            encoding: EncodingKey::from_secret(&key),
-            decoding: DecodingKey::from_secret(&key),
-        })
+    /// Fresh in-memory signing keys (the `memory` JWS provider); returns
+    /// the first key's creation, for the log.
+    pub fn in_memory(
+        issuer: &str,
+        audience: &str,
+        clock: std::sync::Arc<dyn phobos_commands::clock::Clock>,
+        rotation_days: u32,
+        decommission_days: u32,
+    ) -> Result<(Tokens, crate::keys::KeyChange), crate::keys::KeyError> {
+        let (ring, first) =
+            crate::keys::KeyRing::new(clock.now(), rotation_days, decommission_days)?;
+        Ok((
+            Tokens {
+                issuer: issuer.to_string(),
+                audience: audience.to_string(),
+                ring,
+                clock,
+            },
+            first,
+        ))
     }
 
     pub fn issue(&self, kind: TokenKind, sub: &str, ttl: Duration) -> String {
-        let now = Utc::now();
+        self.issue_at(kind, sub, None, self.clock.now(), ttl)
+    }
+
+    /// A token issued at `now` (the server's clock), of session `sid`.
+    pub fn issue_at(
+        &self,
+        kind: TokenKind,
+        sub: &str,
+        sid: Option<&str>,
+        now: chrono::DateTime<Utc>,
+        ttl: Duration,
+    ) -> String {
         let claims = Claims {
+            sid: sid.map(str::to_string),
             sub: sub.to_string(),
             kind,
             iss: self.issuer.clone(),
@@ -89,18 +114,30 @@ impl Tokens {
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
         };
-        // Signing with an HMAC key held in memory cannot fail.
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
+        // Signing with a key held in memory fails only on a broken key.
+        self.ring.sign(&claims).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "signing a token failed");
+            String::new()
+        })
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.set_issuer(&[&self.issuer]);
-        v.set_audience(&[&self.audience]);
-        v.leeway = 5;
-        decode::<Claims>(token, &self.decoding, &v)
-            .map(|d| d.claims)
-            .map_err(|_| AuthError::Invalid)
+        self.ring
+            .verify(token, &self.issuer, &self.audience, self.clock.now())
+    }
+
+    /// Rotates the signing key when it is due (see `keys.rs`).
+    pub fn rotate_if_due(&self) -> Result<Vec<crate::keys::KeyChange>, crate::keys::KeyError> {
+        self.ring.rotate_if_due(self.clock.now())
+    }
+
+    /// The JWKS of the keys that verify now.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.ring.jwks(self.clock.now())
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// Reads `Bearer <token>` from an Authorization header value.
@@ -144,12 +181,14 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_foreign_ones_fail() {
-        let t = Tokens::in_memory("http://x", "phobos").unwrap();
+        let clock: std::sync::Arc<dyn phobos_commands::clock::Clock> =
+            std::sync::Arc::new(phobos_commands::clock::SystemClock);
+        let (t, _) = Tokens::in_memory("http://x", "phobos", clock.clone(), 0, 7).unwrap();
         let tok = t.issue(TokenKind::User, "a@b.c", Duration::minutes(5));
         let c = t.verify(&tok).unwrap();
         assert_eq!(c.sub, "a@b.c");
         assert_eq!(c.actor(), Actor::User("a@b.c".into()));
-        let other = Tokens::in_memory("http://x", "phobos").unwrap();
+        let (other, _) = Tokens::in_memory("http://x", "phobos", clock, 0, 7).unwrap();
         assert_eq!(other.verify(&tok).unwrap_err(), AuthError::Invalid);
         let expired = t.issue(TokenKind::User, "a@b.c", Duration::minutes(-5));
         assert_eq!(t.verify(&expired).unwrap_err(), AuthError::Invalid);

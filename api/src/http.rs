@@ -18,6 +18,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphiql_or_ws))
         .route("/healthz", web::get().to(healthz))
+        .route(
+            "/.well-known/openid-configuration",
+            web::get().to(openid_configuration),
+        )
+        .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/readyz", web::get().to(readyz));
 }
 
@@ -74,6 +79,23 @@ async fn graphiql_or_ws(
             Ok(data)
         })
         .start(&req, payload)
+}
+
+/// This server as an OIDC issuer: where its token keys are.
+async fn openid_configuration(app: web::Data<Arc<App>>) -> HttpResponse {
+    let issuer = app.tokens.issuer().trim_end_matches('/').to_string();
+    HttpResponse::Ok().json(serde_json::json!({
+        "issuer": app.tokens.issuer(),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+    }))
+}
+
+/// The public keys that verify this server's tokens now.
+async fn jwks(app: web::Data<Arc<App>>) -> HttpResponse {
+    HttpResponse::Ok().json(app.tokens.jwks())
 }
 
 async fn healthz(app: web::Data<Arc<App>>) -> HttpResponse {

@@ -9,6 +9,7 @@ mod graphql;
 mod grpc;
 mod http;
 mod http_client;
+mod keys;
 mod object_store;
 mod oidc;
 mod reaper;

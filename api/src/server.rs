@@ -153,8 +153,17 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             Box::new(store)
         }
     };
-    let tokens = Tokens::in_memory(&config.token_issuer_url, &config.internal_idp_client_id)
-        .map_err(|e| anyhow::anyhow!("cannot draw an in-memory signing key: {e}"))?;
+    let (tokens, first_key) = Tokens::in_memory(
+        &config.token_issuer_url,
+        &config.internal_idp_client_id,
+        clock.clone(),
+        config.signing_key_rotation_days,
+        config.signing_key_decommission_days,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::keys::record(&bus, vec![first_key])
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot record the signing key: {e}"))?;
     let app = Arc::new(App {
         config: config.clone(),
         pool: pool.clone(),
@@ -223,6 +232,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 stop.clone(),
             )
         }
+    }));
+    workers.push(supervised(crate::keys::ROTATION, &health, &stop, {
+        let (app, stop) = (app.clone(), stop.clone());
+        move || crate::keys::rotate(app.clone(), stop.clone())
     }));
     workers.push(supervised(REAPER, &health, &stop, {
         let (app, stop) = (app.clone(), stop.clone());

@@ -100,6 +100,7 @@ pub struct CommandBus {
     users: PostgresCqrs<User>,
     teams: PostgresCqrs<Team>,
     approval_rules: PostgresCqrs<ApprovalRule>,
+    signing_keys: PostgresCqrs<SigningKey>,
     locks: crate::locks::AggregateLocks,
 }
 
@@ -155,6 +156,7 @@ impl CommandBus {
             users: postgres_cqrs(pool.clone(), vec![], services.clone()),
             teams: postgres_cqrs(pool.clone(), vec![], services.clone()),
             approval_rules: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            signing_keys: postgres_cqrs(pool.clone(), vec![], services.clone()),
             locks: Default::default(),
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
@@ -251,6 +253,14 @@ impl CommandBus {
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
         execute(&self.pool, &self.locks, &self.teams, id, cmd, ctx).await
+    }
+    pub async fn signing_key(
+        &self,
+        id: &str,
+        cmd: SigningKeyCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.locks, &self.signing_keys, id, cmd, ctx).await
     }
     pub async fn approval_rule(
         &self,

@@ -830,7 +830,7 @@ fn stored_identity_events_decode() {
         assert_eq!(&serde_json::to_value(&e).unwrap(), v);
     }
     let lines = read_lines("identity_events.jsonl");
-    assert_eq!(lines.len(), 19);
+    assert_eq!(lines.len(), 24);
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let event = &v["event"];
@@ -840,6 +840,7 @@ fn stored_identity_events_decode() {
             "User" => check::<UserEvent>(event),
             "Team" => check::<TeamEvent>(event),
             "ApprovalRule" => check::<ApprovalRuleEvent>(event),
+            "SigningKey" => check::<phobos_core::events::SigningKeyEvent>(event),
             "Pipeline" => check::<PipelineEvent>(event),
             other => panic!("unknown aggregate {other}"),
         }

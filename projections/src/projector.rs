@@ -173,6 +173,10 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
                 .execute(&mut *tx)
                 .await?;
             }
+            // Sessions live in the user's stream only.
+            UserEvent::SessionStarted { .. }
+            | UserEvent::SessionRefreshed { .. }
+            | UserEvent::SessionEnded { .. } => {}
         },
         aggregate::TEAM => team(tx, id, &actor, ev).await?,
         aggregate::APPROVAL_RULE => approval_rule(tx, id, &actor, ev).await?,

@@ -55,6 +55,8 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Query", "teams", SignedIn, ""),
     ("Query", "team", SignedIn, ""),
     ("Mutation", "login", Public, ""),
+    ("Mutation", "refreshSession", Public, "holding the refresh token"),
+    ("Mutation", "logout", Public, "holding the refresh token"),
     ("Mutation", "createOrganization", Admin, ""),
     (
         "Mutation",

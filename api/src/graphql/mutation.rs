@@ -17,11 +17,60 @@ pub struct LoginInput {
     pub password: String,
 }
 
+/// A session's tokens, or what was wrong.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
+    /// Send it as `Authorization: Bearer <accessToken>`; it lasts
+    /// `PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES`.
     pub access_token: Option<String>,
+    /// When the access token expires.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Exchange it with `refreshSession` for new tokens (once); it lasts
+    /// `PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES`.
+    pub refresh_token: Option<String>,
+    /// When the refresh token expires.
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// What was wrong, when there are no tokens.
     pub problems: Vec<Problem>,
+}
+
+/// `refreshSession`'s and `logout`'s input.
+#[derive(InputObject)]
+pub struct RefreshTokenInput {
+    /// The refresh token `login` or `refreshSession` returned.
+    pub refresh_token: String,
+}
+
+/// What `logout` did.
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// What was wrong; empty when the session ended.
+    pub problems: Vec<Problem>,
+}
+
+fn login_payload(r: Result<crate::service::SessionTokens, ServiceError>) -> LoginPayload {
+    match r {
+        Ok(t) => LoginPayload {
+            access_token: Some(t.access_token),
+            expires_at: Some(t.expires_at),
+            refresh_token: Some(t.refresh_token),
+            refresh_expires_at: Some(t.refresh_expires_at),
+            problems: vec![],
+        },
+        Err(e) => LoginPayload {
+            access_token: None,
+            expires_at: None,
+            refresh_token: None,
+            refresh_expires_at: None,
+            problems: vec![Problem {
+                message: e.message,
+                field: e.problems.first().and_then(|p| p.field.clone()),
+                line: None,
+                column: None,
+                code: e.code.as_str().to_string(),
+            }],
+        },
+    }
 }
 
 #[derive(InputObject)]
@@ -729,24 +778,31 @@ impl MutationRoot {
     /// Signs in the built-in admin user; send the token as
     /// `Authorization: Bearer <accessToken>`.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
-        match app(ctx).login(&input.email, &input.password).await {
-            Ok((token, exp)) => Ok(LoginPayload {
-                access_token: Some(token),
-                expires_at: Some(exp),
-                problems: vec![],
-            }),
-            Err(e) => Ok(LoginPayload {
-                access_token: None,
-                expires_at: None,
-                problems: vec![Problem {
-                    message: e.message,
-                    field: None,
-                    line: None,
-                    column: None,
-                    code: e.code.as_str().to_string(),
-                }],
-            }),
-        }
+        Ok(login_payload(
+            app(ctx).login(&input.email, &input.password).await,
+        ))
+    }
+
+    /// New tokens for a refresh token (which then no longer works).
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RefreshTokenInput,
+    ) -> Result<LoginPayload> {
+        Ok(login_payload(
+            app(ctx).refresh_session(&input.refresh_token).await,
+        ))
+    }
+
+    /// Ends the session of a refresh token. Its access tokens stay valid
+    /// until they expire (minutes).
+    async fn logout(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<LogoutPayload> {
+        Ok(LogoutPayload {
+            problems: match app(ctx).logout(&input.refresh_token).await {
+                Ok(()) => vec![],
+                Err(e) => login_payload(Err(e)).problems,
+            },
+        })
     }
 
     async fn create_organization(

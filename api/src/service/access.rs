@@ -32,6 +32,7 @@ impl App {
             aud: String::new(),
             exp: who.expires_at,
             iat: who.issued_at,
+            sid: None,
         })
     }
 

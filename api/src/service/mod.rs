@@ -196,6 +196,27 @@ pub struct App {
     pub known_users: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
+/// What `login` and `refreshSession` return.
+pub struct SessionTokens {
+    pub access_token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub refresh_token: String,
+    pub refresh_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+const STALE_REFRESH: &str =
+    "the refresh token is invalid, was used already, or has expired: log in again";
+
+/// A refused refresh token is UNAUTHENTICATED, whatever the aggregate said.
+fn stale_refresh(e: CommandError) -> ServiceError {
+    match e {
+        CommandError::Rejected(DomainError::NotFound(_)) => {
+            ServiceError::field(Code::Unauthenticated, "refreshToken", STALE_REFRESH)
+        }
+        other => other.into(),
+    }
+}
+
 /// How long a mutation waits for its result to reach the read models.
 const PROJECTION_WAIT: Duration = Duration::from_secs(10);
 
@@ -294,11 +315,7 @@ impl App {
     }
 
     #[tracing::instrument(skip_all, fields(email = %email))]
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-    ) -> Result<(String, chrono::DateTime<chrono::Utc>), ServiceError> {
+    pub async fn login(&self, email: &str, password: &str) -> Result<SessionTokens, ServiceError> {
         let (Some(e), Some(p)) = (&self.config.admin_email, &self.config.admin_password) else {
             return Err(ServiceError::new(
                 Code::Unauthenticated,
@@ -320,10 +337,129 @@ impl App {
             true,
         )
         .await?;
+        let user_id = phobos_commands::aggregates::user_id(email);
+        let session_id = Uuid::new_v4().to_string();
+        let (refresh, hash) = self.refresh_secret(&user_id)?;
+        let cmd = phobos_commands::aggregates::UserCommand::StartSession {
+            session_id: session_id.clone(),
+            refresh_sha256: hash,
+            ttl_minutes: self.config.refresh_token_minutes,
+            max_sessions: self.config.max_sessions_per_user,
+        };
+        self.bus
+            .user(&user_id, cmd, &self.context_of(email))
+            .await?;
+        Ok(self.session_tokens(email, &session_id, refresh))
+    }
+
+    /// `refreshSession`: a new access token and a new refresh token for a
+    /// live session's refresh token (which then no longer works).
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh_session(&self, refresh: &str) -> Result<SessionTokens, ServiceError> {
+        let (user_id, username) = self.refresh_owner(refresh).await?;
+        let (new_refresh, new_hash) = self.refresh_secret(&user_id)?;
+        let cmd = phobos_commands::aggregates::UserCommand::RefreshSession {
+            refresh_sha256: crate::credentials::sha256_hex(refresh),
+            new_refresh_sha256: new_hash.clone(),
+            ttl_minutes: self.config.refresh_token_minutes,
+        };
+        self.bus
+            .user(&user_id, cmd, &self.context_of(&username))
+            .await
+            .map_err(stale_refresh)?;
+        // The session id travels in the access token only; a refreshed
+        // session keeps its id, read back from the user's stream.
+        let sid = self.session_of(&user_id, &new_hash).await?;
+        Ok(self.session_tokens(&username, &sid, new_refresh))
+    }
+
+    /// `logout`: the refresh token's session ends.
+    #[tracing::instrument(skip_all)]
+    pub async fn logout(&self, refresh: &str) -> Result<(), ServiceError> {
+        let (user_id, username) = self.refresh_owner(refresh).await?;
+        let cmd = phobos_commands::aggregates::UserCommand::EndSession {
+            refresh_sha256: crate::credentials::sha256_hex(refresh),
+        };
+        self.bus
+            .user(&user_id, cmd, &self.context_of(&username))
+            .await
+            .map_err(stale_refresh)?;
+        Ok(())
+    }
+
+    fn context_of(&self, username: &str) -> CommandContext {
+        CommandContext::new(phobos_core::events::Actor::User(username.to_string()))
+    }
+
+    /// A refresh token names its user: `phr_<user id>.<secret>`.
+    fn refresh_secret(&self, user_id: &str) -> Result<(String, String), ServiceError> {
+        crate::credentials::new_secret(&format!("phr_{user_id}.")).map_err(|e| {
+            tracing::error!(error = %e, "no randomness for a refresh token");
+            ServiceError::new(
+                Code::Unavailable,
+                "cannot make a token right now; try again",
+            )
+        })
+    }
+
+    async fn refresh_owner(&self, refresh: &str) -> Result<(String, String), ServiceError> {
+        let stale = || ServiceError::field(Code::Unauthenticated, "refreshToken", STALE_REFRESH);
+        let user_id = refresh
+            .strip_prefix("phr_")
+            .and_then(|r| r.split_once('.'))
+            .map(|(u, _)| u)
+            .and_then(|u| Uuid::parse_str(u).ok())
+            .ok_or_else(stale)?;
+        let user = phobos_projections::identity::user(&self.pool, user_id)
+            .await?
+            .ok_or_else(stale)?;
+        Ok((user_id.to_string(), user.username))
+    }
+
+    /// The id of the session whose refresh token hashes to `hash`.
+    async fn session_of(&self, user_id: &str, hash: &str) -> Result<String, ServiceError> {
+        let events = phobos_commands::log::read_aggregate(
+            &self.pool,
+            phobos_core::events::aggregate::USER,
+            user_id,
+        )
+        .await
+        .map_err(|e| ServiceError::new(Code::Unavailable, e.to_string()))?;
+        events
+            .iter()
+            .rev()
+            .filter_map(|e| e.decode::<phobos_core::events::UserEvent>().ok())
+            .find_map(|e| match e {
+                phobos_core::events::UserEvent::SessionStarted {
+                    session_id,
+                    refresh_sha256,
+                    ..
+                }
+                | phobos_core::events::UserEvent::SessionRefreshed {
+                    session_id,
+                    refresh_sha256,
+                    ..
+                } if refresh_sha256 == hash => Some(session_id),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                ServiceError::new(
+                    Code::Internal,
+                    "the refreshed session is missing from the log",
+                )
+            })
+    }
+
+    fn session_tokens(&self, username: &str, sid: &str, refresh: String) -> SessionTokens {
+        let now = self.clock.now();
         let ttl = chrono::Duration::minutes(self.config.access_token_minutes);
-        Ok((
-            self.tokens.issue(TokenKind::User, email, ttl),
-            self.clock.now() + ttl,
-        ))
+        SessionTokens {
+            access_token: self
+                .tokens
+                .issue_at(TokenKind::User, username, Some(sid), now, ttl),
+            expires_at: now + ttl,
+            refresh_token: refresh,
+            refresh_expires_at: now + chrono::Duration::minutes(self.config.refresh_token_minutes),
+        }
     }
 }

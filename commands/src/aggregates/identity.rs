@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
-use phobos_core::events::{TeamEvent, UserEvent};
+use phobos_core::events::{SigningKeyEvent, TeamEvent, UserEvent};
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, name_id, Stored};
@@ -31,6 +31,16 @@ pub fn team_id(name: &str) -> String {
 pub struct User {
     /// (issuer, subject) of the identity it was created for.
     identity: Option<(String, String)>,
+    /// Its live sessions, oldest first.
+    #[serde(default)]
+    sessions: Vec<Session>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Session {
+    id: String,
+    refresh_sha256: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,8 +54,33 @@ pub enum UserCommand {
         subject: String,
         admin: bool,
     },
+    /// A sign-in: a new session; the oldest live ones end when the user
+    /// would have more than `max_sessions`.
+    StartSession {
+        session_id: String,
+        refresh_sha256: String,
+        ttl_minutes: i64,
+        max_sessions: u32,
+    },
+    /// Exchanges a live session's refresh token for a new one.
+    RefreshSession {
+        refresh_sha256: String,
+        new_refresh_sha256: String,
+        ttl_minutes: i64,
+    },
+    /// `logout`: the session of this refresh token ends.
+    EndSession { refresh_sha256: String },
 }
-command_name!(UserCommand { CreateUser });
+command_name!(UserCommand {
+    CreateUser,
+    StartSession,
+    RefreshSession,
+    EndSession
+});
+
+/// The message of a refresh token that is not a live session's.
+const STALE_REFRESH: &str =
+    "the refresh token is invalid, was used already, or has expired: log in again";
 
 impl Aggregate for User {
     const TYPE: &'static str = aggregate::USER;
@@ -88,6 +123,77 @@ impl Aggregate for User {
                 sink.write(Stored(e), self).await;
                 Ok(())
             }
+            UserCommand::StartSession {
+                session_id,
+                refresh_sha256,
+                ttl_minutes,
+                max_sessions,
+            } => {
+                if self.identity.is_none() {
+                    return Err(DomainError::NotFound("the user does not exist".into()));
+                }
+                let now = services.now();
+                let live: Vec<&Session> = self
+                    .sessions
+                    .iter()
+                    .filter(|s| s.expires_at > now)
+                    .collect();
+                let over = (live.len() + 1).saturating_sub(max_sessions.max(1) as usize);
+                let ended: Vec<String> = live.iter().take(over).map(|s| s.id.clone()).collect();
+                for id in ended {
+                    let e = UserEvent::SessionEnded {
+                        session_id: id,
+                        reason: format!(
+                            "revoked: the user signed in again with {max_sessions} sessions open (PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER)"
+                        ),
+                        ended_at: now,
+                    };
+                    sink.write(Stored(e), self).await;
+                }
+                let e = UserEvent::SessionStarted {
+                    session_id,
+                    refresh_sha256,
+                    expires_at: now + chrono::Duration::minutes(ttl_minutes),
+                    started_at: now,
+                };
+                sink.write(Stored(e), self).await;
+                Ok(())
+            }
+            UserCommand::RefreshSession {
+                refresh_sha256,
+                new_refresh_sha256,
+                ttl_minutes,
+            } => {
+                let now = services.now();
+                let s = self
+                    .sessions
+                    .iter()
+                    .find(|s| s.refresh_sha256 == refresh_sha256 && s.expires_at > now)
+                    .ok_or_else(|| DomainError::NotFound(STALE_REFRESH.into()))?;
+                let e = UserEvent::SessionRefreshed {
+                    session_id: s.id.clone(),
+                    refresh_sha256: new_refresh_sha256,
+                    expires_at: now + chrono::Duration::minutes(ttl_minutes),
+                    refreshed_at: now,
+                };
+                sink.write(Stored(e), self).await;
+                Ok(())
+            }
+            UserCommand::EndSession { refresh_sha256 } => {
+                let now = services.now();
+                let s = self
+                    .sessions
+                    .iter()
+                    .find(|s| s.refresh_sha256 == refresh_sha256 && s.expires_at > now)
+                    .ok_or_else(|| DomainError::NotFound(STALE_REFRESH.into()))?;
+                let e = UserEvent::SessionEnded {
+                    session_id: s.id.clone(),
+                    reason: "logout".into(),
+                    ended_at: now,
+                };
+                sink.write(Stored(e), self).await;
+                Ok(())
+            }
         }
     }
 
@@ -96,6 +202,30 @@ impl Aggregate for User {
             UserEvent::UserCreated {
                 issuer, subject, ..
             } => self.identity = Some((issuer, subject)),
+            UserEvent::SessionStarted {
+                session_id,
+                refresh_sha256,
+                expires_at,
+                ..
+            } => self.sessions.push(Session {
+                id: session_id,
+                refresh_sha256,
+                expires_at,
+            }),
+            UserEvent::SessionRefreshed {
+                session_id,
+                refresh_sha256,
+                expires_at,
+                ..
+            } => {
+                if let Some(s) = self.sessions.iter_mut().find(|s| s.id == session_id) {
+                    s.refresh_sha256 = refresh_sha256;
+                    s.expires_at = expires_at;
+                }
+            }
+            UserEvent::SessionEnded { session_id, .. } => {
+                self.sessions.retain(|s| s.id != session_id)
+            }
         }
     }
 }
@@ -214,6 +344,96 @@ impl Aggregate for Team {
             TeamEvent::TeamMemberRemoved { user_id, .. } => {
                 self.members.remove(&user_id);
             }
+        }
+    }
+}
+
+/// The id of signing key `kid`.
+pub fn signing_key_id(kid: &str) -> String {
+    name_id("signing_key", kid)
+}
+
+/// A signing key's life, as the server that holds it reports it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct SigningKey {
+    created: bool,
+    retired: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub enum SigningKeyCommand {
+    RecordKeyCreated {
+        kid: String,
+        algorithm: String,
+        public_jwk: serde_json::Value,
+        created_at: chrono::DateTime<chrono::Utc>,
+    },
+    RecordKeyRetired {
+        kid: String,
+        retired_at: chrono::DateTime<chrono::Utc>,
+        decommission_at: chrono::DateTime<chrono::Utc>,
+    },
+}
+command_name!(SigningKeyCommand {
+    RecordKeyCreated,
+    RecordKeyRetired
+});
+
+impl Aggregate for SigningKey {
+    const TYPE: &'static str = aggregate::SIGNING_KEY;
+    type Command = SigningKeyCommand;
+    type Event = Stored<SigningKeyEvent>;
+    type Error = DomainError;
+    type Services = Services;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
+        let e = match command {
+            SigningKeyCommand::RecordKeyCreated {
+                kid,
+                algorithm,
+                public_jwk,
+                created_at,
+            } => {
+                if self.created {
+                    return Err(DomainError::AlreadyExists(format!("signing key {kid}")));
+                }
+                SigningKeyEvent::SigningKeyCreated {
+                    kid,
+                    algorithm,
+                    public_jwk,
+                    created_at,
+                }
+            }
+            SigningKeyCommand::RecordKeyRetired {
+                kid,
+                retired_at,
+                decommission_at,
+            } => {
+                if !self.created || self.retired {
+                    return Err(DomainError::Conflict(format!(
+                        "signing key {kid} is not a live key"
+                    )));
+                }
+                SigningKeyEvent::SigningKeyRetired {
+                    kid,
+                    retired_at,
+                    decommission_at,
+                }
+            }
+        };
+        sink.write(Stored(e), self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event.0 {
+            SigningKeyEvent::SigningKeyCreated { .. } => self.created = true,
+            SigningKeyEvent::SigningKeyRetired { .. } => self.retired = true,
         }
     }
 }

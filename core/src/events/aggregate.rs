@@ -15,3 +15,4 @@ pub const TEAM: &str = "Team";
 /// projects): the kind of a membership's global id.
 pub const MEMBERSHIP: &str = "Membership";
 pub const APPROVAL_RULE: &str = "ApprovalRule";
+pub const SIGNING_KEY: &str = "SigningKey";

@@ -20,8 +20,36 @@ pub enum UserEvent {
         admin: bool,
         created_at: DateTime<Utc>,
     },
+    /// A sign-in with the built-in identity provider: a session whose
+    /// refresh token (stored as its SHA-256) lasts until `expires_at`.
+    SessionStarted {
+        session_id: String,
+        refresh_sha256: String,
+        expires_at: DateTime<Utc>,
+        started_at: DateTime<Utc>,
+    },
+    /// `refreshSession`: the session's refresh token was exchanged for a
+    /// new one (the old one no longer works).
+    SessionRefreshed {
+        session_id: String,
+        refresh_sha256: String,
+        expires_at: DateTime<Utc>,
+        refreshed_at: DateTime<Utc>,
+    },
+    /// The session ended: `logout`, or revoked as the oldest when the user
+    /// went over `PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER`.
+    SessionEnded {
+        session_id: String,
+        reason: String,
+        ended_at: DateTime<Utc>,
+    },
 }
-named_event!(UserEvent { UserCreated });
+named_event!(UserEvent {
+    UserCreated,
+    SessionStarted,
+    SessionRefreshed,
+    SessionEnded
+});
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TeamEvent {
@@ -47,4 +75,26 @@ named_event!(TeamEvent {
     TeamCreated,
     TeamMemberAdded,
     TeamMemberRemoved
+});
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SigningKeyEvent {
+    /// The server drew a signing key (`algorithm`, its public part as a
+    /// JWK); tokens name it by `kid`.
+    SigningKeyCreated {
+        kid: String,
+        algorithm: String,
+        public_jwk: serde_json::Value,
+        created_at: DateTime<Utc>,
+    },
+    /// A rotation replaced it; it verifies until `decommission_at`.
+    SigningKeyRetired {
+        kid: String,
+        retired_at: DateTime<Utc>,
+        decommission_at: DateTime<Utc>,
+    },
+}
+named_event!(SigningKeyEvent {
+    SigningKeyCreated,
+    SigningKeyRetired
 });
