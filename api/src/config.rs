@@ -148,6 +148,13 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Where rate limit counts are kept (`PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateLimitStoreConfig {
+    Memory,
+    Redis { endpoint: String },
+}
+
 #[derive(Debug, Clone)]
 pub struct InternalAgent {
     pub name: String,
@@ -180,6 +187,7 @@ pub struct Config {
     pub external_grpc_port: u16,
     pub cors_allowed_origins: Vec<String>,
     pub http_rate_limit: u32,
+    pub rate_limit_store: RateLimitStoreConfig,
     pub max_graphql_complexity: usize,
     pub async_task_timeout_seconds: u64,
     pub template_max_upload_size: usize,
@@ -349,19 +357,28 @@ impl Config {
                 ))
             }
         }
-        match env
+        let rate_limit_store = match env
             .string("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "memory")
             .as_str()
         {
-            "memory" => {}
-            v @ "redis" => return Err(not_yet("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", v, "memory")),
+            "memory" => RateLimitStoreConfig::Memory,
+            "redis" => RateLimitStoreConfig::Redis {
+                endpoint: env
+                    .get("PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT")
+                    .ok_or_else(|| {
+                        err(
+                            "PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT",
+                            "is required with PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE=redis (e.g. redis://127.0.0.1:6379)",
+                        )
+                    })?,
+            },
             v => {
                 return Err(err(
                     "PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE",
                     format!("{v:?} is not a rate limit store: use memory or redis"),
                 ))
             }
-        }
+        };
         match env.get("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE").as_deref() {
             None => {}
             Some(v @ ("smtp" | "ses" | "plunk")) => {
@@ -499,6 +516,7 @@ impl Config {
                 grpc_port,
                 "a port number",
             )?,
+            rate_limit_store,
             http_rate_limit: env.parse(
                 "PHOBOS_HTTP_RATE_LIMIT",
                 60u32,
@@ -629,8 +647,8 @@ mod tests {
             ),
             (
                 &[("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "redis")],
-                "PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE",
-                "not available",
+                "PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT",
+                "is required",
             ),
             (
                 &[("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "smtp")],

@@ -26,23 +26,62 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz));
 }
 
+/// CORS for `PHOBOS_CORS_ALLOWED_ORIGINS` (default: the UI's URL); `*`
+/// allows any origin.
+pub fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut c = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "OPTIONS"])
+        .allowed_headers(["authorization", "content-type"])
+        .max_age(3600);
+    for o in origins {
+        c = if o == "*" {
+            c.allow_any_origin()
+        } else {
+            c.allowed_origin(o.trim_end_matches('/'))
+        };
+    }
+    c
+}
+
 async fn graphql(
     app: web::Data<Arc<App>>,
     schema: web::Data<PhobosSchema>,
     req: HttpRequest,
     body: GraphQLRequest,
-) -> GraphQLResponse {
+) -> actix_web::Either<GraphQLResponse, HttpResponse> {
     let header = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
     let caller = Caller(app.authenticate(header).await);
+    // Per principal; per IP address for callers without a valid token.
+    let key = match &caller.0 {
+        Ok(c) => c.actor().to_string(),
+        Err(_) => format!(
+            "ip:{}",
+            req.peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default()
+        ),
+    };
+    if let crate::rate::RateDecision::Limited { retry_after } = app.rate_limits.check(&key).await {
+        return actix_web::Either::Right(
+            HttpResponse::TooManyRequests()
+                .insert_header(("retry-after", retry_after.to_string()))
+                .json(serde_json::json!({
+                    "errors": [{
+                        "message": format!("too many requests: at most {} a second (PHOBOS_HTTP_RATE_LIMIT); retry after {retry_after} s", app.config.http_rate_limit),
+                        "extensions": { "code": "RATE_LIMITED" },
+                    }]
+                })),
+        );
+    }
     let request = body.into_inner().data(caller);
     let span = tracing::info_span!(
         "graphql",
         operation = request.operation_name.as_deref().unwrap_or("")
     );
-    schema.execute(request).instrument(span).await.into()
+    actix_web::Either::Left(schema.execute(request).instrument(span).await.into())
 }
 
 async fn graphiql_or_ws(

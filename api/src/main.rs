@@ -12,6 +12,7 @@ mod http_client;
 mod keys;
 mod object_store;
 mod oidc;
+mod rate;
 mod reaper;
 mod server;
 mod service;

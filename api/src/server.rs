@@ -164,7 +164,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     crate::keys::record(&bus, vec![first_key])
         .await
         .map_err(|e| anyhow::anyhow!("cannot record the signing key: {e}"))?;
+    let rate_limits: Box<dyn crate::rate::RateLimitStore> = match (
+        std::num::NonZeroU32::new(config.http_rate_limit),
+        &config.rate_limit_store,
+    ) {
+        (None, _) => Box::new(crate::rate::Unlimited),
+        (Some(n), crate::config::RateLimitStoreConfig::Memory) => {
+            Box::new(crate::rate::MemoryStore::new(n))
+        }
+        (Some(n), crate::config::RateLimitStoreConfig::Redis { endpoint }) => Box::new(
+            crate::rate::RedisStore::connect(endpoint, n.get())
+                .await
+                .map_err(anyhow::Error::msg)?,
+        ),
+    };
     let app = Arc::new(App {
+        rate_limits,
         config: config.clone(),
         pool: pool.clone(),
         bus,
@@ -286,8 +301,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // HTTP
     let schema = build_schema(app.clone());
     let http_app = app.clone();
+    let origins = config.cors_allowed_origins.clone();
     let http = actix_web::HttpServer::new(move || {
         actix_web::App::new()
+            .wrap(crate::http::cors(&origins))
             .app_data(actix_web::web::Data::new(http_app.clone()))
             .app_data(actix_web::web::Data::new(schema.clone()))
             .configure(crate::http::routes)

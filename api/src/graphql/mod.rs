@@ -30,8 +30,13 @@ pub type PhobosSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// Who is calling: set per request by the HTTP layer.
 pub struct Caller(pub Result<Claims, AuthError>);
 
+/// How deeply a query may nest (seed 000 names no variable for it; the
+/// deepest query of the UI and the tests is about 10).
+pub const MAX_DEPTH: usize = 25;
+
 pub fn build_schema(app: Arc<App>) -> PhobosSchema {
     let mut b = Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).data(app.clone());
+    b = b.limit_depth(MAX_DEPTH);
     if app.config.max_graphql_complexity > 0 {
         b = b.limit_complexity(app.config.max_graphql_complexity);
     }

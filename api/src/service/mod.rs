@@ -192,6 +192,8 @@ pub struct App {
     pub clock: Arc<dyn phobos_commands::clock::Clock>,
     /// External OIDC providers whose ID tokens are accepted.
     pub issuers: crate::oidc::ExternalIssuers,
+    /// Request counts for `PHOBOS_HTTP_RATE_LIMIT`.
+    pub rate_limits: Box<dyn crate::rate::RateLimitStore>,
     /// External identities whose user exists (so it is not created again).
     pub known_users: std::sync::Mutex<std::collections::HashSet<String>>,
 }

@@ -99,6 +99,8 @@ pub fn start_on(
         ("PHOBOS_ADMIN_USER_EMAIL".into(), ADMIN.into()),
         ("PHOBOS_ADMIN_USER_PASSWORD".into(), PASSWORD.into()),
         ("PHOBOS_HTTP_SERVER_PORT".into(), http.to_string()),
+        // Tests poll and race on purpose; `tests/limits.rs` tests the limit.
+        ("PHOBOS_HTTP_RATE_LIMIT".into(), "0".into()),
         ("PHOBOS_GRPC_SERVER_PORT".into(), grpc.to_string()),
         (
             "PHOBOS_OBJECT_STORE_PLUGIN_TYPE".into(),
