@@ -18,6 +18,9 @@ pub enum TokenKind {
     User,
     /// An agent: may open sessions and claim jobs.
     Agent,
+    /// A service account (`sub` is its path), after
+    /// `serviceAccountCreateToken`.
+    ServiceAccount,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +45,7 @@ impl Claims {
         match self.kind {
             TokenKind::User => Actor::User(self.sub.clone()),
             TokenKind::Agent => Actor::Agent(self.sub.clone()),
+            TokenKind::ServiceAccount => Actor::ServiceAccount(self.sub.clone()),
         }
     }
 }

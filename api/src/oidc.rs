@@ -36,6 +36,8 @@ pub struct ExternalIdentity {
 
 pub struct ExternalIssuers {
     providers: Vec<Provider>,
+    /// Issuers named by service accounts' trust policies, by URL.
+    trusted: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<IssuerKeys>>>,
     http: HttpClient,
 }
 
@@ -43,7 +45,13 @@ struct Provider {
     /// Its index n in `PHOBOS_OAUTH_PROVIDERS_{n}_*` (for messages).
     index: usize,
     config: OauthProvider,
-    keys: Mutex<KeyCache>,
+    keys: IssuerKeys,
+}
+
+/// One issuer's published keys, cached.
+pub(crate) struct IssuerKeys {
+    issuer_url: String,
+    cache: Mutex<KeyCache>,
 }
 
 #[derive(Default)]
@@ -76,9 +84,10 @@ impl ExternalIssuers {
                 .map(|(index, c)| Provider {
                     index,
                     config: c.clone(),
-                    keys: Mutex::new(KeyCache::default()),
+                    keys: IssuerKeys::new(&c.issuer_url),
                 })
                 .collect(),
+            trusted: Default::default(),
             http,
         }
     }
@@ -91,39 +100,16 @@ impl ExternalIssuers {
     /// the issuer's published keys), `iss`, `aud` (the provider's client
     /// id) and `exp`.
     pub async fn verify(&self, token: &str) -> Result<ExternalIdentity, AuthError> {
-        let header = decode_header(token).map_err(|_| AuthError::Invalid)?;
-        let iss = jsonwebtoken::dangerous::insecure_decode_claims::<Unverified>(token)
-            .ok()
-            .and_then(|c| c.iss)
-            .ok_or(AuthError::Invalid)?;
+        let iss = unverified_issuer(token).ok_or(AuthError::Invalid)?;
         let p = self
             .providers
             .iter()
             .find(|p| same_issuer(&p.config.issuer_url, &iss))
             .ok_or(AuthError::Invalid)?;
-        if !matches!(
-            header.alg,
-            Algorithm::RS256
-                | Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
-                | Algorithm::ES256
-                | Algorithm::ES384
-                | Algorithm::EdDSA
-        ) {
-            return Err(AuthError::Invalid);
-        }
-        let key = p.key(&self.http, header.kid.as_deref()).await?;
-        let mut v = Validation::new(header.alg);
-        v.set_issuer(&[&iss]);
-        v.set_audience(&[&p.config.client_id]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        v.leeway = 5;
-        let claims = decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &v)
-            .map_err(|_| AuthError::Invalid)?
-            .claims;
+        let claims = p
+            .keys
+            .verify(&self.http, token, Some(&p.config.client_id))
+            .await?;
         let text = |k: &str| claims.get(k).and_then(|v| v.as_str()).map(str::to_string);
         let username = text(&p.config.username_claim).ok_or_else(|| {
             AuthError::Unverifiable(format!(
@@ -141,11 +127,89 @@ impl ExternalIssuers {
             issued_at: num("iat"),
         })
     }
+
+    /// The claims of `token` if `issuer` signed it (signature, `iss`,
+    /// `exp`; no audience: a service account's trust policy binds claims
+    /// itself). The issuer's keys are fetched and cached like a provider's.
+    pub async fn verify_from(
+        &self,
+        issuer: &str,
+        token: &str,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
+        let keys = {
+            let mut t = self.trusted.lock().unwrap_or_else(|p| p.into_inner());
+            t.entry(issuer.trim_end_matches('/').to_string())
+                .or_insert_with(|| std::sync::Arc::new(IssuerKeys::new(issuer)))
+                .clone()
+        };
+        keys.verify(&self.http, token, None).await
+    }
 }
 
-impl Provider {
+/// The `iss` of a token, unverified (to pick the keys to verify it with).
+pub(crate) fn unverified_issuer(token: &str) -> Option<String> {
+    jsonwebtoken::dangerous::insecure_decode_claims::<Unverified>(token)
+        .ok()
+        .and_then(|c| c.iss)
+}
+
+impl IssuerKeys {
+    fn new(issuer_url: &str) -> IssuerKeys {
+        IssuerKeys {
+            issuer_url: issuer_url.to_string(),
+            cache: Mutex::new(KeyCache::default()),
+        }
+    }
+
+    /// Checks signature, `iss`, `exp` and (when given) `aud`.
+    async fn verify(
+        &self,
+        http: &HttpClient,
+        token: &str,
+        audience: Option<&str>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, AuthError> {
+        let header = decode_header(token).map_err(|_| AuthError::Invalid)?;
+        if !matches!(
+            header.alg,
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::PS256
+                | Algorithm::PS384
+                | Algorithm::PS512
+                | Algorithm::ES256
+                | Algorithm::ES384
+                | Algorithm::EdDSA
+        ) {
+            return Err(AuthError::Invalid);
+        }
+        let iss = unverified_issuer(token).ok_or(AuthError::Invalid)?;
+        if !same_issuer(&iss, &self.issuer_url) {
+            return Err(AuthError::Invalid);
+        }
+        let key = self.key(http, header.kid.as_deref()).await?;
+        let mut v = Validation::new(header.alg);
+        v.set_issuer(&[&iss]);
+        match audience {
+            Some(a) => {
+                v.set_audience(&[a]);
+                v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+            }
+            None => {
+                v.validate_aud = false;
+                v.set_required_spec_claims(&["exp", "iss"]);
+            }
+        }
+        v.leeway = 5;
+        Ok(
+            decode::<serde_json::Map<String, serde_json::Value>>(token, &key, &v)
+                .map_err(|_| AuthError::Invalid)?
+                .claims,
+        )
+    }
+
     async fn key(&self, http: &HttpClient, kid: Option<&str>) -> Result<DecodingKey, AuthError> {
-        let mut cache = self.keys.lock().await;
+        let mut cache = self.cache.lock().await;
         let age = cache.fetched.map(|t| t.elapsed());
         let find = |jwks: &JwkSet| match kid {
             Some(k) => jwks.find(k).cloned(),
@@ -169,11 +233,11 @@ impl Provider {
                         found.ok_or(AuthError::Invalid)?
                     }
                     Err(e) => {
-                        tracing::warn!(issuer = %self.config.issuer_url, error = %e, "fetching the issuer's keys failed");
+                        tracing::warn!(issuer = %self.issuer_url, error = %e, "fetching the issuer's keys failed");
                         cached.ok_or_else(|| {
                             AuthError::Unverifiable(format!(
                                 "the keys of issuer {} could not be fetched ({e}); try again shortly",
-                                self.config.issuer_url
+                                self.issuer_url
                             ))
                         })?
                     }
@@ -184,15 +248,15 @@ impl Provider {
     }
 
     async fn fetch(&self, http: &HttpClient) -> Result<JwkSet, String> {
-        let base = self.config.issuer_url.trim_end_matches('/');
+        let base = self.issuer_url.trim_end_matches('/');
         let d: Discovery = http
             .get_json(&format!("{base}/.well-known/openid-configuration"))
             .await
             .map_err(|e| e.to_string())?;
-        if !same_issuer(&d.issuer, &self.config.issuer_url) {
+        if !same_issuer(&d.issuer, &self.issuer_url) {
             return Err(format!(
                 "its discovery document names issuer {:?}, not {:?}",
-                d.issuer, self.config.issuer_url
+                d.issuer, self.issuer_url
             ));
         }
         http.get_json(&d.jwks_uri).await.map_err(|e| e.to_string())

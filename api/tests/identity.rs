@@ -1,7 +1,8 @@
 //! Identity and access against the real server: users from a real OIDC
 //! issuer over HTTP (with key rollover), teams, memberships, and the
 //! role matrix: each root operation run as each role, as a non-member,
-//! and anonymously, checked against the rule table the binary prints
+//! as a service account, and anonymously, checked against the rule table
+//! the binary prints
 //! (`phobos permissions --json`).
 
 mod support;
@@ -238,18 +239,39 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
             .find(|r| r["field"] == field && r["root"] != "Subscription")
             .and_then(|r| r["leastRole"].as_str().map(str::to_string))
     };
+    // A service account, a Developer of the project, signed in with a token
+    // of the same issuer playing a CI system.
+    let d = server.gql(
+        "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { problems { message } } }",
+        json!({ "i": { "organizationName": "acme", "name": "ci", "oidcTrustPolicies": [{ "issuer": issuer.url, "boundClaims": [{ "name": "sub", "value": "ci-job" }] }] } }),
+    );
+    assert_eq!(d["createServiceAccount"]["problems"], json!([]), "{d}");
+    grant(
+        json!({"projectId": project}),
+        json!({"serviceAccount": "acme/ci"}),
+        "DEVELOPER",
+    );
+    let d = server.gql(
+        "mutation($t: String!) { serviceAccountCreateToken(input: {serviceAccountPath: \"acme/ci\", token: $t}) { token problems { message } } }",
+        json!({ "t": issuer.token("any", json!({ "sub": "ci-job" })) }),
+    );
+    let sa_token = d["serviceAccountCreateToken"]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
     let roles = [
-        ("owner", "owner"),
-        ("manager", "release_manager"),
-        ("dev", "developer"),
-        ("viewer", "viewer"),
-        ("stranger", ""),
+        ("owner", "owner", tokens[0].clone()),
+        ("manager", "release_manager", tokens[1].clone()),
+        ("dev", "developer", tokens[2].clone()),
+        ("viewer", "viewer", tokens[3].clone()),
+        ("stranger", "", tokens[4].clone()),
+        ("ci", "developer", sa_token),
     ];
     let mut failures = vec![];
     for (field, query, vars, payload) in &ops {
         let needs = least(field).unwrap_or_else(|| panic!("{field} has no permission rule"));
-        for (i, (user, role)) in roles.iter().enumerate() {
-            let v = server.raw_as(Some(&tokens[i]), query, vars(user));
+        for (user, role, token) in &roles {
+            let v = server.raw_as(Some(token), query, vars(user));
             let got = outcome(&v, payload.then_some(*field));
             // The organization is seen by project members too.
             let sees = !role.is_empty();

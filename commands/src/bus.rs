@@ -101,6 +101,7 @@ pub struct CommandBus {
     teams: PostgresCqrs<Team>,
     approval_rules: PostgresCqrs<ApprovalRule>,
     signing_keys: PostgresCqrs<SigningKey>,
+    service_accounts: PostgresCqrs<ServiceAccount>,
     locks: crate::locks::AggregateLocks,
 }
 
@@ -157,6 +158,7 @@ impl CommandBus {
             teams: postgres_cqrs(pool.clone(), vec![], services.clone()),
             approval_rules: postgres_cqrs(pool.clone(), vec![], services.clone()),
             signing_keys: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            service_accounts: postgres_cqrs(pool.clone(), vec![], services.clone()),
             locks: Default::default(),
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
@@ -253,6 +255,22 @@ impl CommandBus {
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
         execute(&self.pool, &self.locks, &self.teams, id, cmd, ctx).await
+    }
+    pub async fn service_account(
+        &self,
+        id: &str,
+        cmd: ServiceAccountCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(
+            &self.pool,
+            &self.locks,
+            &self.service_accounts,
+            id,
+            cmd,
+            ctx,
+        )
+        .await
     }
     pub async fn signing_key(
         &self,

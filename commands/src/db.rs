@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "approvals",
         include_str!("../../migrations/0011_approvals.sql"),
     ),
+    (
+        12,
+        "service accounts",
+        include_str!("../../migrations/0012_service_accounts.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

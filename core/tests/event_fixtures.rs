@@ -830,7 +830,7 @@ fn stored_identity_events_decode() {
         assert_eq!(&serde_json::to_value(&e).unwrap(), v);
     }
     let lines = read_lines("identity_events.jsonl");
-    assert_eq!(lines.len(), 24);
+    assert_eq!(lines.len(), 26);
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let event = &v["event"];
@@ -841,6 +841,7 @@ fn stored_identity_events_decode() {
             "Team" => check::<TeamEvent>(event),
             "ApprovalRule" => check::<ApprovalRuleEvent>(event),
             "SigningKey" => check::<phobos_core::events::SigningKeyEvent>(event),
+            "ServiceAccount" => check::<phobos_core::events::ServiceAccountEvent>(event),
             "Pipeline" => check::<PipelineEvent>(event),
             other => panic!("unknown aggregate {other}"),
         }

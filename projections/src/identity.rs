@@ -293,3 +293,81 @@ pub async fn in_any_team(
     .fetch_all(pool)
     .await?)
 }
+
+#[derive(Debug, Clone)]
+pub struct ServiceAccountRow {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Option<Uuid>,
+    pub path: String,
+    pub name: String,
+    pub description: String,
+    pub trust_policies: Vec<phobos_core::events::TrustPolicy>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl<'r> FromRow<'r, sqlx::postgres::PgRow> for ServiceAccountRow {
+    fn from_row(r: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        let policies: serde_json::Value = r.try_get("trust_policies")?;
+        Ok(ServiceAccountRow {
+            id: r.try_get("id")?,
+            organization_id: r.try_get("organization_id")?,
+            project_id: r.try_get("project_id")?,
+            path: r.try_get("path")?,
+            name: r.try_get("name")?,
+            description: r.try_get("description")?,
+            trust_policies: serde_json::from_value(policies).map_err(|e| {
+                sqlx::Error::ColumnDecode {
+                    index: "trust_policies".into(),
+                    source: Box::new(e),
+                }
+            })?,
+            created_by: r.try_get("created_by")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+}
+
+const SA_COLS: &str = "id, organization_id, project_id, path, name, description, trust_policies, created_by, created_at";
+
+pub async fn service_account(
+    pool: &PgPool,
+    id: Uuid,
+) -> Result<Option<ServiceAccountRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SA_COLS} FROM service_accounts WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+pub async fn service_account_by_path(
+    pool: &PgPool,
+    path: &str,
+) -> Result<Option<ServiceAccountRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SA_COLS} FROM service_accounts WHERE path = $1"
+    ))
+    .bind(path)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The service accounts of an organization itself (`project` None) or of
+/// one project, by name.
+pub async fn service_accounts(
+    pool: &PgPool,
+    organization_id: Uuid,
+    project_id: Option<Uuid>,
+) -> Result<Vec<ServiceAccountRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {SA_COLS} FROM service_accounts WHERE organization_id = $1 AND project_id IS NOT DISTINCT FROM $2 ORDER BY name"
+    ))
+    .bind(organization_id)
+    .bind(project_id)
+    .fetch_all(pool)
+    .await?)
+}

@@ -180,7 +180,62 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
         },
         aggregate::TEAM => team(tx, id, &actor, ev).await?,
         aggregate::APPROVAL_RULE => approval_rule(tx, id, &actor, ev).await?,
+        aggregate::SERVICE_ACCOUNT => service_account(tx, id, &actor, ev).await?,
         _ => {}
+    }
+    Ok(())
+}
+
+async fn service_account(
+    tx: &mut PgConnection,
+    id: Uuid,
+    actor: &str,
+    ev: &RecordedEvent,
+) -> Result<(), LogError> {
+    use phobos_core::events::ServiceAccountEvent::*;
+    let json = |v: &Vec<phobos_core::events::TrustPolicy>| {
+        serde_json::to_value(v).map_err(|e| LogError::Handler(e.to_string()))
+    };
+    match ev.decode::<phobos_core::events::ServiceAccountEvent>()? {
+        ServiceAccountCreated {
+            organization_id,
+            project_id,
+            path,
+            name,
+            description,
+            trust_policies,
+            created_at,
+        } => {
+            sqlx::query(
+                "INSERT INTO service_accounts (id, organization_id, project_id, path, name, description, trust_policies, created_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(uuid_of(ev, &organization_id)?)
+            .bind(project_id.as_deref().map(|p| uuid_of(ev, p)).transpose()?)
+            .bind(path)
+            .bind(name)
+            .bind(description)
+            .bind(json(&trust_policies)?)
+            .bind(actor)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ServiceAccountUpdated {
+            description,
+            trust_policies,
+            ..
+        } => {
+            sqlx::query(
+                "UPDATE service_accounts SET description = $2, trust_policies = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(description)
+            .bind(json(&trust_policies)?)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     Ok(())
 }

@@ -64,8 +64,7 @@ impl From<CoreMemberKind> for MemberKind {
     }
 }
 
-/// Who can be signed in: a user or an agent (service accounts come with
-/// their own issue step).
+/// Who can be signed in: a user, a service account or an agent.
 #[derive(Interface)]
 #[graphql(
     field(name = "id", ty = "ID", desc = "Its global id."),
@@ -73,6 +72,7 @@ impl From<CoreMemberKind> for MemberKind {
 )]
 pub enum Principal {
     User(User),
+    ServiceAccount(ServiceAccount),
     Agent(Agent),
 }
 
@@ -251,4 +251,83 @@ impl Membership {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+}
+
+pub struct ServiceAccount(pub phobos_projections::identity::ServiceAccountRow);
+
+/// A machine principal of an organization (usable in all its projects) or
+/// of a project. It signs in by exchanging an OIDC token one of its trust
+/// policies accepts (`serviceAccountCreateToken`), and acts where it has
+/// memberships.
+#[Object]
+impl ServiceAccount {
+    /// Its global id.
+    pub(crate) async fn id(&self) -> ID {
+        ID(ids::encode(aggregate::SERVICE_ACCOUNT, self.0.id))
+    }
+    /// `prn:service_account:<path>`.
+    pub(crate) async fn prn(&self) -> String {
+        format!("prn:service_account:{}", self.0.path)
+    }
+    /// Its path, `ORG/NAME` or `ORG/PROJECT/NAME`.
+    pub(crate) async fn name(&self) -> &str {
+        &self.0.path
+    }
+    /// Its path, `ORG/NAME` or `ORG/PROJECT/NAME`.
+    async fn path(&self) -> &str {
+        &self.0.path
+    }
+    /// What it is for.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    /// Which OIDC tokens it may be signed in with.
+    async fn oidc_trust_policies(&self) -> Vec<TrustPolicyOut> {
+        self.0
+            .trust_policies
+            .iter()
+            .map(|p| TrustPolicyOut {
+                issuer: p.issuer.clone(),
+                bound_claims: p
+                    .bound_claims
+                    .iter()
+                    .map(|(name, value)| BoundClaim {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+    /// The memberships it holds, in scopes the caller sees.
+    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
+        visible_memberships(ctx, self.0.id).await
+    }
+    /// Who created it.
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A trust policy: tokens of `issuer` that carry every bound claim.
+#[derive(async_graphql::SimpleObject)]
+#[graphql(name = "TrustPolicy")]
+pub struct TrustPolicyOut {
+    /// The issuer's URL (its discovery document and keys are fetched from it).
+    pub issuer: String,
+    /// Claims the token must carry, with these values.
+    pub bound_claims: Vec<BoundClaim>,
+}
+
+/// A claim a token must carry.
+#[derive(async_graphql::SimpleObject)]
+pub struct BoundClaim {
+    /// The claim, e.g. `sub` or `project_path`.
+    pub name: String,
+    /// Its required value (a list claim, such as `aud`, must hold it).
+    pub value: String,
 }

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use phobos_core::events::aggregate;
 
 use super::approvals::*;
-use super::identity::{Membership, Role, Team};
+use super::identity::{Membership, Role, ServiceAccount, Team};
 use super::query::pipeline_by_id;
 use super::types::*;
 use super::{app, authed, gql_err, ids, problems, Problem};
@@ -498,8 +498,211 @@ async fn decide(
     pipeline_payload(ctx, result).await
 }
 
+/// A claim a token must carry.
+#[derive(InputObject)]
+pub struct BoundClaimInput {
+    /// The claim, e.g. `sub`.
+    pub name: String,
+    /// Its required value.
+    pub value: String,
+}
+
+/// A trust policy: an issuer and the claims its tokens must carry (at
+/// least one).
+#[derive(InputObject)]
+pub struct TrustPolicyInput {
+    /// The issuer's URL.
+    pub issuer: String,
+    /// The claims its tokens must carry.
+    pub bound_claims: Vec<BoundClaimInput>,
+}
+
+fn policies(input: Vec<TrustPolicyInput>) -> Vec<phobos_core::events::TrustPolicy> {
+    crate::service::policies_of(
+        input
+            .into_iter()
+            .map(|p| {
+                (
+                    p.issuer,
+                    p.bound_claims
+                        .into_iter()
+                        .map(|c| (c.name, c.value))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// `createServiceAccount`'s input: one scope (`organizationName` or
+/// `projectId`).
+#[derive(InputObject)]
+pub struct CreateServiceAccountInput {
+    /// The organization, for an account usable in all its projects.
+    pub organization_name: Option<String>,
+    /// The project, for an account of that project only.
+    pub project_id: Option<ID>,
+    /// Unique in its scope.
+    pub name: String,
+    /// What it is for.
+    #[graphql(default)]
+    pub description: String,
+    /// Which OIDC tokens it may be signed in with (at least one).
+    pub oidc_trust_policies: Vec<TrustPolicyInput>,
+}
+
+/// `updateServiceAccount`'s input: what is given changes.
+#[derive(InputObject)]
+pub struct UpdateServiceAccountInput {
+    /// The account's id.
+    pub id: ID,
+    /// A new description.
+    pub description: Option<String>,
+    /// Its trust policies, replacing the old ones.
+    pub oidc_trust_policies: Option<Vec<TrustPolicyInput>>,
+}
+
+/// A service account, or what was wrong.
+#[derive(SimpleObject)]
+pub struct ServiceAccountPayload {
+    /// The account, after the change.
+    pub service_account: Option<ServiceAccount>,
+    /// What was wrong, when nothing changed.
+    pub problems: Vec<Problem>,
+}
+
+/// `serviceAccountCreateToken`'s input.
+#[derive(InputObject)]
+pub struct ServiceAccountCreateTokenInput {
+    /// `ORG/NAME`, `ORG/PROJECT/NAME`, or the account's PRN.
+    pub service_account_path: String,
+    /// An OIDC token (e.g. a CI job's) one of its trust policies accepts.
+    pub token: String,
+}
+
+/// A service account's token, or what was wrong.
+#[derive(SimpleObject)]
+pub struct ServiceAccountTokenPayload {
+    /// Send it as `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+    /// When it expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// What was wrong, when there is no token.
+    pub problems: Vec<Problem>,
+}
+
+fn service_account_payload(
+    r: Result<phobos_projections::identity::ServiceAccountRow, ServiceError>,
+) -> Result<ServiceAccountPayload> {
+    match r {
+        Ok(s) => Ok(ServiceAccountPayload {
+            service_account: Some(ServiceAccount(s)),
+            problems: vec![],
+        }),
+        Err(e) => Ok(ServiceAccountPayload {
+            service_account: None,
+            problems: problems(e)?,
+        }),
+    }
+}
+
 #[Object]
 impl MutationRoot {
+    /// Creates a service account of an organization or a project (Release
+    /// Managers and Owners).
+    async fn create_service_account(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateServiceAccountInput,
+    ) -> Result<ServiceAccountPayload> {
+        let claims = authed(ctx)?;
+        let project = input.project_id.as_ref().map(|p| p.as_str());
+        let r = async {
+            let (field, value) = exactly_one(&[
+                ("organizationName", input.organization_name.as_deref()),
+                ("projectId", project),
+            ])?;
+            let at = if field == "projectId" {
+                let id = ids::uuid_of(aggregate::PROJECT, value).ok_or_else(|| {
+                    ServiceError::field(
+                        Code::Invalid,
+                        "projectId",
+                        format!("{value:?} is not a project id"),
+                    )
+                })?;
+                crate::service::MembershipScope::Project(id)
+            } else {
+                crate::service::MembershipScope::Organization(value)
+            };
+            app(ctx)
+                .create_service_account(
+                    claims,
+                    at,
+                    &input.name,
+                    &input.description,
+                    policies(input.oidc_trust_policies),
+                )
+                .await
+        }
+        .await;
+        service_account_payload(r)
+    }
+
+    /// Changes a service account's description or trust policies.
+    async fn update_service_account(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateServiceAccountInput,
+    ) -> Result<ServiceAccountPayload> {
+        let claims = authed(ctx)?;
+        let r = match ids::uuid_of(aggregate::SERVICE_ACCOUNT, &input.id) {
+            Some(id) => {
+                app(ctx)
+                    .update_service_account(
+                        claims,
+                        id,
+                        input.description,
+                        input.oidc_trust_policies.map(policies),
+                    )
+                    .await
+            }
+            None => Err(bad_id("id", &input.id)),
+        };
+        service_account_payload(r)
+    }
+
+    /// Exchanges an external OIDC token that one of the service account's
+    /// trust policies accepts for a token of the account (an hour).
+    async fn service_account_create_token(
+        &self,
+        ctx: &Context<'_>,
+        input: ServiceAccountCreateTokenInput,
+    ) -> Result<ServiceAccountTokenPayload> {
+        Ok(
+            match app(ctx)
+                .service_account_token(&input.service_account_path, &input.token)
+                .await
+            {
+                Ok((token, expires_at)) => ServiceAccountTokenPayload {
+                    token: Some(token),
+                    expires_at: Some(expires_at),
+                    problems: vec![],
+                },
+                Err(e) => ServiceAccountTokenPayload {
+                    token: None,
+                    expires_at: None,
+                    problems: vec![Problem {
+                        message: e.message.clone(),
+                        field: e.problems.first().and_then(|p| p.field.clone()),
+                        line: None,
+                        column: None,
+                        code: e.code.as_str().to_string(),
+                    }],
+                },
+            },
+        )
+    }
+
     /// Creates an approval rule of an organization or a project (Owners).
     async fn create_approval_rule(
         &self,

@@ -5,7 +5,7 @@ use phobos_core::events::aggregate;
 use phobos_projections::queries;
 use uuid::Uuid;
 
-use super::identity::{Membership, Principal, Team, User};
+use super::identity::{Membership, Principal, ServiceAccount, Team, User};
 use super::types::*;
 use super::{app, authed, gql_err, ids};
 use crate::service::{Code, ServiceError};
@@ -108,6 +108,11 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
             }
             None => None,
         },
+        aggregate::SERVICE_ACCOUNT => app
+            .service_account_by_id(claims, id)
+            .await
+            .map_err(gql_err)?
+            .map(|s| Node::ServiceAccount(ServiceAccount(s))),
         aggregate::MEMBERSHIP => app
             .membership(claims, id)
             .await
@@ -132,6 +137,22 @@ impl QueryRoot {
                     "the token's user does not exist: sign in again",
                 ))),
             },
+            crate::auth::TokenKind::ServiceAccount => {
+                // Itself, whatever its memberships.
+                let own = match crate::service::service_account_id_of(&claims.sub) {
+                    Some(id) => phobos_projections::identity::service_account(&app.pool, id)
+                        .await
+                        .map_err(gql_err)?,
+                    None => None,
+                };
+                match own {
+                    Some(s) => Ok(Principal::ServiceAccount(ServiceAccount(s))),
+                    None => Err(gql_err(ServiceError::new(
+                        Code::Unauthenticated,
+                        "the token's service account does not exist",
+                    ))),
+                }
+            }
             crate::auth::TokenKind::Agent => {
                 let id = Uuid::parse_str(&claims.sub).ok();
                 let agent = match id {
@@ -217,6 +238,10 @@ impl QueryRoot {
             ("pipeline_template", [_, _, id]) => by(aggregate::PIPELINE_TEMPLATE, id.to_string()),
             ("job", [_, _, id]) => by(aggregate::JOB, id.to_string()),
             ("agent", [name]) => by(aggregate::AGENT, agent_id(name)),
+            ("service_account", _) => (
+                aggregate::SERVICE_ACCOUNT.to_string(),
+                crate::service::service_account_id_of(&prn.path),
+            ),
             ("approval_rule", [org, name]) => by(
                 aggregate::APPROVAL_RULE,
                 approval_rule_id(&organization_id(org), name),

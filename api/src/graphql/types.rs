@@ -28,6 +28,7 @@ pub enum Node {
     Team(super::identity::Team),
     Membership(super::identity::Membership),
     ApprovalRule(super::approvals::ApprovalRule),
+    ServiceAccount(super::identity::ServiceAccount),
 }
 
 pub fn connection<R, T>(page: Page<R>, wrap: impl Fn(R) -> T) -> Connection<String, T>
@@ -84,6 +85,20 @@ impl Organization {
             .map_err(gql_err)?;
         Ok(connection(page, Project))
     }
+    /// Its service accounts (usable in all its projects).
+    async fn service_accounts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::identity::ServiceAccount>> {
+        let scope = crate::authz::Scope::organization(self.0.id);
+        Ok(app(ctx)
+            .service_accounts_of(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(super::identity::ServiceAccount)
+            .collect())
+    }
     /// Its approval rules (usable by all its projects).
     async fn approval_rules(
         &self,
@@ -135,6 +150,21 @@ impl Project {
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// The project's own service accounts (its organization's are in
+    /// `Organization.serviceAccounts`).
+    async fn service_accounts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Vec<super::identity::ServiceAccount>> {
+        let scope = crate::authz::Scope::project(self.0.organization_id, self.0.id);
+        Ok(app(ctx)
+            .service_accounts_of(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(super::identity::ServiceAccount)
+            .collect())
     }
     /// The approval rules its pipelines may name: its organization's, then
     /// its own.

@@ -120,6 +120,9 @@ impl AgentApi {
             TokenKind::User => Err(Status::permission_denied(
                 "a user token cannot act as an agent: create the agent with createAgent, a credential with createAgentToken, and start the agent with that token",
             )),
+            TokenKind::ServiceAccount => Err(Status::permission_denied(
+                "a service account cannot act as an agent in this build yet: give the agent a credential with createAgentToken",
+            )),
         }
     }
 

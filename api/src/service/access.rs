@@ -91,6 +91,12 @@ impl App {
                     identity::grants(&self.pool, id).await?,
                 ))
             }
+            TokenKind::ServiceAccount => match super::service_account_id_of(&claims.sub) {
+                Some(id) => Ok(Subject::from_grants(
+                    identity::grants(&self.pool, id).await?,
+                )),
+                None => Ok(Subject::nobody()),
+            },
             TokenKind::Agent => Ok(Subject::nobody()),
         }
     }

@@ -42,14 +42,25 @@ impl App {
         teams: &[String],
         service_accounts: &[String],
     ) -> Result<Vec<Member>, ServiceError> {
-        if !service_accounts.is_empty() {
-            return Err(ServiceError::field(
-                Code::Invalid,
-                "serviceAccounts",
-                "service accounts are not available in this build yet; name users or teams",
-            ));
-        }
         let mut out = Vec::new();
+        for a in service_accounts {
+            let row = match super::service_account_id_of(a) {
+                Some(id) => identity::service_account(&self.pool, id).await?,
+                None => None,
+            }
+            .ok_or_else(|| {
+                ServiceError::field(
+                    Code::NotFound,
+                    "serviceAccounts",
+                    format!("service account {a:?} does not exist: name it by ORG/NAME, ORG/PROJECT/NAME or PRN"),
+                )
+            })?;
+            out.push(Member {
+                kind: MemberKind::ServiceAccount,
+                id: row.id.to_string(),
+                name: row.path,
+            });
+        }
         for u in users {
             let row = identity::user_by_name(&self.pool, u)
                 .await?
@@ -111,7 +122,7 @@ impl App {
                             .map(|m| m.user_id),
                     );
                 }
-                MemberKind::ServiceAccount => {}
+                MemberKind::ServiceAccount => people.extend(Uuid::parse_str(&p.id).ok()),
             }
         }
         people.sort();
@@ -435,9 +446,18 @@ impl App {
             .authorize_project(claims, needs, pipeline.project_id, "pipelineId", &what)
             .await?;
         let _ = project;
-        let me = parse_id("sub", &phobos_commands::aggregates::user_id(&claims.sub))?;
+        let (kind, me) = match claims.kind {
+            crate::auth::TokenKind::ServiceAccount => (
+                MemberKind::ServiceAccount,
+                super::service_account_id_of(&claims.sub).ok_or_else(missing)?,
+            ),
+            _ => (
+                MemberKind::User,
+                parse_id("sub", &phobos_commands::aggregates::user_id(&claims.sub))?,
+            ),
+        };
         let principal = Member {
-            kind: MemberKind::User,
+            kind,
             id: me.to_string(),
             name: claims.sub.clone(),
         };
@@ -516,7 +536,7 @@ impl App {
             r.principals.iter().any(|p| match p.kind {
                 MemberKind::User => p.id == me.to_string(),
                 MemberKind::Team => Uuid::parse_str(&p.id).is_ok_and(|t| mine.contains(&t)),
-                MemberKind::ServiceAccount => false,
+                MemberKind::ServiceAccount => p.id == me.to_string(),
             })
         };
         let self_approval = !creator.is_empty() && pipeline.created_by == creator;

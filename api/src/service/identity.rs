@@ -286,11 +286,30 @@ impl App {
                 }
             }
             MemberKind::ServiceAccount => {
-                return Err(ServiceError::field(
-                    Code::Invalid,
-                    "serviceAccount",
-                    "service accounts are not available in this build yet; grant the membership to a user or a team",
-                ))
+                let missing = || {
+                    ServiceError::field(
+                        Code::NotFound,
+                        "serviceAccount",
+                        format!("service account {name:?} does not exist in this organization (or this project)"),
+                    )
+                };
+                let sa = match super::service_account_id_of(name) {
+                    Some(id) => identity::service_account(&self.pool, id).await?,
+                    None => None,
+                }
+                .ok_or_else(missing)?;
+                // An organization's account may be a member there and in its
+                // projects; a project's, only in its project.
+                let fits = sa.organization_id == scope.organization
+                    && sa.project_id.is_none_or(|p| Some(p) == scope.project);
+                if !fits {
+                    return Err(missing());
+                }
+                Member {
+                    kind,
+                    id: sa.id.to_string(),
+                    name: sa.path,
+                }
             }
         };
         let id = membership_id(&aggregate_id, &member);

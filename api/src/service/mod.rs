@@ -26,6 +26,8 @@ pub(crate) use identity::MembershipScope;
 mod organizations;
 mod pipelines;
 mod reads;
+mod service_accounts;
+pub(crate) use service_accounts::{policies_of, service_account_id_of};
 mod templates;
 
 use crate::auth::{constant_time_eq, AuthError, Claims, TokenKind, Tokens};
@@ -255,9 +257,10 @@ impl App {
         CommandContext::new(claims.actor())
     }
 
-    /// Users only (not agent or job tokens).
+    /// Users and service accounts (not agents: their tokens are for the
+    /// agent API).
     pub fn user(&self, claims: &Claims) -> Result<(), ServiceError> {
-        if claims.kind == TokenKind::User {
+        if matches!(claims.kind, TokenKind::User | TokenKind::ServiceAccount) {
             Ok(())
         } else {
             Err(AuthError::Forbidden.into())

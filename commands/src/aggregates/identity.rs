@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
-use phobos_core::events::{SigningKeyEvent, TeamEvent, UserEvent};
+use phobos_core::events::{
+    ServiceAccountEvent, SigningKeyEvent, TeamEvent, TrustPolicy, UserEvent,
+};
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, name_id, Stored};
@@ -434,6 +436,102 @@ impl Aggregate for SigningKey {
         match event.0 {
             SigningKeyEvent::SigningKeyCreated { .. } => self.created = true,
             SigningKeyEvent::SigningKeyRetired { .. } => self.retired = true,
+        }
+    }
+}
+
+/// The id of the service account `name` of organization or project
+/// `scope_id`.
+pub fn service_account_id(scope_id: &str, name: &str) -> String {
+    name_id("service_account", &format!("{scope_id}/{name}"))
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    path: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub enum ServiceAccountCommand {
+    CreateServiceAccount {
+        organization_id: String,
+        project_id: Option<String>,
+        path: String,
+        name: String,
+        description: String,
+        trust_policies: Vec<TrustPolicy>,
+    },
+    UpdateServiceAccount {
+        description: String,
+        trust_policies: Vec<TrustPolicy>,
+    },
+}
+command_name!(ServiceAccountCommand {
+    CreateServiceAccount,
+    UpdateServiceAccount
+});
+
+impl Aggregate for ServiceAccount {
+    const TYPE: &'static str = aggregate::SERVICE_ACCOUNT;
+    type Command = ServiceAccountCommand;
+    type Event = Stored<ServiceAccountEvent>;
+    type Error = DomainError;
+    type Services = Services;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
+        let now = services.now();
+        let e = match command {
+            ServiceAccountCommand::CreateServiceAccount {
+                organization_id,
+                project_id,
+                path,
+                name,
+                description,
+                trust_policies,
+            } => {
+                if self.path.is_some() {
+                    return Err(DomainError::AlreadyExists(format!(
+                        "service account {path}"
+                    )));
+                }
+                ServiceAccountEvent::ServiceAccountCreated {
+                    organization_id,
+                    project_id,
+                    path,
+                    name,
+                    description,
+                    trust_policies,
+                    created_at: now,
+                }
+            }
+            ServiceAccountCommand::UpdateServiceAccount {
+                description,
+                trust_policies,
+            } => {
+                if self.path.is_none() {
+                    return Err(DomainError::NotFound(
+                        "the service account does not exist".into(),
+                    ));
+                }
+                ServiceAccountEvent::ServiceAccountUpdated {
+                    description,
+                    trust_policies,
+                    updated_at: now,
+                }
+            }
+        };
+        sink.write(Stored(e), self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        if let ServiceAccountEvent::ServiceAccountCreated { path, .. } = event.0 {
+            self.path = Some(path);
         }
     }
 }

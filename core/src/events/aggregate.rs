@@ -16,3 +16,4 @@ pub const TEAM: &str = "Team";
 pub const MEMBERSHIP: &str = "Membership";
 pub const APPROVAL_RULE: &str = "ApprovalRule";
 pub const SIGNING_KEY: &str = "SigningKey";
+pub const SERVICE_ACCOUNT: &str = "ServiceAccount";

@@ -98,3 +98,38 @@ named_event!(SigningKeyEvent {
     SigningKeyCreated,
     SigningKeyRetired
 });
+
+/// A service account's OIDC trust policy: tokens from `issuer` whose claims
+/// match every bound claim may be exchanged for a token of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustPolicy {
+    pub issuer: String,
+    pub bound_claims: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ServiceAccountEvent {
+    /// A machine principal of an organization (`project_id` None: usable in
+    /// all its projects) or of one project; `path` is `ORG/NAME` or
+    /// `ORG/PROJECT/NAME`.
+    ServiceAccountCreated {
+        organization_id: String,
+        #[serde(default)]
+        project_id: Option<String>,
+        path: String,
+        name: String,
+        description: String,
+        trust_policies: Vec<TrustPolicy>,
+        created_at: DateTime<Utc>,
+    },
+    /// Its description and trust policies, as they are now.
+    ServiceAccountUpdated {
+        description: String,
+        trust_policies: Vec<TrustPolicy>,
+        updated_at: DateTime<Utc>,
+    },
+}
+named_event!(ServiceAccountEvent {
+    ServiceAccountCreated,
+    ServiceAccountUpdated
+});
