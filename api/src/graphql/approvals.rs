@@ -9,6 +9,7 @@ use phobos_projections::identity::ApprovalRuleRow;
 use super::identity::MemberKind;
 use super::ids;
 
+/// An approval rule (see the `ApprovalRule` object).
 pub struct ApprovalRule(pub ApprovalRuleRow);
 
 /// Who must approve, and how many of them: a rule of an organization
@@ -78,6 +79,7 @@ pub struct PrincipalRef {
 /// A node's approvals: what each rule still needs, and who decided what.
 pub struct NodeApproval(pub ApprovalState);
 
+/// A node's approvals: what each rule still needs, and who decided what.
 #[Object]
 impl NodeApproval {
     /// Each rule as the node fixed it when it became APPROVAL_PENDING

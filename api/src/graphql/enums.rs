@@ -56,13 +56,19 @@ mirror!(
 mirror!(
     /// Where a pipeline is.
     PipelineStatus from CorePipelineStatus {
+        /// Created; its first stage has not started.
         Created,
+        /// A stage is running.
         Running,
-        /// Its current stage waits for someone (a manual start).
+        /// Its current stage waits for someone (a manual start, approvals).
         Waiting,
+        /// Every stage succeeded (or was skipped).
         Succeeded,
+        /// A stage failed.
         Failed,
+        /// `cancelPipeline` is stopping it.
         Canceling,
+        /// Canceled.
         Canceled,
     }
 );
@@ -70,14 +76,21 @@ mirror!(
 mirror!(
     /// Where a stage is.
     StageStatus from CoreStageStatus {
+        /// An earlier stage has not finished.
         Created,
+        /// Its nodes are running or can run.
         Running,
         /// Nothing in it can run until someone acts.
         Waiting,
+        /// Every node succeeded or was skipped.
         Succeeded,
+        /// A node failed.
         Failed,
+        /// Its pipeline is being canceled.
         Canceling,
+        /// A node was canceled, or the pipeline.
         Canceled,
+        /// An earlier stage failed, so it did not run.
         Skipped,
     }
 );
@@ -99,11 +112,18 @@ mirror!(
         Ready,
         /// Its job is queued or claimed.
         Pending,
+        /// Its job (or child pipeline) is running.
         Running,
+        /// Done, and it worked.
         Succeeded,
+        /// Done, and it did not work (`reason` says why).
         Failed,
+        /// Its job was asked to stop.
         Canceling,
+        /// Stopped by a cancel.
         Canceled,
+        /// It did not run (`reason` says why: `when = "never"`, a false `if`,
+        /// a failed sibling or stage).
         Skipped,
     }
 );
@@ -113,13 +133,19 @@ mirror!(
     JobStatus from CoreJobStatus {
         /// Not yet queued (never visible in the read models).
         New,
+        /// Waiting for an agent.
         Queued,
+        /// An agent took it; its executor has not started it yet.
         Claimed,
+        /// Its executor runs it.
         Running,
+        /// Its commands succeeded.
         Succeeded,
+        /// A command failed, or the job could not run (`message` says why).
         Failed,
         /// Its executor was asked to stop it.
         Canceling,
+        /// Stopped by a cancel.
         Canceled,
     }
 );

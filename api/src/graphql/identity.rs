@@ -49,8 +49,11 @@ impl From<Role> for CoreRole {
 /// What kind of principal a membership is for.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberKind {
+    /// A person.
     User,
+    /// A team: the membership holds for each of its members.
     Team,
+    /// A machine principal.
     ServiceAccount,
 }
 
@@ -76,6 +79,7 @@ pub enum Principal {
     Agent(Agent),
 }
 
+/// A person (see the `User` object).
 pub struct User(pub UserRow);
 
 /// A person: the built-in identity provider's admin, or a user of an
@@ -146,6 +150,7 @@ async fn visible_memberships(ctx: &Context<'_>, member: uuid::Uuid) -> Result<Ve
     Ok(out)
 }
 
+/// A team (see the `Team` object).
 pub struct Team(pub TeamRow);
 
 /// A named set of users; a membership of the team holds for each of them.
@@ -207,6 +212,7 @@ pub struct TeamMember {
     pub added_at: DateTime<Utc>,
 }
 
+/// A membership (see the `Membership` object).
 pub struct Membership(pub MembershipRow);
 
 /// A role held by a user, a team or a service account in an organization
@@ -253,6 +259,7 @@ impl Membership {
     }
 }
 
+/// A service account (see the `ServiceAccount` object).
 pub struct ServiceAccount(pub phobos_projections::identity::ServiceAccountRow);
 
 /// A machine principal of an organization (usable in all its projects) or

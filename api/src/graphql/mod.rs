@@ -66,11 +66,13 @@ pub(crate) fn gql_err(e: impl Into<ServiceError>) -> async_graphql::Error {
 /// Something the caller can fix.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Problem {
+    /// What is wrong, and what to do.
     pub message: String,
     /// The input field at fault, when there is one.
     pub field: Option<String>,
-    /// Line and column in the template (1-based), when the problem is in it.
+    /// The line in the template (1-based), when the problem is in it.
     pub line: Option<u32>,
+    /// The column in the template (1-based), when the problem is in it.
     pub column: Option<u32>,
     /// BAD_REQUEST, NOT_FOUND, FORBIDDEN, CONFLICT, TOO_LARGE …
     pub code: String,
@@ -105,5 +107,80 @@ pub(crate) fn problems(e: ServiceError) -> async_graphql::Result<Vec<Problem>> {
                 .collect())
         }
         _ => Err(gql_err(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every type, field, argument, input field and enum value of the
+    /// schema has a description (graphql-schema-linter's description
+    /// rules), so the schema documents itself.
+    #[tokio::test]
+    async fn every_schema_element_has_a_description() {
+        use crate::graphql::{MutationRoot, QueryRoot, SubscriptionRoot};
+        let schema =
+            async_graphql::Schema::build(QueryRoot, MutationRoot, SubscriptionRoot).finish();
+        let r = schema
+            .execute(
+                "{ __schema { types { name kind description \
+                   fields { name description args { name description } } \
+                   inputFields { name description } \
+                   enumValues { name description } } } }",
+            )
+            .await;
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        let v = r.data.into_json().unwrap();
+        let empty = |d: &serde_json::Value| d.as_str().is_none_or(|s| s.trim().is_empty());
+        let mut missing = Vec::new();
+        for t in v["__schema"]["types"].as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            // The introspection types and the built-in scalars are GraphQL's.
+            if name.starts_with("__") || ["String", "Int", "Float", "Boolean", "ID"].contains(&name)
+            {
+                continue;
+            }
+            // async-graphql's Relay `XConnection` types have no description
+            // and no way to give one (their fields have); the one exception.
+            let generated_connection = name.ends_with("Connection")
+                && t["fields"]
+                    .as_array()
+                    .is_some_and(|f| f.iter().any(|f| f["name"] == "pageInfo"));
+            if empty(&t["description"]) && !generated_connection {
+                missing.push(format!("type {name}"));
+            }
+            for f in t["fields"].as_array().into_iter().flatten() {
+                let field = f["name"].as_str().unwrap();
+                if empty(&f["description"]) {
+                    missing.push(format!("field {name}.{field}"));
+                }
+                for a in f["args"].as_array().into_iter().flatten() {
+                    if empty(&a["description"]) {
+                        missing.push(format!(
+                            "argument {name}.{field}({})",
+                            a["name"].as_str().unwrap()
+                        ));
+                    }
+                }
+            }
+            for f in t["inputFields"].as_array().into_iter().flatten() {
+                if empty(&f["description"]) {
+                    missing.push(format!(
+                        "input field {name}.{}",
+                        f["name"].as_str().unwrap()
+                    ));
+                }
+            }
+            for e in t["enumValues"].as_array().into_iter().flatten() {
+                if empty(&e["description"]) {
+                    missing.push(format!("enum value {name}.{}", e["name"].as_str().unwrap()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "{} schema elements have no description (add a doc comment, or `desc` on an argument):\n{}",
+            missing.len(),
+            missing.join("\n")
+        );
     }
 }

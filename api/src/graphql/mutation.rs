@@ -9,11 +9,15 @@ use super::types::*;
 use super::{app, authed, gql_err, ids, problems, Problem};
 use crate::service::{Code, ServiceError};
 
+/// The GraphQL mutation root: everything that changes state.
 pub struct MutationRoot;
 
+/// `login`'s input: the built-in user's credentials.
 #[derive(InputObject)]
 pub struct LoginInput {
+    /// The built-in user's email (`PHOBOS_ADMIN_USER_EMAIL`).
     pub email: String,
+    /// Its password (`PHOBOS_ADMIN_USER_PASSWORD`).
     pub password: String,
 }
 
@@ -73,45 +77,65 @@ fn login_payload(r: Result<crate::service::SessionTokens, ServiceError>) -> Logi
     }
 }
 
+/// `createOrganization`'s input.
 #[derive(InputObject)]
 pub struct CreateOrganizationInput {
+    /// Unique: 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit.
     pub name: String,
+    /// What the organization is for.
     #[graphql(default)]
     pub description: String,
 }
 
+/// An organization, or what was wrong.
 #[derive(SimpleObject)]
 pub struct OrganizationPayload {
+    /// The organization created.
     pub organization: Option<Organization>,
+    /// What was wrong, when nothing changed.
     pub problems: Vec<Problem>,
 }
 
+/// `createProject`'s input.
 #[derive(InputObject)]
 pub struct CreateProjectInput {
+    /// The organization, by name.
     pub organization_name: String,
+    /// Unique in the organization: 1 to 64 lowercase letters, digits, '-' or '_',
+    /// starting with a letter or digit.
     pub name: String,
+    /// What the project is for.
     #[graphql(default)]
     pub description: String,
 }
 
+/// A project, or what was wrong.
 #[derive(SimpleObject)]
 pub struct ProjectPayload {
+    /// The project created.
     pub project: Option<Project>,
+    /// What was wrong, when nothing changed.
     pub problems: Vec<Problem>,
 }
 
+/// `createPipelineTemplate`'s input.
 #[derive(InputObject)]
 pub struct CreatePipelineTemplateInput {
+    /// The project it belongs to.
     pub project_id: ID,
+    /// Its name; `template` when left out or empty.
     #[graphql(default)]
     pub name: String,
     /// The template's HCL text.
     pub hcl: String,
 }
 
+/// A pipeline template, or what was wrong.
 #[derive(SimpleObject)]
 pub struct PipelineTemplatePayload {
+    /// The template stored.
     pub pipeline_template: Option<PipelineTemplate>,
+    /// What was wrong, when nothing changed.
     pub problems: Vec<Problem>,
 }
 
@@ -119,19 +143,26 @@ pub struct PipelineTemplatePayload {
 /// text for strings, numbers and bools.
 #[derive(InputObject)]
 pub struct VariableInput {
+    /// The variable's name.
     pub key: String,
+    /// Its value: HCL for lists, maps and objects; plain text otherwise.
     pub value: String,
 }
 
+/// `createPipeline`'s input.
 #[derive(InputObject)]
 pub struct CreatePipelineInput {
+    /// The template to run.
     pub pipeline_template_id: ID,
+    /// Values for the template's variables.
     #[graphql(default)]
     pub variables: Vec<VariableInput>,
 }
 
+/// `startPipelineNode`'s input.
 #[derive(InputObject)]
 pub struct StartPipelineNodeInput {
+    /// The pipeline.
     pub pipeline_id: ID,
     /// e.g. `stage.deploy.task.approve`.
     pub node_path: String,
@@ -146,18 +177,26 @@ pub enum ScheduleType {
     Cron,
 }
 
+/// A node's schedule: a time (DATETIME) or a cron expression (CRON).
 #[derive(InputObject)]
 pub struct NodeScheduleInput {
+    /// How the start time is worked out.
     #[graphql(name = "type")]
     pub schedule_type: ScheduleType,
+    /// For DATETIME: an RFC 3339 time.
     pub value: Option<String>,
+    /// For CRON: a cron expression of 5 fields.
     pub expression: Option<String>,
+    /// For CRON: an IANA time zone, e.g. `Europe/Paris`.
     pub timezone: Option<String>,
 }
 
+/// `updatePipelineNodeSchedule`'s input.
 #[derive(InputObject)]
 pub struct UpdatePipelineNodeScheduleInput {
+    /// The pipeline.
     pub pipeline_id: ID,
+    /// e.g. `stage.deploy.task.approve`.
     pub node_path: String,
     /// null: the node has no schedule any more.
     pub schedule: Option<NodeScheduleInput>,
@@ -193,31 +232,41 @@ impl NodeScheduleInput {
     }
 }
 
+/// `retryPipelineNode`'s input.
 #[derive(InputObject)]
 pub struct RetryPipelineNodeInput {
+    /// The pipeline.
     pub pipeline_id: ID,
     /// e.g. `stage.build.task.test`.
     pub node_path: String,
 }
 
+/// `createEnvironment`'s input.
 #[derive(InputObject)]
 pub struct CreateEnvironmentInput {
+    /// The project it belongs to.
     pub project_id: ID,
     /// Lower-case letters, digits, `-` and `_`, as the templates'
     /// `environment = "…"` names it.
     pub name: String,
+    /// What the environment is for.
     #[graphql(default)]
     pub description: String,
 }
 
+/// An environment, or what was wrong.
 #[derive(SimpleObject)]
 pub struct EnvironmentPayload {
+    /// The environment created.
     pub environment: Option<Environment>,
+    /// What was wrong, when nothing changed.
     pub problems: Vec<Problem>,
 }
 
+/// `cancelPipeline`'s input.
 #[derive(InputObject)]
 pub struct CancelPipelineInput {
+    /// The pipeline's id.
     pub id: ID,
     /// Cancel the jobs at once (SIGKILL), without waiting for them to stop;
     /// what they still report is refused.
@@ -225,8 +274,10 @@ pub struct CancelPipelineInput {
     pub force: bool,
 }
 
+/// `cancelPipelineNode`'s input.
 #[derive(InputObject)]
 pub struct CancelPipelineNodeInput {
+    /// The pipeline.
     pub pipeline_id: ID,
     /// e.g. `stage.build.task.test`.
     pub node_path: String,
@@ -235,9 +286,12 @@ pub struct CancelPipelineNodeInput {
     pub force: bool,
 }
 
+/// A pipeline, or what was wrong.
 #[derive(SimpleObject)]
 pub struct PipelinePayload {
+    /// The pipeline, as it is after the change.
     pub pipeline: Option<Pipeline>,
+    /// What was wrong, when nothing changed.
     pub problems: Vec<Problem>,
 }
 
@@ -266,13 +320,17 @@ impl From<AgentType> for phobos_core::events::AgentType {
     }
 }
 
+/// `createAgent`'s input.
 #[derive(InputObject)]
 pub struct CreateAgentInput {
+    /// 1 to 64 lowercase letters, digits, '-' or '_', starting with a letter or digit.
     pub name: String,
+    /// Which jobs it may take; only administrators create SHARED agents.
     #[graphql(name = "type")]
     pub agent_type: AgentType,
     /// Required for ORGANIZATION agents.
     pub organization_name: Option<String>,
+    /// Its tags, each 1 to 64 characters.
     #[graphql(default)]
     pub tags: Vec<String>,
     /// Whether it takes jobs that need no tags.
@@ -280,36 +338,49 @@ pub struct CreateAgentInput {
     pub run_untagged_jobs: bool,
 }
 
+/// `updateAgent`'s input: what is given changes.
 #[derive(InputObject)]
 pub struct UpdateAgentInput {
+    /// The agent's id.
     pub id: ID,
     /// Replaces its tags; unchanged when left out.
     pub tags: Option<Vec<String>>,
+    /// Whether it takes jobs that need no tags; unchanged when left out.
     pub run_untagged_jobs: Option<bool>,
 }
 
+/// `deleteAgent`'s input: an agent, by id.
 #[derive(InputObject)]
 pub struct AgentIdInput {
+    /// The agent's id.
     pub id: ID,
 }
 
+/// `createAgentToken`'s input.
 #[derive(InputObject)]
 pub struct CreateAgentTokenInput {
+    /// The agent the token is for.
     pub agent_id: ID,
 }
 
+/// An agent, or what was wrong.
 #[derive(SimpleObject)]
 pub struct AgentPayload {
+    /// The agent, after the change (as it was, for a deletion).
     pub agent: Option<Agent>,
+    /// What was wrong, when nothing changed.
     pub problems: Vec<Problem>,
 }
 
+/// A new agent token, or what was wrong.
 #[derive(SimpleObject)]
 pub struct AgentTokenPayload {
     /// The credential, shown this once: the server keeps only its hash.
     /// Start the agent with it (`PHOBOS_AGENT_TOKEN`).
     pub token: Option<String>,
+    /// The agent it is for.
     pub agent: Option<Agent>,
+    /// What was wrong, when nothing changed.
     pub problems: Vec<Problem>,
 }
 
@@ -606,6 +677,8 @@ fn service_account_payload(
     }
 }
 
+/// Everything that changes state; each answers with a payload whose `problems`
+/// say what the caller can fix.
 #[Object]
 impl MutationRoot {
     /// Creates a service account of an organization or a project (Release
@@ -613,7 +686,7 @@ impl MutationRoot {
     async fn create_service_account(
         &self,
         ctx: &Context<'_>,
-        input: CreateServiceAccountInput,
+        #[graphql(desc = "The account to create.")] input: CreateServiceAccountInput,
     ) -> Result<ServiceAccountPayload> {
         let claims = authed(ctx)?;
         let project = input.project_id.as_ref().map(|p| p.as_str());
@@ -652,7 +725,7 @@ impl MutationRoot {
     async fn update_service_account(
         &self,
         ctx: &Context<'_>,
-        input: UpdateServiceAccountInput,
+        #[graphql(desc = "The account and what changes.")] input: UpdateServiceAccountInput,
     ) -> Result<ServiceAccountPayload> {
         let claims = authed(ctx)?;
         let r = match ids::uuid_of(aggregate::SERVICE_ACCOUNT, &input.id) {
@@ -676,7 +749,7 @@ impl MutationRoot {
     async fn service_account_create_token(
         &self,
         ctx: &Context<'_>,
-        input: ServiceAccountCreateTokenInput,
+        #[graphql(desc = "The account and the OIDC token.")] input: ServiceAccountCreateTokenInput,
     ) -> Result<ServiceAccountTokenPayload> {
         Ok(
             match app(ctx)
@@ -707,7 +780,7 @@ impl MutationRoot {
     async fn create_approval_rule(
         &self,
         ctx: &Context<'_>,
-        input: CreateApprovalRuleInput,
+        #[graphql(desc = "The rule to create.")] input: CreateApprovalRuleInput,
     ) -> Result<ApprovalRulePayload> {
         let claims = authed(ctx)?;
         let project = input.project_id.as_ref().map(|p| p.as_str());
@@ -749,7 +822,7 @@ impl MutationRoot {
     async fn update_approval_rule(
         &self,
         ctx: &Context<'_>,
-        input: UpdateApprovalRuleInput,
+        #[graphql(desc = "The rule and what changes.")] input: UpdateApprovalRuleInput,
     ) -> Result<ApprovalRulePayload> {
         let claims = authed(ctx)?;
         let r = match ids::uuid_of(aggregate::APPROVAL_RULE, &input.id) {
@@ -773,7 +846,7 @@ impl MutationRoot {
     async fn delete_approval_rule(
         &self,
         ctx: &Context<'_>,
-        input: DeleteApprovalRuleInput,
+        #[graphql(desc = "The rule to delete.")] input: DeleteApprovalRuleInput,
     ) -> Result<ApprovalRulePayload> {
         let claims = authed(ctx)?;
         let r = match ids::uuid_of(aggregate::APPROVAL_RULE, &input.id) {
@@ -790,7 +863,7 @@ impl MutationRoot {
     async fn approve_pipeline_node(
         &self,
         ctx: &Context<'_>,
-        input: PipelineNodeApprovalInput,
+        #[graphql(desc = "The node to approve.")] input: PipelineNodeApprovalInput,
     ) -> Result<PipelinePayload> {
         decide(
             ctx,
@@ -805,7 +878,7 @@ impl MutationRoot {
     async fn revoke_pipeline_node_approval(
         &self,
         ctx: &Context<'_>,
-        input: PipelineNodeApprovalInput,
+        #[graphql(desc = "The node whose approval to revoke.")] input: PipelineNodeApprovalInput,
     ) -> Result<PipelinePayload> {
         decide(
             ctx,
@@ -821,7 +894,7 @@ impl MutationRoot {
     async fn reject_pipeline_node(
         &self,
         ctx: &Context<'_>,
-        input: PipelineNodeCommentInput,
+        #[graphql(desc = "The node and the comment.")] input: PipelineNodeCommentInput,
     ) -> Result<PipelinePayload> {
         decide(
             ctx,
@@ -837,7 +910,7 @@ impl MutationRoot {
     async fn override_pipeline_node_approval(
         &self,
         ctx: &Context<'_>,
-        input: PipelineNodeCommentInput,
+        #[graphql(desc = "The node and the comment.")] input: PipelineNodeCommentInput,
     ) -> Result<PipelinePayload> {
         decide(
             ctx,
@@ -849,7 +922,11 @@ impl MutationRoot {
     }
 
     /// Creates a team (administrators only).
-    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> Result<TeamPayload> {
+    async fn create_team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team to create.")] input: CreateTeamInput,
+    ) -> Result<TeamPayload> {
         let claims = authed(ctx)?;
         team_payload(
             app(ctx)
@@ -863,7 +940,7 @@ impl MutationRoot {
     async fn add_team_member(
         &self,
         ctx: &Context<'_>,
-        input: AddTeamMemberInput,
+        #[graphql(desc = "The team and the user to add.")] input: AddTeamMemberInput,
     ) -> Result<TeamPayload> {
         let claims = authed(ctx)?;
         team_payload(
@@ -883,7 +960,7 @@ impl MutationRoot {
     async fn remove_team_member(
         &self,
         ctx: &Context<'_>,
-        input: RemoveTeamMemberInput,
+        #[graphql(desc = "The team and the member to remove.")] input: RemoveTeamMemberInput,
     ) -> Result<TeamPayload> {
         let claims = authed(ctx)?;
         team_payload(
@@ -899,7 +976,7 @@ impl MutationRoot {
     async fn create_membership(
         &self,
         ctx: &Context<'_>,
-        input: CreateMembershipInput,
+        #[graphql(desc = "The scope, the principal and the role.")] input: CreateMembershipInput,
     ) -> Result<MembershipPayload> {
         let claims = authed(ctx)?;
         let project = input.project_id.as_ref().map(|p| p.as_str());
@@ -942,7 +1019,7 @@ impl MutationRoot {
     async fn update_membership(
         &self,
         ctx: &Context<'_>,
-        input: UpdateMembershipInput,
+        #[graphql(desc = "The membership and its new role.")] input: UpdateMembershipInput,
     ) -> Result<MembershipPayload> {
         let claims = authed(ctx)?;
         let r = match ids::uuid_of(aggregate::MEMBERSHIP, &input.id) {
@@ -964,7 +1041,7 @@ impl MutationRoot {
     async fn delete_membership(
         &self,
         ctx: &Context<'_>,
-        input: DeleteMembershipInput,
+        #[graphql(desc = "The membership to remove.")] input: DeleteMembershipInput,
     ) -> Result<MembershipPayload> {
         let claims = authed(ctx)?;
         let r = match ids::uuid_of(aggregate::MEMBERSHIP, &input.id) {
@@ -980,7 +1057,11 @@ impl MutationRoot {
 
     /// Signs in the built-in admin user; send the token as
     /// `Authorization: Bearer <accessToken>`.
-    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginPayload> {
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The built-in user's credentials.")] input: LoginInput,
+    ) -> Result<LoginPayload> {
         Ok(login_payload(
             app(ctx).login(&input.email, &input.password).await,
         ))
@@ -990,7 +1071,7 @@ impl MutationRoot {
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
-        input: RefreshTokenInput,
+        #[graphql(desc = "The refresh token to exchange.")] input: RefreshTokenInput,
     ) -> Result<LoginPayload> {
         Ok(login_payload(
             app(ctx).refresh_session(&input.refresh_token).await,
@@ -999,7 +1080,11 @@ impl MutationRoot {
 
     /// Ends the session of a refresh token. Its access tokens stay valid
     /// until they expire (minutes).
-    async fn logout(&self, ctx: &Context<'_>, input: RefreshTokenInput) -> Result<LogoutPayload> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The session's refresh token.")] input: RefreshTokenInput,
+    ) -> Result<LogoutPayload> {
         Ok(LogoutPayload {
             problems: match app(ctx).logout(&input.refresh_token).await {
                 Ok(()) => vec![],
@@ -1008,10 +1093,11 @@ impl MutationRoot {
         })
     }
 
+    /// Creates an organization (administrators only).
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
-        input: CreateOrganizationInput,
+        #[graphql(desc = "What to create.")] input: CreateOrganizationInput,
     ) -> Result<OrganizationPayload> {
         let claims = authed(ctx)?;
         match app(ctx)
@@ -1029,10 +1115,11 @@ impl MutationRoot {
         }
     }
 
+    /// Creates a project in an organization (the organization's Owners).
     async fn create_project(
         &self,
         ctx: &Context<'_>,
-        input: CreateProjectInput,
+        #[graphql(desc = "What to create.")] input: CreateProjectInput,
     ) -> Result<ProjectPayload> {
         let claims = authed(ctx)?;
         match app(ctx)
@@ -1060,7 +1147,7 @@ impl MutationRoot {
     async fn create_pipeline_template(
         &self,
         ctx: &Context<'_>,
-        input: CreatePipelineTemplateInput,
+        #[graphql(desc = "The project and the HCL.")] input: CreatePipelineTemplateInput,
     ) -> Result<PipelineTemplatePayload> {
         let claims = authed(ctx)?;
         let app = app(ctx);
@@ -1098,7 +1185,7 @@ impl MutationRoot {
     async fn create_pipeline(
         &self,
         ctx: &Context<'_>,
-        input: CreatePipelineInput,
+        #[graphql(desc = "The template and the variable values.")] input: CreatePipelineInput,
     ) -> Result<PipelinePayload> {
         let claims = authed(ctx)?;
         let vars: Vec<(String, String)> = input
@@ -1122,7 +1209,7 @@ impl MutationRoot {
     async fn start_pipeline_node(
         &self,
         ctx: &Context<'_>,
-        input: StartPipelineNodeInput,
+        #[graphql(desc = "The node to start.")] input: StartPipelineNodeInput,
     ) -> Result<PipelinePayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::PIPELINE, &input.pipeline_id) {
@@ -1143,7 +1230,7 @@ impl MutationRoot {
     async fn update_pipeline_node_schedule(
         &self,
         ctx: &Context<'_>,
-        input: UpdatePipelineNodeScheduleInput,
+        #[graphql(desc = "The node and its schedule.")] input: UpdatePipelineNodeScheduleInput,
     ) -> Result<PipelinePayload> {
         let claims = authed(ctx)?;
         let schedule = input
@@ -1171,7 +1258,7 @@ impl MutationRoot {
     async fn retry_pipeline_node(
         &self,
         ctx: &Context<'_>,
-        input: RetryPipelineNodeInput,
+        #[graphql(desc = "The node to retry.")] input: RetryPipelineNodeInput,
     ) -> Result<PipelinePayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::PIPELINE, &input.pipeline_id) {
@@ -1190,7 +1277,7 @@ impl MutationRoot {
     async fn create_environment(
         &self,
         ctx: &Context<'_>,
-        input: CreateEnvironmentInput,
+        #[graphql(desc = "What to create.")] input: CreateEnvironmentInput,
     ) -> Result<EnvironmentPayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::PROJECT, &input.project_id) {
@@ -1225,7 +1312,7 @@ impl MutationRoot {
     async fn cancel_pipeline(
         &self,
         ctx: &Context<'_>,
-        input: CancelPipelineInput,
+        #[graphql(desc = "The pipeline to cancel.")] input: CancelPipelineInput,
     ) -> Result<PipelinePayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::PIPELINE, &input.id) {
@@ -1240,7 +1327,7 @@ impl MutationRoot {
     async fn cancel_pipeline_node(
         &self,
         ctx: &Context<'_>,
-        input: CancelPipelineNodeInput,
+        #[graphql(desc = "The node to cancel.")] input: CancelPipelineNodeInput,
     ) -> Result<PipelinePayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::PIPELINE, &input.pipeline_id) {
@@ -1255,11 +1342,12 @@ impl MutationRoot {
     }
 
     /// An agent that runs jobs: SHARED (every organization's) or
-    /// ORGANIZATION (its own). Administrators only.
+    /// ORGANIZATION (its own). Shared agents: administrators; an
+    /// organization's: its Owners.
     async fn create_agent(
         &self,
         ctx: &Context<'_>,
-        input: CreateAgentInput,
+        #[graphql(desc = "What to create.")] input: CreateAgentInput,
     ) -> Result<AgentPayload> {
         let claims = authed(ctx)?;
         let new = crate::service::NewAgent {
@@ -1272,10 +1360,12 @@ impl MutationRoot {
         agent_payload(app(ctx).create_agent(claims, new).await)
     }
 
+    /// Changes an agent's tags or whether it takes untagged jobs (Owners of its
+    /// organization; administrators for a shared agent).
     async fn update_agent(
         &self,
         ctx: &Context<'_>,
-        input: UpdateAgentInput,
+        #[graphql(desc = "The agent and what changes.")] input: UpdateAgentInput,
     ) -> Result<AgentPayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::AGENT, &input.id) {
@@ -1290,7 +1380,11 @@ impl MutationRoot {
     }
 
     /// Deletes the agent: its credentials stop working at once.
-    async fn delete_agent(&self, ctx: &Context<'_>, input: AgentIdInput) -> Result<AgentPayload> {
+    async fn delete_agent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The agent to delete.")] input: AgentIdInput,
+    ) -> Result<AgentPayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::AGENT, &input.id) {
             Some(id) => app(ctx).delete_agent(claims, id).await,
@@ -1303,7 +1397,7 @@ impl MutationRoot {
     async fn create_agent_token(
         &self,
         ctx: &Context<'_>,
-        input: CreateAgentTokenInput,
+        #[graphql(desc = "The agent the token is for.")] input: CreateAgentTokenInput,
     ) -> Result<AgentTokenPayload> {
         let claims = authed(ctx)?;
         let result = match ids::uuid_of(aggregate::AGENT, &input.agent_id) {

@@ -10,6 +10,7 @@ use super::types::*;
 use super::{app, authed, gql_err, ids};
 use crate::service::{Code, ServiceError};
 
+/// The query root.
 pub struct QueryRoot;
 
 pub(crate) async fn project_row(ctx: &Context<'_>, id: Uuid) -> Result<queries::ProjectRow> {
@@ -122,6 +123,8 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
     })
 }
 
+/// Everything that reads. A resource the caller may not see reads as
+/// absent (null).
 #[Object]
 impl QueryRoot {
     /// The caller: a user (signed in with the built-in identity provider or
@@ -173,8 +176,8 @@ impl QueryRoot {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, User>> {
         let page = app(ctx)
             .users(authed(ctx)?, &page_request(first, after))
@@ -187,8 +190,8 @@ impl QueryRoot {
     async fn teams(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Team>> {
         let page = app(ctx)
             .teams(authed(ctx)?, &page_request(first, after))
@@ -198,7 +201,11 @@ impl QueryRoot {
     }
 
     /// A team by name.
-    async fn team(&self, ctx: &Context<'_>, name: String) -> Result<Option<Team>> {
+    async fn team(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The team's name.")] name: String,
+    ) -> Result<Option<Team>> {
         Ok(app(ctx)
             .team(authed(ctx)?, &name)
             .await
@@ -208,7 +215,11 @@ impl QueryRoot {
 
     /// Any object by global id, or by PRN (`prn:organization:acme`,
     /// `prn:project:acme/web`, `prn:pipeline:acme/web/<id>`, `prn:agent:<name>`, `prn:agent:<org>/<name>` …).
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id, or a PRN.")] id: ID,
+    ) -> Result<Option<Node>> {
         authed(ctx)?;
         if let Some((kind, uuid)) = ids::decode(&id) {
             return node_by_uuid(ctx, &kind, uuid).await;
@@ -266,11 +277,12 @@ impl QueryRoot {
         }
     }
 
+    /// The organizations the caller sees (all, for an administrator).
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Organization>> {
         let page = app(ctx)
             .organizations(authed(ctx)?, &page_request(first, after))
@@ -279,7 +291,12 @@ impl QueryRoot {
         Ok(connection(page, Organization))
     }
 
-    async fn organization(&self, ctx: &Context<'_>, name: String) -> Result<Option<Organization>> {
+    /// An organization by name, if the caller sees it.
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's name.")] name: String,
+    ) -> Result<Option<Organization>> {
         let claims = authed(ctx)?;
         let id = Uuid::parse_str(&phobos_commands::aggregates::organization_id(&name))
             .map_err(|e| gql_err(ServiceError::new(Code::Internal, e.to_string())))?;
@@ -290,7 +307,12 @@ impl QueryRoot {
             .map(Organization))
     }
 
-    async fn pipeline(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Pipeline>> {
+    /// A pipeline by id, if the caller sees it.
+    async fn pipeline(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The pipeline's id.")] id: ID,
+    ) -> Result<Option<Pipeline>> {
         authed(ctx)?;
         match ids::uuid_of(aggregate::PIPELINE, &id) {
             Some(u) => match node_by_uuid(ctx, aggregate::PIPELINE, u).await? {
@@ -304,7 +326,12 @@ impl QueryRoot {
         }
     }
 
-    async fn job(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Job>> {
+    /// A job by id, if the caller sees it.
+    async fn job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's id.")] id: ID,
+    ) -> Result<Option<Job>> {
         authed(ctx)?;
         match ids::uuid_of(aggregate::JOB, &id) {
             Some(u) => match node_by_uuid(ctx, aggregate::JOB, u).await? {
@@ -318,11 +345,12 @@ impl QueryRoot {
         }
     }
 
+    /// Shared agents, and those of the organizations the caller sees.
     async fn agents(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Agent>> {
         let page = app(ctx)
             .agents(authed(ctx)?, &page_request(first, after))
@@ -336,8 +364,9 @@ impl QueryRoot {
     async fn pipeline_events(
         &self,
         ctx: &Context<'_>,
-        pipeline_id: ID,
-        after: Option<String>,
+        #[graphql(desc = "The pipeline's id.")] pipeline_id: ID,
+        #[graphql(desc = "The `cursor` of an event already seen.")] after: Option<String>,
+        #[graphql(desc = "How many events to return (default 1,000, at most 10,000).")]
         first: Option<i32>,
     ) -> Result<Vec<PipelineEvent>> {
         let claims = authed(ctx)?;

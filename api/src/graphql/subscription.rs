@@ -10,8 +10,10 @@ use super::types::PipelineEvent;
 use super::{app, authed, gql_err, ids};
 use crate::service::{Code, ServiceError};
 
+/// The subscription root.
 pub struct SubscriptionRoot;
 
+/// What can be followed as it happens.
 #[Subscription]
 impl SubscriptionRoot {
     /// A pipeline's events as they happen (its own and its jobs'), in log
@@ -20,8 +22,8 @@ impl SubscriptionRoot {
     async fn pipeline_events(
         &self,
         ctx: &Context<'_>,
-        pipeline_id: ID,
-        after: Option<String>,
+        #[graphql(desc = "The pipeline's id.")] pipeline_id: ID,
+        #[graphql(desc = "The `cursor` of an event already seen.")] after: Option<String>,
     ) -> Result<impl Stream<Item = PipelineEvent>> {
         let claims = authed(ctx)?;
         let id = ids::uuid_of(aggregate::PIPELINE, &pipeline_id).ok_or_else(|| {

@@ -15,7 +15,14 @@ use super::{app, authed, gql_err, ids};
 
 /// Anything with a global id.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"), field(name = "prn", ty = "String"))]
+#[graphql(
+    field(name = "id", ty = "ID", desc = "Its global id."),
+    field(
+        name = "prn",
+        ty = "String",
+        desc = "Its PRN, e.g. `prn:project:ORG/NAME`."
+    )
+)]
 pub enum Node {
     Organization(Organization),
     Project(Project),
@@ -51,33 +58,42 @@ pub fn page_request(first: Option<i32>, after: Option<String>) -> PageRequest {
     }
 }
 
+/// An organization: it holds projects.
 pub struct Organization(pub OrganizationRow);
 
+/// An organization: it holds projects.
 #[Object]
 impl Organization {
+    /// Its global id.
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::ORGANIZATION, self.0.id))
     }
+    /// `prn:organization:NAME`.
     async fn prn(&self) -> String {
         format!("prn:organization:{}", self.0.name)
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its description.
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// Who created it: an actor such as `user:<name>`.
     async fn created_by(&self) -> &str {
         &self.0.created_by
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Its projects that the caller may see, oldest first.
     async fn projects(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Project>> {
         let page = app(ctx)
             .projects(authed(ctx)?, self.0.id, &page_request(first, after))
@@ -126,28 +142,37 @@ impl Organization {
     }
 }
 
+/// A project of an organization: its templates, pipelines and environments.
 pub struct Project(pub ProjectRow);
 
+/// A project of an organization: its templates, pipelines and environments.
 #[Object]
 impl Project {
+    /// Its global id.
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::PROJECT, self.0.id))
     }
+    /// `prn:project:ORG/NAME`.
     async fn prn(&self) -> String {
         format!("prn:project:{}/{}", self.0.organization_name, self.0.name)
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The name of its organization.
     async fn organization_name(&self) -> &str {
         &self.0.organization_name
     }
+    /// Its description.
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// Who created it: an actor such as `user:<name>`.
     async fn created_by(&self) -> &str {
         &self.0.created_by
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -193,11 +218,12 @@ impl Project {
             .map(super::identity::Membership)
             .collect())
     }
+    /// Its pipeline templates, oldest first.
     async fn pipeline_templates(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, PipelineTemplate>> {
         authed(ctx)?;
         let page = queries::templates(&app(ctx).pool, self.0.id, &page_request(first, after))
@@ -205,11 +231,12 @@ impl Project {
             .map_err(gql_err)?;
         Ok(connection(page, |r| PipelineTemplate(r, self.0.clone())))
     }
+    /// Its pipelines (of every type), oldest first.
     async fn pipelines(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Pipeline>> {
         authed(ctx)?;
         let page = queries::pipelines(&app(ctx).pool, self.0.id, &page_request(first, after))
@@ -222,8 +249,8 @@ impl Project {
     async fn environments(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Environment>> {
         authed(ctx)?;
         let page = queries::environments(&app(ctx).pool, self.0.id, &page_request(first, after))
@@ -236,29 +263,37 @@ impl Project {
 /// A place a project deploys to.
 pub struct Environment(pub EnvironmentRow, pub ProjectRow);
 
+/// A place a project deploys to.
 #[Object]
 impl Environment {
+    /// Its global id.
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::ENVIRONMENT, self.0.id))
     }
+    /// `prn:environment:ORG/PROJECT/NAME`.
     async fn prn(&self) -> String {
         format!(
             "prn:environment:{}/{}/{}",
             self.1.organization_name, self.1.name, self.0.name
         )
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its description.
     async fn description(&self) -> &str {
         &self.0.description
     }
+    /// Who created it: an actor such as `user:<name>`.
     async fn created_by(&self) -> &str {
         &self.0.created_by
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The project it belongs to.
     async fn project(&self) -> Project {
         Project(self.1.clone())
     }
@@ -266,8 +301,8 @@ impl Environment {
     async fn deployments(
         &self,
         ctx: &Context<'_>,
-        first: Option<i32>,
-        after: Option<String>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Deployment>> {
         authed(ctx)?;
         let page = queries::deployments(
@@ -287,11 +322,14 @@ impl Environment {
 /// One deployment pipeline of an environment.
 pub struct Deployment(pub Pipeline);
 
+/// One deployment pipeline of an environment.
 #[Object]
 impl Deployment {
+    /// The deployment pipeline.
     async fn pipeline(&self) -> &Pipeline {
         &self.0
     }
+    /// The pipeline's status.
     async fn status(&self) -> Result<PipelineStatus> {
         PipelineStatus::from_row(&self.0 .0.status)
     }
@@ -299,6 +337,7 @@ impl Deployment {
     async fn created_by(&self) -> &str {
         &self.0 .0.created_by
     }
+    /// When the pipeline was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0 .0.created_at
     }
@@ -311,44 +350,57 @@ pub struct PipelineParent {
     node_path: String,
 }
 
+/// The node of another pipeline that started a nested or deployment pipeline.
 #[Object]
 impl PipelineParent {
+    /// The pipeline the node belongs to.
     async fn pipeline(&self) -> &Pipeline {
         &self.pipeline
     }
+    /// The path of the node.
     async fn node_path(&self) -> &str {
         &self.node_path
     }
 }
 
+/// An uploaded HCL pipeline template of a project.
 pub struct PipelineTemplate(pub TemplateRow, pub ProjectRow);
 
+/// An uploaded HCL pipeline template of a project.
 #[Object]
 impl PipelineTemplate {
+    /// Its global id.
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::PIPELINE_TEMPLATE, self.0.id))
     }
+    /// `prn:pipeline_template:ORG/PROJECT/ID`.
     async fn prn(&self) -> String {
         format!(
             "prn:pipeline_template:{}/{}/{}",
             self.1.organization_name, self.1.name, self.0.id
         )
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The SHA-256 (hex) of its HCL text.
     async fn sha256(&self) -> &str {
         &self.0.sha256
     }
+    /// The size of its HCL text, in bytes.
     async fn size(&self) -> i64 {
         self.0.size
     }
+    /// Who created it: an actor such as `user:<name>`.
     async fn created_by(&self) -> &str {
         &self.0.created_by
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The project it belongs to.
     async fn project(&self) -> Project {
         Project(self.1.clone())
     }
@@ -369,19 +421,24 @@ impl PipelineTemplate {
     }
 }
 
+/// A run of a pipeline template in a project.
 pub struct Pipeline(pub PipelineRow, pub ProjectRow);
 
+/// A run of a pipeline template in a project.
 #[Object]
 impl Pipeline {
+    /// Its global id.
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::PIPELINE, self.0.id))
     }
+    /// `prn:pipeline:ORG/PROJECT/ID`.
     async fn prn(&self) -> String {
         format!(
             "prn:pipeline:{}/{}/{}",
             self.1.organization_name, self.1.name, self.0.id
         )
     }
+    /// Its status.
     async fn status(&self) -> Result<PipelineStatus> {
         PipelineStatus::from_row(&self.0.status)
     }
@@ -416,30 +473,38 @@ impl Pipeline {
             .map_err(gql_err)?
             .map(|e| Environment(e, self.1.clone())))
     }
+    /// Why it failed or was canceled.
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
     }
+    /// Who created it, e.g. `user:<email>` (for a child: who created its root).
     async fn created_by(&self) -> &str {
         &self.0.created_by
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it started.
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
     }
+    /// When it finished.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
+    /// The project it belongs to.
     async fn project(&self) -> Project {
         Project(self.1.clone())
     }
+    /// The global id of the template it runs.
     async fn pipeline_template_id(&self) -> ID {
         ID(ids::encode(
             aggregate::PIPELINE_TEMPLATE,
             self.0.template_id,
         ))
     }
+    /// Its stages in order, each with its nodes.
     async fn stages(&self, ctx: &Context<'_>) -> Result<Vec<Stage>> {
         authed(ctx)?;
         let pool = &app(ctx).pool;
@@ -461,6 +526,7 @@ impl Pipeline {
             })
             .collect())
     }
+    /// Its jobs (every node's runs), in the order they were queued.
     async fn jobs(&self, ctx: &Context<'_>) -> Result<Vec<Job>> {
         authed(ctx)?;
         let jobs = queries::jobs_of_pipeline(&app(ctx).pool, self.0.id)
@@ -470,27 +536,34 @@ impl Pipeline {
     }
 }
 
+/// One stage of a pipeline, with its nodes.
 pub struct Stage {
     pub name: String,
     pub status: String,
     pub nodes: Vec<PipelineNode>,
 }
 
+/// One stage of a pipeline, with its nodes.
 #[Object]
 impl Stage {
+    /// Its name.
     async fn name(&self) -> &str {
         &self.name
     }
+    /// Its status.
     async fn status(&self) -> Result<StageStatus> {
         StageStatus::from_row(&self.status)
     }
+    /// Its nodes, in template order.
     async fn nodes(&self) -> &[PipelineNode] {
         &self.nodes
     }
 }
 
+/// A node of a pipeline: a task, nested pipeline or deployment.
 pub struct PipelineNode(pub NodeRow);
 
+/// A node of a pipeline: a task, nested pipeline or deployment.
 #[Object]
 impl PipelineNode {
     /// Its approvals, from when it became APPROVAL_PENDING (null for a
@@ -502,6 +575,7 @@ impl PipelineNode {
     async fn path(&self) -> &str {
         &self.0.path
     }
+    /// Its name (a deployment's is its environment).
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -513,12 +587,15 @@ impl PipelineNode {
     async fn section(&self) -> &str {
         &self.0.section
     }
+    /// The names of the nodes (of its stage and section) it waits for.
     async fn dependencies(&self) -> &[String] {
         &self.0.dependencies
     }
+    /// Its status.
     async fn status(&self) -> Result<NodeStatus> {
         NodeStatus::from_row(&self.0.status)
     }
+    /// Why it failed, was skipped or was canceled (or its last gate attempt failed).
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
     }
@@ -526,6 +603,7 @@ impl PipelineNode {
     async fn outputs(&self) -> Json<serde_json::Value> {
         Json(self.0.outputs.clone())
     }
+    /// The global id of the job its latest run started, if any.
     async fn job_id(&self) -> Option<ID> {
         self.0.job_id.map(|j| ID(ids::encode(aggregate::JOB, j)))
     }
@@ -577,9 +655,11 @@ impl PipelineNode {
     async fn scheduled_start_time(&self) -> Option<DateTime<Utc>> {
         self.0.scheduled_start_time
     }
+    /// When it started.
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
     }
+    /// When it finished.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
@@ -592,27 +672,36 @@ pub struct PipelineNodeAttempt {
     pub number: i32,
     /// PENDING (queued or claimed), RUNNING, SUCCEEDED or FAILED.
     pub status: NodeStatus,
+    /// The job of this run.
     pub job: Job,
+    /// When the job started.
     pub started_at: Option<DateTime<Utc>>,
+    /// When the job finished.
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// A job: one run of a pipeline node, taken by an agent.
 pub struct Job(pub JobRow, pub ProjectRow);
 
+/// A job: one run of a pipeline node, taken by an agent.
 #[Object]
 impl Job {
+    /// Its global id.
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::JOB, self.0.id))
     }
+    /// `prn:job:ORG/PROJECT/ID`.
     async fn prn(&self) -> String {
         format!(
             "prn:job:{}/{}/{}",
             self.1.organization_name, self.1.name, self.0.id
         )
     }
+    /// The path of the node it runs.
     async fn node_path(&self) -> &str {
         &self.0.node_path
     }
+    /// Its status.
     async fn status(&self) -> Result<JobStatus> {
         JobStatus::from_row(&self.0.status)
     }
@@ -633,26 +722,33 @@ impl Job {
         .await
         .map_err(super::gql_err)
     }
+    /// The tags an agent needs to take it.
     async fn tags(&self) -> &[String] {
         &self.0.tags
     }
+    /// The global id of the agent that claimed it, if any.
     async fn agent_id(&self) -> Option<ID> {
         self.0
             .agent_id
             .map(|a| ID(ids::encode(aggregate::AGENT, a)))
     }
+    /// Outputs by action name.
     async fn outputs(&self) -> Json<serde_json::Value> {
         Json(self.0.outputs.clone())
     }
+    /// When it was queued.
     async fn queued_at(&self) -> DateTime<Utc> {
         self.0.queued_at
     }
+    /// When it started.
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
     }
+    /// When it finished.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at
     }
+    /// The global id of its pipeline.
     async fn pipeline_id(&self) -> ID {
         ID(ids::encode(aggregate::PIPELINE, self.0.pipeline_id))
     }
@@ -661,8 +757,10 @@ impl Job {
     async fn logs(
         &self,
         ctx: &Context<'_>,
-        offset: Option<i64>,
-        limit: Option<i64>,
+        #[graphql(desc = "The byte to start at (default 0).")] offset: Option<i64>,
+        #[graphql(desc = "At most this many log chunks (default 1000, 1 to 10000).")] limit: Option<
+            i64,
+        >,
     ) -> Result<JobLog> {
         authed(ctx)?;
         let (data, next) = queries::job_log(
@@ -680,21 +778,30 @@ impl Job {
     }
 }
 
+/// A piece of a job's log.
 #[derive(SimpleObject)]
 pub struct JobLog {
+    /// The log text from `offset` (invalid UTF-8 replaced).
     pub text: String,
+    /// The offset after this text: pass it as `offset` to continue.
     pub next_offset: i64,
 }
 
+/// An agent: a process that connects to the server and runs jobs.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Agent {
     #[graphql(skip)]
     pub row: AgentRow,
+    /// Its name.
     pub name: String,
+    /// Whether it is one of the server's own internal agents.
     pub internal: bool,
+    /// Its tags.
     pub tags: Vec<String>,
+    /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it last opened a session (null if it never has).
     pub last_session_at: Option<DateTime<Utc>>,
     /// Whether it takes jobs that need no tags.
     pub run_untagged_jobs: bool,
@@ -702,9 +809,11 @@ pub struct Agent {
 
 #[ComplexObject]
 impl Agent {
+    /// Its global id.
     pub(crate) async fn id(&self) -> ID {
         ID(ids::encode(aggregate::AGENT, self.row.id))
     }
+    /// `prn:agent:NAME` (shared) or `prn:agent:ORG/NAME` (organization).
     async fn prn(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(match self.row.organization_id {
             None => format!("prn:agent:{}", self.row.name),
@@ -718,6 +827,7 @@ impl Agent {
             }
         })
     }
+    /// ORGANIZATION (takes its organization's jobs) or SHARED (takes any).
     #[graphql(name = "type")]
     async fn agent_type(&self) -> super::mutation::AgentType {
         if self.row.agent_type == "ORGANIZATION" {
@@ -747,20 +857,31 @@ impl From<AgentRow> for Agent {
 pub struct PipelineEvent {
     /// Resume a subscription after this event with `after: cursor`.
     pub cursor: String,
+    /// The event's id.
     pub event_id: ID,
     /// e.g. NodeSucceeded, JobClaimed.
     pub event_type: String,
+    /// The version of its event type.
     pub event_version: String,
+    /// The type of aggregate it belongs to, e.g. Pipeline or Job.
     pub aggregate_type: String,
+    /// The id of the aggregate it belongs to.
     pub aggregate_id: String,
+    /// Its number among its aggregate's events.
     pub sequence: i64,
     /// Who: `user:<email>`, `agent:<id>`, `job:<id>`, `system:<name>`.
     pub actor: String,
+    /// The command that produced it.
     pub command: String,
+    /// Shared by everything one request set off.
     pub correlation_id: String,
+    /// The event or request that directly caused its command.
     pub causation_id: String,
+    /// The trace id of the work that produced it.
     pub trace_id: String,
+    /// When it was stored.
     pub recorded_at: DateTime<Utc>,
+    /// Its data as stored: `{"<eventType>": {…}}`.
     pub payload: Json<serde_json::Value>,
 }
 
