@@ -10,6 +10,7 @@ mod grpc;
 mod http;
 mod http_client;
 mod keys;
+mod limits;
 mod object_store;
 mod oidc;
 mod rate;

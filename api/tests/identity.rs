@@ -310,6 +310,8 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         ("createEnvironment", "mutation($p: ID!, $n: String!) { createEnvironment(input: {projectId: $p, name: $n}) { environment { name } problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("e-{u}")})), true),
         ("createAgent", "mutation($n: String!) { createAgent(input: {name: $n, type: ORGANIZATION, organizationName: \"acme\"}) { agent { name } problems { code message } } }", Box::new(|u| json!({"n": format!("a-{u}")})), true),
         ("me", "{ me { name } }", Box::new(|_| json!({})), false),
+        ("resourceLimits", "{ resourceLimits { name value } }", Box::new(|_| json!({})), false),
+        ("updateResourceLimit", "mutation { updateResourceLimit(input: {name: \"ResourceLimitProjectsPerOrganization\", value: 5}) { problems { code message } } }", Box::new(|_| json!({})), true),
         ("node", "query($id: ID!) { node(id: $id) { id } }", Box::new(|_| json!({"id": project})), true),
         ("organizations", "{ organizations { edges { node { name } } } }", Box::new(|_| json!({})), false),
         ("job", "query($id: ID!) { job(id: $id) { id } }", Box::new(|_| json!({"id": job})), true),

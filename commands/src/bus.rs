@@ -102,6 +102,7 @@ pub struct CommandBus {
     approval_rules: PostgresCqrs<ApprovalRule>,
     signing_keys: PostgresCqrs<SigningKey>,
     service_accounts: PostgresCqrs<ServiceAccount>,
+    resource_limits: PostgresCqrs<ResourceLimit>,
     locks: crate::locks::AggregateLocks,
 }
 
@@ -159,6 +160,7 @@ impl CommandBus {
             approval_rules: postgres_cqrs(pool.clone(), vec![], services.clone()),
             signing_keys: postgres_cqrs(pool.clone(), vec![], services.clone()),
             service_accounts: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            resource_limits: postgres_cqrs(pool.clone(), vec![], services.clone()),
             locks: Default::default(),
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
@@ -256,6 +258,14 @@ impl CommandBus {
     ) -> Result<Appended, CommandError> {
         execute(&self.pool, &self.locks, &self.teams, id, cmd, ctx).await
     }
+    pub async fn resource_limit(
+        &self,
+        id: &str,
+        cmd: ResourceLimitCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.locks, &self.resource_limits, id, cmd, ctx).await
+    }
     pub async fn service_account(
         &self,
         id: &str,
@@ -349,6 +359,16 @@ where
                 Err(AggregateError::AggregateConflict) => {
                     return Err(CommandError::Contended(format!("{} {id}", A::TYPE)))
                 }
+                // A resource limit the database refused the append for
+                // (`migrations/0013_resource_limits.sql`).
+                Err(
+                    ref e @ (AggregateError::DatabaseConnectionError(_)
+                    | AggregateError::UnexpectedError(_)),
+                ) if limit_refusal(e).is_some() => {
+                    let m = limit_refusal(e).unwrap_or_default();
+                    tracing::info!(limit = %m, "over a resource limit");
+                    return Err(CommandError::Rejected(DomainError::LimitExceeded(m)));
+                }
                 Err(AggregateError::DeserializationError(e)) => {
                     return Err(CommandError::Corrupt(e.to_string()))
                 }
@@ -362,6 +382,21 @@ where
     }
     .instrument(span)
     .await
+}
+
+/// The message of a resource limit's refusal, if `e` is one (anywhere in
+/// its chain of sources).
+fn limit_refusal(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    const MARK: &str = "phobos_resource_limit: ";
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string();
+        if let Some(i) = text.find(MARK) {
+            return Some(text[i + MARK.len()..].to_string());
+        }
+        cur = err.source();
+    }
+    None
 }
 
 /// Where the stream of `aggregate_type`/`id` ends (primary-key lookup).

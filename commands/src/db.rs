@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "service accounts",
         include_str!("../../migrations/0012_service_accounts.sql"),
     ),
+    (
+        13,
+        "resource limits",
+        include_str!("../../migrations/0013_resource_limits.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

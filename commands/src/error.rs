@@ -19,6 +19,10 @@ pub enum DomainError {
     /// message per place.
     #[error("{}", .0.join("; "))]
     Unsupported(Vec<String>),
+    /// A resource limit refused it; the message names the limit and how to
+    /// raise it.
+    #[error("{0}")]
+    LimitExceeded(String),
     /// What the aggregate needs to decide could not be read (the store
     /// failed under it). Not a refusal: the bus reports it as
     /// [`CommandError::Store`], so the caller retries.

@@ -830,7 +830,7 @@ fn stored_identity_events_decode() {
         assert_eq!(&serde_json::to_value(&e).unwrap(), v);
     }
     let lines = read_lines("identity_events.jsonl");
-    assert_eq!(lines.len(), 26);
+    assert_eq!(lines.len(), 27);
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let event = &v["event"];
@@ -842,6 +842,7 @@ fn stored_identity_events_decode() {
             "ApprovalRule" => check::<ApprovalRuleEvent>(event),
             "SigningKey" => check::<phobos_core::events::SigningKeyEvent>(event),
             "ServiceAccount" => check::<phobos_core::events::ServiceAccountEvent>(event),
+            "ResourceLimit" => check::<phobos_core::events::ResourceLimitEvent>(event),
             "Pipeline" => check::<PipelineEvent>(event),
             other => panic!("unknown aggregate {other}"),
         }

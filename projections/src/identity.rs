@@ -371,3 +371,12 @@ pub async fn service_accounts(
     .fetch_all(pool)
     .await?)
 }
+
+/// Every resource limit's value, by name.
+pub async fn resource_limits(pool: &PgPool) -> Result<Vec<(String, i32)>, QueryError> {
+    Ok(
+        sqlx::query_as("SELECT name, value FROM resource_limits ORDER BY name")
+            .fetch_all(pool)
+            .await?,
+    )
+}

@@ -181,6 +181,19 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
         aggregate::TEAM => team(tx, id, &actor, ev).await?,
         aggregate::APPROVAL_RULE => approval_rule(tx, id, &actor, ev).await?,
         aggregate::SERVICE_ACCOUNT => service_account(tx, id, &actor, ev).await?,
+        aggregate::RESOURCE_LIMIT => {
+            let phobos_core::events::ResourceLimitEvent::ResourceLimitUpdated {
+                name, value, ..
+            } = ev.decode::<phobos_core::events::ResourceLimitEvent>()?;
+            sqlx::query(
+                "INSERT INTO resource_limits (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            )
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        }
         _ => {}
     }
     Ok(())

@@ -83,7 +83,7 @@ pub struct Problem {
 pub(crate) fn problems(e: ServiceError) -> async_graphql::Result<Vec<Problem>> {
     use crate::service::Code::*;
     match e.code {
-        Invalid | NotFound | Conflict | TooLarge | Forbidden => {
+        Invalid | NotFound | Conflict | TooLarge | Forbidden | LimitExceeded => {
             let code = e.code.as_str().to_string();
             let list = if e.problems.is_empty() {
                 vec![ServiceProblem {

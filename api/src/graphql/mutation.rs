@@ -677,10 +677,51 @@ fn service_account_payload(
     }
 }
 
+/// `updateResourceLimit`'s input.
+#[derive(InputObject)]
+pub struct UpdateResourceLimitInput {
+    /// The limit, e.g. `ResourceLimitProjectsPerOrganization`.
+    pub name: String,
+    /// Its new value (0 or more).
+    pub value: i32,
+}
+
+/// A resource limit, or what was wrong.
+#[derive(SimpleObject)]
+pub struct ResourceLimitPayload {
+    /// The limit, after the change.
+    pub resource_limit: Option<ResourceLimit>,
+    /// What was wrong, when nothing changed.
+    pub problems: Vec<Problem>,
+}
+
 /// Everything that changes state; each answers with a payload whose `problems`
 /// say what the caller can fix.
 #[Object]
 impl MutationRoot {
+    /// Changes a resource limit (administrators only); creates already over
+    /// a lowered limit stay.
+    async fn update_resource_limit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The limit and its new value.")] input: UpdateResourceLimitInput,
+    ) -> Result<ResourceLimitPayload> {
+        let claims = authed(ctx)?;
+        match app(ctx)
+            .update_resource_limit(claims, &input.name, input.value)
+            .await
+        {
+            Ok((name, value)) => Ok(ResourceLimitPayload {
+                resource_limit: Some(ResourceLimit::of(name, value)),
+                problems: vec![],
+            }),
+            Err(e) => Ok(ResourceLimitPayload {
+                resource_limit: None,
+                problems: problems(e)?,
+            }),
+        }
+    }
+
     /// Creates a service account of an organization or a project (Release
     /// Managers and Owners).
     async fn create_service_account(

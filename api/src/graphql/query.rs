@@ -172,6 +172,17 @@ impl QueryRoot {
         }
     }
 
+    /// Every resource limit and its value.
+    async fn resource_limits(&self, ctx: &Context<'_>) -> Result<Vec<ResourceLimit>> {
+        Ok(app(ctx)
+            .resource_limits(authed(ctx)?)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(|(n, v)| ResourceLimit::of(n, v))
+            .collect())
+    }
+
     /// Every user (users appear at their first sign-in).
     async fn users(
         &self,

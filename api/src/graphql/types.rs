@@ -906,3 +906,28 @@ impl From<phobos_commands::log::RecordedEvent> for PipelineEvent {
         }
     }
 }
+
+/// A limit on how many of a resource there may be (see
+/// `docs/permissions.md` and the README's Limits).
+#[derive(SimpleObject)]
+pub struct ResourceLimit {
+    /// Its global id.
+    pub id: ID,
+    /// Its name, e.g. `ResourceLimitProjectsPerOrganization`.
+    pub name: String,
+    /// The most there may be.
+    pub value: i32,
+}
+
+impl ResourceLimit {
+    pub fn of(name: String, value: i32) -> ResourceLimit {
+        let uuid = phobos_commands::aggregates::resource_limit_id(&name)
+            .parse()
+            .unwrap_or_default();
+        ResourceLimit {
+            id: ID(ids::encode(aggregate::RESOURCE_LIMIT, uuid)),
+            name,
+            value,
+        }
+    }
+}

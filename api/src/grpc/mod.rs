@@ -32,6 +32,7 @@ pub(crate) fn status(e: ServiceError) -> Status {
         Code::Forbidden => Status::permission_denied(e.message),
         Code::NotFound => Status::not_found(e.message),
         Code::Invalid | Code::TooLarge => Status::invalid_argument(e.message),
+        Code::LimitExceeded => Status::resource_exhausted(e.message),
         Code::Conflict => Status::failed_precondition(e.message),
         Code::Unavailable => Status::unavailable(e.message),
         Code::Internal => Status::internal(e.message),

@@ -26,6 +26,7 @@ pub(crate) use identity::MembershipScope;
 mod organizations;
 mod pipelines;
 mod reads;
+mod resource_limits;
 mod service_accounts;
 pub(crate) use service_accounts::{policies_of, service_account_id_of};
 mod templates;
@@ -43,6 +44,8 @@ pub enum Code {
     Invalid,
     Conflict,
     TooLarge,
+    /// Over a resource limit.
+    LimitExceeded,
     Unavailable,
     Internal,
 }
@@ -56,6 +59,7 @@ impl Code {
             Code::Invalid => "BAD_REQUEST",
             Code::Conflict => "CONFLICT",
             Code::TooLarge => "TOO_LARGE",
+            Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
         }
@@ -133,6 +137,7 @@ impl From<CommandError> for ServiceError {
                     DomainError::NotFound(_) => Code::NotFound,
                     DomainError::Invalid(_) | DomainError::Unsupported(_) => Code::Invalid,
                     DomainError::Unavailable(_) => Code::Unavailable,
+                    DomainError::LimitExceeded(_) => Code::LimitExceeded,
                 };
                 let mut err = ServiceError::new(code, d.to_string());
                 if let DomainError::Unsupported(list) = d {

@@ -11,7 +11,7 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::events::aggregate;
 use phobos_core::events::{
-    ServiceAccountEvent, SigningKeyEvent, TeamEvent, TrustPolicy, UserEvent,
+    ResourceLimitEvent, ServiceAccountEvent, SigningKeyEvent, TeamEvent, TrustPolicy, UserEvent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -533,5 +533,56 @@ impl Aggregate for ServiceAccount {
         if let ServiceAccountEvent::ServiceAccountCreated { path, .. } = event.0 {
             self.path = Some(path);
         }
+    }
+}
+
+/// The id of resource limit `name`.
+pub fn resource_limit_id(name: &str) -> String {
+    name_id("resource_limit", name)
+}
+
+/// One resource limit's value over time.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ResourceLimit {
+    value: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub enum ResourceLimitCommand {
+    UpdateResourceLimit { name: String, value: i32 },
+}
+command_name!(ResourceLimitCommand {
+    UpdateResourceLimit
+});
+
+impl Aggregate for ResourceLimit {
+    const TYPE: &'static str = aggregate::RESOURCE_LIMIT;
+    type Command = ResourceLimitCommand;
+    type Event = Stored<ResourceLimitEvent>;
+    type Error = DomainError;
+    type Services = Services;
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        services: &Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
+        let ResourceLimitCommand::UpdateResourceLimit { name, value } = command;
+        if value < 0 {
+            return Err(DomainError::Invalid(format!("{name} cannot be negative")));
+        }
+        let e = ResourceLimitEvent::ResourceLimitUpdated {
+            name,
+            value,
+            updated_at: services.now(),
+        };
+        sink.write(Stored(e), self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        let ResourceLimitEvent::ResourceLimitUpdated { value, .. } = event.0;
+        self.value = Some(value);
     }
 }

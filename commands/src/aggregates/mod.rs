@@ -24,8 +24,9 @@ pub use agent::{Agent, AgentCommand, AGENT_STATE_SHAPE};
 pub use approval_rule::{approval_rule_id, ApprovalRule, ApprovalRuleCommand};
 pub use environment::{Environment, EnvironmentCommand};
 pub use identity::{
-    service_account_id, signing_key_id, team_id, user_id, ServiceAccount, ServiceAccountCommand,
-    SigningKey, SigningKeyCommand, Team, TeamCommand, User, UserCommand,
+    resource_limit_id, service_account_id, signing_key_id, team_id, user_id, ResourceLimit,
+    ResourceLimitCommand, ServiceAccount, ServiceAccountCommand, SigningKey, SigningKeyCommand,
+    Team, TeamCommand, User, UserCommand,
 };
 pub use job::{Job, JobCommand, JobStatus};
 pub use memberships::{membership_id, MembershipCommand};

@@ -17,3 +17,4 @@ pub const MEMBERSHIP: &str = "Membership";
 pub const APPROVAL_RULE: &str = "ApprovalRule";
 pub const SIGNING_KEY: &str = "SigningKey";
 pub const SERVICE_ACCOUNT: &str = "ServiceAccount";
+pub const RESOURCE_LIMIT: &str = "ResourceLimit";

@@ -133,3 +133,16 @@ named_event!(ServiceAccountEvent {
     ServiceAccountCreated,
     ServiceAccountUpdated
 });
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ResourceLimitEvent {
+    /// An administrator set resource limit `name` to `value`.
+    ResourceLimitUpdated {
+        name: String,
+        value: i32,
+        updated_at: DateTime<Utc>,
+    },
+}
+named_event!(ResourceLimitEvent {
+    ResourceLimitUpdated
+});

@@ -20,7 +20,9 @@ mod pipeline;
 
 pub use agent::{AgentEvent, AgentType};
 pub use approval_rule::{ApprovalRuleEvent, ApprovalRuleSnapshot};
-pub use identity::{ServiceAccountEvent, SigningKeyEvent, TeamEvent, TrustPolicy, UserEvent};
+pub use identity::{
+    ResourceLimitEvent, ServiceAccountEvent, SigningKeyEvent, TeamEvent, TrustPolicy, UserEvent,
+};
 pub use job::{JobAction, JobEvent, JobSpec};
 pub use metadata::{Actor, ActorParseError, EventMetadata};
 pub use organization::{
