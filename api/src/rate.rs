@@ -42,8 +42,12 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(per_second: NonZeroU32) -> MemoryStore {
+        MemoryStore::with_quota(governor::Quota::per_second(per_second))
+    }
+
+    pub fn with_quota(quota: governor::Quota) -> MemoryStore {
         MemoryStore {
-            limiter: governor::RateLimiter::keyed(governor::Quota::per_second(per_second)),
+            limiter: governor::RateLimiter::keyed(quota),
         }
     }
 }

@@ -179,6 +179,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ),
     };
     let app = Arc::new(App {
+        login_attempts: crate::rate::MemoryStore::with_quota(governor::Quota::per_minute(
+            std::num::NonZeroU32::MIN.saturating_add(9),
+        )),
         rate_limits,
         config: config.clone(),
         pool: pool.clone(),
@@ -195,6 +198,22 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ),
         known_users: Default::default(),
     });
+    // The built-in admin user exists from the start, so no external user
+    // can take its username first.
+    if let Some(email) = &config.admin_email {
+        if let Err(e) = app
+            .create_user(
+                email,
+                Some(email.clone()),
+                &config.token_issuer_url,
+                email,
+                true,
+            )
+            .await
+        {
+            tracing::error!(error = %e.message, "the built-in admin user could not be created; an external user may hold its username (PHOBOS_ADMIN_USER_EMAIL)");
+        }
+    }
     // Policies build the children of nested pipeline nodes with the
     // template store and compiler, which the app has.
     workers.push(supervised(POLICY_SUBSCRIPTION, &health, &stop, {

@@ -288,7 +288,7 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         membership_of.insert(u, m["id"].as_str().unwrap().to_string());
     }
     let d = server.gql(
-        "mutation($p: ID!) { createServiceAccount(input: {projectId: $p, name: \"psa\", oidcTrustPolicies: [{issuer: \"https://ci.example.test\", boundClaims: [{name: \"sub\", value: \"x\"}]}]}) { serviceAccount { id } problems { message } } }",
+        "mutation($p: ID!) { createServiceAccount(input: {projectId: $p, name: \"psa\", oidcTrustPolicies: [{issuer: \"https://ci.example.test\", boundClaims: [{name: \"sub\", value: \"x\"}, {name: \"aud\", value: \"phobos\"}]}]}) { serviceAccount { id } problems { message } } }",
         json!({ "p": project }),
     );
     let psa = d["createServiceAccount"]["serviceAccount"]["id"]
@@ -341,7 +341,7 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         ("createMembership", "mutation($p: ID!, $t: String!) { createMembership(input: {projectId: $p, teamName: $t, role: VIEWER}) { problems { code message } } }", Box::new(|u| json!({"p": project, "t": format!("tm-{u}")})), true),
         ("updateMembership", "mutation($id: ID!) { updateMembership(input: {id: $id, role: DEVELOPER}) { problems { code message } } }", Box::new(|u| json!({"id": membership_of[u]})), true),
         ("deleteMembership", "mutation($id: ID!) { deleteMembership(input: {id: $id}) { problems { code message } } }", Box::new(|u| json!({"id": membership_of[u]})), true),
-        ("createServiceAccount", "mutation($p: ID!, $n: String!) { createServiceAccount(input: {projectId: $p, name: $n, oidcTrustPolicies: [{issuer: \"https://ci.example.test\", boundClaims: [{name: \"sub\", value: \"x\"}]}]}) { problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("sa-{u}")})), true),
+        ("createServiceAccount", "mutation($p: ID!, $n: String!) { createServiceAccount(input: {projectId: $p, name: $n, oidcTrustPolicies: [{issuer: \"https://ci.example.test\", boundClaims: [{name: \"sub\", value: \"x\"}, {name: \"aud\", value: \"phobos\"}]}]}) { problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("sa-{u}")})), true),
         ("updateServiceAccount", "mutation($id: ID!, $d: String!) { updateServiceAccount(input: {id: $id, description: $d}) { problems { code message } } }", Box::new(|u| json!({"id": psa, "d": u})), true),
         ("createApprovalRule", "mutation($p: ID!, $n: String!) { createApprovalRule(input: {projectId: $p, name: $n, users: [\"viewer\"]}) { problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("ar-{u}")})), true),
         ("updateApprovalRule", "mutation($id: ID!) { updateApprovalRule(input: {id: $id, description: \"changed\"}) { problems { code message } } }", Box::new(|u| json!({"id": rule_of[u]})), true),
@@ -371,7 +371,7 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
     // of the same issuer playing a CI system.
     let d = server.gql(
         "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { problems { message } } }",
-        json!({ "i": { "organizationName": "acme", "name": "ci", "oidcTrustPolicies": [{ "issuer": issuer.url, "boundClaims": [{ "name": "sub", "value": "ci-job" }] }] } }),
+        json!({ "i": { "organizationName": "acme", "name": "ci", "oidcTrustPolicies": [{ "issuer": issuer.url, "boundClaims": [{ "name": "sub", "value": "ci-job" }, { "name": "aud", "value": "phobos-ci" }] }] } }),
     );
     assert_eq!(d["createServiceAccount"]["problems"], json!([]), "{d}");
     grant(
@@ -381,7 +381,7 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
     );
     let d = server.gql(
         "mutation($t: String!) { serviceAccountCreateToken(input: {serviceAccountPath: \"acme/ci\", token: $t}) { token problems { message } } }",
-        json!({ "t": issuer.token("any", json!({ "sub": "ci-job" })) }),
+        json!({ "t": issuer.token("phobos-ci", json!({ "sub": "ci-job" })) }),
     );
     let sa_token = d["serviceAccountCreateToken"]["token"]
         .as_str()
@@ -434,6 +434,34 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // A Release Manager may not change who signs in as a service account
+    // that holds a higher role (it would sign in as an Owner).
+    grant(
+        json!({"projectId": project}),
+        json!({"serviceAccount": "acme/web/psa"}),
+        "OWNER",
+    );
+    let v = server.raw_as(
+        Some(&tokens[1]),
+        "mutation($id: ID!) { updateServiceAccount(input: {id: $id, oidcTrustPolicies: [{issuer: \"https://evil.example.test\", boundClaims: [{name: \"sub\", value: \"me\"}, {name: \"aud\", value: \"x\"}]}]}) { problems { code field } } }",
+        json!({ "id": psa }),
+    );
+    assert_eq!(
+        v["data"]["updateServiceAccount"]["problems"],
+        json!([{"code": "FORBIDDEN", "field": "oidcTrustPolicies"}]),
+        "{v}"
+    );
+    let v = server.raw_as(
+        Some(&tokens[0]),
+        "mutation($id: ID!) { updateServiceAccount(input: {id: $id, oidcTrustPolicies: [{issuer: \"https://ci.example.test\", boundClaims: [{name: \"sub\", value: \"y\"}, {name: \"aud\", value: \"phobos\"}]}]}) { problems { code field } } }",
+        json!({ "id": psa }),
+    );
+    assert_eq!(
+        v["data"]["updateServiceAccount"]["problems"],
+        json!([]),
+        "an Owner may: {v}"
+    );
 
     // Lists show only what the caller sees.
     let orgs = |t: &str| {

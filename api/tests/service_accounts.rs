@@ -30,6 +30,16 @@ async fn a_ci_job_signs_in_as_a_service_account_and_acts_by_its_memberships() {
         json!({"organizationName": "acme", "name": "loose", "oidcTrustPolicies": [{"issuer": ci.url, "boundClaims": []}]}),
     );
     assert_eq!(d["problems"][0]["field"], "oidcTrustPolicies", "{d}");
+    // So is one that does not bind the audience, and a plain-http issuer
+    // that is not the loopback.
+    let d = create(
+        json!({"organizationName": "acme", "name": "noaud", "oidcTrustPolicies": [{"issuer": ci.url, "boundClaims": [{"name": "sub", "value": "x"}]}]}),
+    );
+    assert_eq!(d["problems"][0]["field"], "oidcTrustPolicies", "{d}");
+    let d = create(
+        json!({"organizationName": "acme", "name": "plain", "oidcTrustPolicies": [{"issuer": "http://ci.example.test", "boundClaims": [{"name": "sub", "value": "x"}, {"name": "aud", "value": "phobos"}]}]}),
+    );
+    assert_eq!(d["problems"][0]["field"], "oidcTrustPolicies", "{d}");
     let d = create(json!({
         "organizationName": "acme", "name": "ci",
         "oidcTrustPolicies": [{"issuer": ci.url, "boundClaims": [{"name": "sub", "value": "project_path:acme/web:ref:main"}, {"name": "aud", "value": "phobos"}]}],

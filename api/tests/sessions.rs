@@ -167,3 +167,34 @@ async fn tokens_verify_with_the_published_keys() {
     .unwrap();
     assert_eq!(Some(kid), header.kid);
 }
+
+/// Sign-in attempts are counted per email, aliases in one request included,
+/// so a request cannot multiply password guesses.
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_email() {
+    let server = support::start("login_attempts", 0).await;
+    let aliases: Vec<String> = (0..12)
+        .map(|i| format!("a{i}: login(input: {{email: \"{}\", password: \"guess {i}\"}}) {{ problems {{ message }} }}", support::ADMIN))
+        .collect();
+    let d = server.gql(&format!("mutation {{ {} }}", aliases.join(" ")), json!({}));
+    let limited = (0..12)
+        .filter(|i| {
+            d[format!("a{i}")]["problems"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("too many sign-in attempts"))
+        })
+        .count();
+    assert_eq!(limited, 2, "10 attempts a minute: {d}");
+    // The right password is refused too until the minute has passed.
+    let d = server.gql(
+        LOGIN,
+        json!({ "i": { "email": support::ADMIN, "password": support::PASSWORD } }),
+    );
+    assert!(
+        d["login"]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("too many"),
+        "{d}"
+    );
+}

@@ -157,7 +157,8 @@ impl QueryRoot {
                 }
             }
             crate::auth::TokenKind::Agent => {
-                let id = Uuid::parse_str(&claims.sub).ok();
+                // An internal agent's token names it.
+                let id = Uuid::parse_str(&phobos_commands::aggregates::agent_id(&claims.sub)).ok();
                 let agent = match id {
                     Some(id) => queries::agent(&app.pool, id).await.map_err(gql_err)?,
                     None => None,

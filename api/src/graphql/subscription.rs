@@ -50,9 +50,23 @@ impl SubscriptionRoot {
             None => Position::START,
         };
         let app = app(ctx).clone();
+        let claims = claims.clone();
         let mut projected = app.projected.clone();
         Ok(async_stream::stream! {
+            let mut checked = std::time::Instant::now();
             loop {
+                // The caller's token and access hold for the whole stream:
+                // it ends when the token expires or the pipeline is no
+                // longer visible to it (checked every 30 s).
+                if app.clock.now().timestamp() > claims.exp {
+                    break;
+                }
+                if checked.elapsed() > Duration::from_secs(30) {
+                    checked = std::time::Instant::now();
+                    if !matches!(app.pipeline(&claims, id).await, Ok(Some(_))) {
+                        break;
+                    }
+                }
                 match queries::pipeline_events(&app.pool, id, cursor, 500).await {
                     Ok(events) if !events.is_empty() => {
                         for e in events {

@@ -41,6 +41,7 @@ impl App {
         users: &[String],
         teams: &[String],
         service_accounts: &[String],
+        scope: Scope,
     ) -> Result<Vec<Member>, ServiceError> {
         let mut out = Vec::new();
         for a in service_accounts {
@@ -48,11 +49,17 @@ impl App {
                 Some(id) => identity::service_account(&self.pool, id).await?,
                 None => None,
             }
+            // An account of the rule's organization (a project's, in its
+            // project only), as for memberships.
+            .filter(|sa| {
+                sa.organization_id == scope.organization
+                    && sa.project_id.is_none_or(|p| Some(p) == scope.project)
+            })
             .ok_or_else(|| {
                 ServiceError::field(
                     Code::NotFound,
                     "serviceAccounts",
-                    format!("service account {a:?} does not exist: name it by ORG/NAME, ORG/PROJECT/NAME or PRN"),
+                    format!("service account {a:?} does not exist in this organization (or project): name it by ORG/NAME, ORG/PROJECT/NAME or PRN"),
                 )
             })?;
             out.push(Member {
@@ -205,6 +212,7 @@ impl App {
                 input.users.as_deref().unwrap_or_default(),
                 input.teams.as_deref().unwrap_or_default(),
                 input.service_accounts.as_deref().unwrap_or_default(),
+                scope,
             )
             .await?;
         let required = self
@@ -276,7 +284,10 @@ impl App {
                     self.rule_principals(
                         &input.users.unwrap_or_else(|| keep(MemberKind::User)),
                         &input.teams.unwrap_or_else(|| keep(MemberKind::Team)),
-                        &input.service_accounts.unwrap_or_default(),
+                        &input
+                            .service_accounts
+                            .unwrap_or_else(|| keep(MemberKind::ServiceAccount)),
+                        scope,
                     )
                     .await?
                 } else {

@@ -199,6 +199,8 @@ pub struct App {
     pub clock: Arc<dyn phobos_commands::clock::Clock>,
     /// External OIDC providers whose ID tokens are accepted.
     pub issuers: crate::oidc::ExternalIssuers,
+    /// Sign-in attempts per email (10 a minute, aliases included).
+    pub login_attempts: crate::rate::MemoryStore,
     /// Request counts for `PHOBOS_HTTP_RATE_LIMIT`.
     pub rate_limits: Box<dyn crate::rate::RateLimitStore>,
     /// External identities whose user exists (so it is not created again).
@@ -332,6 +334,16 @@ impl App {
                 "no built-in user is configured: set PHOBOS_ADMIN_USER_EMAIL and PHOBOS_ADMIN_USER_PASSWORD",
             ));
         };
+        // Attempts per email, however many a request aliases.
+        if let crate::rate::RateDecision::Limited { retry_after } =
+            crate::rate::RateLimitStore::check(&self.login_attempts, &format!("login:{email}"))
+                .await
+        {
+            return Err(ServiceError::new(
+                Code::Unauthenticated,
+                format!("too many sign-in attempts for {email:?}; try again in {retry_after} s"),
+            ));
+        }
         let ok = constant_time_eq(email.as_bytes(), e.as_bytes())
             & constant_time_eq(password.as_bytes(), p.as_bytes());
         if !ok {
@@ -367,6 +379,15 @@ impl App {
     #[tracing::instrument(skip_all)]
     pub async fn refresh_session(&self, refresh: &str) -> Result<SessionTokens, ServiceError> {
         let (user_id, username) = self.refresh_owner(refresh).await?;
+        // Only the configured built-in user has sessions: a removed or
+        // renamed admin's refresh tokens stop working.
+        if self.config.admin_email.as_deref() != Some(username.as_str()) {
+            return Err(ServiceError::field(
+                Code::Unauthenticated,
+                "refreshToken",
+                STALE_REFRESH,
+            ));
+        }
         let (new_refresh, new_hash) = self.refresh_secret(&user_id)?;
         let cmd = phobos_commands::aggregates::UserCommand::RefreshSession {
             refresh_sha256: crate::credentials::sha256_hex(refresh),

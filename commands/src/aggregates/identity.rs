@@ -172,10 +172,13 @@ impl Aggregate for User {
                     .iter()
                     .find(|s| s.refresh_sha256 == refresh_sha256 && s.expires_at > now)
                     .ok_or_else(|| DomainError::NotFound(STALE_REFRESH.into()))?;
+                // A session lasts `ttl` from its sign-in: refreshing does not
+                // extend it (a stolen refresh token dies with its session).
+                let _ = ttl_minutes;
                 let e = UserEvent::SessionRefreshed {
                     session_id: s.id.clone(),
                     refresh_sha256: new_refresh_sha256,
-                    expires_at: now + chrono::Duration::minutes(ttl_minutes),
+                    expires_at: s.expires_at,
                     refreshed_at: now,
                 };
                 sink.write(Stored(e), self).await;
