@@ -70,6 +70,10 @@ pub struct Tokens {
     issuer: String,
     audience: String,
     ring: crate::keys::KeyRing,
+    /// Signs the server's own agents' long-lived tokens; never rotated (and
+    /// not published: only this process verifies them), so rotating the
+    /// user keys does not lock its internal agents out.
+    internal: crate::keys::KeyRing,
     clock: std::sync::Arc<dyn phobos_commands::clock::Clock>,
 }
 
@@ -82,17 +86,19 @@ impl Tokens {
         clock: std::sync::Arc<dyn phobos_commands::clock::Clock>,
         rotation_days: u32,
         decommission_days: u32,
-    ) -> Result<(Tokens, crate::keys::KeyChange), crate::keys::KeyError> {
+    ) -> Result<(Tokens, Vec<crate::keys::KeyChange>), crate::keys::KeyError> {
         let (ring, first) =
             crate::keys::KeyRing::new(clock.now(), rotation_days, decommission_days)?;
+        let (internal, agents) = crate::keys::KeyRing::new(clock.now(), 0, 0)?;
         Ok((
             Tokens {
                 issuer: issuer.to_string(),
                 audience: audience.to_string(),
                 ring,
+                internal,
                 clock,
             },
-            first,
+            vec![first, agents],
         ))
     }
 
@@ -119,15 +125,32 @@ impl Tokens {
             exp: (now + ttl).timestamp(),
         };
         // Signing with a key held in memory fails only on a broken key.
-        self.ring.sign(&claims).unwrap_or_else(|e| {
+        let ring = match claims.kind {
+            TokenKind::Agent => &self.internal,
+            _ => &self.ring,
+        };
+        ring.sign(&claims).unwrap_or_else(|e| {
             tracing::error!(error = %e, "signing a token failed");
             String::new()
         })
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let now = self.clock.now();
         self.ring
-            .verify(token, &self.issuer, &self.audience, self.clock.now())
+            .verify(token, &self.issuer, &self.audience, now)
+            .or_else(|_| {
+                // The internal key signs agent tokens only.
+                self.internal
+                    .verify::<Claims>(token, &self.issuer, &self.audience, now)
+                    .and_then(|c| {
+                        if c.kind == TokenKind::Agent {
+                            Ok(c)
+                        } else {
+                            Err(AuthError::Invalid)
+                        }
+                    })
+            })
     }
 
     /// Rotates the signing key when it is due (see `keys.rs`).
@@ -202,5 +225,40 @@ mod tests {
         assert_eq!(t.verify_header(None).unwrap_err(), AuthError::Missing);
         assert!(t.verify_header(Some(&format!("Bearer {tok}"))).is_ok());
         assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
+    }
+
+    #[test]
+    fn internal_agents_outlive_key_rotation_and_user_tokens_do_not() {
+        use phobos_commands::clock::{Clock, ManualClock};
+        let manual = ManualClock::at(Utc::now());
+        let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(manual.clone());
+        let (t, keys) = Tokens::in_memory("http://x", "phobos", clock, 1, 1).unwrap();
+        assert_eq!(keys.len(), 2, "both keys are recorded");
+        let agent = t.issue(TokenKind::Agent, "internal-0", Duration::days(3650));
+        let user = t.issue(TokenKind::User, "a@b.c", Duration::days(30));
+        for _ in 0..3 {
+            manual.advance(Duration::days(1));
+            t.rotate_if_due().unwrap();
+        }
+        assert!(
+            t.verify(&agent).is_ok(),
+            "the internal agent's key is not rotated"
+        );
+        assert_eq!(
+            t.verify(&user).unwrap_err(),
+            AuthError::Invalid,
+            "its key is decommissioned"
+        );
+        // The internal key is not published.
+        let kid = jsonwebtoken::decode_header(&agent).unwrap().kid.unwrap();
+        let jwks = t.jwks();
+        assert!(
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|k| k["kid"] != kid.as_str()),
+            "{jwks}"
+        );
     }
 }

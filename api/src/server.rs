@@ -153,7 +153,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             Box::new(store)
         }
     };
-    let (tokens, first_key) = Tokens::in_memory(
+    let (tokens, first_keys) = Tokens::in_memory(
         &config.token_issuer_url,
         &config.internal_idp_client_id,
         clock.clone(),
@@ -161,7 +161,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         config.signing_key_decommission_days,
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    crate::keys::record(&bus, vec![first_key])
+    crate::keys::record(&bus, first_keys)
         .await
         .map_err(|e| anyhow::anyhow!("cannot record the signing key: {e}"))?;
     let rate_limits: Box<dyn crate::rate::RateLimitStore> = match (

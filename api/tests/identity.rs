@@ -463,6 +463,36 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         "an Owner may: {v}"
     );
 
+    // The PRNs the objects print lead back to them.
+    for (prn, typename) in [
+        ("prn:user:viewer", "User"),
+        ("prn:team:devs", "Team"),
+        ("prn:service_account:acme/ci", "ServiceAccount"),
+    ] {
+        let d = server.gql(
+            "query($id: ID!) { node(id: $id) { __typename prn } }",
+            json!({ "id": prn }),
+        );
+        assert_eq!(
+            d["node"],
+            json!({"__typename": typename, "prn": prn}),
+            "{prn}: {d}"
+        );
+    }
+    let d = server.gql(
+        "query($id: ID!) { node(id: $id) { ... on Project { memberships { prn } } } }",
+        json!({ "id": project }),
+    );
+    let membership_prn = d["node"]["memberships"][0]["prn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = server.gql(
+        "query($id: ID!) { node(id: $id) { prn } }",
+        json!({ "id": membership_prn }),
+    );
+    assert_eq!(d["node"]["prn"], json!(membership_prn), "{d}");
+
     // Lists show only what the caller sees.
     let orgs = |t: &str| {
         let v = server.raw_as(

@@ -261,6 +261,9 @@ impl QueryRoot {
             ("pipeline_template", [_, _, id]) => by(aggregate::PIPELINE_TEMPLATE, id.to_string()),
             ("job", [_, _, id]) => by(aggregate::JOB, id.to_string()),
             ("agent", [name]) => by(aggregate::AGENT, agent_id(name)),
+            ("user", [name]) => by(aggregate::USER, phobos_commands::aggregates::user_id(name)),
+            ("team", [name]) => by(aggregate::TEAM, phobos_commands::aggregates::team_id(name)),
+            ("membership", [id]) => by(aggregate::MEMBERSHIP, id.to_string()),
             ("service_account", _) => (
                 aggregate::SERVICE_ACCOUNT.to_string(),
                 crate::service::service_account_id_of(&prn.path),
