@@ -171,6 +171,48 @@ impl App {
         Ok(p)
     }
 
+    /// The organization (by name) or project (by id) a create names, after
+    /// checking that the caller holds `permission` there: its scope, the id
+    /// of its aggregate, and its path (`ORG` or `ORG/PROJECT`, for names
+    /// and PRNs of what is created in it).
+    pub(crate) async fn authorize_scope(
+        &self,
+        claims: &Claims,
+        at: &super::MembershipScope<'_>,
+        permission: Permission,
+    ) -> Result<(Scope, String, String), ServiceError> {
+        match at {
+            super::MembershipScope::Organization(org) => {
+                let id = phobos_commands::aggregates::organization_id(org);
+                let uuid = parse_id("organizationName", &id)?;
+                let missing = || {
+                    ServiceError::field(
+                        Code::NotFound,
+                        "organizationName",
+                        format!("organization {org:?} does not exist"),
+                    )
+                };
+                if queries::organization(&self.pool, uuid).await?.is_none() {
+                    self.user(claims)?;
+                    return Err(missing());
+                }
+                let scope = Scope::organization(uuid);
+                self.authorize(claims, permission, scope, missing).await?;
+                Ok((scope, id, org.to_string()))
+            }
+            super::MembershipScope::Project(p) => {
+                let row = self
+                    .authorize_project(claims, permission, *p, "projectId", &format!("project {p}"))
+                    .await?;
+                Ok((
+                    Scope::project(row.organization_id, row.id),
+                    row.id.to_string(),
+                    format!("{}/{}", row.organization_name, row.name),
+                ))
+            }
+        }
+    }
+
     /// Whether the caller may see `scope` (reads that answer null).
     pub(crate) async fn sees(&self, claims: &Claims, scope: Scope) -> Result<bool, ServiceError> {
         self.user(claims)?;

@@ -2,7 +2,7 @@
 //! pipeline nodes.
 
 use phobos_commands::aggregates::{
-    approval_rule_id, organization_id, team_id, ApprovalRuleCommand, PipelineCommand,
+    approval_rule_id, team_id, ApprovalRuleCommand, PipelineCommand,
 };
 use phobos_core::access::{Member, MemberKind};
 use phobos_core::pipeline::ApprovalState;
@@ -167,45 +167,10 @@ impl App {
         input: RuleInput,
     ) -> Result<ApprovalRuleRow, ServiceError> {
         self.user(claims)?;
-        let (scope, scope_id, prn) = match at {
-            MembershipScope::Organization(org) => {
-                let id = organization_id(org);
-                let uuid = parse_id("organizationName", &id)?;
-                let missing = || {
-                    ServiceError::field(
-                        Code::NotFound,
-                        "organizationName",
-                        format!("organization {org:?} does not exist"),
-                    )
-                };
-                if queries::organization(&self.pool, uuid).await?.is_none() {
-                    return Err(missing());
-                }
-                let scope = Scope::organization(uuid);
-                self.authorize(claims, Permission::ManageApprovalRules, scope, missing)
-                    .await?;
-                (scope, id, format!("prn:approval_rule:{org}/{name}"))
-            }
-            MembershipScope::Project(p) => {
-                let row = self
-                    .authorize_project(
-                        claims,
-                        Permission::ManageApprovalRules,
-                        p,
-                        "projectId",
-                        &format!("project {p}"),
-                    )
-                    .await?;
-                (
-                    Scope::project(row.organization_id, row.id),
-                    row.id.to_string(),
-                    format!(
-                        "prn:approval_rule:{}/{}/{name}",
-                        row.organization_name, row.name
-                    ),
-                )
-            }
-        };
+        let (scope, scope_id, path) = self
+            .authorize_scope(claims, &at, Permission::ManageApprovalRules)
+            .await?;
+        let prn = format!("prn:approval_rule:{path}/{name}");
         check_name("name", name)?;
         let principals = self
             .rule_principals(

@@ -1,13 +1,12 @@
 //! Users, teams and memberships.
 
 use phobos_commands::aggregates::{
-    membership_id, organization_id, team_id, MembershipCommand, OrganizationCommand,
-    ProjectCommand, TeamCommand,
+    membership_id, team_id, MembershipCommand, OrganizationCommand, ProjectCommand, TeamCommand,
 };
 use phobos_commands::Appended;
 use phobos_core::access::{Member, MemberKind, Role};
 use phobos_projections::identity::{self, MembershipRow, TeamRow, UserRow};
-use phobos_projections::queries::{self, Page, PageRequest};
+use phobos_projections::queries::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::{check_name, parse_id, App, Code, ServiceError};
@@ -187,42 +186,9 @@ impl App {
         claims: &Claims,
         at: &MembershipScope<'_>,
     ) -> Result<(Scope, String), ServiceError> {
-        let (scope, aggregate_id) = match at {
-            MembershipScope::Organization(name) => {
-                let id = organization_id(name);
-                let uuid = parse_id("organizationName", &id)?;
-                let missing = || {
-                    ServiceError::field(
-                        Code::NotFound,
-                        "organizationName",
-                        format!("organization {name:?} does not exist"),
-                    )
-                };
-                if queries::organization(&self.pool, uuid).await?.is_none() {
-                    self.user(claims)?;
-                    return Err(missing());
-                }
-                let scope = Scope::organization(uuid);
-                self.authorize(claims, Permission::ManageMemberships, scope, missing)
-                    .await?;
-                (scope, id)
-            }
-            MembershipScope::Project(p) => {
-                let row = self
-                    .authorize_project(
-                        claims,
-                        Permission::ManageMemberships,
-                        *p,
-                        "projectId",
-                        &format!("project {p}"),
-                    )
-                    .await?;
-                (
-                    Scope::project(row.organization_id, row.id),
-                    row.id.to_string(),
-                )
-            }
-        };
+        let (scope, aggregate_id, _) = self
+            .authorize_scope(claims, at, Permission::ManageMemberships)
+            .await?;
         Ok((scope, aggregate_id))
     }
 

@@ -9,7 +9,6 @@ use phobos_commands::aggregates::{
 };
 use phobos_core::events::TrustPolicy;
 use phobos_projections::identity::{self, ServiceAccountRow};
-use phobos_projections::queries;
 use uuid::Uuid;
 
 use super::{check_name, parse_id, App, Code, MembershipScope, ServiceError};
@@ -95,42 +94,10 @@ impl App {
         policies: Vec<TrustPolicy>,
     ) -> Result<ServiceAccountRow, ServiceError> {
         self.user(claims)?;
-        let (scope, scope_id, path) = match at {
-            MembershipScope::Organization(org) => {
-                let id = organization_id(org);
-                let uuid = parse_id("organizationName", &id)?;
-                let missing = || {
-                    ServiceError::field(
-                        Code::NotFound,
-                        "organizationName",
-                        format!("organization {org:?} does not exist"),
-                    )
-                };
-                if queries::organization(&self.pool, uuid).await?.is_none() {
-                    return Err(missing());
-                }
-                let scope = Scope::organization(uuid);
-                self.authorize(claims, Permission::ManageServiceAccounts, scope, missing)
-                    .await?;
-                (scope, id, format!("{org}/{name}"))
-            }
-            MembershipScope::Project(p) => {
-                let row = self
-                    .authorize_project(
-                        claims,
-                        Permission::ManageServiceAccounts,
-                        p,
-                        "projectId",
-                        &format!("project {p}"),
-                    )
-                    .await?;
-                (
-                    Scope::project(row.organization_id, row.id),
-                    row.id.to_string(),
-                    format!("{}/{}/{name}", row.organization_name, row.name),
-                )
-            }
-        };
+        let (scope, scope_id, path) = self
+            .authorize_scope(claims, &at, Permission::ManageServiceAccounts)
+            .await?;
+        let path = format!("{path}/{name}");
         check_name("name", name)?;
         check_policies(&policies)?;
         let id = service_account_id(&scope_id, name);
