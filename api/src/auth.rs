@@ -1,10 +1,10 @@
 //! Tokens: signed JWTs for users (after `login`) and internal agents. Job
 //! tokens are opaque secrets checked against the log (`credentials.rs`).
 //!
-//! Signed with the server's asymmetric keys (`keys.rs`, the `memory` JWS
-//! provider: drawn at start-up, kept only in memory, so tokens die with the
-//! process; the `awskms` provider is for more instances), published in the
-//! JWKS.
+//! Signed with the server's asymmetric keys (`keys/`: the `memory` JWS
+//! provider draws them at start-up and keeps them only in memory, so tokens
+//! die with the process; the `awskms` provider's keys live in KMS and are
+//! shared by every instance), published in the JWKS.
 
 use chrono::{Duration, Utc};
 use phobos_core::events::Actor;
@@ -75,6 +75,8 @@ pub struct Tokens {
     /// user keys does not lock its internal agents out.
     internal: crate::keys::KeyRing,
     clock: std::sync::Arc<dyn phobos_commands::clock::Clock>,
+    /// Where a shared ring learns keys other instances made.
+    db: Option<sqlx::PgPool>,
 }
 
 impl Tokens {
@@ -89,6 +91,21 @@ impl Tokens {
     ) -> Result<(Tokens, Vec<crate::keys::KeyChange>), crate::keys::KeyError> {
         let (ring, first) =
             crate::keys::KeyRing::new(clock.now(), rotation_days, decommission_days)?;
+        let (tokens, mut changes) = Tokens::with_ring(issuer, audience, clock, ring, None)?;
+        changes.insert(0, first);
+        Ok((tokens, changes))
+    }
+
+    /// Tokens signed by `ring` (of either provider; a shared one reads the
+    /// log through `db`), plus the internal agents' key, whose creation is
+    /// returned for the log.
+    pub fn with_ring(
+        issuer: &str,
+        audience: &str,
+        clock: std::sync::Arc<dyn phobos_commands::clock::Clock>,
+        ring: crate::keys::KeyRing,
+        db: Option<sqlx::PgPool>,
+    ) -> Result<(Tokens, Vec<crate::keys::KeyChange>), crate::keys::KeyError> {
         let (internal, agents) = crate::keys::KeyRing::new(clock.now(), 0, 0)?;
         Ok((
             Tokens {
@@ -97,17 +114,18 @@ impl Tokens {
                 ring,
                 internal,
                 clock,
+                db,
             },
-            vec![first, agents],
+            vec![agents],
         ))
     }
 
-    pub fn issue(&self, kind: TokenKind, sub: &str, ttl: Duration) -> String {
-        self.issue_at(kind, sub, None, self.clock.now(), ttl)
+    pub async fn issue(&self, kind: TokenKind, sub: &str, ttl: Duration) -> String {
+        self.issue_at(kind, sub, None, self.clock.now(), ttl).await
     }
 
     /// A token issued at `now` (the server's clock), of session `sid`.
-    pub fn issue_at(
+    pub async fn issue_at(
         &self,
         kind: TokenKind,
         sub: &str,
@@ -124,18 +142,44 @@ impl Tokens {
             iat: now.timestamp(),
             exp: (now + ttl).timestamp(),
         };
-        // Signing with a key held in memory fails only on a broken key.
         let ring = match claims.kind {
             TokenKind::Agent => &self.internal,
             _ => &self.ring,
         };
-        ring.sign(&claims).unwrap_or_else(|e| {
+        // An empty token verifies as nothing: the caller's next request
+        // fails as unauthenticated, and the log says why.
+        ring.sign(&claims).await.unwrap_or_else(|e| {
             tracing::error!(error = %e, "signing a token failed");
             String::new()
         })
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+    /// Checks a token; one signed by a shared key this instance has not
+    /// seen yet (another instance rotated) makes it read the log again,
+    /// at most every 2 s.
+    pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let result = self.verify_known(token);
+        if result.is_ok() || !self.ring.is_shared() {
+            return result;
+        }
+        let Some(db) = &self.db else { return result };
+        let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
+        let unknown = kid.is_some_and(|k| !self.ring.knows(&k) && !self.internal.knows(&k));
+        if !unknown || !self.ring.may_refresh() {
+            return result;
+        }
+        match crate::keys::logged_keys(db).await {
+            Ok(events) => {
+                if let Err(e) = self.ring.load(&events, self.clock.now()) {
+                    tracing::warn!(error = %e, "signing keys not reloaded");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "signing keys not reloaded"),
+        }
+        self.verify_known(token)
+    }
+
+    fn verify_known(&self, token: &str) -> Result<Claims, AuthError> {
         let now = self.clock.now();
         self.ring
             .verify(token, &self.issuer, &self.audience, now)
@@ -153,9 +197,19 @@ impl Tokens {
             })
     }
 
-    /// Rotates the signing key when it is due (see `keys.rs`).
-    pub fn rotate_if_due(&self) -> Result<Vec<crate::keys::KeyChange>, crate::keys::KeyError> {
-        self.ring.rotate_if_due(self.clock.now())
+    /// Rotates the signing key when it is due (see `keys/`), learning
+    /// shared keys first, and records it; returns the changes' count.
+    pub async fn maintain(
+        &self,
+        db: &sqlx::PgPool,
+        bus: &phobos_commands::CommandBus,
+    ) -> Result<usize, crate::keys::KeyError> {
+        crate::keys::maintain(&self.ring, db, bus, self.clock.now()).await
+    }
+
+    /// The algorithms its tokens are signed with.
+    pub fn algorithms(&self) -> Vec<String> {
+        self.ring.algorithms()
     }
 
     /// The JWKS of the keys that verify now.
@@ -168,8 +222,8 @@ impl Tokens {
     }
 
     /// Reads `Bearer <token>` from an Authorization header value.
-    pub fn verify_header(&self, header: Option<&str>) -> Result<Claims, AuthError> {
-        self.verify(bearer(header)?)
+    pub async fn verify_header(&self, header: Option<&str>) -> Result<Claims, AuthError> {
+        self.verify(bearer(header)?).await
     }
 
     /// Whether this server issued `token` (by its unverified `iss`).
@@ -209,43 +263,52 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn tokens_round_trip_and_foreign_ones_fail() {
+    #[tokio::test]
+    async fn tokens_round_trip_and_foreign_ones_fail() {
         let clock: std::sync::Arc<dyn phobos_commands::clock::Clock> =
             std::sync::Arc::new(phobos_commands::clock::SystemClock);
         let (t, _) = Tokens::in_memory("http://x", "phobos", clock.clone(), 0, 7).unwrap();
-        let tok = t.issue(TokenKind::User, "a@b.c", Duration::minutes(5));
-        let c = t.verify(&tok).unwrap();
+        let tok = t
+            .issue(TokenKind::User, "a@b.c", Duration::minutes(5))
+            .await;
+        let c = t.verify(&tok).await.unwrap();
         assert_eq!(c.sub, "a@b.c");
         assert_eq!(c.actor(), Actor::User("a@b.c".into()));
         let (other, _) = Tokens::in_memory("http://x", "phobos", clock, 0, 7).unwrap();
-        assert_eq!(other.verify(&tok).unwrap_err(), AuthError::Invalid);
-        let expired = t.issue(TokenKind::User, "a@b.c", Duration::minutes(-5));
-        assert_eq!(t.verify(&expired).unwrap_err(), AuthError::Invalid);
-        assert_eq!(t.verify_header(None).unwrap_err(), AuthError::Missing);
-        assert!(t.verify_header(Some(&format!("Bearer {tok}"))).is_ok());
+        assert_eq!(other.verify(&tok).await.unwrap_err(), AuthError::Invalid);
+        let expired = t
+            .issue(TokenKind::User, "a@b.c", Duration::minutes(-5))
+            .await;
+        assert_eq!(t.verify(&expired).await.unwrap_err(), AuthError::Invalid);
+        assert_eq!(t.verify_header(None).await.unwrap_err(), AuthError::Missing);
+        assert!(t
+            .verify_header(Some(&format!("Bearer {tok}")))
+            .await
+            .is_ok());
         assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
     }
 
-    #[test]
-    fn internal_agents_outlive_key_rotation_and_user_tokens_do_not() {
+    #[tokio::test]
+    async fn internal_agents_outlive_key_rotation_and_user_tokens_do_not() {
         use phobos_commands::clock::{Clock, ManualClock};
         let manual = ManualClock::at(Utc::now());
         let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::new(manual.clone());
         let (t, keys) = Tokens::in_memory("http://x", "phobos", clock, 1, 1).unwrap();
         assert_eq!(keys.len(), 2, "both keys are recorded");
-        let agent = t.issue(TokenKind::Agent, "internal-0", Duration::days(3650));
-        let user = t.issue(TokenKind::User, "a@b.c", Duration::days(30));
+        let agent = t
+            .issue(TokenKind::Agent, "internal-0", Duration::days(3650))
+            .await;
+        let user = t.issue(TokenKind::User, "a@b.c", Duration::days(30)).await;
         for _ in 0..3 {
             manual.advance(Duration::days(1));
-            t.rotate_if_due().unwrap();
+            t.ring.rotate_if_due(manual.now()).await.unwrap();
         }
         assert!(
-            t.verify(&agent).is_ok(),
+            t.verify(&agent).await.is_ok(),
             "the internal agent's key is not rotated"
         );
         assert_eq!(
-            t.verify(&user).unwrap_err(),
+            t.verify(&user).await.unwrap_err(),
             AuthError::Invalid,
             "its key is decommissioned"
         );

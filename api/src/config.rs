@@ -148,6 +148,78 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Where signing keys live (`PHOBOS_JWS_PROVIDER_PLUGIN_TYPE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JwsConfig {
+    Memory,
+    Awskms(KmsKeyConfig),
+}
+
+/// `PHOBOS_JWS_PROVIDER_PLUGIN_DATA_*` of the `awskms` provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsKeyConfig {
+    /// `_REGION` (required).
+    pub region: String,
+    /// `_KEY_SPEC`: RSA_2048 (the default), RSA_3072 or RSA_4096 sign
+    /// RS256; ECC_NIST_P256 signs ES256.
+    pub key_spec: String,
+    /// `_ALIAS_PREFIX` (default `phobos-`): keys are named
+    /// `alias/{prefix}{key id}`.
+    pub alias_prefix: String,
+    /// `_TAGS`: `key=value,key=value`, put on every key made.
+    pub tags: Vec<(String, String)>,
+}
+
+/// The `awskms` provider's settings.
+fn kms_key_config(env: &Env) -> Result<KmsKeyConfig, ConfigError> {
+    let region = env.get("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION").ok_or_else(|| {
+        err(
+            "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION",
+            "is required with PHOBOS_JWS_PROVIDER_PLUGIN_TYPE=awskms: set the AWS region of the KMS keys, e.g. us-east-1",
+        )
+    })?;
+    let key_spec = env.string("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC", "RSA_2048");
+    if !["RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256"].contains(&key_spec.as_str()) {
+        return Err(err(
+            "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC",
+            format!("{key_spec:?} is not a signing key spec: use RSA_2048, RSA_3072, RSA_4096 (RS256) or ECC_NIST_P256 (ES256)"),
+        ));
+    }
+    let alias_prefix = env.string("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX", "phobos-");
+    if alias_prefix.starts_with("aws")
+        || !alias_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+    {
+        return Err(err(
+            "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX",
+            format!("{alias_prefix:?} cannot begin a KMS alias: use letters, digits, '/', '_' and '-', not starting with \"aws\""),
+        ));
+    }
+    let mut tags = Vec::new();
+    if let Some(list) = env.get("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS") {
+        for pair in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    tags.push((k.trim().to_string(), v.trim().to_string()))
+                }
+                _ => {
+                    return Err(err(
+                        "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS",
+                        format!("{pair:?} is not key=value: write tags as team=platform,env=prod"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(KmsKeyConfig {
+        region,
+        key_spec,
+        alias_prefix,
+        tags,
+    })
+}
+
 /// Where rate limit counts are kept (`PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RateLimitStoreConfig {
@@ -188,6 +260,7 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub http_rate_limit: u32,
     pub rate_limit_store: RateLimitStoreConfig,
+    pub jws: JwsConfig,
     pub max_graphql_complexity: usize,
     pub async_task_timeout_seconds: u64,
     pub template_max_upload_size: usize,
@@ -344,19 +417,19 @@ impl Config {
                 ))
             }
         };
-        match env
+        let jws = match env
             .string("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "memory")
             .as_str()
         {
-            "memory" => {}
-            v @ "awskms" => return Err(not_yet("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", v, "memory")),
+            "memory" => JwsConfig::Memory,
+            "awskms" => JwsConfig::Awskms(kms_key_config(env)?),
             v => {
                 return Err(err(
                     "PHOBOS_JWS_PROVIDER_PLUGIN_TYPE",
                     format!("{v:?} is not a JWS provider: use memory or awskms"),
                 ))
             }
-        }
+        };
         let rate_limit_store = match env
             .string("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "memory")
             .as_str()
@@ -517,6 +590,7 @@ impl Config {
                 "a port number",
             )?,
             rate_limit_store,
+            jws,
             http_rate_limit: env.parse(
                 "PHOBOS_HTTP_RATE_LIMIT",
                 60u32,
@@ -617,6 +691,32 @@ mod tests {
     }
 
     #[test]
+    fn awskms_settings_are_read_with_their_defaults() {
+        let c = load(&[
+            ("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms"),
+            ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION", "eu-west-1"),
+            (
+                "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS",
+                "team=platform, env = prod",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.jws,
+            JwsConfig::Awskms(KmsKeyConfig {
+                region: "eu-west-1".into(),
+                key_spec: "RSA_2048".into(),
+                alias_prefix: "phobos-".into(),
+                tags: vec![
+                    ("team".into(), "platform".into()),
+                    ("env".into(), "prod".into())
+                ],
+            })
+        );
+        assert_eq!(load(&[]).unwrap().jws, JwsConfig::Memory);
+    }
+
+    #[test]
     fn errors_name_the_variable() {
         type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
         let cases: &[Case] = &[
@@ -642,8 +742,35 @@ mod tests {
             ),
             (
                 &[("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms")],
-                "PHOBOS_JWS_PROVIDER_PLUGIN_TYPE",
-                "not available",
+                "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION",
+                "is required",
+            ),
+            (
+                &[
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms"),
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION", "eu-west-1"),
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC", "HMAC_256"),
+                ],
+                "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC",
+                "not a signing key spec",
+            ),
+            (
+                &[
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms"),
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION", "eu-west-1"),
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS", "team=a,oops"),
+                ],
+                "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS",
+                "not key=value",
+            ),
+            (
+                &[
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms"),
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION", "eu-west-1"),
+                    ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX", "aws/x"),
+                ],
+                "PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX",
+                "cannot begin",
             ),
             (
                 &[("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "redis")],

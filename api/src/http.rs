@@ -1,4 +1,5 @@
-//! The HTTP side: GraphQL at `/graphql` (POST; GET serves GraphiQL, or the
+//! The HTTP side: GraphQL at `/graphql` (POST; GET serves GraphiQL, whose
+//! assets are under `/graphiql/`, or the
 //! websocket for subscriptions), `/healthz` (liveness: the process answers)
 //! and `/readyz` (each background worker's position, lag and last error;
 //! 503 while one is failing).
@@ -6,7 +7,6 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::Data;
 use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse, GraphQLSubscription};
 use tracing::Instrument;
@@ -17,6 +17,7 @@ use crate::service::App;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql))
         .route("/graphql", web::get().to(graphiql_or_ws))
+        .route("/graphiql/{file}", web::get().to(crate::graphiql::asset))
         .route("/healthz", web::get().to(healthz))
         .route(
             "/.well-known/openid-configuration",
@@ -96,13 +97,9 @@ async fn graphiql_or_ws(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if !is_ws {
-        let page = GraphiQLSource::build()
-            .endpoint("/graphql")
-            .subscription_endpoint("/graphql")
-            .finish();
         return Ok(HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
-            .body(page));
+            .body(crate::graphiql::PAGE));
     }
     let app = app.get_ref().clone();
     GraphQLSubscription::new(schema.get_ref().clone())
@@ -126,7 +123,7 @@ async fn openid_configuration(app: web::Data<Arc<App>>) -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({
         "issuer": app.tokens.issuer(),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "id_token_signing_alg_values_supported": ["ES256"],
+        "id_token_signing_alg_values_supported": app.tokens.algorithms(),
         "response_types_supported": ["id_token"],
         "subject_types_supported": ["public"],
     }))

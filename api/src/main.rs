@@ -5,6 +5,7 @@ mod auth;
 mod authz;
 mod config;
 mod credentials;
+mod graphiql;
 mod graphql;
 mod grpc;
 mod http;

@@ -153,17 +153,36 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             Box::new(store)
         }
     };
-    let (tokens, first_keys) = Tokens::in_memory(
-        &config.token_issuer_url,
-        &config.internal_idp_client_id,
-        clock.clone(),
-        config.signing_key_rotation_days,
-        config.signing_key_decommission_days,
-    )
+    let (tokens, first_keys) = match &config.jws {
+        crate::config::JwsConfig::Memory => Tokens::in_memory(
+            &config.token_issuer_url,
+            &config.internal_idp_client_id,
+            clock.clone(),
+            config.signing_key_rotation_days,
+            config.signing_key_decommission_days,
+        ),
+        crate::config::JwsConfig::Awskms(kms) => Tokens::with_ring(
+            &config.token_issuer_url,
+            &config.internal_idp_client_id,
+            clock.clone(),
+            crate::keys::KeyRing::kms(
+                crate::keys::Kms::new(kms).await,
+                config.signing_key_rotation_days,
+                config.signing_key_decommission_days,
+            ),
+            Some(pool.clone()),
+        ),
+    }
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::keys::record(&bus, first_keys)
         .await
         .map_err(|e| anyhow::anyhow!("cannot record the signing key: {e}"))?;
+    // A shared ring learns the log's keys (making the first one if there is
+    // none) before the server answers.
+    tokens
+        .maintain(&pool, &bus)
+        .await
+        .map_err(|e| anyhow::anyhow!("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE: {e}"))?;
     let rate_limits: Box<dyn crate::rate::RateLimitStore> = match (
         std::num::NonZeroU32::new(config.http_rate_limit),
         &config.rate_limit_store,
@@ -360,7 +379,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             server_url: format!("http://127.0.0.1:{}", config.grpc_port),
             token: app
                 .tokens
-                .issue(TokenKind::Agent, &a.name, chrono::Duration::days(3650)),
+                .issue(TokenKind::Agent, &a.name, chrono::Duration::days(3650))
+                .await,
             name: a.name.clone(),
             tags: a.tags.clone(),
             internal: true,

@@ -168,6 +168,21 @@ pub async fn read_aggregate<'e>(
         .collect()
 }
 
+/// Every event of one aggregate type, in global order (for the few
+/// aggregates a process loads whole at start-up, such as signing keys).
+pub async fn read_type<'e>(
+    db: impl PgExecutor<'e>,
+    aggregate_type: &str,
+) -> Result<Vec<RecordedEvent>, LogError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events WHERE aggregate_type = $1 ORDER BY tx_id, global_position"
+    );
+    let rows = sqlx::query(&sql).bind(aggregate_type).fetch_all(db).await?;
+    rows.iter()
+        .map(|r| RecordedEvent::from_row(r).map_err(LogError::from))
+        .collect()
+}
+
 /// Events at the given positions, in global order (used to list a
 /// pipeline's history from its index).
 pub async fn read_positions<'e>(

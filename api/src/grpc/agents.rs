@@ -105,7 +105,7 @@ impl AgentApi {
                     )
                 });
         }
-        let claims = super::claims(&self.app.tokens, req)?;
+        let claims = super::claims(&self.app.tokens, req).await?;
         match claims.kind {
             TokenKind::Agent => {
                 let id: uuid::Uuid = agent_id(&claims.sub)

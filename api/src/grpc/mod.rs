@@ -15,13 +15,14 @@ use crate::auth::{Claims, Tokens};
 use crate::service::{Code, ServiceError};
 
 /// The caller's claims from `authorization: Bearer …` metadata.
-pub(crate) fn claims<T>(tokens: &Tokens, req: &Request<T>) -> Result<Claims, Status> {
+pub(crate) async fn claims<T>(tokens: &Tokens, req: &Request<T>) -> Result<Claims, Status> {
     let header = req
         .metadata()
         .get("authorization")
         .and_then(|v| v.to_str().ok());
     tokens
         .verify_header(header)
+        .await
         .map_err(|e| status(ServiceError::from(e)))
 }
 

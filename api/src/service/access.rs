@@ -21,7 +21,7 @@ impl App {
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Claims, AuthError> {
         let token = bearer(header)?;
         if self.issuers.is_empty() || self.tokens.issued(token) {
-            return self.tokens.verify(token);
+            return self.tokens.verify(token).await;
         }
         let who = self.issuers.verify(token).await?;
         self.ensure_user(&who).await?;

@@ -371,7 +371,7 @@ impl App {
         self.bus
             .user(&user_id, cmd, &self.context_of(email))
             .await?;
-        Ok(self.session_tokens(email, &session_id, refresh))
+        Ok(self.session_tokens(email, &session_id, refresh).await)
     }
 
     /// `refreshSession`: a new access token and a new refresh token for a
@@ -401,7 +401,7 @@ impl App {
         // The session id travels in the access token only; a refreshed
         // session keeps its id, read back from the user's stream.
         let sid = self.session_of(&user_id, &new_hash).await?;
-        Ok(self.session_tokens(&username, &sid, new_refresh))
+        Ok(self.session_tokens(&username, &sid, new_refresh).await)
     }
 
     /// `logout`: the refresh token's session ends.
@@ -481,13 +481,14 @@ impl App {
             })
     }
 
-    fn session_tokens(&self, username: &str, sid: &str, refresh: String) -> SessionTokens {
+    async fn session_tokens(&self, username: &str, sid: &str, refresh: String) -> SessionTokens {
         let now = self.clock.now();
         let ttl = chrono::Duration::minutes(self.config.access_token_minutes);
         SessionTokens {
             access_token: self
                 .tokens
-                .issue_at(TokenKind::User, username, Some(sid), now, ttl),
+                .issue_at(TokenKind::User, username, Some(sid), now, ttl)
+                .await,
             expires_at: now + ttl,
             refresh_token: refresh,
             refresh_expires_at: now + chrono::Duration::minutes(self.config.refresh_token_minutes),

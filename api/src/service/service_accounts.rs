@@ -264,7 +264,8 @@ impl App {
         let now = self.clock.now();
         Ok((
             self.tokens
-                .issue_at(TokenKind::ServiceAccount, &sa.path, None, now, ttl),
+                .issue_at(TokenKind::ServiceAccount, &sa.path, None, now, ttl)
+                .await,
             now + ttl,
         ))
     }

@@ -500,3 +500,69 @@ impl Drop for S3Server {
         let _ = std::fs::remove_dir_all(&self.root);
     }
 }
+
+/// moto's server (KMS, and the other AWS APIs it fakes), stopped when
+/// dropped; `None` (the test is skipped, saying so) where it is not
+/// installed, except under CI, whose `.ci/run` installs it.
+pub struct MotoServer {
+    child: Child,
+    pub port: u16,
+}
+
+/// Where `.ci/run` installs moto (`pip install 'moto[server]'` in a venv).
+pub fn moto_bin() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(home.map(|h| h.join(".cache/moto-venv/bin")))
+        .map(|d| d.join("moto_server"))
+        .find(|p| p.is_file())
+}
+
+impl MotoServer {
+    pub fn start() -> Option<MotoServer> {
+        let Some(bin) = moto_bin() else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "moto_server is not installed; .ci/run installs it"
+            );
+            println!("SKIPPED: moto is not installed (python3 -m venv ~/.cache/moto-venv && ~/.cache/moto-venv/bin/pip install 'moto[server]')");
+            return None;
+        };
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(MotoServer { child, port })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The AWS environment that points an SDK at it.
+    pub fn aws_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID".into(), "phobos-test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "phobos-test-secret".into()),
+            ("AWS_ENDPOINT_URL".into(), self.url()),
+        ]
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -372,6 +372,7 @@ pub enum SigningKeyCommand {
         algorithm: String,
         public_jwk: serde_json::Value,
         created_at: chrono::DateTime<chrono::Utc>,
+        provider: phobos_core::events::SigningKeyProvider,
     },
     RecordKeyRetired {
         kid: String,
@@ -403,6 +404,7 @@ impl Aggregate for SigningKey {
                 algorithm,
                 public_jwk,
                 created_at,
+                provider,
             } => {
                 if self.created {
                     return Err(DomainError::AlreadyExists(format!("signing key {kid}")));
@@ -412,6 +414,7 @@ impl Aggregate for SigningKey {
                     algorithm,
                     public_jwk,
                     created_at,
+                    provider,
                 }
             }
             SigningKeyCommand::RecordKeyRetired {

@@ -77,6 +77,25 @@ named_event!(TeamEvent {
     TeamMemberRemoved
 });
 
+/// Where a signing key's private part lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigningKeyProvider {
+    /// Drawn in the server's memory: it dies with the process. Events
+    /// written before the field existed are of this kind.
+    #[default]
+    Memory,
+    /// A key of AWS KMS (`kid` is its KMS key id): it outlives the process,
+    /// and every instance of the server signs with it.
+    Awskms,
+}
+
+impl SigningKeyProvider {
+    pub fn is_memory(&self) -> bool {
+        *self == SigningKeyProvider::Memory
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum SigningKeyEvent {
     /// The server drew a signing key (`algorithm`, its public part as a
@@ -86,6 +105,9 @@ pub enum SigningKeyEvent {
         algorithm: String,
         public_jwk: serde_json::Value,
         created_at: DateTime<Utc>,
+        /// Added 2026-12-01 (stop 18); absent in older events: `memory`.
+        #[serde(default, skip_serializing_if = "SigningKeyProvider::is_memory")]
+        provider: SigningKeyProvider,
     },
     /// A rotation replaced it; it verifies until `decommission_at`.
     SigningKeyRetired {

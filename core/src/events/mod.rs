@@ -21,7 +21,8 @@ mod pipeline;
 pub use agent::{AgentEvent, AgentType};
 pub use approval_rule::{ApprovalRuleEvent, ApprovalRuleSnapshot};
 pub use identity::{
-    ResourceLimitEvent, ServiceAccountEvent, SigningKeyEvent, TeamEvent, TrustPolicy, UserEvent,
+    ResourceLimitEvent, ServiceAccountEvent, SigningKeyEvent, SigningKeyProvider, TeamEvent,
+    TrustPolicy, UserEvent,
 };
 pub use job::{JobAction, JobEvent, JobSpec};
 pub use metadata::{Actor, ActorParseError, EventMetadata};
