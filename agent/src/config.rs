@@ -12,7 +12,11 @@ pub struct AgentConfig {
     /// The agent's credential (from `createAgentToken`, or minted by the
     /// server for its internal agents), sent as `authorization: Bearer <token>` on
     /// every call. It never appears in errors, logs or `Debug` output.
+    /// Unused (leave it empty) when `service_account` is set.
     pub token: String,
+    /// Sign in as this service account instead (organization agents whose
+    /// Owner assigned the account with `assignServiceAccountToAgent`).
+    pub service_account: Option<ServiceAccountLogin>,
     /// The agent's name; it must be the name of the agent its credential
     /// belongs to (or the session is refused).
     pub name: String,
@@ -33,12 +37,24 @@ impl fmt::Debug for AgentConfig {
         f.debug_struct("AgentConfig")
             .field("server_url", &self.server_url)
             .field("token", &"<redacted>")
+            .field("service_account", &self.service_account)
             .field("name", &self.name)
             .field("tags", &self.tags)
             .field("internal", &self.internal)
             .field("dispatcher", &self.dispatcher)
             .finish()
     }
+}
+
+/// How an organization agent signs in as its service account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAccountLogin {
+    /// The service account: `ORG/NAME` (or its PRN).
+    pub path: String,
+    /// A file holding an OIDC token that one of the account's trust
+    /// policies accepts; read again at every renewal, so whatever renews
+    /// it (e.g. Kubernetes) keeps the agent signed in.
+    pub token_file: PathBuf,
 }
 
 /// How an agent starts the executor of a claimed job.

@@ -12,6 +12,7 @@
 //! let config = AgentConfig {
 //!     server_url: "http://127.0.0.1:9010".into(),
 //!     token: "…".into(),
+//!     service_account: None,
 //!     name: "builder-1".into(),
 //!     tags: vec!["linux".into()],
 //!     internal: false,
@@ -36,8 +37,9 @@ mod report;
 mod run;
 mod session;
 mod shutdown;
+mod sign_in;
 
-pub use config::{AgentConfig, DispatcherConfig};
+pub use config::{AgentConfig, DispatcherConfig, ServiceAccountLogin};
 pub use error::AgentError;
 pub use harden::deny_inspection;
 pub use run::run;

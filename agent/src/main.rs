@@ -23,9 +23,34 @@ struct Args {
     )]
     server_url: String,
 
-    /// The agent's credential, from the `createAgentToken` mutation.
-    #[arg(long, env = "PHOBOS_AGENT_TOKEN", hide_env_values = true)]
-    token: String,
+    /// The agent's credential, from the `createAgentToken` mutation (or
+    /// sign in as a service account with the two options below).
+    #[arg(
+        long,
+        env = "PHOBOS_AGENT_TOKEN",
+        hide_env_values = true,
+        required_unless_present = "service_account_path",
+        conflicts_with = "service_account_path"
+    )]
+    token: Option<String>,
+
+    /// Sign in as this service account (ORG/NAME), which an Owner assigned
+    /// to the agent with assignServiceAccountToAgent.
+    #[arg(
+        long,
+        env = "PHOBOS_AGENT_SERVICE_ACCOUNT_PATH",
+        requires = "service_account_token_file"
+    )]
+    service_account_path: Option<String>,
+
+    /// A file holding an OIDC token one of the service account's trust
+    /// policies accepts; read again at each renewal.
+    #[arg(
+        long,
+        env = "PHOBOS_AGENT_SERVICE_ACCOUNT_TOKEN_FILE",
+        requires = "service_account_path"
+    )]
+    service_account_token_file: Option<PathBuf>,
 
     /// The agent's name [default: the host name].
     #[arg(long, env = "PHOBOS_AGENT_NAME")]
@@ -65,7 +90,13 @@ async fn main() -> anyhow::Result<()> {
     };
     let config = AgentConfig {
         server_url: args.server_url,
-        token: args.token,
+        token: args.token.unwrap_or_default(),
+        service_account: args
+            .service_account_path
+            .map(|path| phobos_agent::ServiceAccountLogin {
+                path,
+                token_file: args.service_account_token_file.unwrap_or_default(),
+            }),
         name: args.name.unwrap_or_else(host_name),
         tags: args
             .tags

@@ -21,6 +21,7 @@ use crate::error::AgentError;
 use crate::heartbeat::Heartbeat;
 use crate::session::{self, Session};
 use crate::shutdown::Shutdown;
+use crate::sign_in;
 
 /// Runs the agent until `shutdown` resolves, then returns `Ok(())`.
 ///
@@ -37,7 +38,11 @@ pub async fn run(
     config: AgentConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), AgentError> {
-    let auth = BearerAuth::new(&config.token)?;
+    let auth = match &config.service_account {
+        None => Some(BearerAuth::new(&config.token)?),
+        // Signed in once connected.
+        Some(_) => None,
+    };
     let endpoint = connect::endpoint(&config.server_url)?;
     let dispatcher = dispatch::from_config(&config.dispatcher)?;
     let span = info_span!("agent", name = %config.name);
@@ -48,6 +53,20 @@ pub async fn run(
         let Some(channel) = shutdown.race(connect::connect(&endpoint)).await else {
             info!("agent stopped before reaching the server");
             return Ok(());
+        };
+        let (auth, _renewal) = match (auth, &config.service_account) {
+            (Some(auth), _) => (auth, None),
+            (None, Some(login)) => {
+                let (auth, lifetime) = sign_in::sign_in(&channel, login, &config.name).await?;
+                let renewal = tokio::spawn(sign_in::keep_renewing(
+                    channel.clone(),
+                    login.clone(),
+                    auth.clone(),
+                    lifetime,
+                ));
+                (auth, Some(AbortOnDrop(renewal)))
+            }
+            (None, None) => unreachable!("a token or a service account"),
         };
         let agent = Agent {
             client: AgentServiceClient::with_interceptor(channel.clone(), auth),
@@ -63,6 +82,15 @@ pub async fn run(
     }
     .instrument(span)
     .await
+}
+
+/// Stops the token renewal when the agent stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A connected agent.

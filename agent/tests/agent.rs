@@ -20,6 +20,7 @@ fn config(server_url: String, executor_path: PathBuf) -> AgentConfig {
     AgentConfig {
         server_url,
         token: AGENT_TOKEN.into(),
+        service_account: None,
         name: "test-agent".into(),
         tags: vec!["linux".into(), "x86_64".into()],
         internal: true,
@@ -88,7 +89,7 @@ async fn claims_offered_jobs_and_launches_the_executor_with_the_job_environment(
         | Event::Heartbeat { auth, .. }
         | Event::StreamJobs { auth, .. }
         | Event::ClaimJob { auth, .. } => *auth == bearer,
-        Event::SetJobStatus { .. } => false,
+        Event::SetJobStatus { .. } | Event::SignIn { .. } => false,
     }));
     assert_eq!(
         events[0],
@@ -298,4 +299,81 @@ async fn an_unusable_token_or_url_is_rejected_with_advice() {
         .unwrap_err()
         .to_string();
     assert!(message.contains("http://127.0.0.1:9010"), "{message}");
+}
+
+/// An organization agent signed in as a service account: it exchanges the
+/// OIDC token from its file, names itself on every call, and renews the
+/// token (reading the file again) before it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signs_in_as_a_service_account_and_renews_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("oidc-token");
+    std::fs::write(&token_file, "oidc-ok\n").unwrap();
+    let server = FakeServer::start(Script {
+        heartbeat_seconds: 1,
+        // Renewed after max(2/3 of 6 s, 5 s) = 5 s.
+        service_account_token_seconds: Some(6),
+        ..Script::default()
+    })
+    .await;
+    let mut cfg = config(server.url(), fake_executor(dir.path()));
+    cfg.token = String::new();
+    cfg.service_account = Some(phobos_agent::ServiceAccountLogin {
+        path: "acme/agents".into(),
+        token_file: token_file.clone(),
+    });
+    let (stop, agent) = start(cfg);
+    server
+        .wait_for(
+            "a session with the first token",
+            |e| matches!(e, Event::CreateSession { auth, .. } if auth == "Bearer sa-token-1"),
+        )
+        .await;
+    server
+        .wait_for(
+            "a heartbeat with the renewed token",
+            |e| matches!(e, Event::Heartbeat { auth, .. } if auth == "Bearer sa-token-2"),
+        )
+        .await;
+    shut_down(stop, agent).await;
+    let sign_ins: Vec<String> = server
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::SignIn { request } => Some(request.token),
+            _ => None,
+        })
+        .collect();
+    assert!(sign_ins.len() >= 2, "{sign_ins:?}");
+    assert!(sign_ins.iter().all(|t| t == "oidc-ok"), "{sign_ins:?}");
+}
+
+/// A token the server will not exchange stops the agent, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_service_account_sign_in_stops_the_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("oidc-token");
+    std::fs::write(&token_file, "not-accepted").unwrap();
+    let server = FakeServer::start(Script {
+        service_account_token_seconds: Some(60),
+        ..Script::default()
+    })
+    .await;
+    let mut cfg = config(server.url(), fake_executor(dir.path()));
+    cfg.service_account = Some(phobos_agent::ServiceAccountLogin {
+        path: "acme/agents".into(),
+        token_file,
+    });
+    let (_stop, agent) = start(cfg);
+    let err = tokio::time::timeout(Duration::from_secs(10), agent)
+        .await
+        .expect("the agent stops")
+        .unwrap()
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("refused to sign in as service account \"acme/agents\""),
+        "{text}"
+    );
+    assert!(!text.contains("not-accepted"), "no token in errors: {text}");
 }

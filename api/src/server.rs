@@ -381,6 +381,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .tokens
                 .issue(TokenKind::Agent, &a.name, chrono::Duration::days(3650))
                 .await,
+            service_account: None,
             name: a.name.clone(),
             tags: a.tags.clone(),
             internal: true,

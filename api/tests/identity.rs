@@ -334,6 +334,8 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         ("overridePipelineNodeApproval", "mutation($p: ID!, $n: String!) { overridePipelineNodeApproval(input: {pipelineId: $p, nodePath: $n, comment: \"go\"}) { problems { code message } } }", Box::new(|_| json!({"p": pipeline, "n": node})), true),
         ("updateAgent", "mutation($id: ID!) { updateAgent(input: {id: $id, tags: [\"x\"]}) { problems { code message } } }", Box::new(|u| json!({"id": agent_of[u]})), true),
         ("createAgentToken", "mutation($id: ID!) { createAgentToken(input: {agentId: $id}) { problems { code message } } }", Box::new(|u| json!({"id": agent_of[u]})), true),
+        ("assignServiceAccountToAgent", "mutation($id: ID!) { assignServiceAccountToAgent(input: {agentId: $id, serviceAccountPath: \"acme/ci\"}) { agent { serviceAccountPath } problems { code message } } }", Box::new(|u| json!({"id": agent_of[u]})), true),
+        ("unassignServiceAccountFromAgent", "mutation($id: ID!) { unassignServiceAccountFromAgent(input: {agentId: $id}) { problems { code message } } }", Box::new(|u| json!({"id": agent_of[u]})), true),
         ("deleteAgent", "mutation($id: ID!) { deleteAgent(input: {id: $id}) { problems { code message } } }", Box::new(|u| json!({"id": agent_of[u]})), true),
         ("createTeam", "mutation($n: String!) { createTeam(input: {name: $n}) { problems { code message } } }", Box::new(|u| json!({"n": format!("new-{u}")})), true),
         ("addTeamMember", "mutation { addTeamMember(input: {teamName: \"devs\", username: \"extra\"}) { problems { code message } } }", Box::new(|_| json!({})), true),

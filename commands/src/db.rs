@@ -75,6 +75,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "resource limits",
         include_str!("../../migrations/0013_resource_limits.sql"),
     ),
+    (
+        14,
+        "agent service accounts",
+        include_str!("../../migrations/0014_agent_service_accounts.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

@@ -809,8 +809,9 @@ fn regenerate_pending_fixture() {
 
 // ---- Identity events (issue 9) ---------------------------------------------
 //
-// `fixtures/identity_events.jsonl`: users, teams, memberships, approval rules
-// and node approvals as the build
+// `fixtures/identity_events.jsonl`: users, teams, memberships, approval rules,
+// node approvals, signing keys (with and without `provider`), service
+// accounts, resource limits and agents' service accounts as the build
 // of 2026-12-01 writes them (written by hand from its output). Each line
 // decodes, names itself as stored, and encodes back to the same JSON; an
 // organization's and a project's membership events share one shape.
@@ -830,7 +831,7 @@ fn stored_identity_events_decode() {
         assert_eq!(&serde_json::to_value(&e).unwrap(), v);
     }
     let lines = read_lines("identity_events.jsonl");
-    assert_eq!(lines.len(), 28);
+    assert_eq!(lines.len(), 31);
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         let event = &v["event"];
@@ -844,6 +845,7 @@ fn stored_identity_events_decode() {
             "ServiceAccount" => check::<phobos_core::events::ServiceAccountEvent>(event),
             "ResourceLimit" => check::<phobos_core::events::ResourceLimitEvent>(event),
             "Pipeline" => check::<PipelineEvent>(event),
+            "Agent" => check::<phobos_core::events::AgentEvent>(event),
             other => panic!("unknown aggregate {other}"),
         }
     }

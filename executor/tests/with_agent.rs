@@ -23,6 +23,7 @@ async fn an_agent_runs_an_offered_job_with_the_real_executor() {
     let config = AgentConfig {
         server_url: server.url(),
         token: "agent-token".into(),
+        service_account: None,
         name: "e2e".into(),
         tags: vec![],
         internal: false,

@@ -1028,6 +1028,20 @@ async fn agent(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<()
         .bind(updated_at),
         // Its tokens go with it (ON DELETE CASCADE).
         AgentEvent::AgentDeleted { .. } => sqlx::query("DELETE FROM agents WHERE id = $1").bind(id),
+        AgentEvent::AgentServiceAccountAssigned {
+            service_account_id,
+            service_account_path,
+            ..
+        } => sqlx::query(
+            "UPDATE agents SET service_account_id = $2, service_account_path = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(uuid_of(ev, &service_account_id)?)
+        .bind(service_account_path),
+        AgentEvent::AgentServiceAccountUnassigned { .. } => sqlx::query(
+            "UPDATE agents SET service_account_id = NULL, service_account_path = NULL WHERE id = $1",
+        )
+        .bind(id),
         AgentEvent::AgentTokenCreated {
             token_id,
             token_sha256,

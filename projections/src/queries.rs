@@ -477,6 +477,8 @@ pub struct AgentRow {
     pub agent_type: String,
     pub organization_id: Option<Uuid>,
     pub run_untagged_jobs: bool,
+    /// The path of the service account that signs in as it, if any.
+    pub service_account_path: Option<String>,
 }
 
 impl AgentRow {
@@ -497,7 +499,7 @@ impl AgentRow {
     }
 }
 
-const AGENT_COLS: &str = "id, name, internal, tags, created_at, last_session_at, agent_type, organization_id, run_untagged_jobs";
+const AGENT_COLS: &str = "id, name, internal, tags, created_at, last_session_at, agent_type, organization_id, run_untagged_jobs, service_account_path";
 fn agent_row(r: &PgRow) -> Result<AgentRow, sqlx::Error> {
     Ok(AgentRow {
         id: r.try_get("id")?,
@@ -509,7 +511,15 @@ fn agent_row(r: &PgRow) -> Result<AgentRow, sqlx::Error> {
         agent_type: r.try_get("agent_type")?,
         organization_id: r.try_get("organization_id")?,
         run_untagged_jobs: r.try_get("run_untagged_jobs")?,
+        service_account_path: r.try_get("service_account_path")?,
     })
+}
+
+/// The agent named `name` (agent names are unique).
+pub async fn agent_by_name(pool: &PgPool, name: &str) -> Result<Option<AgentRow>, QueryError> {
+    let sql = format!("SELECT {AGENT_COLS} FROM agents WHERE name = $1");
+    let row = sqlx::query(&sql).bind(name).fetch_optional(pool).await?;
+    Ok(row.as_ref().map(agent_row).transpose()?)
 }
 
 /// The agent whose credential has this SHA-256.

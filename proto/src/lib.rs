@@ -8,6 +8,9 @@ pub mod v1 {
     tonic::include_proto!("phobos.v1");
 }
 
+/// The metadata an agent signed in as a service account names itself by.
+pub const AGENT_NAME_METADATA: &str = "phobos-agent-name";
+
 /// The environment of a job: what an agent gives the job executor it starts,
 /// and what the executor gives the commands it runs. Nothing else of the
 /// agent's environment reaches either (both start from an empty one).

@@ -12,11 +12,11 @@ use std::time::Duration;
 use phobos_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use phobos_proto::v1::job_service_server::{JobService, JobServiceServer};
 use phobos_proto::v1::{
-    agent_work, AgentWork, ClaimJobRequest, ClaimJobResponse, CreateSessionRequest,
-    CreateSessionResponse, GetJobRequest, HeartbeatRequest, HeartbeatResponse, Job,
-    JobHeartbeatRequest, JobHeartbeatResponse, JobOffer, JobStatus, LogChunk,
-    SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse,
-    StreamJobsRequest, WriteLogsResponse,
+    agent_work, AgentWork, ClaimJobRequest, ClaimJobResponse, CreateServiceAccountTokenRequest,
+    CreateServiceAccountTokenResponse, CreateSessionRequest, CreateSessionResponse, GetJobRequest,
+    HeartbeatRequest, HeartbeatResponse, Job, JobHeartbeatRequest, JobHeartbeatResponse, JobOffer,
+    JobStatus, LogChunk, SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest,
+    SetJobStatusResponse, StreamJobsRequest, WriteLogsResponse,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
@@ -48,6 +48,10 @@ pub enum Event {
         request: SetJobStatusRequest,
         auth: String,
     },
+    /// A service account sign-in (the external token as sent).
+    SignIn {
+        request: CreateServiceAccountTokenRequest,
+    },
 }
 
 /// What one StreamJobs call does.
@@ -71,6 +75,10 @@ pub struct Script {
     /// When set, StreamJobs sends its offers only once this is notified.
     pub gate: Option<Arc<Notify>>,
     pub heartbeat_seconds: u32,
+    /// Answer CreateServiceAccountToken (for `acme/agents` and the token
+    /// `oidc-ok`) with `sa-token-<n>` living this many seconds; sessions
+    /// then take the newest such token as well as AGENT_TOKEN.
+    pub service_account_token_seconds: Option<i64>,
 }
 
 #[derive(Default)]
@@ -78,6 +86,7 @@ struct State {
     events: Vec<Event>,
     sessions: u32,
     streams: usize,
+    sign_ins: u32,
 }
 
 #[derive(Clone)]
@@ -103,16 +112,55 @@ impl Fake {
 
 #[tonic::async_trait]
 impl AgentService for Fake {
+    async fn create_service_account_token(
+        &self,
+        request: Request<CreateServiceAccountTokenRequest>,
+    ) -> Result<Response<CreateServiceAccountTokenResponse>, Status> {
+        let request = request.into_inner();
+        self.record(Event::SignIn {
+            request: request.clone(),
+        });
+        let Some(seconds) = self.script.service_account_token_seconds else {
+            return Err(Status::unimplemented("no service accounts here"));
+        };
+        if request.service_account_path != "acme/agents" || request.token != "oidc-ok" {
+            return Err(Status::unauthenticated("the token is not accepted"));
+        }
+        let n = {
+            let mut state = self.state.lock().unwrap();
+            state.sign_ins += 1;
+            state.sign_ins
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        Ok(Response::new(CreateServiceAccountTokenResponse {
+            token: format!("sa-token-{n}"),
+            expires_at_unix: now + seconds,
+        }))
+    }
+
     async fn create_session(
         &self,
         request: Request<CreateSessionRequest>,
     ) -> Result<Response<CreateSessionResponse>, Status> {
         let auth = auth(&request);
+        // A service account's token names the agent it acts as.
+        let named = request
+            .metadata()
+            .get(phobos_proto::AGENT_NAME_METADATA)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let request = request.into_inner();
+        let sa_ok = self.script.service_account_token_seconds.is_some()
+            && auth.starts_with("Bearer sa-token-")
+            && named.as_deref() == Some(request.agent_name.as_str());
         self.record(Event::CreateSession {
-            request: request.into_inner(),
+            request,
             auth: auth.clone(),
         });
-        if self.script.refuse_sessions || auth != format!("Bearer {AGENT_TOKEN}") {
+        if self.script.refuse_sessions || (auth != format!("Bearer {AGENT_TOKEN}") && !sa_ok) {
             return Err(Status::unauthenticated("unknown access token"));
         }
         let n = {

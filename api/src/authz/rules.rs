@@ -107,6 +107,18 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
         In(ManageAgents),
         "shared agents: admins only",
     ),
+    (
+        "Mutation",
+        "assignServiceAccountToAgent",
+        In(ManageAgents),
+        "organization agents only",
+    ),
+    (
+        "Mutation",
+        "unassignServiceAccountFromAgent",
+        In(ManageAgents),
+        "organization agents only",
+    ),
     ("Mutation", "createTeam", Admin, ""),
     ("Mutation", "updateResourceLimit", Admin, ""),
     ("Mutation", "addTeamMember", TeamMaintainer, ""),

@@ -356,6 +356,23 @@ pub struct AgentIdInput {
     pub id: ID,
 }
 
+/// `assignServiceAccountToAgent`'s input.
+#[derive(InputObject)]
+pub struct AssignServiceAccountToAgentInput {
+    /// The organization agent.
+    pub agent_id: ID,
+    /// The service account that will sign in as it: `ORG/NAME` (or its
+    /// PRN), of the agent's organization.
+    pub service_account_path: String,
+}
+
+/// `unassignServiceAccountFromAgent`'s input.
+#[derive(InputObject)]
+pub struct UnassignServiceAccountFromAgentInput {
+    /// The organization agent.
+    pub agent_id: ID,
+}
+
 /// `createAgentToken`'s input.
 #[derive(InputObject)]
 pub struct CreateAgentTokenInput {
@@ -1430,6 +1447,42 @@ impl MutationRoot {
         let result = match ids::uuid_of(aggregate::AGENT, &input.id) {
             Some(id) => app(ctx).delete_agent(claims, id).await,
             None => Err(bad_id("id", &input.id)),
+        };
+        agent_payload(result)
+    }
+
+    /// Lets a service account of the agent's organization sign in as this
+    /// organization agent (Owners of the organization): the agent exchanges
+    /// an OIDC token its trust policy accepts for the account's token.
+    async fn assign_service_account_to_agent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The agent and the service account.")]
+        input: AssignServiceAccountToAgentInput,
+    ) -> Result<AgentPayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::AGENT, &input.agent_id) {
+            Some(id) => {
+                app(ctx)
+                    .assign_agent_service_account(claims, id, &input.service_account_path)
+                    .await
+            }
+            None => Err(bad_id("agentId", &input.agent_id)),
+        };
+        agent_payload(result)
+    }
+
+    /// No service account signs in as this agent any more; sessions it
+    /// opens with one are refused from now on.
+    async fn unassign_service_account_from_agent(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The agent.")] input: UnassignServiceAccountFromAgentInput,
+    ) -> Result<AgentPayload> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::AGENT, &input.agent_id) {
+            Some(id) => app(ctx).unassign_agent_service_account(claims, id).await,
+            None => Err(bad_id("agentId", &input.agent_id)),
         };
         agent_payload(result)
     }

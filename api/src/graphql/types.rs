@@ -805,6 +805,9 @@ pub struct Agent {
     pub last_session_at: Option<DateTime<Utc>>,
     /// Whether it takes jobs that need no tags.
     pub run_untagged_jobs: bool,
+    /// The service account that signs in as it (organization agents), if
+    /// any.
+    pub service_account_path: Option<String>,
 }
 
 #[ComplexObject]
@@ -847,6 +850,7 @@ impl From<AgentRow> for Agent {
             created_at: row.created_at,
             last_session_at: row.last_session_at,
             run_untagged_jobs: row.run_untagged_jobs,
+            service_account_path: row.service_account_path.clone(),
             row,
         }
     }

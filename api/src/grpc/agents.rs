@@ -120,9 +120,28 @@ impl AgentApi {
             TokenKind::User => Err(Status::permission_denied(
                 "a user token cannot act as an agent: create the agent with createAgent, a credential with createAgentToken, and start the agent with that token",
             )),
-            TokenKind::ServiceAccount => Err(Status::permission_denied(
-                "a service account cannot act as an agent in this build yet: give the agent a credential with createAgentToken",
-            )),
+            TokenKind::ServiceAccount => {
+                let name = req
+                    .metadata()
+                    .get(phobos_proto::AGENT_NAME_METADATA)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| {
+                        Status::invalid_argument(format!(
+                            "a service account acts as an agent by naming it: send `{}: <agent name>` metadata (phobos-agent does, with --name)",
+                            phobos_proto::AGENT_NAME_METADATA
+                        ))
+                    })?;
+                queries::agent_by_name(&self.app.pool, name)
+                    .await
+                    .map_err(unavailable)?
+                    .filter(|a| a.service_account_path.as_deref() == Some(claims.sub.as_str()))
+                    .ok_or_else(|| {
+                        Status::permission_denied(format!(
+                            "service account {:?} is not assigned to an agent named {name:?}: an Owner of the organization assigns it with assignServiceAccountToAgent",
+                            claims.sub
+                        ))
+                    })
+            }
         }
     }
 
@@ -299,6 +318,23 @@ impl AgentApi {
 
 #[tonic::async_trait]
 impl AgentService for AgentApi {
+    #[tracing::instrument(skip_all)]
+    async fn create_service_account_token(
+        &self,
+        req: Request<CreateServiceAccountTokenRequest>,
+    ) -> Result<Response<CreateServiceAccountTokenResponse>, Status> {
+        let r = req.into_inner();
+        let (token, expires_at) = self
+            .app
+            .service_account_token(&r.service_account_path, &r.token)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(CreateServiceAccountTokenResponse {
+            token,
+            expires_at_unix: expires_at.timestamp(),
+        }))
+    }
+
     #[tracing::instrument(skip_all, fields(agent = %req.get_ref().agent_name))]
     async fn create_session(
         &self,

@@ -167,6 +167,82 @@ impl App {
         Ok(current)
     }
 
+    /// Lets the service account at `path` sign in as organization agent
+    /// `id`. The account must be one of the agent's organization itself.
+    #[tracing::instrument(skip_all, fields(agent = %id))]
+    pub async fn assign_agent_service_account(
+        &self,
+        claims: &Claims,
+        id: Uuid,
+        path: &str,
+    ) -> Result<AgentRow, ServiceError> {
+        self.user(claims)?;
+        let agent = self.existing_agent(claims, id).await?;
+        let Some(org) = agent.organization_id.filter(|_| !agent.internal) else {
+            return Err(ServiceError::field(
+                Code::Invalid,
+                "agentId",
+                format!("agent {:?} is a shared agent: only organization agents sign in as service accounts (give it a credential with createAgentToken)", agent.name),
+            ));
+        };
+        let sa_id =
+            crate::service::service_accounts::service_account_id_of(path).ok_or_else(|| {
+                ServiceError::field(
+                    Code::Invalid,
+                    "serviceAccountPath",
+                    format!("{path:?} is not a service account path: use ORG/NAME or its PRN"),
+                )
+            })?;
+        let sa = phobos_projections::identity::service_account(&self.pool, sa_id)
+            .await?
+            .filter(|sa| sa.organization_id == org)
+            .ok_or_else(|| {
+                ServiceError::field(
+                    Code::NotFound,
+                    "serviceAccountPath",
+                    format!("the agent's organization has no service account {path:?}"),
+                )
+            })?;
+        if sa.project_id.is_some() {
+            return Err(ServiceError::field(
+                Code::Invalid,
+                "serviceAccountPath",
+                format!("{:?} is a project's service account: an organization agent signs in as one of its organization (ORG/NAME)", sa.path),
+            ));
+        }
+        let cmd = AgentCommand::AssignServiceAccount {
+            service_account_id: sa.id.to_string(),
+            service_account_path: sa.path.clone(),
+        };
+        let appended = self
+            .bus
+            .agent(&id.to_string(), cmd, &self.context(claims))
+            .await?;
+        self.projected(appended, "agent", || queries::agent(&self.pool, id))
+            .await
+    }
+
+    /// No service account signs in as agent `id` any more.
+    #[tracing::instrument(skip_all, fields(agent = %id))]
+    pub async fn unassign_agent_service_account(
+        &self,
+        claims: &Claims,
+        id: Uuid,
+    ) -> Result<AgentRow, ServiceError> {
+        self.user(claims)?;
+        self.existing_agent(claims, id).await?;
+        let appended = self
+            .bus
+            .agent(
+                &id.to_string(),
+                AgentCommand::UnassignServiceAccount,
+                &self.context(claims),
+            )
+            .await?;
+        self.projected(appended, "agent", || queries::agent(&self.pool, id))
+            .await
+    }
+
     /// A new credential for agent `id`: returned once, stored only as a hash.
     #[tracing::instrument(skip_all, fields(agent = %id))]
     pub async fn create_agent_token(

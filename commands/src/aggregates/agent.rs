@@ -21,6 +21,10 @@ pub struct Agent {
     /// Set while the agent exists (created, not deleted).
     scope: Option<AgentScope>,
     internal: bool,
+    /// The service account that signs in as it, if any (added with
+    /// `AgentServiceAccountAssigned`; older snapshots have none).
+    #[serde(default)]
+    service_account: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -54,6 +58,12 @@ pub enum AgentCommand {
         session_id: String,
         last_heartbeat_at: DateTime<Utc>,
     },
+    /// Organization agents only.
+    AssignServiceAccount {
+        service_account_id: String,
+        service_account_path: String,
+    },
+    UnassignServiceAccount,
 }
 command_name!(AgentCommand {
     CreateAgent,
@@ -62,7 +72,9 @@ command_name!(AgentCommand {
     DeleteAgent,
     CreateAgentToken,
     StartAgentSession,
-    ExpireAgentSession
+    ExpireAgentSession,
+    AssignServiceAccount,
+    UnassignServiceAccount
 });
 
 impl Agent {
@@ -156,6 +168,36 @@ impl Aggregate for Agent {
                     created_at: now,
                 }
             }
+            AgentCommand::AssignServiceAccount {
+                service_account_id,
+                service_account_path,
+            } => {
+                let scope = self.existing()?;
+                if scope.agent_type != AgentType::Organization || self.internal {
+                    return Err(DomainError::Conflict(format!(
+                        "agent {:?} is a shared agent: only organization agents sign in as service accounts (give a shared agent a credential with createAgentToken)",
+                        scope.name
+                    )));
+                }
+                if self.service_account.as_deref() == Some(service_account_id.as_str()) {
+                    return Ok(());
+                }
+                AgentEvent::AgentServiceAccountAssigned {
+                    service_account_id,
+                    service_account_path,
+                    assigned_at: now,
+                }
+            }
+            AgentCommand::UnassignServiceAccount => {
+                let scope = self.existing()?;
+                if self.service_account.is_none() {
+                    return Err(DomainError::Conflict(format!(
+                        "agent {:?} has no service account assigned",
+                        scope.name
+                    )));
+                }
+                AgentEvent::AgentServiceAccountUnassigned { unassigned_at: now }
+            }
             AgentCommand::StartAgentSession { session_id } => AgentEvent::AgentSessionStarted {
                 session_id,
                 tags: self.existing()?.tags.clone(),
@@ -214,7 +256,14 @@ impl Aggregate for Agent {
                     s.run_untagged_jobs = run_untagged_jobs;
                 }
             }
-            AgentEvent::AgentDeleted { .. } => self.scope = None,
+            AgentEvent::AgentDeleted { .. } => {
+                self.scope = None;
+                self.service_account = None;
+            }
+            AgentEvent::AgentServiceAccountAssigned {
+                service_account_id, ..
+            } => self.service_account = Some(service_account_id),
+            AgentEvent::AgentServiceAccountUnassigned { .. } => self.service_account = None,
             // Legacy sessions carried the tags the agent claimed.
             AgentEvent::AgentSessionStarted { tags, .. } => {
                 if let Some(s) = &mut self.scope {

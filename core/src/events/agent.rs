@@ -58,6 +58,15 @@ pub enum AgentEvent {
         last_heartbeat_at: DateTime<Utc>,
         expired_at: DateTime<Utc>,
     },
+    /// An organization agent may now sign in with the tokens of service
+    /// account `service_account_id` (its path then: paths never change).
+    AgentServiceAccountAssigned {
+        service_account_id: String,
+        service_account_path: String,
+        assigned_at: DateTime<Utc>,
+    },
+    /// No service account signs in as it any more.
+    AgentServiceAccountUnassigned { unassigned_at: DateTime<Utc> },
 }
 named_event!(AgentEvent {
     AgentRegistered,
@@ -66,5 +75,7 @@ named_event!(AgentEvent {
     AgentDeleted,
     AgentTokenCreated,
     AgentSessionStarted,
-    AgentSessionExpired
+    AgentSessionExpired,
+    AgentServiceAccountAssigned,
+    AgentServiceAccountUnassigned
 });

@@ -217,6 +217,15 @@ impl JobService for FakeJobService {
 
 #[tonic::async_trait]
 impl AgentService for FakeJobService {
+    async fn create_service_account_token(
+        &self,
+        _: Request<phobos_proto::v1::CreateServiceAccountTokenRequest>,
+    ) -> Result<Response<phobos_proto::v1::CreateServiceAccountTokenResponse>, Status> {
+        Err(Status::unimplemented(
+            "this fake signs in no service account",
+        ))
+    }
+
     async fn create_session(
         &self,
         _: Request<CreateSessionRequest>,
