@@ -77,7 +77,10 @@ async fn graphql(
                 })),
         );
     }
-    let request = body.into_inner().data(caller);
+    let request = body
+        .into_inner()
+        .data(caller)
+        .data(crate::graphql::loaders::for_request(app.pool.clone()));
     let span = tracing::info_span!(
         "graphql",
         operation = request.operation_name.as_deref().unwrap_or("")
@@ -112,6 +115,7 @@ async fn graphiql_or_ws(
                 .map(str::to_string);
             let mut data = Data::default();
             data.insert(Caller(app.authenticate(header.as_deref()).await));
+            data.insert(crate::graphql::loaders::for_request(app.pool.clone()));
             Ok(data)
         })
         .start(&req, payload)

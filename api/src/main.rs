@@ -75,6 +75,8 @@ fn serve() -> ExitCode {
                 tracing_subscriber::EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn")
             }),
         )
+        // Colours only for a terminal, not in log files.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
     let config = match config::Config::load(&config::Env::from_process()) {
         Ok(c) => c,

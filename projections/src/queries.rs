@@ -137,6 +137,22 @@ async fn by_id<T>(
     Ok(r.as_ref().map(map).transpose()?)
 }
 
+/// The rows of `table` with these ids, in no order (for the API's loaders,
+/// which batch the nested reads of one response).
+async fn by_ids<T>(
+    pool: &PgPool,
+    table: &str,
+    columns: &str,
+    ids: &[Uuid],
+    map: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, QueryError> {
+    let rows = sqlx::query(&format!("SELECT {columns} FROM {table} WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(map).collect::<Result<_, sqlx::Error>>()?)
+}
+
 #[derive(Debug, Clone)]
 pub struct OrganizationRow {
     pub id: Uuid,
@@ -170,6 +186,14 @@ pub async fn organizations(
 
 pub async fn organization(pool: &PgPool, id: Uuid) -> Result<Option<OrganizationRow>, QueryError> {
     by_id(pool, "organizations", ORG_COLS, id, org).await
+}
+
+/// The organizations with these ids (one query).
+pub async fn organizations_by_ids(
+    pool: &PgPool,
+    ids: &[Uuid],
+) -> Result<Vec<OrganizationRow>, QueryError> {
+    by_ids(pool, "organizations", ORG_COLS, ids, org).await
 }
 
 #[derive(Debug, Clone)]
@@ -211,6 +235,11 @@ pub async fn projects(
 
 pub async fn project(pool: &PgPool, id: Uuid) -> Result<Option<ProjectRow>, QueryError> {
     by_id(pool, "projects", PROJECT_COLS, id, project_row).await
+}
+
+/// The projects with these ids (one query).
+pub async fn projects_by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<ProjectRow>, QueryError> {
+    by_ids(pool, "projects", PROJECT_COLS, ids, project_row).await
 }
 
 #[derive(Debug, Clone)]
@@ -402,6 +431,11 @@ pub async fn pipelines(
 
 pub async fn pipeline(pool: &PgPool, id: Uuid) -> Result<Option<PipelineRow>, QueryError> {
     by_id(pool, "pipelines", PIPELINE_COLS, id, pipeline_row).await
+}
+
+/// The pipelines with these ids (one query).
+pub async fn pipelines_by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<PipelineRow>, QueryError> {
+    by_ids(pool, "pipelines", PIPELINE_COLS, ids, pipeline_row).await
 }
 
 #[derive(Debug, Clone)]
@@ -615,6 +649,24 @@ pub async fn jobs_of_pipeline(pool: &PgPool, pipeline_id: Uuid) -> Result<Vec<Jo
         "SELECT {JOB_COLS} FROM jobs WHERE pipeline_id = $1 ORDER BY queued_at, id"
     ))
     .bind(pipeline_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(job_row)
+        .collect::<Result<_, sqlx::Error>>()?)
+}
+
+/// The jobs of these pipelines (one query), each pipeline's in the order
+/// of [`jobs_of_pipeline`].
+pub async fn jobs_of_pipelines(
+    pool: &PgPool,
+    pipeline_ids: &[Uuid],
+) -> Result<Vec<JobRow>, QueryError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {JOB_COLS} FROM jobs WHERE pipeline_id = ANY($1) ORDER BY queued_at, id"
+    ))
+    .bind(pipeline_ids)
     .fetch_all(pool)
     .await?;
     Ok(rows

@@ -9,6 +9,7 @@ pub mod approvals;
 pub mod enums;
 pub mod identity;
 pub mod ids;
+pub mod loaders;
 mod mutation;
 mod query;
 mod subscription;

@@ -610,34 +610,53 @@ impl PipelineNode {
     /// A nested or deployment pipeline node: the pipeline its current run
     /// started (none until it is ready).
     async fn child_pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
+        use super::loaders::{failed, reads, PipelineById, ProjectById};
         let Some(id) = self.0.child_pipeline_id else {
             return Ok(None);
         };
         authed(ctx)?;
-        super::query::pipeline_by_id(ctx, id).await
+        // Nested and deployment pipelines are in their parent's project,
+        // which the caller sees (it got this node).
+        let Some(child) = reads(ctx)
+            .load_one(PipelineById(id))
+            .await
+            .map_err(failed)?
+        else {
+            return Ok(None);
+        };
+        let Some(project) = reads(ctx)
+            .load_one(ProjectById(child.project_id))
+            .await
+            .map_err(failed)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Pipeline(child, project)))
     }
     /// Its runs, oldest first: one per job (a gate's attempts, retries).
     /// A task without actions has none.
     async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<PipelineNodeAttempt>> {
+        use super::loaders::{failed, reads, JobsOfPipeline, ProjectById};
         authed(ctx)?;
-        let pool = &app(ctx).pool;
-        let Some(pipeline) = queries::pipeline(pool, self.0.pipeline_id)
+        let jobs: Vec<JobRow> = reads(ctx)
+            .load_one(JobsOfPipeline(self.0.pipeline_id))
             .await
-            .map_err(gql_err)?
-        else {
-            return Ok(vec![]);
-        };
-        let Some(project) = queries::project(pool, pipeline.project_id)
-            .await
-            .map_err(gql_err)?
-        else {
-            return Ok(vec![]);
-        };
-        let jobs = queries::jobs_of_pipeline(pool, self.0.pipeline_id)
-            .await
-            .map_err(gql_err)?;
-        jobs.into_iter()
+            .map_err(failed)?
+            .unwrap_or_default()
+            .into_iter()
             .filter(|j| j.node_path == self.0.path)
+            .collect();
+        let Some(first) = jobs.first() else {
+            return Ok(vec![]);
+        };
+        let Some(project) = reads(ctx)
+            .load_one(ProjectById(first.project_id))
+            .await
+            .map_err(failed)?
+        else {
+            return Ok(vec![]);
+        };
+        jobs.into_iter()
             .enumerate()
             .map(|(i, j)| {
                 Ok(PipelineNodeAttempt {
@@ -818,13 +837,14 @@ impl Agent {
     }
     /// `prn:agent:NAME` (shared) or `prn:agent:ORG/NAME` (organization).
     async fn prn(&self, ctx: &Context<'_>) -> Result<String> {
+        use super::loaders::{failed, reads, OrganizationName};
         Ok(match self.row.organization_id {
             None => format!("prn:agent:{}", self.row.name),
             Some(org) => {
-                let org = queries::organization(&super::app(ctx).pool, org)
+                let org = reads(ctx)
+                    .load_one(OrganizationName(org))
                     .await
-                    .map_err(super::gql_err)?
-                    .map(|o| o.name)
+                    .map_err(failed)?
                     .unwrap_or_default();
                 format!("prn:agent:{org}/{}", self.row.name)
             }
