@@ -296,6 +296,24 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         .unwrap()
         .to_string();
     let node = "stage.s.task.t";
+    // A lifecycle and a release of it.
+    let lifecycle_hcl = "stage \"s\" {\n  deployment {\n    environment = \"dev\"\n  }\n}\n";
+    let d = server.gql(
+        "mutation($p: ID!, $h: String!) { createReleaseLifecycle(input: {projectId: $p, name: \"lc\", hcl: $h}) { releaseLifecycle { id } problems { message } } }",
+        json!({ "p": project, "h": lifecycle_hcl }),
+    );
+    let lifecycle = d["createReleaseLifecycle"]["releaseLifecycle"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{d}"))
+        .to_string();
+    let d = server.gql(
+        "mutation($p: ID!, $l: ID!, $t: ID!) { createRelease(input: {projectId: $p, lifecycleId: $l, semanticVersion: \"0.0.1\", deploymentTemplates: [{environmentName: \"dev\", pipelineTemplateId: $t}]}) { release { id } problems { message } } }",
+        json!({ "p": project, "l": lifecycle, "t": template }),
+    );
+    let the_release = d["createRelease"]["release"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{d}"))
+        .to_string();
 
     // The matrix: every root operation. Each: (root field, query, variables
     // for caller u, whether its answer is a payload with problems).
@@ -345,6 +363,11 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         ("deleteMembership", "mutation($id: ID!) { deleteMembership(input: {id: $id}) { problems { code message } } }", Box::new(|u| json!({"id": membership_of[u]})), true),
         ("createServiceAccount", "mutation($p: ID!, $n: String!) { createServiceAccount(input: {projectId: $p, name: $n, oidcTrustPolicies: [{issuer: \"https://ci.example.test\", boundClaims: [{name: \"sub\", value: \"x\"}, {name: \"aud\", value: \"phobos\"}]}]}) { problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("sa-{u}")})), true),
         ("updateServiceAccount", "mutation($id: ID!, $d: String!) { updateServiceAccount(input: {id: $id, description: $d}) { problems { code message } } }", Box::new(|u| json!({"id": psa, "d": u})), true),
+        ("release", "query($id: ID!) { release(id: $id) { id } }", Box::new(|_| json!({"id": the_release})), true),
+        ("createReleaseLifecycle", "mutation($p: ID!, $n: String!, $h: String!) { createReleaseLifecycle(input: {projectId: $p, name: $n, hcl: $h}) { problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("lc-{u}"), "h": lifecycle_hcl})), true),
+        ("updateReleaseLifecycle", "mutation($id: ID!, $h: String!) { updateReleaseLifecycle(input: {id: $id, hcl: $h}) { problems { code message } } }", Box::new(|_| json!({"id": lifecycle, "h": lifecycle_hcl})), true),
+        ("createRelease", "mutation($p: ID!, $l: ID!, $t: ID!, $v: String!) { createRelease(input: {projectId: $p, lifecycleId: $l, semanticVersion: $v, deploymentTemplates: [{environmentName: \"dev\", pipelineTemplateId: $t}]}) { problems { code message } } }", Box::new(|u| json!({"p": project, "l": lifecycle, "t": template, "v": format!("1.0.0-{u}")})), true),
+        ("updateRelease", "mutation($id: ID!, $n: String!) { updateRelease(input: {id: $id, notes: $n}) { problems { code message } } }", Box::new(|u| json!({"id": the_release, "n": u})), true),
         ("createApprovalRule", "mutation($p: ID!, $n: String!) { createApprovalRule(input: {projectId: $p, name: $n, users: [\"viewer\"]}) { problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("ar-{u}")})), true),
         ("updateApprovalRule", "mutation($id: ID!) { updateApprovalRule(input: {id: $id, description: \"changed\"}) { problems { code message } } }", Box::new(|u| json!({"id": rule_of[u]})), true),
         ("deleteApprovalRule", "mutation($id: ID!) { deleteApprovalRule(input: {id: $id}) { problems { code message } } }", Box::new(|u| json!({"id": rule_of[u]})), true),

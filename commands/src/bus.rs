@@ -103,6 +103,8 @@ pub struct CommandBus {
     signing_keys: PostgresCqrs<SigningKey>,
     service_accounts: PostgresCqrs<ServiceAccount>,
     resource_limits: PostgresCqrs<ResourceLimit>,
+    release_lifecycles: PostgresCqrs<ReleaseLifecycle>,
+    releases: PostgresCqrs<Release>,
     locks: crate::locks::AggregateLocks,
 }
 
@@ -161,6 +163,8 @@ impl CommandBus {
             signing_keys: postgres_cqrs(pool.clone(), vec![], services.clone()),
             service_accounts: postgres_cqrs(pool.clone(), vec![], services.clone()),
             resource_limits: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            release_lifecycles: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            releases: postgres_cqrs(pool.clone(), vec![], services.clone()),
             locks: Default::default(),
             jobs: postgres_cqrs(pool.clone(), vec![], services),
             pool,
@@ -297,6 +301,30 @@ impl CommandBus {
         ctx: &CommandContext,
     ) -> Result<Appended, CommandError> {
         execute(&self.pool, &self.locks, &self.approval_rules, id, cmd, ctx).await
+    }
+    pub async fn release_lifecycle(
+        &self,
+        id: &str,
+        cmd: ReleaseLifecycleCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(
+            &self.pool,
+            &self.locks,
+            &self.release_lifecycles,
+            id,
+            cmd,
+            ctx,
+        )
+        .await
+    }
+    pub async fn release(
+        &self,
+        id: &str,
+        cmd: ReleaseCommand,
+        ctx: &CommandContext,
+    ) -> Result<Appended, CommandError> {
+        execute(&self.pool, &self.locks, &self.releases, id, cmd, ctx).await
     }
 }
 

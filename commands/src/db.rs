@@ -80,6 +80,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agent service accounts",
         include_str!("../../migrations/0014_agent_service_accounts.sql"),
     ),
+    (
+        15,
+        "releases",
+        include_str!("../../migrations/0015_releases.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

@@ -18,7 +18,9 @@
 //!   `PipelineSucceeded` / `PipelineFailed` / `PipelineCanceled` →
 //!   `ChildEnded`;
 //! - `NodeCancelRequested` / `NodeCanceled` with a child → `CancelPipeline`
-//!   of the child (forced for `NodeCanceled`).
+//!   of the child (forced for `NodeCanceled`);
+//! - `ReleaseCreated` → `CreatePipeline` of the release's lifecycle
+//!   pipeline (its id fixed by the release; `AlreadyExists` is done).
 //!
 //! The policy worker is a [`subscription`](crate::subscription) whose
 //! effects are commands, not writes in the batch transaction: it is
@@ -229,6 +231,33 @@ impl Policies {
                     }
                 }
             }
+            // A release's lifecycle pipeline, created once (its id is
+            // fixed by the release; a second create is AlreadyExists).
+            aggregate::RELEASE => match ev.decode::<phobos_core::events::ReleaseEvent>()? {
+                phobos_core::events::ReleaseEvent::ReleaseCreated {
+                    project_id,
+                    lifecycle_id,
+                    pipeline_id,
+                    graph,
+                    created_at,
+                    ..
+                } => {
+                    let cmd = PipelineCommand::CreatePipeline {
+                        pipeline_id: pipeline_id.clone(),
+                        project_id,
+                        template_id: lifecycle_id,
+                        graph,
+                        created_at: Some(created_at),
+                        origin: PipelineOrigin {
+                            pipeline_type: PipelineType::ReleaseLifecycle,
+                            release_id: Some(ev.aggregate_id.clone()),
+                            ..Default::default()
+                        },
+                    };
+                    Some(Effect::Pipeline(pipeline_id, cmd))
+                }
+                phobos_core::events::ReleaseEvent::ReleaseUpdated { .. } => None,
+            },
             _ => None,
         };
         if let Some(effect) = effect {
@@ -365,6 +394,7 @@ impl Policies {
                 }),
                 environment: spec.environment.clone(),
                 ancestry,
+                release_id: None,
             },
         };
         match self.bus.pipeline(&spec.child_pipeline_id, cmd, ctx).await {

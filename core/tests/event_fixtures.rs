@@ -723,6 +723,7 @@ fn record_nested() -> (
             }),
             environment: Some("prod".into()),
             ancestry: vec!["tmpl".into()],
+            release_id: None,
         },
     };
     let env = phobos_core::events::EnvironmentEvent::EnvironmentCreated {
@@ -846,6 +847,33 @@ fn stored_identity_events_decode() {
             "ResourceLimit" => check::<phobos_core::events::ResourceLimitEvent>(event),
             "Pipeline" => check::<PipelineEvent>(event),
             "Agent" => check::<phobos_core::events::AgentEvent>(event),
+            other => panic!("unknown aggregate {other}"),
+        }
+    }
+}
+
+// `fixtures/release_events.jsonl`: a lifecycle, a new version of it, a
+// release (with its compiled lifecycle graph) and its update, as the build
+// of 2026-12-01 (stop 18) wrote them (taken from a test's log). Each line
+// decodes, names itself as stored, and encodes back to the same JSON.
+#[test]
+fn stored_release_events_decode() {
+    use phobos_core::events::{NamedEvent, ReleaseEvent, ReleaseLifecycleEvent};
+    fn check<E: serde::de::DeserializeOwned + serde::Serialize + NamedEvent>(
+        v: &serde_json::Value,
+    ) {
+        let e: E = serde_json::from_value(v.clone()).unwrap_or_else(|err| panic!("{v}: {err}"));
+        let name = v.as_object().unwrap().keys().next().unwrap();
+        assert_eq!(e.name(), name);
+        assert_eq!(&serde_json::to_value(&e).unwrap(), v);
+    }
+    let lines = read_lines("release_events.jsonl");
+    assert_eq!(lines.len(), 4);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        match v["aggregate"].as_str().unwrap() {
+            "ReleaseLifecycle" => check::<ReleaseLifecycleEvent>(&v["event"]),
+            "Release" => check::<ReleaseEvent>(&v["event"]),
             other => panic!("unknown aggregate {other}"),
         }
     }

@@ -14,6 +14,7 @@
 pub mod identity;
 pub mod projector;
 pub mod queries;
+pub mod releases;
 pub mod timers;
 
 pub use projector::{Projector, PROJECTION_SUBSCRIPTION};

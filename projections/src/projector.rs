@@ -181,6 +181,8 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
         aggregate::TEAM => team(tx, id, &actor, ev).await?,
         aggregate::APPROVAL_RULE => approval_rule(tx, id, &actor, ev).await?,
         aggregate::SERVICE_ACCOUNT => service_account(tx, id, &actor, ev).await?,
+        aggregate::RELEASE_LIFECYCLE => release_lifecycle(tx, id, &actor, ev).await?,
+        aggregate::RELEASE => release(tx, id, &actor, ev).await?,
         aggregate::RESOURCE_LIMIT => {
             let phobos_core::events::ResourceLimitEvent::ResourceLimitUpdated {
                 name, value, ..
@@ -1080,4 +1082,159 @@ pub fn agent_type_name(t: AgentType) -> &'static str {
         AgentType::Organization => "ORGANIZATION",
         AgentType::Shared => "SHARED",
     }
+}
+
+async fn release_lifecycle(
+    tx: &mut PgConnection,
+    id: Uuid,
+    actor: &str,
+    ev: &RecordedEvent,
+) -> Result<(), LogError> {
+    use phobos_core::events::ReleaseLifecycleEvent::*;
+    match ev.decode::<phobos_core::events::ReleaseLifecycleEvent>()? {
+        ReleaseLifecycleCreated {
+            organization_id,
+            project_id,
+            path,
+            name,
+            object_key,
+            sha256,
+            size,
+            created_at,
+        } => {
+            sqlx::query(
+                "INSERT INTO release_lifecycles (id, organization_id, project_id, path, name, version, created_by, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $7)",
+            )
+            .bind(id)
+            .bind(uuid_of(ev, &organization_id)?)
+            .bind(project_id.as_deref().map(|p| uuid_of(ev, p)).transpose()?)
+            .bind(path)
+            .bind(name)
+            .bind(actor)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+            lifecycle_version(tx, id, 1, &object_key, &sha256, size, actor, created_at).await?;
+        }
+        ReleaseLifecycleVersionCreated {
+            version,
+            object_key,
+            sha256,
+            size,
+            created_at,
+        } => {
+            sqlx::query(
+                "UPDATE release_lifecycles SET version = $2, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(version as i32)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+            lifecycle_version(
+                tx,
+                id,
+                version,
+                &object_key,
+                &sha256,
+                size,
+                actor,
+                created_at,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn lifecycle_version(
+    tx: &mut PgConnection,
+    id: Uuid,
+    version: u32,
+    object_key: &str,
+    sha256: &str,
+    size: u64,
+    actor: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), LogError> {
+    sqlx::query(
+        "INSERT INTO release_lifecycle_versions (lifecycle_id, version, object_key, sha256, size, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(version as i32)
+    .bind(object_key)
+    .bind(sha256)
+    .bind(size as i64)
+    .bind(actor)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn release(
+    tx: &mut PgConnection,
+    id: Uuid,
+    actor: &str,
+    ev: &RecordedEvent,
+) -> Result<(), LogError> {
+    use phobos_core::events::ReleaseEvent::*;
+    let json =
+        |v: serde_json::Result<serde_json::Value>| v.map_err(|e| LogError::Handler(e.to_string()));
+    match ev.decode::<phobos_core::events::ReleaseEvent>()? {
+        ReleaseCreated {
+            project_id,
+            lifecycle_id,
+            lifecycle_version,
+            semantic_version,
+            deployment_templates,
+            variables,
+            due_date,
+            notes,
+            pre_release,
+            pipeline_id,
+            created_at,
+            ..
+        } => {
+            sqlx::query(
+                "INSERT INTO releases (id, project_id, lifecycle_id, lifecycle_version, semantic_version, pipeline_id,
+                                       deployment_templates, variables, due_date, notes, pre_release, created_by, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+            )
+            .bind(id)
+            .bind(uuid_of(ev, &project_id)?)
+            .bind(uuid_of(ev, &lifecycle_id)?)
+            .bind(lifecycle_version as i32)
+            .bind(semantic_version)
+            .bind(uuid_of(ev, &pipeline_id)?)
+            .bind(json(serde_json::to_value(&deployment_templates))?)
+            .bind(json(serde_json::to_value(&variables))?)
+            .bind(due_date)
+            .bind(notes)
+            .bind(pre_release)
+            .bind(actor)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ReleaseUpdated {
+            notes,
+            due_date,
+            updated_at,
+        } => {
+            sqlx::query(
+                "UPDATE releases SET notes = $2, due_date = $3, updated_at = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(notes)
+            .bind(due_date)
+            .bind(updated_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
 }

@@ -28,11 +28,11 @@ pub struct PageRequest {
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 500;
 
-fn cursor_of(created_at: DateTime<Utc>, id: Uuid) -> String {
+pub(crate) fn cursor_of(created_at: DateTime<Utc>, id: Uuid) -> String {
     format!("{}:{}", created_at.timestamp_micros(), id)
 }
 
-fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), QueryError> {
+pub(crate) fn parse_cursor(c: &str) -> Result<(DateTime<Utc>, Uuid), QueryError> {
     let bad = || {
         QueryError::BadCursor(format!(
             "{c:?} is not a cursor of this list: pass the cursor of an edge you received"

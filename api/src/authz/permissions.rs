@@ -9,8 +9,8 @@ use phobos_core::access::Role;
 pub enum Permission {
     /// See the scope and everything in it.
     View,
-    /// Create and run pipelines; start, cancel and retry their nodes; change
-    /// a node's schedule.
+    /// Create and run pipelines and releases; start, cancel and retry their
+    /// nodes; change a node's schedule.
     RunPipelines,
     /// Create pipeline templates.
     ManagePipelineTemplates,
@@ -42,7 +42,7 @@ pub const PERMISSIONS: &[(Permission, Role, &str)] = &[
     (
         Permission::RunPipelines,
         Role::Developer,
-        "create and run pipelines; start, cancel and retry nodes; change a node's schedule",
+        "create and run pipelines and releases; start, cancel and retry nodes; change a node's schedule",
     ),
     (
         Permission::ManagePipelineTemplates,

@@ -48,8 +48,11 @@ mirror!(
         Runbook,
         /// A `pipeline` node with `pipeline_type = "nested"`.
         Nested,
-        /// A `pipeline` node with `pipeline_type = "deployment"`.
+        /// A `pipeline` node with `pipeline_type = "deployment"`, or a
+        /// release's deployment.
         Deployment,
+        /// A release's lifecycle (`createRelease`).
+        ReleaseLifecycle,
     }
 );
 

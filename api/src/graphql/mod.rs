@@ -12,6 +12,7 @@ pub mod ids;
 pub mod loaders;
 mod mutation;
 mod query;
+pub mod releases;
 mod subscription;
 pub mod types;
 

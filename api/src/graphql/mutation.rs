@@ -716,6 +716,51 @@ pub struct ResourceLimitPayload {
 /// say what the caller can fix.
 #[Object]
 impl MutationRoot {
+    /// Creates a release lifecycle of an organization (usable by all its
+    /// projects) or a project (Release Managers and Owners). Its template
+    /// is version 1.
+    async fn create_release_lifecycle(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The lifecycle to create.")]
+        input: super::releases::CreateReleaseLifecycleInput,
+    ) -> Result<super::releases::ReleaseLifecyclePayload> {
+        super::releases::create_lifecycle(ctx, input).await
+    }
+
+    /// A new version of a lifecycle's template; releases already made keep
+    /// the version they were made with.
+    async fn update_release_lifecycle(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The lifecycle and its new template.")]
+        input: super::releases::UpdateReleaseLifecycleInput,
+    ) -> Result<super::releases::ReleaseLifecyclePayload> {
+        super::releases::update_lifecycle(ctx, input).await
+    }
+
+    /// Creates a release (Developers and above): an immutable snapshot of
+    /// the lifecycle's template, each environment's deployment template
+    /// and the variables, and starts its lifecycle pipeline.
+    async fn create_release(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The release to create.")] input: super::releases::CreateReleaseInput,
+    ) -> Result<super::releases::ReleasePayload> {
+        super::releases::create_release(ctx, input).await
+    }
+
+    /// Changes a release's notes or due date (nothing else of a release
+    /// changes).
+    async fn update_release(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The release and what changes.")]
+        input: super::releases::UpdateReleaseInput,
+    ) -> Result<super::releases::ReleasePayload> {
+        super::releases::update_release(ctx, input).await
+    }
+
     /// Changes a resource limit (administrators only); creates already over
     /// a lowered limit stay.
     async fn update_resource_limit(

@@ -127,6 +127,15 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
 /// absent (null).
 #[Object]
 impl QueryRoot {
+    /// A release by id, if the caller sees its project.
+    async fn release(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The release's id.")] id: ID,
+    ) -> Result<Option<super::releases::Release>> {
+        super::releases::release_by_id(ctx, &id).await
+    }
+
     /// The caller: a user (signed in with the built-in identity provider or
     /// an external one) or an agent.
     async fn me(&self, ctx: &Context<'_>) -> Result<Principal> {

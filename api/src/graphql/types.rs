@@ -129,6 +129,20 @@ impl Organization {
             .map(super::approvals::ApprovalRule)
             .collect())
     }
+    /// Its release lifecycles (usable by all its projects), by name.
+    async fn release_lifecycles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default all).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+    ) -> Result<Connection<String, super::releases::ReleaseLifecycle>> {
+        let scope = crate::authz::Scope::organization(self.0.id);
+        let rows = app(ctx)
+            .release_lifecycles_of(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?;
+        Ok(super::releases::lifecycle_connection(rows, first, after))
+    }
     /// Its own memberships (each counts in all its projects).
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<super::identity::Membership>> {
         let scope = crate::authz::Scope::organization(self.0.id);
@@ -205,6 +219,30 @@ impl Project {
             .into_iter()
             .map(super::approvals::ApprovalRule)
             .collect())
+    }
+    /// Its own release lifecycles, by name (its organization's are usable
+    /// too: see `Organization.releaseLifecycles`).
+    async fn release_lifecycles(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default all).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+    ) -> Result<Connection<String, super::releases::ReleaseLifecycle>> {
+        let scope = crate::authz::Scope::project(self.0.organization_id, self.0.id);
+        let rows = app(ctx)
+            .release_lifecycles_of(authed(ctx)?, scope)
+            .await
+            .map_err(gql_err)?;
+        Ok(super::releases::lifecycle_connection(rows, first, after))
+    }
+    /// Its releases, newest first.
+    async fn releases(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+    ) -> Result<Connection<String, super::releases::Release>> {
+        super::releases::project_releases(ctx, &self.0, first, after).await
     }
     /// The memberships of the project itself (its organization's
     /// memberships count here too: see `Organization.memberships`).
@@ -447,6 +485,19 @@ impl Pipeline {
     #[graphql(name = "type")]
     async fn pipeline_type(&self) -> Result<PipelineType> {
         PipelineType::from_row(&self.0.pipeline_type)
+    }
+    /// The release whose lifecycle it runs (RELEASE_LIFECYCLE).
+    async fn release(&self, ctx: &Context<'_>) -> Result<Option<super::releases::Release>> {
+        if self.0.pipeline_type != "RELEASE_LIFECYCLE" {
+            return Ok(None);
+        }
+        authed(ctx)?;
+        Ok(
+            phobos_projections::releases::release_of_pipeline(&app(ctx).pool, self.0.id)
+                .await
+                .map_err(gql_err)?
+                .map(|r| super::releases::Release(r, self.1.clone())),
+        )
     }
     /// The pipeline and node that started it (NESTED, DEPLOYMENT).
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<PipelineParent>> {

@@ -26,6 +26,8 @@ pub(crate) use identity::MembershipScope;
 mod organizations;
 mod pipelines;
 mod reads;
+mod releases;
+pub(crate) use releases::NewRelease;
 mod resource_limits;
 mod service_accounts;
 pub(crate) use service_accounts::{policies_of, service_account_id_of};

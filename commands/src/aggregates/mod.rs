@@ -17,6 +17,7 @@ mod organization;
 mod pipeline;
 mod pipeline_template;
 mod project;
+mod release;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,10 @@ pub use organization::{Organization, OrganizationCommand};
 pub use pipeline::{Pipeline, PipelineCommand, PIPELINE_SNAPSHOT_EVERY, PIPELINE_STATE_SHAPE};
 pub use pipeline_template::{PipelineTemplate, PipelineTemplateCommand};
 pub use project::{Project, ProjectCommand};
+pub use release::{
+    release_id, release_lifecycle_id, release_pipeline_id, Release, ReleaseCommand,
+    ReleaseLifecycle, ReleaseLifecycleCommand,
+};
 
 use phobos_core::events::{NamedEvent, EVENT_VERSION};
 

@@ -18,3 +18,5 @@ pub const APPROVAL_RULE: &str = "ApprovalRule";
 pub const SIGNING_KEY: &str = "SigningKey";
 pub const SERVICE_ACCOUNT: &str = "ServiceAccount";
 pub const RESOURCE_LIMIT: &str = "ResourceLimit";
+pub const RELEASE_LIFECYCLE: &str = "ReleaseLifecycle";
+pub const RELEASE: &str = "Release";

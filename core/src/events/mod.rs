@@ -17,6 +17,7 @@ mod job;
 mod metadata;
 mod organization;
 mod pipeline;
+mod release;
 
 pub use agent::{AgentEvent, AgentType};
 pub use approval_rule::{ApprovalRuleEvent, ApprovalRuleSnapshot};
@@ -31,6 +32,9 @@ pub use organization::{
 };
 pub use pipeline::{
     ChildSpec, NodeOutputs, ParentRef, PipelineEvent, PipelineOrigin, PipelineType, SkipCause,
+};
+pub use release::{
+    ReleaseDeploymentTemplate, ReleaseEvent, ReleaseLifecycleEvent, ReleaseVariable,
 };
 
 /// The version every event is written with today.

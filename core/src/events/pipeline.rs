@@ -60,13 +60,20 @@ pub enum PipelineType {
     Runbook,
     /// Started by a `pipeline` node with `pipeline_type = "nested"`.
     Nested,
-    /// Started by a `pipeline` node with `pipeline_type = "deployment"`, in
-    /// an environment.
+    /// Started by a `pipeline` node with `pipeline_type = "deployment"` (or
+    /// a release lifecycle's deployment), in an environment.
     Deployment,
+    /// A release's lifecycle (`createRelease`).
+    ReleaseLifecycle,
 }
 
 impl PipelineType {
-    pub const ALL: &'static [PipelineType] = &[Self::Runbook, Self::Nested, Self::Deployment];
+    pub const ALL: &'static [PipelineType] = &[
+        Self::Runbook,
+        Self::Nested,
+        Self::Deployment,
+        Self::ReleaseLifecycle,
+    ];
 
     /// The name used in read models and the API.
     pub fn as_str(self) -> &'static str {
@@ -74,6 +81,7 @@ impl PipelineType {
             Self::Runbook => "RUNBOOK",
             Self::Nested => "NESTED",
             Self::Deployment => "DEPLOYMENT",
+            Self::ReleaseLifecycle => "RELEASE_LIFECYCLE",
         }
     }
 
@@ -106,6 +114,10 @@ pub struct PipelineOrigin {
     /// is the length.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ancestry: Vec<String>,
+    /// A release's lifecycle pipeline: the release (added 2026-12-01,
+    /// stop 18).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_id: Option<String>,
 }
 
 impl PipelineOrigin {

@@ -144,10 +144,12 @@ impl PipelineRun {
             return again;
         }
 
-        // A failed node (or, without one, a canceled node) stops its stage.
-        let failed = nodes
-            .iter()
-            .find(|n| self.status_of(&n.path) == NodeStatus::Failed);
+        // A failed node (or, without one, a canceled node) stops its stage;
+        // not a deployment with `on_error = "continue"`, whose stage goes on.
+        let failed = nodes.iter().find(|n| {
+            self.status_of(&n.path) == NodeStatus::Failed
+                && n.on_error != Some(crate::template::model::OnError::Continue)
+        });
         let canceled = nodes
             .iter()
             .find(|n| self.status_of(&n.path) == NodeStatus::Canceled);
@@ -376,7 +378,10 @@ impl PipelineRun {
         };
         // Every NodeBecameReady starts a run of the node.
         let attempt = self.nodes.get(&path).map_or(0, |s| s.attempt) + 1;
-        if n.kind == NodeKind::Pipeline {
+        // A release's deployments start their environment's pipeline (the
+        // release filled in `pipeline` when it was created).
+        if n.kind == NodeKind::Pipeline || (n.kind == NodeKind::Deployment && n.pipeline.is_some())
+        {
             return match super::children::child_spec(self, n, attempt, now) {
                 Ok(child) => PipelineEvent::NodeBecameReady {
                     path,

@@ -20,8 +20,11 @@ pub fn unsupported(graph: &ExecutionGraph) -> Vec<(String, String)> {
         };
         match node.kind {
             NodeKind::Task | NodeKind::Pipeline => {}
-            // A release lifecycle's deployment block (releases: not yet).
-            NodeKind::Deployment => say("(a deployment)"),
+            // A release fills in what its deployments run.
+            NodeKind::Deployment if node.pipeline.is_some() => {}
+            NodeKind::Deployment => say(
+                "(a release lifecycle's deployment, which runs only in a release: createRelease)",
+            ),
         }
     }
     out

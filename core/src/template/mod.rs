@@ -156,6 +156,22 @@ pub struct Compiled {
     pub warnings: Diagnostics,
 }
 
+/// The names of the variables a template declares, in file order (a
+/// release gives each template only the variables it declares).
+pub fn declared_variables(source: &str) -> Result<Vec<String>, Diagnostics> {
+    let body = parse_body(source).map_err(|d| {
+        let mut diags = Diagnostics::default();
+        diags.push(d);
+        diags.locate(source);
+        diags
+    })?;
+    Ok(body
+        .blocks()
+        .filter(|b| b.ident.as_str() == "variable")
+        .filter_map(|b| b.labels.first().map(|l| l.as_str().to_string()))
+        .collect())
+}
+
 /// Parses, expands, validates and evaluates a template. On failure, returns
 /// every diagnostic found (errors and warnings), located and in source order.
 pub fn compile(source: &str, opts: &CompileOptions) -> Result<Compiled, Diagnostics> {
