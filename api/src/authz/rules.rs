@@ -130,6 +130,7 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Mutation", "updateServiceAccount", In(ManageServiceAccounts), ""),
     ("Mutation", "serviceAccountCreateToken", Public, "with an OIDC token one of the account's trust policies accepts"),
     ("Query", "release", In(View), ""),
+    ("Query", "releaseDiff", In(View), "both releases, of one project"),
     ("Mutation", "createReleaseLifecycle", In(ManageReleaseLifecycles), ""),
     ("Mutation", "updateReleaseLifecycle", In(ManageReleaseLifecycles), ""),
     ("Mutation", "createRelease", In(RunPipelines), ""),

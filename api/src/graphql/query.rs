@@ -127,6 +127,19 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
 /// absent (null).
 #[Object]
 impl QueryRoot {
+    /// What changed between two releases of one project: lifecycle
+    /// version, each environment's template (with a line diff), each
+    /// variable, and each deployment's outcome. Null if the caller does not
+    /// see them.
+    async fn release_diff(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The first release's id.")] from: ID,
+        #[graphql(desc = "The second release's id.")] to: ID,
+    ) -> Result<Option<super::releases::ReleaseDiff>> {
+        super::releases::release_diff(ctx, &from, &to).await
+    }
+
     /// A release by id, if the caller sees its project.
     async fn release(
         &self,

@@ -201,6 +201,18 @@ impl Release {
             })
             .collect()
     }
+    /// Its deployments, one per environment, in lifecycle order: status,
+    /// pipeline, when, and lead time.
+    async fn deployments(&self, ctx: &Context<'_>) -> Result<Vec<ReleaseDeployment>> {
+        authed(ctx)?;
+        Ok(app(ctx)
+            .release_deployments(&self.0)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(ReleaseDeployment)
+            .collect())
+    }
     /// Its lifecycle pipeline (null for a moment after creation, until
     /// the pipeline exists).
     async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
@@ -467,4 +479,212 @@ pub(crate) async fn release_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<R
         .await
         .map_err(gql_err)?
         .map(|(r, p)| Release(r, p)))
+}
+
+/// One environment's deployment of a release.
+pub struct ReleaseDeployment(pub crate::service::DeploymentOutcome);
+
+/// One environment's deployment of a release.
+#[Object]
+impl ReleaseDeployment {
+    /// The environment.
+    async fn environment_name(&self) -> &str {
+        &self.0.environment
+    }
+    /// Its lifecycle node's status (FAILED with `on_error = "continue"`
+    /// too).
+    async fn status(&self) -> Result<super::enums::NodeStatus> {
+        super::enums::NodeStatus::from_row(&self.0.status)
+    }
+    /// The DEPLOYMENT pipeline its latest attempt started, if any.
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
+        let Some(id) = self.0.child_pipeline_id else {
+            return Ok(None);
+        };
+        authed(ctx)?;
+        super::query::pipeline_by_id(ctx, id).await
+    }
+    /// When it started.
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    /// When it finished.
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+    /// Lead time: seconds from the release's creation to this deployment
+    /// succeeding (null until it has).
+    async fn lead_time_seconds(&self) -> Option<f64> {
+        self.0.lead_time_seconds
+    }
+}
+
+/// A lifecycle and the version of its template a release was made with.
+#[derive(SimpleObject)]
+pub struct ReleaseLifecycleVersion {
+    /// The lifecycle's name.
+    pub name: String,
+    /// Its template's version.
+    pub version: i32,
+}
+
+/// The lifecycles of two releases.
+#[derive(SimpleObject)]
+pub struct ReleaseLifecycleDiff {
+    /// The first release's.
+    pub from: ReleaseLifecycleVersion,
+    /// The second release's.
+    pub to: ReleaseLifecycleVersion,
+    /// A unified line diff of the two templates (null when they are the
+    /// same version of the same lifecycle).
+    pub hcl_diff: Option<String>,
+}
+
+/// A pipeline template, by id and name.
+#[derive(SimpleObject)]
+pub struct PipelineTemplateRef {
+    /// Its global id.
+    pub id: ID,
+    /// Its name.
+    pub name: String,
+}
+
+/// One environment's deployment templates in two releases.
+#[derive(SimpleObject)]
+pub struct ReleaseEnvironmentDiff {
+    /// The environment.
+    pub name: String,
+    /// The first release's template (null: it did not deploy there).
+    pub template_from: Option<PipelineTemplateRef>,
+    /// The second release's template (null: it does not deploy there).
+    pub template_to: Option<PipelineTemplateRef>,
+    /// A unified line diff of the two templates (null when the same).
+    pub hcl_diff: Option<String>,
+}
+
+/// How a variable differs between two releases.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VariableChangeKind {
+    /// Only the second release has it.
+    Added,
+    /// Only the first release has it.
+    Removed,
+    /// Both have it, with different values.
+    Changed,
+}
+
+/// A variable that differs between two releases.
+#[derive(SimpleObject)]
+pub struct ReleaseVariableDiff {
+    /// Its name.
+    pub key: String,
+    /// How it differs.
+    pub change: VariableChangeKind,
+    /// Its value in the first release (`***` if sensitive there).
+    pub from: Option<String>,
+    /// Its value in the second release (`***` if sensitive there).
+    pub to: Option<String>,
+}
+
+/// One environment's deployment outcome in two releases.
+#[derive(SimpleObject)]
+pub struct ReleaseDeploymentDiff {
+    /// The environment.
+    pub environment: String,
+    /// The first release's deployment status there (null: none).
+    pub from: Option<super::enums::NodeStatus>,
+    /// The second release's deployment status there (null: none).
+    pub to: Option<super::enums::NodeStatus>,
+}
+
+/// What changed between two releases of a project.
+#[derive(SimpleObject)]
+pub struct ReleaseDiff {
+    /// The first release.
+    pub from: Release,
+    /// The second release.
+    pub to: Release,
+    /// Their lifecycles' template versions.
+    pub lifecycle: ReleaseLifecycleDiff,
+    /// Every environment either deploys to, with its templates.
+    pub environments: Vec<ReleaseEnvironmentDiff>,
+    /// The variables that differ (added, removed or changed).
+    pub variables: Vec<ReleaseVariableDiff>,
+    /// Every environment either deploys to, with each deployment's outcome.
+    pub deployments: Vec<ReleaseDeploymentDiff>,
+}
+
+pub(crate) async fn release_diff(
+    ctx: &Context<'_>,
+    from: &ID,
+    to: &ID,
+) -> Result<Option<ReleaseDiff>> {
+    let claims = authed(ctx)?;
+    let a = id_of(aggregate::RELEASE, "from", from).map_err(gql_err)?;
+    let b = id_of(aggregate::RELEASE, "to", to).map_err(gql_err)?;
+    let Some(d) = app(ctx).release_diff(claims, a, b).await.map_err(gql_err)? else {
+        return Ok(None);
+    };
+    let status = |s: &Option<String>| -> Result<Option<super::enums::NodeStatus>> {
+        s.as_deref()
+            .map(super::enums::NodeStatus::from_row)
+            .transpose()
+    };
+    let template = |t: &Option<(uuid::Uuid, String)>| {
+        t.as_ref().map(|(id, name)| PipelineTemplateRef {
+            id: ID(ids::encode(aggregate::PIPELINE_TEMPLATE, *id)),
+            name: name.clone(),
+        })
+    };
+    let ((na, va), (nb, vb), hcl_diff) = d.lifecycle;
+    Ok(Some(ReleaseDiff {
+        lifecycle: ReleaseLifecycleDiff {
+            from: ReleaseLifecycleVersion {
+                name: na,
+                version: va,
+            },
+            to: ReleaseLifecycleVersion {
+                name: nb,
+                version: vb,
+            },
+            hcl_diff,
+        },
+        environments: d
+            .environments
+            .iter()
+            .map(|e| ReleaseEnvironmentDiff {
+                name: e.name.clone(),
+                template_from: template(&e.template_from),
+                template_to: template(&e.template_to),
+                hcl_diff: e.hcl_diff.clone(),
+            })
+            .collect(),
+        variables: d
+            .variables
+            .into_iter()
+            .map(|v| ReleaseVariableDiff {
+                key: v.key,
+                change: match v.change {
+                    crate::service::Change::Added => VariableChangeKind::Added,
+                    crate::service::Change::Removed => VariableChangeKind::Removed,
+                    crate::service::Change::Changed => VariableChangeKind::Changed,
+                },
+                from: v.from,
+                to: v.to,
+            })
+            .collect(),
+        deployments: d
+            .deployments
+            .iter()
+            .map(|(env, a, b)| {
+                Ok(ReleaseDeploymentDiff {
+                    environment: env.clone(),
+                    from: status(a)?,
+                    to: status(b)?,
+                })
+            })
+            .collect::<Result<_>>()?,
+        from: Release(d.from, d.project.clone()),
+        to: Release(d.to, d.project),
+    }))
 }

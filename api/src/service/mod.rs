@@ -27,7 +27,7 @@ mod organizations;
 mod pipelines;
 mod reads;
 mod releases;
-pub(crate) use releases::NewRelease;
+pub(crate) use releases::{Change, DeploymentOutcome, NewRelease};
 mod resource_limits;
 mod service_accounts;
 pub(crate) use service_accounts::{policies_of, service_account_id_of};

@@ -563,3 +563,293 @@ impl App {
         Ok(releases::releases(&self.pool, project_id, req).await?)
     }
 }
+
+/// One environment's deployment of a release.
+#[derive(Debug, Clone)]
+pub struct DeploymentOutcome {
+    pub environment: String,
+    /// The node's status (`SUCCEEDED`, `FAILED`, `WAITING`, …).
+    pub status: String,
+    pub child_pipeline_id: Option<Uuid>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// From the release's creation to this deployment succeeding.
+    pub lead_time_seconds: Option<f64>,
+}
+
+/// What changed between two releases of a project.
+#[derive(Debug, Clone)]
+pub struct ReleaseDiff {
+    pub from: ReleaseRow,
+    pub to: ReleaseRow,
+    pub project: ProjectRow,
+    /// (name, version) of each side's lifecycle, and a line diff of their
+    /// templates when they differ.
+    pub lifecycle: ((String, i32), (String, i32), Option<String>),
+    pub environments: Vec<EnvironmentChange>,
+    pub variables: Vec<VariableChange>,
+    /// (environment, from outcome, to outcome)
+    pub deployments: Vec<(String, Option<String>, Option<String>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvironmentChange {
+    pub name: String,
+    /// (template id, name) on each side, if it deploys there.
+    pub template_from: Option<(Uuid, String)>,
+    pub template_to: Option<(Uuid, String)>,
+    /// A unified line diff of the two templates, when they differ.
+    pub hcl_diff: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added,
+    Removed,
+    Changed,
+}
+
+#[derive(Debug, Clone)]
+pub struct VariableChange {
+    pub key: String,
+    pub change: Change,
+    /// Masked (`***`) when the variable is sensitive on that side.
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// A unified diff of two texts by line, or None when they are equal.
+fn line_diff(from: &str, to: &str, from_name: &str, to_name: &str) -> Option<String> {
+    (from != to).then(|| {
+        similar::TextDiff::from_lines(from, to)
+            .unified_diff()
+            .context_radius(3)
+            .header(from_name, to_name)
+            .to_string()
+    })
+}
+
+fn masked(v: &ReleaseVariable) -> String {
+    if v.sensitive {
+        "***".into()
+    } else {
+        v.value.clone()
+    }
+}
+
+impl App {
+    /// The deployments of a release, in its lifecycle's order.
+    pub async fn release_deployments(
+        &self,
+        release: &ReleaseRow,
+    ) -> Result<Vec<DeploymentOutcome>, ServiceError> {
+        let nodes = queries::nodes(&self.pool, release.pipeline_id, None).await?;
+        Ok(nodes
+            .into_iter()
+            .filter(|n| n.kind == "deployment")
+            .map(|n| DeploymentOutcome {
+                lead_time_seconds: (n.status == "SUCCEEDED")
+                    .then_some(n.finished_at)
+                    .flatten()
+                    .map(|t| (t - release.created_at).num_milliseconds() as f64 / 1000.0),
+                environment: n.name,
+                status: n.status,
+                child_pipeline_id: n.child_pipeline_id,
+                started_at: n.started_at,
+                finished_at: n.finished_at,
+            })
+            .collect())
+    }
+
+    /// `releaseDiff(from, to)`: two releases of one project, compared point
+    /// by point from what each recorded when it was made (its
+    /// `ReleaseCreated`, read from the log), and how its deployments went.
+    #[tracing::instrument(skip_all, fields(from = %from, to = %to))]
+    pub async fn release_diff(
+        &self,
+        claims: &Claims,
+        from: Uuid,
+        to: Uuid,
+    ) -> Result<Option<ReleaseDiff>, ServiceError> {
+        let (Some((a, project)), Some((b, _))) = (
+            self.release(claims, from).await?,
+            self.release(claims, to).await?,
+        ) else {
+            return Ok(None);
+        };
+        if a.project_id != b.project_id {
+            return Err(ServiceError::field(
+                Code::Invalid,
+                "to",
+                "the two releases are of different projects: compare releases of one project",
+            ));
+        }
+        let (sa, sb) = (self.snapshot(a.id).await?, self.snapshot(b.id).await?);
+        let name_of = |id: Uuid| async move {
+            Ok::<String, ServiceError>(
+                releases::release_lifecycle(&self.pool, id)
+                    .await?
+                    .map(|l| l.name)
+                    .unwrap_or_default(),
+            )
+        };
+        let (la, lb) = (
+            (name_of(a.lifecycle_id).await?, sa.lifecycle_version),
+            (name_of(b.lifecycle_id).await?, sb.lifecycle_version),
+        );
+        let lifecycle_diff = if la == lb && a.lifecycle_id == b.lifecycle_id {
+            None
+        } else {
+            let ta = self
+                .lifecycle_text(a.lifecycle_id, sa.lifecycle_version)
+                .await?;
+            let tb = self
+                .lifecycle_text(b.lifecycle_id, sb.lifecycle_version)
+                .await?;
+            line_diff(
+                &ta,
+                &tb,
+                &format!("{} v{}", la.0, la.1),
+                &format!("{} v{}", lb.0, lb.1),
+            )
+        };
+
+        let mut environments = Vec::new();
+        let mut names: Vec<&str> = sa
+            .deployment_templates
+            .iter()
+            .chain(&sb.deployment_templates)
+            .map(|d| d.environment.as_str())
+            .collect();
+        names.dedup();
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(*n));
+        for env in names {
+            let side = |s: &Snapshot| {
+                s.deployment_templates
+                    .iter()
+                    .find(|d| d.environment == env)
+                    .and_then(|d| Uuid::parse_str(&d.template_id).ok())
+            };
+            let (ta, tb) = (side(&sa), side(&sb));
+            let text = |id: Option<Uuid>| async move {
+                let Some(id) = id else {
+                    return Ok::<_, ServiceError>(None);
+                };
+                let Some(row) = queries::template(&self.pool, id).await? else {
+                    return Ok(None);
+                };
+                let hcl = self.template_text(&row).await?;
+                Ok(Some((id, row.name, hcl)))
+            };
+            let (xa, xb) = (text(ta).await?, text(tb).await?);
+            let hcl_diff = match (&xa, &xb) {
+                (Some(x), Some(y)) if x.0 != y.0 => line_diff(&x.2, &y.2, &x.1, &y.1),
+                (Some(x), None) => line_diff(&x.2, "", &x.1, "(none)"),
+                (None, Some(y)) => line_diff("", &y.2, "(none)", &y.1),
+                _ => None,
+            };
+            environments.push(EnvironmentChange {
+                name: env.to_string(),
+                template_from: xa.map(|x| (x.0, x.1)),
+                template_to: xb.map(|x| (x.0, x.1)),
+                hcl_diff,
+            });
+        }
+
+        let mut variables = Vec::new();
+        for v in &sa.variables {
+            match sb.variables.iter().find(|w| w.key == v.key) {
+                None => variables.push(VariableChange {
+                    key: v.key.clone(),
+                    change: Change::Removed,
+                    from: Some(masked(v)),
+                    to: None,
+                }),
+                Some(w) if w.value != v.value || w.sensitive != v.sensitive => {
+                    variables.push(VariableChange {
+                        key: v.key.clone(),
+                        change: Change::Changed,
+                        from: Some(masked(v)),
+                        to: Some(masked(w)),
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        for w in sb
+            .variables
+            .iter()
+            .filter(|w| !sa.variables.iter().any(|v| v.key == w.key))
+        {
+            variables.push(VariableChange {
+                key: w.key.clone(),
+                change: Change::Added,
+                from: None,
+                to: Some(masked(w)),
+            });
+        }
+
+        let (da, db) = (
+            self.release_deployments(&a).await?,
+            self.release_deployments(&b).await?,
+        );
+        let mut deployments: Vec<(String, Option<String>, Option<String>)> = Vec::new();
+        for d in da.iter().chain(&db) {
+            if deployments.iter().any(|(e, ..)| *e == d.environment) {
+                continue;
+            }
+            let status = |list: &[DeploymentOutcome]| {
+                list.iter()
+                    .find(|x| x.environment == d.environment)
+                    .map(|x| x.status.clone())
+            };
+            deployments.push((d.environment.clone(), status(&da), status(&db)));
+        }
+        Ok(Some(ReleaseDiff {
+            from: a,
+            to: b,
+            project,
+            lifecycle: (la, lb, lifecycle_diff),
+            environments,
+            variables,
+            deployments,
+        }))
+    }
+
+    /// What release `id` recorded when it was made, from the log.
+    async fn snapshot(&self, id: Uuid) -> Result<Snapshot, ServiceError> {
+        let first = phobos_commands::log::read_first(
+            &self.pool,
+            phobos_core::events::aggregate::RELEASE,
+            &id.to_string(),
+        )
+        .await
+        .map_err(|e| {
+            ServiceError::new(Code::Unavailable, format!("the log cannot be read: {e}"))
+        })?;
+        match first.map(|e| e.decode::<phobos_core::events::ReleaseEvent>()) {
+            Some(Ok(phobos_core::events::ReleaseEvent::ReleaseCreated {
+                lifecycle_version,
+                deployment_templates,
+                variables,
+                ..
+            })) => Ok(Snapshot {
+                lifecycle_version: lifecycle_version as i32,
+                deployment_templates,
+                variables,
+            }),
+            _ => Err(ServiceError::new(
+                Code::Internal,
+                format!("release {id} has no ReleaseCreated event"),
+            )),
+        }
+    }
+}
+
+/// A release as its `ReleaseCreated` recorded it.
+struct Snapshot {
+    lifecycle_version: i32,
+    deployment_templates: Vec<ReleaseDeploymentTemplate>,
+    variables: Vec<ReleaseVariable>,
+}
