@@ -249,6 +249,35 @@ async fn a_release_is_promoted_through_its_environments() {
     });
     assert_eq!(r["pipeline"]["stages"].as_array().unwrap().len(), 3);
 
+    // What each environment runs now, and its deployments' releases.
+    let env = |name: &str| {
+        server.gql(
+            "query($p: ID!) { node(id: $p) { ... on Project { environments { edges { node { name currentRelease { semanticVersion } deployments { edges { node { status release { semanticVersion } } } } } } } } } }",
+            json!({ "p": project }),
+        )["node"]["environments"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no environment {name}"))
+    };
+    let prod = env("prod");
+    assert_eq!(prod["currentRelease"]["semanticVersion"], "1.0.0", "{prod}");
+    assert_eq!(
+        prod["deployments"]["edges"][0]["node"]["release"]["semanticVersion"],
+        "1.0.0"
+    );
+    let dev = env("dev");
+    assert_eq!(dev["currentRelease"]["semanticVersion"], "1.1.0", "{dev}");
+    let versions: Vec<&str> = dev["deployments"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["release"]["semanticVersion"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, vec!["1.1.0", "1.0.0"], "{dev}");
+
     // Newest first.
     let d = server.gql(
         "query($p: ID!) { node(id: $p) { ... on Project { releases { edges { node { semanticVersion } } } } } }",

@@ -159,6 +159,39 @@ pub async fn release_of_pipeline(
     )
 }
 
+/// The release whose deployment to environment `name` of the project
+/// succeeded last: what that environment runs now.
+pub async fn current_release(
+    pool: &PgPool,
+    project_id: Uuid,
+    name: &str,
+) -> Result<Option<ReleaseRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "{RELEASE_SELECT} WHERE r.pipeline_id = (
+            SELECT d.parent_pipeline_id FROM pipelines d JOIN releases x ON x.pipeline_id = d.parent_pipeline_id
+             WHERE d.project_id = $1 AND d.environment_name = $2 AND d.pipeline_type = 'DEPLOYMENT'
+               AND d.status = 'SUCCEEDED'
+             ORDER BY d.finished_at DESC NULLS LAST, d.created_at DESC LIMIT 1)"
+    ))
+    .bind(project_id)
+    .bind(name)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// The releases whose lifecycle pipelines are these (one query).
+pub async fn releases_of_pipelines(
+    pool: &PgPool,
+    pipeline_ids: &[Uuid],
+) -> Result<Vec<ReleaseRow>, QueryError> {
+    Ok(
+        sqlx::query_as(&format!("{RELEASE_SELECT} WHERE r.pipeline_id = ANY($1)"))
+            .bind(pipeline_ids)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
 /// A project's releases, newest first.
 pub async fn releases(
     pool: &PgPool,

@@ -38,6 +38,9 @@ pub struct ProjectById(pub Uuid);
 /// A pipeline, by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PipelineById(pub Uuid);
+/// The release whose lifecycle pipeline this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ReleaseOfPipeline(pub Uuid);
 /// A pipeline's jobs, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct JobsOfPipeline(pub Uuid);
@@ -86,6 +89,24 @@ impl Loader<PipelineById> for Reads {
             .into_iter()
             .map(|p| (PipelineById(p.id), p))
             .collect())
+    }
+}
+
+impl Loader<ReleaseOfPipeline> for Reads {
+    type Value = phobos_projections::releases::ReleaseRow;
+    type Error = Failed;
+    async fn load(
+        &self,
+        keys: &[ReleaseOfPipeline],
+    ) -> Result<HashMap<ReleaseOfPipeline, Self::Value>, Failed> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(
+            phobos_projections::releases::releases_of_pipelines(&self.0, &ids)
+                .await?
+                .into_iter()
+                .map(|r| (ReleaseOfPipeline(r.pipeline_id), r))
+                .collect(),
+        )
     }
 }
 

@@ -335,6 +335,17 @@ impl Environment {
     async fn project(&self) -> Project {
         Project(self.1.clone())
     }
+    /// The release whose deployment here succeeded last (null when no
+    /// release has deployed here).
+    async fn current_release(&self, ctx: &Context<'_>) -> Result<Option<super::releases::Release>> {
+        authed(ctx)?;
+        Ok(
+            phobos_projections::releases::current_release(&app(ctx).pool, self.1.id, &self.0.name)
+                .await
+                .map_err(gql_err)?
+                .map(|r| super::releases::Release(r, self.1.clone())),
+        )
+    }
     /// The deployment pipelines run in it, newest first.
     async fn deployments(
         &self,
@@ -378,6 +389,23 @@ impl Deployment {
     /// When the pipeline was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0 .0.created_at
+    }
+    /// The release it deploys, when a release's lifecycle started it.
+    async fn release(&self, ctx: &Context<'_>) -> Result<Option<super::releases::Release>> {
+        use super::loaders::{failed, reads, ReleaseOfPipeline};
+        let Some(parent) = self.0 .0.parent_pipeline_id else {
+            return Ok(None);
+        };
+        authed(ctx)?;
+        Ok(reads(ctx)
+            .load_one(ReleaseOfPipeline(parent))
+            .await
+            .map_err(failed)?
+            .map(|r| super::releases::Release(r, self.0 .1.clone())))
+    }
+    /// When its pipeline finished.
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0 .0.finished_at
     }
 }
 
