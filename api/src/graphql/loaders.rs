@@ -130,6 +130,27 @@ impl Loader<JobsOfPipeline> for Reads {
     }
 }
 
+/// Pipeline `id` with its project, batched: a pipeline nested under one
+/// the caller sees (a node's child, a release's pipelines), which is in the
+/// same project.
+pub async fn pipeline(
+    ctx: &async_graphql::Context<'_>,
+    id: Uuid,
+) -> async_graphql::Result<Option<super::types::Pipeline>> {
+    let Some(p) = reads(ctx)
+        .load_one(PipelineById(id))
+        .await
+        .map_err(failed)?
+    else {
+        return Ok(None);
+    };
+    let project = reads(ctx)
+        .load_one(ProjectById(p.project_id))
+        .await
+        .map_err(failed)?;
+    Ok(project.map(|project| super::types::Pipeline(p, project)))
+}
+
 /// The request's loader.
 pub fn reads<'a>(ctx: &async_graphql::Context<'a>) -> &'a DataLoader<Reads> {
     ctx.data_unchecked::<DataLoader<Reads>>()

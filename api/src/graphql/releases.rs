@@ -217,7 +217,7 @@ impl Release {
     /// the pipeline exists).
     async fn pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
         authed(ctx)?;
-        super::query::pipeline_by_id(ctx, self.0.pipeline_id).await
+        super::loaders::pipeline(ctx, self.0.pipeline_id).await
     }
 }
 
@@ -502,7 +502,7 @@ impl ReleaseDeployment {
             return Ok(None);
         };
         authed(ctx)?;
-        super::query::pipeline_by_id(ctx, id).await
+        super::loaders::pipeline(ctx, id).await
     }
     /// When it started.
     async fn started_at(&self) -> Option<DateTime<Utc>> {

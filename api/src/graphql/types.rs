@@ -689,28 +689,13 @@ impl PipelineNode {
     /// A nested or deployment pipeline node: the pipeline its current run
     /// started (none until it is ready).
     async fn child_pipeline(&self, ctx: &Context<'_>) -> Result<Option<Pipeline>> {
-        use super::loaders::{failed, reads, PipelineById, ProjectById};
         let Some(id) = self.0.child_pipeline_id else {
             return Ok(None);
         };
         authed(ctx)?;
         // Nested and deployment pipelines are in their parent's project,
         // which the caller sees (it got this node).
-        let Some(child) = reads(ctx)
-            .load_one(PipelineById(id))
-            .await
-            .map_err(failed)?
-        else {
-            return Ok(None);
-        };
-        let Some(project) = reads(ctx)
-            .load_one(ProjectById(child.project_id))
-            .await
-            .map_err(failed)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Pipeline(child, project)))
+        super::loaders::pipeline(ctx, id).await
     }
     /// Its runs, oldest first: one per job (a gate's attempts, retries).
     /// A task without actions has none.

@@ -8,7 +8,6 @@ use crate::auth::Claims;
 use crate::authz::Permission;
 use phobos_core::template::{compile, CompileOptions, TemplateKind, VariableInput};
 use phobos_projections::queries::PipelineRow;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Problem;
@@ -96,21 +95,8 @@ impl App {
         &self,
         template: &queries::TemplateRow,
     ) -> Result<String, ServiceError> {
-        let bytes = self.objects.get(&template.object_key).await.map_err(|e| {
-            tracing::error!(error = %e, "object store read failed");
-            ServiceError::new(
-                Code::Unavailable,
-                "the template text could not be read from the object store",
-            )
-        })?;
-        if hex::encode(Sha256::digest(&bytes)) != template.sha256 {
-            tracing::error!(key = %template.object_key, "stored template does not match its checksum");
-            return Err(ServiceError::new(
-                Code::Internal,
-                "the stored template does not match its checksum",
-            ));
-        }
-        Ok(String::from_utf8_lossy(&bytes).into_owned())
+        self.stored_text(&template.object_key, &template.sha256)
+            .await
     }
 
     /// `startPipelineNode`: a WAITING node (`when = "manual"`) goes on,

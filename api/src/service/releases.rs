@@ -9,8 +9,7 @@ use phobos_commands::aggregates::{
 use phobos_core::events::{ReleaseDeploymentTemplate, ReleaseVariable};
 use phobos_core::template::model::{Expr, NodeKind, PipelineSpec};
 use phobos_core::template::{
-    compile, declared_variables, CompileOptions, DiagnosticCode, Severity, TemplateKind,
-    VariableInput,
+    compile, declared_variables, CompileOptions, TemplateKind, VariableInput,
 };
 use phobos_projections::queries::{self, Page, PageRequest, ProjectRow};
 use phobos_projections::releases::{self, ReleaseLifecycleRow, ReleaseRow};
@@ -50,7 +49,11 @@ fn invalid(field: &str, problems: Vec<Problem>, what: &str) -> ServiceError {
 
 impl App {
     /// The text stored under `key`, checked against its SHA-256.
-    async fn stored_text(&self, key: &str, sha256: &str) -> Result<String, ServiceError> {
+    pub(super) async fn stored_text(
+        &self,
+        key: &str,
+        sha256: &str,
+    ) -> Result<String, ServiceError> {
         let bytes = self.objects.get(key).await.map_err(|e| {
             tracing::error!(error = %e, "object store read failed");
             ServiceError::new(
@@ -75,47 +78,9 @@ impl App {
         scope_id: &str,
         hcl: &str,
     ) -> Result<(String, String, u64), ServiceError> {
-        if hcl.len() > self.config.template_max_upload_size {
-            return Err(ServiceError::field(
-                Code::TooLarge,
-                "hcl",
-                format!(
-                    "the template is {} bytes; the limit is {} (PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE)",
-                    hcl.len(),
-                    self.config.template_max_upload_size
-                ),
-            ));
-        }
-        if let Err(diags) = compile(
-            hcl,
-            &CompileOptions::new(TemplateKind::Lifecycle, self.clock.now()),
-        ) {
-            let problems: Vec<Problem> = diags
-                .0
-                .iter()
-                .filter(|d| {
-                    d.severity == Severity::Error
-                        && d.code != Some(DiagnosticCode::VariableWithoutValue)
-                })
-                .map(|d| Problem::of_diagnostic(d, "hcl"))
-                .collect();
-            if !problems.is_empty() {
-                return Err(invalid(
-                    "hcl",
-                    problems,
-                    "the lifecycle template has errors",
-                ));
-            }
-        }
-        let sha = hex::encode(Sha256::digest(hcl.as_bytes()));
+        self.check_template(hcl, TemplateKind::Lifecycle)?;
         let key = format!("release-lifecycles/{scope_id}/{}.hcl", Uuid::new_v4());
-        self.objects.put(&key, hcl.as_bytes()).await.map_err(|e| {
-            tracing::error!(error = %e, "object store write failed");
-            ServiceError::new(
-                Code::Unavailable,
-                "the object store is unavailable; try again shortly",
-            )
-        })?;
+        let sha = self.put_template(&key, hcl).await?;
         Ok((key, sha, hcl.len() as u64))
     }
 
@@ -721,7 +686,6 @@ impl App {
             .chain(&sb.deployment_templates)
             .map(|d| d.environment.as_str())
             .collect();
-        names.dedup();
         let mut seen = std::collections::HashSet::new();
         names.retain(|n| seen.insert(*n));
         for env in names {

@@ -34,6 +34,31 @@ impl App {
         .await?;
         let name = if name.is_empty() { "template" } else { name };
         check_name("name", name)?;
+        self.check_template(hcl, TemplateKind::Pipeline)?;
+        let id = Uuid::new_v4();
+        let key = format!("pipeline-templates/{project}/{id}.hcl");
+        let sha = self.put_template(&key, hcl).await?;
+        let cmd = PipelineTemplateCommand::CreatePipelineTemplate {
+            project_id: project.to_string(),
+            name: name.to_string(),
+            object_key: key,
+            sha256: sha,
+            size: hcl.len() as u64,
+        };
+        let appended = self
+            .bus
+            .pipeline_template(&id.to_string(), cmd, &self.context(claims))
+            .await?;
+        self.projected(appended, "pipeline template", || {
+            queries::template(&self.pool, id)
+        })
+        .await
+    }
+
+    /// Checks an uploaded template of `kind`: its size, and that it
+    /// compiles (values of variables come later, with each pipeline or
+    /// release), its errors as problems of `hcl`.
+    pub(super) fn check_template(&self, hcl: &str, kind: TemplateKind) -> Result<(), ServiceError> {
         if hcl.len() > self.config.template_max_upload_size {
             return Err(ServiceError::field(
                 Code::TooLarge,
@@ -45,11 +70,7 @@ impl App {
                 ),
             ));
         }
-        // Checked now; variable values come with each pipeline.
-        if let Err(diags) = compile(
-            hcl,
-            &CompileOptions::new(TemplateKind::Pipeline, self.clock.now()),
-        ) {
+        if let Err(diags) = compile(hcl, &CompileOptions::new(kind, self.clock.now())) {
             let problems: Vec<Problem> = diags
                 .0
                 .iter()
@@ -67,30 +88,18 @@ impl App {
                 });
             }
         }
-        let id = Uuid::new_v4();
-        let sha = hex::encode(Sha256::digest(hcl.as_bytes()));
-        let key = format!("pipeline-templates/{project}/{id}.hcl");
-        self.objects.put(&key, hcl.as_bytes()).await.map_err(|e| {
+        Ok(())
+    }
+
+    /// Stores a template's text under `key`; returns its SHA-256 (hex).
+    pub(super) async fn put_template(&self, key: &str, hcl: &str) -> Result<String, ServiceError> {
+        self.objects.put(key, hcl.as_bytes()).await.map_err(|e| {
             tracing::error!(error = %e, "object store write failed");
             ServiceError::new(
                 Code::Unavailable,
                 "the object store is unavailable; try again shortly",
             )
         })?;
-        let cmd = PipelineTemplateCommand::CreatePipelineTemplate {
-            project_id: project.to_string(),
-            name: name.to_string(),
-            object_key: key,
-            sha256: sha,
-            size: hcl.len() as u64,
-        };
-        let appended = self
-            .bus
-            .pipeline_template(&id.to_string(), cmd, &self.context(claims))
-            .await?;
-        self.projected(appended, "pipeline template", || {
-            queries::template(&self.pool, id)
-        })
-        .await
+        Ok(hex::encode(Sha256::digest(hcl.as_bytes())))
     }
 }

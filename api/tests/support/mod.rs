@@ -430,15 +430,7 @@ pub const S3_SECRET_KEY: &str = "phobos-test-secret-3f9a";
 
 impl S3Server {
     pub fn start(bucket: &str) -> Option<S3Server> {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let bin = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-            .chain(home.map(|h| h.join(".cargo/bin")))
-            .map(|d| d.join("s3s-fs"))
-            .find(|p| p.is_file());
-        let Some(bin) = bin else {
+        let Some(bin) = installed("s3s-fs", ".cargo/bin") else {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "s3s-fs is not installed; .ci/run installs it"
@@ -509,21 +501,23 @@ pub struct MotoServer {
     pub port: u16,
 }
 
-/// Where `.ci/run` installs moto (`pip install 'moto[server]'` in a venv).
-pub fn moto_bin() -> Option<PathBuf> {
+/// `name` on `PATH`, or in `$HOME/{home_dir}` (where `.ci/run` installs
+/// it).
+fn installed(name: &str, home_dir: &str) -> Option<PathBuf> {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
-        .chain(home.map(|h| h.join(".cache/moto-venv/bin")))
-        .map(|d| d.join("moto_server"))
+        .chain(home.map(|h| h.join(home_dir)))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 
 impl MotoServer {
     pub fn start() -> Option<MotoServer> {
-        let Some(bin) = moto_bin() else {
+        // `.ci/run` installs moto (`pip install 'moto[server]'`) in a venv.
+        let Some(bin) = installed("moto_server", ".cache/moto-venv/bin") else {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "moto_server is not installed; .ci/run installs it"
