@@ -6,7 +6,6 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tungstenite::Message;
 
 const HELLO: &str = include_str!("../../examples/hello.hcl");
 
@@ -213,51 +212,18 @@ stage "later" {
     );
 }
 
-/// Reads `n` events of the pipelineEvents subscription over graphql-transport-ws.
+/// Reads `n` events of the pipelineEvents subscription.
 fn subscribe(
     server: &support::Server,
     pipeline_id: &str,
     after: Option<&str>,
     n: usize,
 ) -> Vec<Value> {
-    let url = format!("ws://127.0.0.1:{}/graphql", server.http);
-    let mut req =
-        tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let stream = std::net::TcpStream::connect(("127.0.0.1", server.http)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let (mut ws, _) = tungstenite::client(req, stream).expect("websocket");
-    let token = server.raw(
-        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-        json!({ "i": { "email": support::ADMIN, "password": support::PASSWORD } }),
-    )["data"]["login"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    ws.send(Message::text(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string())).unwrap();
-    ws.send(Message::text(
-        json!({ "id": "1", "type": "subscribe", "payload": {
-            "query": "subscription($id: ID!, $after: String) { pipelineEvents(pipelineId: $id, after: $after) { cursor eventType } }",
-            "variables": { "id": pipeline_id, "after": after } } })
-        .to_string(),
-    ))
-    .unwrap();
-    let mut out = Vec::new();
-    while out.len() < n {
-        let msg = ws.read().expect("subscription message");
-        let Message::Text(t) = msg else { continue };
-        let v: Value = serde_json::from_str(&t).unwrap();
-        match v["type"].as_str() {
-            Some("next") => out.push(v["payload"]["data"]["pipelineEvents"].clone()),
-            Some("error") => panic!("subscription error: {v}"),
-            _ => {}
-        }
-    }
-    let _ = ws.close(None);
-    out
+    support::subscribe(
+        server,
+        "subscription($id: ID!, $after: String) { pipelineEvents(pipelineId: $id, after: $after) { cursor eventType } }",
+        json!({ "id": pipeline_id, "after": after }),
+        "pipelineEvents",
+        n,
+    )
 }

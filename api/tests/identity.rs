@@ -314,6 +314,14 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         .as_str()
         .unwrap_or_else(|| panic!("{d}"))
         .to_string();
+    let d = server.gql(
+        "mutation($p: ID!) { createEnvironment(input: {projectId: $p, name: \"guarded\"}) { environment { id } problems { message } } }",
+        json!({ "p": project }),
+    );
+    let guarded = d["createEnvironment"]["environment"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{d}"))
+        .to_string();
 
     // The matrix: every root operation. Each: (root field, query, variables
     // for caller u, whether its answer is a payload with problems).
@@ -326,6 +334,7 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         ("createPipeline", "mutation($t: ID!) { createPipeline(input: {pipelineTemplateId: $t}) { pipeline { id } problems { code message } } }", Box::new(|_| json!({"t": template})), true),
         ("cancelPipeline", "mutation($id: ID!) { cancelPipeline(input: {id: $id}) { pipeline { id } problems { code message } } }", Box::new(|_| json!({"id": pipeline})), true),
         ("createEnvironment", "mutation($p: ID!, $n: String!) { createEnvironment(input: {projectId: $p, name: $n}) { environment { name } problems { code message } } }", Box::new(|u| json!({"p": project, "n": format!("e-{u}")})), true),
+        ("updateEnvironmentProtectionRules", "mutation($id: ID!) { updateEnvironmentProtectionRules(input: {environmentId: $id, roles: []}) { environment { protectionRules { protected } } problems { code message } } }", Box::new(|_| json!({"id": guarded})), true),
         ("createAgent", "mutation($n: String!) { createAgent(input: {name: $n, type: ORGANIZATION, organizationName: \"acme\"}) { agent { name } problems { code message } } }", Box::new(|u| json!({"n": format!("a-{u}")})), true),
         ("me", "{ me { name } }", Box::new(|_| json!({})), false),
         ("resourceLimits", "{ resourceLimits { name value } }", Box::new(|_| json!({})), false),

@@ -478,6 +478,31 @@ stage "prod" {{
         )["approvePipelineNode"]["problems"]
             .clone()
     };
+    // Protection rules govern approvals too: with prod open to bob and
+    // carol only, dave (a reviewer) may not approve a deployment into it.
+    let d = server.gql(
+        "mutation($p: ID!) { createEnvironment(input: {projectId: $p, name: \"prod\"}) { environment { id } problems { message } } }",
+        json!({ "p": project }),
+    );
+    let prod_env = d["createEnvironment"]["environment"]["id"].clone();
+    let d = server.gql(
+        "mutation($i: UpdateEnvironmentProtectionRulesInput!) { updateEnvironmentProtectionRules(input: $i) { problems { message } } }",
+        json!({ "i": { "environmentId": prod_env, "users": ["bob", "carol"] } }),
+    );
+    assert_eq!(
+        d["updateEnvironmentProtectionRules"]["problems"],
+        json!([]),
+        "{d}"
+    );
+    let refused = approve("dave");
+    assert_eq!(refused[0]["code"], "FORBIDDEN", "{refused}");
+    assert!(
+        refused[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only user bob, user carol may approve a deployment into it"),
+        "{refused}"
+    );
     assert_eq!(approve("bob"), json!([]));
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
@@ -700,4 +725,448 @@ async fn the_diff_of_two_releases_shows_what_changed_and_no_more() {
     assert_eq!(dep["pipeline"]["type"], "DEPLOYMENT");
     let lead = dep["leadTimeSeconds"].as_f64().unwrap();
     assert!(lead > 0.0 && lead < 120.0, "{dep}");
+}
+
+/// A server whose users sign in through a test OIDC issuer, with project
+/// acme/web: `(server, issuer, project)`.
+async fn with_users(name: &str) -> (support::Server, support::oidc::Issuer, String) {
+    let issuer = support::oidc::Issuer::start();
+    let mut server = support::start_with(
+        name,
+        1,
+        &[
+            ("PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL", issuer.url.as_str()),
+            ("PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID", USERS_CLIENT),
+            (
+                "PHOBOS_OAUTH_PROVIDERS_0_USERNAME_CLAIM",
+                "preferred_username",
+            ),
+        ],
+    )
+    .await;
+    server.login();
+    let project = server.project("acme", "web");
+    (server, issuer, project)
+}
+
+const USERS_CLIENT: &str = "phobos-test";
+
+/// `user`'s answer to a query (it signs in with the issuer's token).
+fn as_user(
+    server: &support::Server,
+    issuer: &support::oidc::Issuer,
+    user: &str,
+    q: &str,
+    v: Value,
+) -> Value {
+    let token = issuer.token(
+        USERS_CLIENT,
+        json!({ "sub": format!("sub-{user}"), "preferred_username": user }),
+    );
+    let r = server.raw_as(Some(&token), q, v);
+    assert!(r.get("errors").is_none(), "{user}: {r}");
+    r["data"].clone()
+}
+
+/// Makes `user` exist and gives it `role` in the project.
+fn member(
+    server: &support::Server,
+    issuer: &support::oidc::Issuer,
+    project: &str,
+    user: &str,
+    role: &str,
+) {
+    as_user(server, issuer, user, "{ me { name } }", json!({}));
+    let d = server.gql(
+        "mutation($p: ID!, $u: String!, $r: Role!) { createMembership(input: {projectId: $p, username: $u, role: $r}) { problems { message } } }",
+        json!({ "p": project, "u": user, "r": role }),
+    );
+    assert_eq!(d["createMembership"]["problems"], json!([]), "{d}");
+}
+
+/// LIFECYCLE with a deployment template for each environment: the input
+/// of `createRelease` for a version.
+fn standard_lifecycle(server: &support::Server, project: &str) -> impl Fn(&str) -> Value {
+    let dev = template(server, project, "deploy-dev", DEPLOY);
+    let prod = template(server, project, "deploy-prod", DEPLOY);
+    let d = server.gql(
+        CREATE_LIFECYCLE,
+        json!({ "i": { "projectId": project, "name": "standard", "hcl": LIFECYCLE } }),
+    );
+    let lifecycle = d["createReleaseLifecycle"]["releaseLifecycle"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{d}"))
+        .to_string();
+    let project = project.to_string();
+    move |v: &str| {
+        json!({ "projectId": project, "lifecycleId": lifecycle, "semanticVersion": v,
+                "deploymentTemplates": [{ "environmentName": "dev", "pipelineTemplateId": dev },
+                                        { "environmentName": "prod", "pipelineTemplateId": prod }],
+                "variables": [{ "key": "version", "value": v }] })
+    }
+}
+
+/// `user` creates the release; it runs until prod waits for a start:
+/// `(release id, its pipeline's id)`.
+fn waiting_for_prod(
+    server: &support::Server,
+    issuer: &support::oidc::Issuer,
+    user: &str,
+    input: Value,
+) -> (String, String) {
+    let d = as_user(server, issuer, user, CREATE_RELEASE, json!({ "i": input }));
+    assert_eq!(d["createRelease"]["problems"], json!([]), "{d}");
+    let id = d["createRelease"]["release"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = wait(server, &id, "waiting for prod", |r| {
+        r["pipeline"]["status"] == "WAITING"
+    });
+    (id, r["pipeline"]["id"].as_str().unwrap().to_string())
+}
+
+const PROTECT: &str = "mutation($i: UpdateEnvironmentProtectionRulesInput!) { updateEnvironmentProtectionRules(input: $i) { environment { name protectionRules { protected roles principals { kind name } } } problems { code field message } } }";
+const START: &str = "mutation($p: ID!, $n: String!) { startPipelineNode(input: {pipelineId: $p, nodePath: $n}) { problems { code field message } } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn environment_protection_refuses_a_developer_and_allows_a_release_manager() {
+    let (server, issuer, project) = with_users("releases_protection").await;
+    member(&server, &issuer, &project, "rita", "RELEASE_MANAGER");
+    member(&server, &issuer, &project, "dan", "DEVELOPER");
+    let input = standard_lifecycle(&server, &project);
+    let d = server.gql(
+        "mutation($p: ID!) { createEnvironment(input: {projectId: $p, name: \"prod\"}) { environment { id protectionRules { protected } } problems { message } } }",
+        json!({ "p": project }),
+    );
+    assert_eq!(
+        d["createEnvironment"]["environment"]["protectionRules"]["protected"], false,
+        "{d}"
+    );
+    let prod = d["createEnvironment"]["environment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Only Owners and Release Managers set the rules.
+    let rules = json!({ "i": { "environmentId": prod, "roles": ["RELEASE_MANAGER"] } });
+    let d = as_user(&server, &issuer, "dan", PROTECT, rules.clone());
+    assert_eq!(
+        d["updateEnvironmentProtectionRules"]["problems"][0]["code"], "FORBIDDEN",
+        "{d}"
+    );
+    let d = as_user(&server, &issuer, "rita", PROTECT, rules);
+    assert_eq!(
+        d["updateEnvironmentProtectionRules"]["problems"],
+        json!([]),
+        "{d}"
+    );
+    assert_eq!(
+        d["updateEnvironmentProtectionRules"]["environment"]["protectionRules"],
+        json!({ "protected": true, "roles": ["RELEASE_MANAGER"], "principals": [] }),
+        "{d}"
+    );
+
+    // A Developer makes the release (prod is manual, so nothing starts in
+    // prod by it) and dev deploys; the Developer may not start prod.
+    let (id, pipeline) = waiting_for_prod(&server, &issuer, "dan", input("1.0.0"));
+    const PROD_NODE: &str = "stage.prod.deployment.prod";
+    let d = as_user(
+        &server,
+        &issuer,
+        "dan",
+        START,
+        json!({ "p": pipeline, "n": PROD_NODE }),
+    );
+    let problem = &d["startPipelineNode"]["problems"][0];
+    assert_eq!(problem["code"], "FORBIDDEN", "{d}");
+    assert_eq!(problem["field"], "nodePath", "{d}");
+    let message = problem["message"].as_str().unwrap();
+    assert!(
+        message.contains("environment prod of project acme/web is protected")
+            && message.contains("Release Manager role"),
+        "{message}"
+    );
+    let r = wait(&server, &id, "still waiting", |r| {
+        r["pipeline"]["status"] == "WAITING"
+    });
+    assert_eq!(node(&r, PROD_NODE)["status"], "WAITING", "{r}");
+
+    // The Release Manager may.
+    let d = as_user(
+        &server,
+        &issuer,
+        "rita",
+        START,
+        json!({ "p": pipeline, "n": PROD_NODE }),
+    );
+    assert_eq!(d["startPipelineNode"]["problems"], json!([]), "{d}");
+    let r = wait(&server, &id, "completed", |r| r["completed"] == true);
+    assert_eq!(r["status"], "SUCCEEDED", "{r}");
+
+    // A deployment that starts by itself is started by whoever creates
+    // the release: with dev protected too (by name), the Developer's
+    // release is refused at creation, the named Release Manager's is not.
+    let d = server.gql(
+        "query($p: ID!) { node(id: $p) { ... on Project { environments { edges { node { id name } } } } } }",
+        json!({ "p": project }),
+    );
+    let dev_env = d["node"]["environments"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["name"] == "dev")
+        .unwrap_or_else(|| panic!("dev was created by its first deployment: {d}"))["node"]["id"]
+        .clone();
+    let d = as_user(
+        &server,
+        &issuer,
+        "rita",
+        PROTECT,
+        json!({ "i": { "environmentId": dev_env, "users": ["rita"] } }),
+    );
+    assert_eq!(
+        d["updateEnvironmentProtectionRules"]["environment"]["protectionRules"]["principals"],
+        json!([{ "kind": "USER", "name": "rita" }]),
+        "{d}"
+    );
+    let d = as_user(
+        &server,
+        &issuer,
+        "dan",
+        CREATE_RELEASE,
+        json!({ "i": input("1.1.0") }),
+    );
+    assert_eq!(d["createRelease"]["release"], Value::Null, "{d}");
+    assert_eq!(
+        d["createRelease"]["problems"][0]["code"], "FORBIDDEN",
+        "{d}"
+    );
+    assert!(
+        d["createRelease"]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("environment dev of project acme/web is protected: only user rita"),
+        "{d}"
+    );
+    let d = as_user(
+        &server,
+        &issuer,
+        "rita",
+        CREATE_RELEASE,
+        json!({ "i": input("1.1.0") }),
+    );
+    assert_eq!(d["createRelease"]["problems"], json!([]), "{d}");
+}
+
+const ACTIVITY: &str = "query($id: ID!, $first: Int, $after: String, $actor: String, $types: [ActivityResourceType!]) { release(id: $id) { activity(first: $first, after: $after, actor: $actor, resourceTypes: $types) { pageInfo { hasNextPage } edges { cursor node { cursor actor action resourceType subject releaseId } } } } }";
+
+/// A release's activity rows, newest first.
+fn activity(server: &support::Server, id: &str, vars: Value) -> (Vec<Value>, bool) {
+    let mut v = json!({ "id": id });
+    v.as_object_mut()
+        .unwrap()
+        .extend(vars.as_object().unwrap().clone());
+    let d = server.gql(ACTIVITY, v);
+    let c = &d["release"]["activity"];
+    let rows = c["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{d}"))
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    (rows, c["pageInfo"]["hasNextPage"] == true)
+}
+
+/// `(actor, action, resourceType, subject)` of each row.
+fn lines(rows: &[Value]) -> Vec<(String, String, String, String)> {
+    rows.iter()
+        .map(|r| {
+            (
+                r["actor"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+                r["resourceType"].as_str().unwrap().to_string(),
+                r["subject"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_releases_activity_lists_every_action_with_its_actor_in_order() {
+    let (server, issuer, project) = with_users("releases_activity").await;
+    member(&server, &issuer, &project, "rita", "RELEASE_MANAGER");
+    member(&server, &issuer, &project, "dan", "DEVELOPER");
+    let input = standard_lifecycle(&server, &project);
+    let (id, pipeline) = waiting_for_prod(&server, &issuer, "dan", input("2.0.0"));
+
+    // Participants: users who see the project, and teams.
+    let update = "mutation($i: UpdateReleaseInput!) { updateRelease(input: $i) { release { participants { kind name } } problems { code field message } } }";
+    let d = as_user(
+        &server,
+        &issuer,
+        "rita",
+        update,
+        json!({ "i": { "id": id, "participants": { "users": ["stranger"] } } }),
+    );
+    assert_eq!(d["updateRelease"]["problems"][0]["field"], "users", "{d}");
+    as_user(&server, &issuer, "stranger", "{ me { name } }", json!({}));
+    let d = as_user(
+        &server,
+        &issuer,
+        "rita",
+        update,
+        json!({ "i": { "id": id, "participants": { "users": ["stranger"] } } }),
+    );
+    assert_eq!(
+        d["updateRelease"]["problems"][0]["field"], "participants",
+        "{d}"
+    );
+    let d = as_user(
+        &server,
+        &issuer,
+        "rita",
+        update,
+        json!({ "i": { "id": id, "participants": { "users": ["dan", "rita"] } } }),
+    );
+    assert_eq!(
+        d["updateRelease"]["release"]["participants"],
+        json!([{ "kind": "USER", "name": "dan" }, { "kind": "USER", "name": "rita" }]),
+        "{d}"
+    );
+
+    const PROD_NODE: &str = "stage.prod.deployment.prod";
+    let d = as_user(
+        &server,
+        &issuer,
+        "rita",
+        START,
+        json!({ "p": pipeline, "n": PROD_NODE }),
+    );
+    assert_eq!(d["startPipelineNode"]["problems"], json!([]), "{d}");
+    wait(&server, &id, "completed", |r| r["completed"] == true);
+
+    // Newest first; read oldest first here. The feed is written by the
+    // projector, which may trail the pipeline's end by a batch.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let all = loop {
+        let (rows, more) = activity(&server, &id, json!({}));
+        assert!(!more);
+        if rows.first().is_some_and(|r| r["action"] == "SUCCEEDED") || Instant::now() > deadline {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut oldest_first = lines(&all);
+    oldest_first.reverse();
+    let what: Vec<(&str, &str, &str)> = oldest_first
+        .iter()
+        .map(|(_, a, t, s)| (a.as_str(), t.as_str(), s.as_str()))
+        .collect();
+    assert_eq!(
+        what,
+        vec![
+            ("CREATED", "RELEASE", "2.0.0"),
+            ("CREATED", "PIPELINE", ""),
+            ("CREATED", "DEPLOYMENT", "dev"),
+            ("DEPLOYED", "DEPLOYMENT", "dev"),
+            ("UPDATED", "RELEASE", ""),
+            ("STARTED", "PIPELINE_NODE", PROD_NODE),
+            ("CREATED", "DEPLOYMENT", "prod"),
+            ("DEPLOYED", "DEPLOYMENT", "prod"),
+            ("SUCCEEDED", "PIPELINE", ""),
+        ],
+        "{all:#?}"
+    );
+    // People's actions are theirs; the rest the server's.
+    let actors: Vec<&str> = oldest_first.iter().map(|(a, ..)| a.as_str()).collect();
+    assert_eq!(actors[0], "user:dan", "{actors:?}");
+    assert_eq!(actors[4], "user:rita", "{actors:?}");
+    assert_eq!(actors[5], "user:rita", "{actors:?}");
+    for (i, a) in actors.iter().enumerate() {
+        if ![0, 4, 5].contains(&i) {
+            assert!(
+                !a.starts_with("user:"),
+                "row {i} is the server's: {actors:?}"
+            );
+        }
+    }
+
+    // Filters, and pages that resume by cursor.
+    let (mine, _) = activity(&server, &id, json!({ "actor": "rita" }));
+    assert_eq!(
+        lines(&mine)
+            .iter()
+            .map(|l| l.1.as_str())
+            .collect::<Vec<_>>(),
+        vec!["STARTED", "UPDATED"]
+    );
+    let (deployments, _) = activity(&server, &id, json!({ "types": ["DEPLOYMENT"] }));
+    assert_eq!(deployments.len(), 4, "{deployments:#?}");
+    let (first, more) = activity(&server, &id, json!({ "first": 4 }));
+    assert!(more);
+    let (rest, more) = activity(
+        &server,
+        &id,
+        json!({ "after": first[3]["cursor"], "first": 50 }),
+    );
+    assert!(!more);
+    assert_eq!([first, rest].concat(), all);
+
+    // The project's feed holds the release's and the templates'; an
+    // organization's shows a Developer of one project only that project's.
+    let d = server.gql(
+        "query($p: ID!) { node(id: $p) { ... on Project { activity(resourceTypes: [PIPELINE_TEMPLATE, RELEASE]) { edges { node { actor action resourceType subject } } } } } }",
+        json!({ "p": project }),
+    );
+    let project_rows: Vec<Value> = d["node"]["activity"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    assert_eq!(
+        lines(&project_rows)
+            .iter()
+            .map(|l| (l.1.as_str(), l.2.as_str(), l.3.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("UPDATED", "RELEASE", ""),
+            ("CREATED", "RELEASE", "2.0.0"),
+            ("CREATED", "PIPELINE_TEMPLATE", "deploy-prod"),
+            ("CREATED", "PIPELINE_TEMPLATE", "deploy-dev"),
+        ]
+    );
+    let org_feed = "{ organization(name: \"acme\") { activity(first: 500) { edges { node { resourceType projectId } } } } }";
+    let admin_rows = server.gql(org_feed, json!({}))["organization"]["activity"]["edges"].clone();
+    assert!(
+        admin_rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"]["resourceType"] == "ORGANIZATION"),
+        "{admin_rows}"
+    );
+    let dan_rows = as_user(&server, &issuer, "dan", org_feed, json!({}))["organization"]
+        ["activity"]["edges"]
+        .clone();
+    let dan_rows = dan_rows.as_array().unwrap();
+    assert!(!dan_rows.is_empty());
+    assert!(
+        dan_rows.iter().all(|e| e["node"]["projectId"] == project),
+        "{dan_rows:?}"
+    );
+
+    // The subscription gives the same rows, oldest first, after a cursor.
+    let from = &all[all.len() - 3];
+    let streamed = support::subscribe(
+        &server,
+        "subscription($r: ID!, $after: String) { activity(releaseId: $r, after: $after) { cursor actor action resourceType subject releaseId } }",
+        json!({ "r": id, "after": from["cursor"] }),
+        "activity",
+        all.len() - 3,
+    );
+    let mut expected: Vec<Value> = all[..all.len() - 3].to_vec();
+    expected.reverse();
+    assert_eq!(streamed, expected);
 }

@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "releases",
         include_str!("../../migrations/0015_releases.sql"),
     ),
+    (
+        16,
+        "protection and activity",
+        include_str!("../../migrations/0016_protection_and_activity.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

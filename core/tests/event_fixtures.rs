@@ -878,3 +878,54 @@ fn stored_release_events_decode() {
         }
     }
 }
+
+// `fixtures/protection_events.jsonl`: environment protection rules (set,
+// then cleared) and a release update naming participants, as the build of
+// 2026-12-02 writes them. Each decodes, names itself, and encodes back to
+// the same JSON; a `ReleaseUpdated` of before participants existed (in
+// `release_events.jsonl`) reads as naming none.
+#[test]
+fn stored_protection_and_participant_events_decode() {
+    use phobos_core::events::{EnvironmentEvent, NamedEvent, ReleaseEvent};
+    fn check<E: serde::de::DeserializeOwned + serde::Serialize + NamedEvent>(
+        v: &serde_json::Value,
+    ) -> E {
+        let e: E = serde_json::from_value(v.clone()).unwrap_or_else(|err| panic!("{v}: {err}"));
+        let name = v.as_object().unwrap().keys().next().unwrap();
+        assert_eq!(e.name(), name);
+        assert_eq!(&serde_json::to_value(&e).unwrap(), v);
+        e
+    }
+    let lines = read_lines("protection_events.jsonl");
+    assert_eq!(lines.len(), 3);
+    let v: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    match check::<EnvironmentEvent>(&v[0]["event"]) {
+        EnvironmentEvent::EnvironmentProtectionRulesSet {
+            principals, roles, ..
+        } => {
+            assert_eq!(principals.len(), 2);
+            assert_eq!(principals[1].kind, phobos_core::access::MemberKind::Team);
+            assert_eq!(roles, vec![phobos_core::access::Role::ReleaseManager]);
+        }
+        other => panic!("{other:?}"),
+    }
+    check::<EnvironmentEvent>(&v[1]["event"]);
+    match check::<ReleaseEvent>(&v[2]["event"]) {
+        ReleaseEvent::ReleaseUpdated { participants, .. } => {
+            assert_eq!(participants[0].name, "rita")
+        }
+        other => panic!("{other:?}"),
+    }
+    let old = read_lines("release_events.jsonl")
+        .into_iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l).unwrap())
+        .find(|v| v["event"].get("ReleaseUpdated").is_some())
+        .expect("an old ReleaseUpdated");
+    match serde_json::from_value::<ReleaseEvent>(old["event"].clone()).unwrap() {
+        ReleaseEvent::ReleaseUpdated { participants, .. } => assert!(participants.is_empty()),
+        other => panic!("{other:?}"),
+    }
+}

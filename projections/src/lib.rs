@@ -11,6 +11,7 @@
 //! Callers that must see their own write wait for the projection's
 //! checkpoint (see `phobos_commands::subscription::run`'s `applied`).
 
+pub mod activity;
 pub mod identity;
 pub mod projector;
 pub mod queries;

@@ -149,6 +149,17 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
                 .execute(&mut *tx)
                 .await?;
             }
+            EnvironmentEvent::EnvironmentProtectionRulesSet {
+                principals, roles, ..
+            } => {
+                let rules = (!principals.is_empty() || !roles.is_empty())
+                    .then(|| serde_json::json!({ "principals": principals, "roles": roles }));
+                sqlx::query("UPDATE environments SET protection = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(rules)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         },
         aggregate::USER => match ev.decode::<UserEvent>()? {
             UserEvent::UserCreated {
@@ -198,7 +209,7 @@ async fn apply(tx: &mut PgConnection, ev: &RecordedEvent) -> Result<(), LogError
         }
         _ => {}
     }
-    Ok(())
+    crate::activity::record(tx, ev).await
 }
 
 async fn service_account(
@@ -461,9 +472,9 @@ async fn pipeline(
             // A child is shown as created by whoever created its root.
             sqlx::query(
                 "INSERT INTO pipelines (id, project_id, template_id, status, created_by, created_at,
-                                        pipeline_type, parent_pipeline_id, parent_node_path, environment_name)
+                                        pipeline_type, parent_pipeline_id, parent_node_path, environment_name, release_id)
                  VALUES ($1, $2, $3, $4, COALESCE((SELECT created_by FROM pipelines WHERE id = $8), $5), $6,
-                         $7, $8, $9, $10)",
+                         $7, $8, $9, $10, COALESCE($11, (SELECT release_id FROM pipelines WHERE id = $8)))",
             )
             .bind(id)
             .bind(uuid_of(ev, &project_id)?)
@@ -475,6 +486,7 @@ async fn pipeline(
             .bind(parent)
             .bind(origin.parent.as_ref().map(|p| p.node_path.clone()))
             .bind(origin.environment.clone())
+            .bind(origin.release_id.as_deref().map(|r| uuid_of(ev, r)).transpose()?)
             .execute(&mut *tx)
             .await?;
             let mut position = 0i32;
@@ -488,8 +500,8 @@ async fn pipeline(
                     .await?;
                 for n in &s.nodes {
                     sqlx::query(
-                        "INSERT INTO pipeline_nodes (pipeline_id, path, stage, section, kind, name, position, dependencies, status)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        "INSERT INTO pipeline_nodes (pipeline_id, path, stage, section, kind, name, position, dependencies, status, environment_name)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                     )
                     .bind(id)
                     .bind(&n.path)
@@ -500,6 +512,7 @@ async fn pipeline(
                     .bind(position)
                     .bind(&n.dependencies)
                     .bind(NodeStatus::Created.as_str())
+                    .bind(n.deploys_to())
                     .execute(&mut *tx)
                     .await?;
                     position += 1;
@@ -1195,14 +1208,16 @@ async fn release(
             due_date,
             notes,
             pre_release,
+            participants,
             pipeline_id,
             created_at,
             ..
         } => {
             sqlx::query(
                 "INSERT INTO releases (id, project_id, lifecycle_id, lifecycle_version, semantic_version, pipeline_id,
-                                       deployment_templates, variables, due_date, notes, pre_release, created_by, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+                                       deployment_templates, variables, due_date, notes, pre_release, created_by, created_at, updated_at,
+                                       participants)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)",
             )
             .bind(id)
             .bind(uuid_of(ev, &project_id)?)
@@ -1217,21 +1232,24 @@ async fn release(
             .bind(pre_release)
             .bind(actor)
             .bind(created_at)
+            .bind(json(serde_json::to_value(&participants))?)
             .execute(&mut *tx)
             .await?;
         }
         ReleaseUpdated {
             notes,
             due_date,
+            participants,
             updated_at,
         } => {
             sqlx::query(
-                "UPDATE releases SET notes = $2, due_date = $3, updated_at = $4 WHERE id = $1",
+                "UPDATE releases SET notes = $2, due_date = $3, updated_at = $4, participants = $5 WHERE id = $1",
             )
             .bind(id)
             .bind(notes)
             .bind(due_date)
             .bind(updated_at)
+            .bind(json(serde_json::to_value(&participants))?)
             .execute(&mut *tx)
             .await?;
         }

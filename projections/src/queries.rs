@@ -370,9 +370,12 @@ pub struct EnvironmentRow {
     pub description: String,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
+    /// `{"principals": [Member], "roles": [role]}`; None: unprotected.
+    pub protection: Option<serde_json::Value>,
 }
 
-const ENVIRONMENT_COLS: &str = "id, project_id, name, description, created_by, created_at";
+const ENVIRONMENT_COLS: &str =
+    "id, project_id, name, description, created_by, created_at, protection";
 fn environment_row(r: &PgRow) -> Result<EnvironmentRow, sqlx::Error> {
     EnvironmentRow::from_row(r)
 }
@@ -481,6 +484,8 @@ pub struct NodeRow {
     pub child_pipeline_id: Option<Uuid>,
     /// core's `ApprovalState`, from when it entered APPROVAL_PENDING.
     pub approval: Option<serde_json::Value>,
+    /// The environment the node deploys into, if it is a deployment.
+    pub environment_name: Option<String>,
 }
 
 pub async fn nodes(
@@ -490,7 +495,7 @@ pub async fn nodes(
 ) -> Result<Vec<NodeRow>, QueryError> {
     Ok(sqlx::query_as(
         "SELECT pipeline_id, path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
-                started_at, finished_at, scheduled_start_time, child_pipeline_id, approval
+                started_at, finished_at, scheduled_start_time, child_pipeline_id, approval, environment_name
            FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
     )
     .bind(pipeline_id)

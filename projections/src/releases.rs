@@ -95,6 +95,8 @@ pub struct ReleaseRow {
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Who takes part: users and teams.
+    pub participants: Vec<phobos_core::access::Member>,
     /// Its lifecycle pipeline's status (`CREATED` until the policy has
     /// created the pipeline).
     pub status: String,
@@ -128,6 +130,7 @@ impl<'r> FromRow<'r, sqlx::postgres::PgRow> for ReleaseRow {
             created_by: r.try_get("created_by")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
+            participants: json(r, "participants")?,
             status: r.try_get("status")?,
         })
     }
@@ -136,7 +139,7 @@ impl<'r> FromRow<'r, sqlx::postgres::PgRow> for ReleaseRow {
 const RELEASE_SELECT: &str =
     "SELECT r.id, r.project_id, r.lifecycle_id, r.lifecycle_version, r.semantic_version,
         r.pipeline_id, r.deployment_templates, r.variables, r.due_date, r.notes, r.pre_release,
-        r.created_by, r.created_at, r.updated_at, COALESCE(p.status, 'CREATED') AS status
+        r.created_by, r.created_at, r.updated_at, r.participants, COALESCE(p.status, 'CREATED') AS status
    FROM releases r LEFT JOIN pipelines p ON p.id = r.pipeline_id";
 
 pub async fn release(pool: &PgPool, id: Uuid) -> Result<Option<ReleaseRow>, QueryError> {

@@ -85,6 +85,12 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Mutation", "createEnvironment", In(ManageEnvironments), ""),
     (
         "Mutation",
+        "updateEnvironmentProtectionRules",
+        In(ManageEnvironmentProtectionRules),
+        "",
+    ),
+    (
+        "Mutation",
         "createAgent",
         In(ManageAgents),
         "shared agents (no organization): admins only",
@@ -134,7 +140,7 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Mutation", "createReleaseLifecycle", In(ManageReleaseLifecycles), ""),
     ("Mutation", "updateReleaseLifecycle", In(ManageReleaseLifecycles), ""),
     ("Mutation", "createRelease", In(RunPipelines), ""),
-    ("Mutation", "updateRelease", In(RunPipelines), "notes and due date only"),
+    ("Mutation", "updateRelease", In(RunPipelines), "notes, due date and participants only"),
     ("Mutation", "createApprovalRule", In(ManageApprovalRules), ""),
     ("Mutation", "updateApprovalRule", In(ManageApprovalRules), ""),
     ("Mutation", "deleteApprovalRule", In(ManageApprovalRules), ""),
@@ -143,6 +149,7 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Mutation", "rejectPipelineNode", In(View), "and named in one of the node's rules; advisory"),
     ("Mutation", "overridePipelineNodeApproval", In(ManageApprovalRules), "with a comment"),
     ("Subscription", "pipelineEvents", In(View), ""),
+    ("Subscription", "activity", In(View), "of an organization: the projects the caller sees"),
 ];
 
 /// The rule of `root`.`field`, if it has one.

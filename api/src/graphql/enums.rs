@@ -28,6 +28,14 @@ macro_rules! mirror {
             }
         }
 
+        impl From<$name> for $core {
+            fn from(s: $name) -> Self {
+                match s {
+                    $($name::$v => Self::$v),*
+                }
+            }
+        }
+
         impl $name {
             /// From the read model's text. A value this build does not
             /// know is a bug (the projector writes only the core's names).
@@ -40,6 +48,8 @@ macro_rules! mirror {
         }
     };
 }
+
+pub(crate) use mirror;
 
 mirror!(
     /// What started a pipeline.

@@ -5,8 +5,10 @@
 //! GraphQL errors are for authentication and faults, with
 //! `extensions.code`.
 
+pub mod activity;
 pub mod approvals;
 pub mod enums;
+pub mod environments;
 pub mod identity;
 pub mod ids;
 pub mod loaders;

@@ -750,8 +750,8 @@ impl MutationRoot {
         super::releases::create_release(ctx, input).await
     }
 
-    /// Changes a release's notes or due date (nothing else of a release
-    /// changes).
+    /// Changes a release's notes, due date or participants (nothing else
+    /// of a release changes).
     async fn update_release(
         &self,
         ctx: &Context<'_>,
@@ -759,6 +759,19 @@ impl MutationRoot {
         input: super::releases::UpdateReleaseInput,
     ) -> Result<super::releases::ReleasePayload> {
         super::releases::update_release(ctx, input).await
+    }
+
+    /// Sets who may start or approve a deployment into an environment
+    /// (Owners and Release Managers): users, teams, service accounts and
+    /// roles. A start or approval by anyone else is FORBIDDEN. All empty:
+    /// the environment is unprotected.
+    async fn update_environment_protection_rules(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The environment and its new rules.")]
+        input: super::environments::UpdateEnvironmentProtectionRulesInput,
+    ) -> Result<EnvironmentPayload> {
+        super::environments::update_protection_rules(ctx, input).await
     }
 
     /// Changes a resource limit (administrators only); creates already over
@@ -1391,19 +1404,7 @@ impl MutationRoot {
             }
             None => Err(bad_id("projectId", &input.project_id)),
         };
-        match result {
-            Ok(row) => {
-                let project = super::query::project_row(ctx, row.project_id).await?;
-                Ok(EnvironmentPayload {
-                    environment: Some(Environment(row, project)),
-                    problems: vec![],
-                })
-            }
-            Err(e) => Ok(EnvironmentPayload {
-                environment: None,
-                problems: problems(e)?,
-            }),
-        }
+        environment_payload(ctx, result).await
     }
 
     /// Stops a pipeline. Nodes that have not started are CANCELED; a job
@@ -1555,5 +1556,25 @@ impl MutationRoot {
                 problems: problems(e)?,
             }),
         }
+    }
+}
+
+/// The payload of a mutation of an environment.
+pub(crate) async fn environment_payload(
+    ctx: &Context<'_>,
+    result: Result<phobos_projections::queries::EnvironmentRow, crate::service::ServiceError>,
+) -> Result<EnvironmentPayload> {
+    match result {
+        Ok(row) => {
+            let project = super::query::project_row(ctx, row.project_id).await?;
+            Ok(EnvironmentPayload {
+                environment: Some(Environment(row, project)),
+                problems: vec![],
+            })
+        }
+        Err(e) => Ok(EnvironmentPayload {
+            environment: None,
+            problems: problems(e)?,
+        }),
     }
 }

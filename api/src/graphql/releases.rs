@@ -146,6 +146,41 @@ impl Release {
     async fn notes(&self) -> &str {
         &self.0.notes
     }
+    /// Who did what here and when, newest first (for an organization:
+    /// in the projects the caller sees).
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+        #[graphql(desc = "Only this actor's: `user:alice`, or the name alone.")] actor: Option<
+            String,
+        >,
+        #[graphql(desc = "Only these kinds of resource.")] resource_types: Option<
+            Vec<super::activity::ActivityResourceType>,
+        >,
+    ) -> Result<Connection<String, super::activity::ActivityEvent>> {
+        super::activity::feed_page(
+            ctx,
+            crate::service::ActivityScope::Release(self.0.id),
+            first,
+            after,
+            actor,
+            resource_types,
+        )
+        .await
+    }
+    /// Who takes part: users and teams.
+    async fn participants(&self) -> Vec<super::approvals::PrincipalRef> {
+        self.0
+            .participants
+            .iter()
+            .map(|m| super::approvals::PrincipalRef {
+                kind: m.kind.into(),
+                name: m.name.clone(),
+            })
+            .collect()
+    }
     /// When it is due, if set.
     async fn due_date(&self) -> Option<DateTime<Utc>> {
         self.0.due_date
@@ -311,9 +346,33 @@ pub struct CreateReleaseInput {
     /// Whether it is a pre-release (default false).
     #[graphql(default)]
     pub pre_release: bool,
+    /// Who takes part (none when left out).
+    pub participants: Option<ReleaseParticipantsInput>,
 }
 
-/// `updateRelease`'s input: only notes and the due date change.
+/// Who takes part in a release: users who can see the project, and
+/// teams.
+#[derive(InputObject)]
+pub struct ReleaseParticipantsInput {
+    /// Users, by username.
+    #[graphql(default)]
+    pub users: Vec<String>,
+    /// Teams, by name.
+    #[graphql(default)]
+    pub teams: Vec<String>,
+}
+
+impl From<ReleaseParticipantsInput> for crate::service::Participants {
+    fn from(p: ReleaseParticipantsInput) -> Self {
+        crate::service::Participants {
+            users: p.users,
+            teams: p.teams,
+        }
+    }
+}
+
+/// `updateRelease`'s input: only notes, the due date and participants
+/// change.
 #[derive(InputObject)]
 pub struct UpdateReleaseInput {
     /// The release.
@@ -322,6 +381,8 @@ pub struct UpdateReleaseInput {
     pub notes: Option<String>,
     /// A new due date (unchanged when left out).
     pub due_date: Option<DateTime<Utc>>,
+    /// The participants, all of them (unchanged when left out).
+    pub participants: Option<ReleaseParticipantsInput>,
 }
 
 /// A release, or what was wrong.
@@ -448,6 +509,7 @@ pub(crate) async fn create_release(
             due_date: input.due_date,
             notes: input.notes,
             pre_release: input.pre_release,
+            participants: input.participants.map(Into::into).unwrap_or_default(),
         };
         app(ctx).create_release(claims, new).await
     }
@@ -463,7 +525,13 @@ pub(crate) async fn update_release(
     let r = async {
         let id = id_of(aggregate::RELEASE, "id", &input.id)?;
         app(ctx)
-            .update_release(claims, id, input.notes, input.due_date.map(Some))
+            .update_release(
+                claims,
+                id,
+                input.notes,
+                input.due_date.map(Some),
+                input.participants.map(Into::into),
+            )
             .await
     }
     .await;

@@ -82,4 +82,51 @@ impl SubscriptionRoot {
             }
         })
     }
+
+    /// An organization's, a project's or a release's activity as it
+    /// happens, oldest first: the rows `organization.activity` (and the
+    /// others) list. Without `after`, from now; pass the `cursor` of a row
+    /// already seen (from the connection or this stream) to resume without
+    /// gaps or repeats.
+    #[allow(clippy::too_many_arguments)] // the arguments are the API's
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization, by name.")] organization_name: Option<String>,
+        #[graphql(desc = "The project's id.")] project_id: Option<ID>,
+        #[graphql(desc = "The release's id.")] release_id: Option<ID>,
+        #[graphql(desc = "Only this actor's: `user:alice`, or the name alone.")] actor: Option<
+            String,
+        >,
+        #[graphql(desc = "Only these kinds of resource.")] resource_types: Option<
+            Vec<super::activity::ActivityResourceType>,
+        >,
+        #[graphql(desc = "The `cursor` of a row already seen.")] after: Option<String>,
+    ) -> Result<impl Stream<Item = super::activity::ActivityEvent>> {
+        authed(ctx)?;
+        let bad = |m: String| gql_err(ServiceError::new(Code::Invalid, m));
+        let scope = match (organization_name, project_id, release_id) {
+            (Some(org), None, None) => {
+                let id = phobos_commands::aggregates::organization_id(&org);
+                crate::service::ActivityScope::Organization(
+                    id.parse()
+                        .map_err(|_| bad(format!("{org:?} is not an organization name")))?,
+                )
+            }
+            (None, Some(p), None) => crate::service::ActivityScope::Project(
+                ids::uuid_of(aggregate::PROJECT, &p)
+                    .ok_or_else(|| bad(format!("{:?} is not a project id", p.as_str())))?,
+            ),
+            (None, None, Some(r)) => crate::service::ActivityScope::Release(
+                ids::uuid_of(aggregate::RELEASE, &r)
+                    .ok_or_else(|| bad(format!("{:?} is not a release id", r.as_str())))?,
+            ),
+            _ => {
+                return Err(bad(
+                    "give exactly one of organizationName, projectId and releaseId".into(),
+                ))
+            }
+        };
+        super::activity::follow(ctx, scope, actor, resource_types, after).await
+    }
 }

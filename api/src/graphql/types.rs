@@ -72,6 +72,30 @@ impl Organization {
     async fn prn(&self) -> String {
         format!("prn:organization:{}", self.0.name)
     }
+    /// Who did what here and when, newest first (for an organization:
+    /// in the projects the caller sees).
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+        #[graphql(desc = "Only this actor's: `user:alice`, or the name alone.")] actor: Option<
+            String,
+        >,
+        #[graphql(desc = "Only these kinds of resource.")] resource_types: Option<
+            Vec<super::activity::ActivityResourceType>,
+        >,
+    ) -> Result<Connection<String, super::activity::ActivityEvent>> {
+        super::activity::feed_page(
+            ctx,
+            crate::service::ActivityScope::Organization(self.0.id),
+            first,
+            after,
+            actor,
+            resource_types,
+        )
+        .await
+    }
     /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
@@ -169,6 +193,30 @@ impl Project {
     /// `prn:project:ORG/NAME`.
     async fn prn(&self) -> String {
         format!("prn:project:{}/{}", self.0.organization_name, self.0.name)
+    }
+    /// Who did what here and when, newest first (for an organization:
+    /// in the projects the caller sees).
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+        #[graphql(desc = "Only this actor's: `user:alice`, or the name alone.")] actor: Option<
+            String,
+        >,
+        #[graphql(desc = "Only these kinds of resource.")] resource_types: Option<
+            Vec<super::activity::ActivityResourceType>,
+        >,
+    ) -> Result<Connection<String, super::activity::ActivityEvent>> {
+        super::activity::feed_page(
+            ctx,
+            crate::service::ActivityScope::Project(self.0.id),
+            first,
+            after,
+            actor,
+            resource_types,
+        )
+        .await
     }
     /// Its name.
     async fn name(&self) -> &str {
@@ -322,6 +370,10 @@ impl Environment {
     /// Its description.
     async fn description(&self) -> &str {
         &self.0.description
+    }
+    /// Who may start or approve a deployment into it.
+    async fn protection_rules(&self) -> super::environments::EnvironmentProtectionRules {
+        super::environments::EnvironmentProtectionRules::of(&self.0)
     }
     /// Who created it: an actor such as `user:<name>`.
     async fn created_by(&self) -> &str {

@@ -43,6 +43,28 @@ impl App {
         service_accounts: &[String],
         scope: Scope,
     ) -> Result<Vec<Member>, ServiceError> {
+        let out = self
+            .principals(users, teams, service_accounts, scope)
+            .await?;
+        if out.is_empty() {
+            return Err(ServiceError::field(
+                Code::Invalid,
+                "users",
+                "an approval rule needs at least one approver: name users or teams",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Users, teams and service accounts by name, each checked to exist
+    /// (a service account in `scope`'s organization or project).
+    pub(super) async fn principals(
+        &self,
+        users: &[String],
+        teams: &[String],
+        service_accounts: &[String],
+        scope: Scope,
+    ) -> Result<Vec<Member>, ServiceError> {
         let mut out = Vec::new();
         for a in service_accounts {
             let row = match super::service_account_id_of(a) {
@@ -103,13 +125,6 @@ impl App {
             });
         }
         out.dedup_by(|a, b| a.kind == b.kind && a.id == b.id);
-        if out.is_empty() {
-            return Err(ServiceError::field(
-                Code::Invalid,
-                "users",
-                "an approval rule needs at least one approver: name users or teams",
-            ));
-        }
         Ok(out)
     }
 

@@ -10,6 +10,7 @@ use phobos_core::template::{compile, CompileOptions, TemplateKind, VariableInput
 use phobos_projections::queries::PipelineRow;
 use uuid::Uuid;
 
+use super::environments::DeployAction;
 use super::Problem;
 
 impl App {
@@ -69,6 +70,8 @@ impl App {
         })?;
         refuse_unsupported(&hcl, &compiled)?;
         self.resolve_approval_rules(&hcl, &mut compiled, &project)
+            .await?;
+        self.check_auto_deployments(claims, &project, &compiled.graph, "pipelineTemplateId")
             .await?;
         let id = Uuid::new_v4();
         let cmd = PipelineCommand::CreatePipeline {
@@ -228,8 +231,23 @@ impl App {
             }
             _ => refused_field,
         };
-        self.authorize_project(claims, needs, p.project_id, id_field, &what)
+        let project = self
+            .authorize_project(claims, needs, p.project_id, id_field, &what)
             .await?;
+        let protected = match &cmd {
+            PipelineCommand::StartNode { path } | PipelineCommand::RetryNode { path } => {
+                Some((path, DeployAction::Start))
+            }
+            PipelineCommand::ApproveNode { path, .. }
+            | PipelineCommand::RejectNode { path, .. } => Some((path, DeployAction::Approve)),
+            _ => None,
+        };
+        if let Some((path, action)) = protected {
+            if let Some(env) = self.deployment_of_node(&p, path).await? {
+                self.check_deploy(claims, &project, &env, action, refused_field)
+                    .await?;
+            }
+        }
         let appended = self
             .bus
             .pipeline(&pipeline_id.to_string(), cmd, &self.context(claims))

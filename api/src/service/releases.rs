@@ -6,11 +6,13 @@
 use phobos_commands::aggregates::{
     release_id, release_lifecycle_id, ReleaseCommand, ReleaseLifecycleCommand,
 };
+use phobos_core::access::{Member, MemberKind};
 use phobos_core::events::{ReleaseDeploymentTemplate, ReleaseVariable};
 use phobos_core::template::model::{Expr, NodeKind, PipelineSpec};
 use phobos_core::template::{
     compile, declared_variables, CompileOptions, TemplateKind, VariableInput,
 };
+use phobos_projections::identity;
 use phobos_projections::queries::{self, Page, PageRequest, ProjectRow};
 use phobos_projections::releases::{self, ReleaseLifecycleRow, ReleaseRow};
 use sha2::{Digest, Sha256};
@@ -18,7 +20,7 @@ use uuid::Uuid;
 
 use super::{check_name, parse_id, App, Code, MembershipScope, Problem, ServiceError};
 use crate::auth::Claims;
-use crate::authz::{Permission, Scope};
+use crate::authz::{Permission, Scope, Subject};
 
 /// What `createRelease` asks for.
 pub struct NewRelease {
@@ -31,6 +33,14 @@ pub struct NewRelease {
     pub due_date: Option<chrono::DateTime<chrono::Utc>>,
     pub notes: String,
     pub pre_release: bool,
+    pub participants: Participants,
+}
+
+/// Who takes part in a release: users (by username) and teams (by name).
+#[derive(Debug, Clone, Default)]
+pub struct Participants {
+    pub users: Vec<String>,
+    pub teams: Vec<String>,
 }
 
 fn invalid(field: &str, problems: Vec<Problem>, what: &str) -> ServiceError {
@@ -393,6 +403,9 @@ impl App {
         super::pipelines::refuse_unsupported(&lifecycle_hcl, &compiled)?;
         self.resolve_approval_rules(&lifecycle_hcl, &mut compiled, &project)
             .await?;
+        self.check_auto_deployments(claims, &project, &compiled.graph, "deploymentTemplates")
+            .await?;
+        let participants = self.participants(&project, &new.participants).await?;
 
         let id = release_id(&project.id.to_string(), &new.semantic_version);
         let cmd = ReleaseCommand::CreateRelease {
@@ -411,6 +424,7 @@ impl App {
             due_date: new.due_date,
             notes: new.notes,
             pre_release: new.pre_release,
+            participants,
             graph: Box::new(compiled.graph),
             created_at: now,
         };
@@ -476,6 +490,7 @@ impl App {
         id: Uuid,
         notes: Option<String>,
         due_date: Option<Option<chrono::DateTime<chrono::Utc>>>,
+        participants: Option<Participants>,
     ) -> Result<ReleaseRow, ServiceError> {
         self.user(claims)?;
         let missing =
@@ -483,17 +498,23 @@ impl App {
         let row = releases::release(&self.pool, id)
             .await?
             .ok_or_else(missing)?;
-        self.authorize_project(
-            claims,
-            Permission::RunPipelines,
-            row.project_id,
-            "id",
-            &format!("release {id}"),
-        )
-        .await?;
+        let project = self
+            .authorize_project(
+                claims,
+                Permission::RunPipelines,
+                row.project_id,
+                "id",
+                &format!("release {id}"),
+            )
+            .await?;
+        let participants = match participants {
+            Some(p) => self.participants(&project, &p).await?,
+            None => row.participants,
+        };
         let cmd = ReleaseCommand::UpdateRelease {
             notes: notes.unwrap_or(row.notes),
             due_date: due_date.unwrap_or(row.due_date),
+            participants,
         };
         let appended = self
             .bus
@@ -816,4 +837,33 @@ struct Snapshot {
     lifecycle_version: i32,
     deployment_templates: Vec<ReleaseDeploymentTemplate>,
     variables: Vec<ReleaseVariable>,
+}
+
+impl App {
+    /// The participants named, each checked: a user must exist and see
+    /// the project (a participant is told about a release it can read),
+    /// a team must exist.
+    async fn participants(
+        &self,
+        project: &ProjectRow,
+        p: &Participants,
+    ) -> Result<Vec<Member>, ServiceError> {
+        let scope = Scope::project(project.organization_id, project.id);
+        let members = self.principals(&p.users, &p.teams, &[], scope).await?;
+        for m in members.iter().filter(|m| m.kind == MemberKind::User) {
+            let id = super::parse_id("participants", &m.id)?;
+            let grants = Subject::from_grants(identity::grants(&self.pool, id).await?);
+            if !grants.sees(scope) {
+                return Err(ServiceError::field(
+                    Code::Invalid,
+                    "participants",
+                    format!(
+                        "user {} has no role in project {}/{}: give it a membership first, or leave it out",
+                        m.name, project.organization_name, project.name
+                    ),
+                ));
+            }
+        }
+        Ok(members)
+    }
 }

@@ -560,3 +560,54 @@ impl Drop for MotoServer {
         let _ = self.child.wait();
     }
 }
+
+/// Reads `n` items of a subscription over graphql-transport-ws, signed in
+/// as the administrator: `field` is the subscription's root field.
+#[allow(dead_code)]
+pub fn subscribe(
+    server: &Server,
+    query: &str,
+    variables: Value,
+    field: &str,
+    n: usize,
+) -> Vec<Value> {
+    use tungstenite::Message;
+    let url = format!("ws://127.0.0.1:{}/graphql", server.http);
+    let mut req =
+        tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let stream = std::net::TcpStream::connect(("127.0.0.1", server.http)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let (mut ws, _) = tungstenite::client(req, stream).expect("websocket");
+    let token = server.raw(
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        serde_json::json!({ "i": { "email": ADMIN, "password": PASSWORD } }),
+    )["data"]["login"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws.send(Message::text(serde_json::json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } }).to_string())).unwrap();
+    ws.send(Message::text(
+        serde_json::json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } })
+            .to_string(),
+    ))
+    .unwrap();
+    let mut out = Vec::new();
+    while out.len() < n {
+        let msg = ws.read().expect("subscription message");
+        let Message::Text(t) = msg else { continue };
+        let v: Value = serde_json::from_str(&t).unwrap();
+        match v["type"].as_str() {
+            Some("next") => out.push(v["payload"]["data"][field].clone()),
+            Some("error") => panic!("subscription error: {v}"),
+            _ => {}
+        }
+    }
+    let _ = ws.close(None);
+    out
+}

@@ -1,5 +1,6 @@
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use phobos_core::access::{Member, Role};
 use phobos_core::events::aggregate;
 use phobos_core::events::EnvironmentEvent;
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,17 @@ pub enum EnvironmentCommand {
         name: String,
         description: String,
     },
+    /// Replaces the environment's protection rules; NotFound until it
+    /// exists.
+    SetProtectionRules {
+        principals: Vec<Member>,
+        roles: Vec<Role>,
+    },
 }
-command_name!(EnvironmentCommand { CreateEnvironment });
+command_name!(EnvironmentCommand {
+    CreateEnvironment,
+    SetProtectionRules
+});
 
 impl Aggregate for Environment {
     const TYPE: &'static str = aggregate::ENVIRONMENT;
@@ -59,12 +69,25 @@ impl Aggregate for Environment {
                 sink.write(Stored(e), self).await;
                 Ok(())
             }
+            EnvironmentCommand::SetProtectionRules { principals, roles } => {
+                if self.name.is_none() {
+                    return Err(DomainError::NotFound("this environment".into()));
+                }
+                let e = EnvironmentEvent::EnvironmentProtectionRulesSet {
+                    principals,
+                    roles,
+                    set_at: services.now(),
+                };
+                sink.write(Stored(e), self).await;
+                Ok(())
+            }
         }
     }
 
     fn apply(&mut self, event: Self::Event) {
         match event.0 {
             EnvironmentEvent::EnvironmentCreated { name, .. } => self.name = Some(name),
+            EnvironmentEvent::EnvironmentProtectionRulesSet { .. } => {}
         }
     }
 }

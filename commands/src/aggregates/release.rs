@@ -159,12 +159,15 @@ pub enum ReleaseCommand {
         due_date: Option<chrono::DateTime<chrono::Utc>>,
         notes: String,
         pre_release: bool,
+        participants: Vec<phobos_core::access::Member>,
         graph: Box<ExecutionGraph>,
         created_at: chrono::DateTime<chrono::Utc>,
     },
+    /// The whole of what may change: notes, due date, participants.
     UpdateRelease {
         notes: String,
         due_date: Option<chrono::DateTime<chrono::Utc>>,
+        participants: Vec<phobos_core::access::Member>,
     },
 }
 command_name!(ReleaseCommand {
@@ -196,6 +199,7 @@ impl Aggregate for Release {
                 due_date,
                 notes,
                 pre_release,
+                participants,
                 graph,
                 created_at,
             } => {
@@ -216,17 +220,23 @@ impl Aggregate for Release {
                     due_date,
                     notes,
                     pre_release,
+                    participants,
                     graph,
                     created_at,
                 }
             }
-            ReleaseCommand::UpdateRelease { notes, due_date } => {
+            ReleaseCommand::UpdateRelease {
+                notes,
+                due_date,
+                participants,
+            } => {
                 if !self.created {
                     return Err(DomainError::NotFound("this release".into()));
                 }
                 ReleaseEvent::ReleaseUpdated {
                     notes,
                     due_date,
+                    participants,
                     updated_at: services.now(),
                 }
             }

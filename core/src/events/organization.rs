@@ -104,5 +104,17 @@ pub enum EnvironmentEvent {
         description: String,
         created_at: DateTime<Utc>,
     },
+    /// Who may start or approve a deployment into the environment, in
+    /// place of what was set before: these principals (users, teams,
+    /// service accounts), and whoever holds one of `roles` (or a higher
+    /// one) in the project. Both empty: the environment is unprotected.
+    EnvironmentProtectionRulesSet {
+        principals: Vec<crate::access::Member>,
+        roles: Vec<crate::access::Role>,
+        set_at: DateTime<Utc>,
+    },
 }
-named_event!(EnvironmentEvent { EnvironmentCreated });
+named_event!(EnvironmentEvent {
+    EnvironmentCreated,
+    EnvironmentProtectionRulesSet
+});

@@ -76,15 +76,23 @@ pub enum ReleaseEvent {
         notes: String,
         #[serde(default)]
         pre_release: bool,
+        /// Who takes part (users and teams); none in events from before
+        /// participants existed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        participants: Vec<crate::access::Member>,
         pipeline_id: String,
         graph: Box<ExecutionGraph>,
         created_at: DateTime<Utc>,
     },
-    /// What may change after creation: notes and due date.
+    /// What may change after creation, all of it: notes, due date and
+    /// participants (none in events from before participants existed,
+    /// when there were none).
     ReleaseUpdated {
         notes: String,
         #[serde(default)]
         due_date: Option<DateTime<Utc>>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        participants: Vec<crate::access::Member>,
         updated_at: DateTime<Utc>,
     },
 }

@@ -215,6 +215,17 @@ pub struct Node {
     pub dependency_spans: Vec<Option<Range<usize>>>,
 }
 
+impl Node {
+    /// The environment this node deploys into: a `deployment` pipeline
+    /// node's (or a lifecycle deployment's) environment.
+    pub fn deploys_to(&self) -> Option<&str> {
+        self.pipeline
+            .as_ref()
+            .filter(|p| p.pipeline_type == "deployment")
+            .and_then(|p| p.environment.as_deref())
+    }
+}
+
 /// A stage and its three sections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
