@@ -6,12 +6,30 @@
 ALTER TABLE environments ADD COLUMN protection jsonb;
 
 -- The environment of a node that deploys (a deployment pipeline node or a
--- lifecycle deployment); NULL for every other node.
+-- lifecycle deployment); NULL for every other node. Filled in for the rows
+-- already there: a lifecycle deployment is named after its environment,
+-- and a deployment node that has started has its child's.
 ALTER TABLE pipeline_nodes ADD COLUMN environment_name text;
+UPDATE pipeline_nodes SET environment_name = name WHERE kind = 'deployment';
+UPDATE pipeline_nodes n SET environment_name = c.environment_name
+  FROM pipelines c
+ WHERE c.id = n.child_pipeline_id AND c.pipeline_type = 'DEPLOYMENT' AND n.environment_name IS NULL;
 
 -- The release a pipeline belongs to: its lifecycle pipeline and every
--- pipeline below it.
+-- pipeline below it. A pipeline nested in a deployment pipeline runs in
+-- its environment: `environment_name` is handed down too (the projector
+-- does the same for new pipelines).
 ALTER TABLE pipelines ADD COLUMN release_id uuid;
+WITH RECURSIVE tree (id, release_id, environment_name) AS (
+    SELECT p.id, r.id, p.environment_name
+      FROM pipelines p LEFT JOIN releases r ON r.pipeline_id = p.id
+     WHERE p.parent_pipeline_id IS NULL
+    UNION ALL
+    SELECT c.id, t.release_id, COALESCE(c.environment_name, t.environment_name)
+      FROM pipelines c JOIN tree t ON c.parent_pipeline_id = t.id
+)
+UPDATE pipelines p SET release_id = t.release_id, environment_name = t.environment_name
+  FROM tree t WHERE t.id = p.id;
 CREATE INDEX pipelines_release ON pipelines (release_id) WHERE release_id IS NOT NULL;
 
 -- [Member]: who takes part in a release.

@@ -887,6 +887,18 @@ async fn environment_protection_refuses_a_developer_and_allows_a_release_manager
             && message.contains("Release Manager role"),
         "{message}"
     );
+    // Removing a node's schedule starts it: as protected as a start.
+    let d = as_user(
+        &server,
+        &issuer,
+        "dan",
+        "mutation($p: ID!, $n: String!) { updatePipelineNodeSchedule(input: {pipelineId: $p, nodePath: $n, schedule: null}) { problems { code field } } }",
+        json!({ "p": pipeline, "n": PROD_NODE }),
+    );
+    assert_eq!(
+        d["updatePipelineNodeSchedule"]["problems"][0]["code"], "FORBIDDEN",
+        "{d}"
+    );
     let r = wait(&server, &id, "still waiting", |r| {
         r["pipeline"]["status"] == "WAITING"
     });
@@ -1169,4 +1181,74 @@ async fn a_releases_activity_lists_every_action_with_its_actor_in_order() {
     let mut expected: Vec<Value> = all[..all.len() - 3].to_vec();
     expected.reverse();
     assert_eq!(streamed, expected);
+}
+
+/// A node of a pipeline nested in a deployment runs in that deployment's
+/// environment: its protection rules hold there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protection_reaches_the_pipelines_nested_in_a_deployment() {
+    let (server, issuer, project) = with_users("releases_protection_nested").await;
+    member(&server, &issuer, &project, "rita", "RELEASE_MANAGER");
+    member(&server, &issuer, &project, "dan", "DEVELOPER");
+    let step = template(
+        &server,
+        &project,
+        "manual-step",
+        "stage \"s\" {\n  task \"go\" {\n    when = \"manual\"\n    action \"exec_command\" {\n      command = \"echo go\"\n    }\n  }\n}\n",
+    );
+    let deploy = template(
+        &server,
+        &project,
+        "prod-deploy",
+        &format!(
+            "stage \"d\" {{\n  pipeline \"inner\" {{\n    template_id = \"{step}\"\n  }}\n}}\n"
+        ),
+    );
+    let d = server.gql(
+        "mutation($p: ID!) { createEnvironment(input: {projectId: $p, name: \"prod\"}) { environment { id } problems { message } } }",
+        json!({ "p": project }),
+    );
+    let prod = d["createEnvironment"]["environment"]["id"].clone();
+    let d = server.gql(
+        PROTECT,
+        json!({ "i": { "environmentId": prod, "roles": ["RELEASE_MANAGER"] } }),
+    );
+    assert_eq!(
+        d["updateEnvironmentProtectionRules"]["problems"],
+        json!([]),
+        "{d}"
+    );
+    let root = server.run_pipeline(
+        &project,
+        &format!("stage \"s\" {{\n  pipeline \"to_prod\" {{\n    pipeline_type = \"deployment\"\n    environment   = \"prod\"\n    template_id   = \"{deploy}\"\n  }}\n}}\n"),
+    );
+    const TREE: &str = "query($id: ID!) { pipeline(id: $id) { stages { nodes { childPipeline { environment { name } stages { nodes { childPipeline { id stages { nodes { path status } } } } } } } } } }";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let inner = loop {
+        let d = server.gql(TREE, json!({ "id": root }));
+        let inner = &d["pipeline"]["stages"][0]["nodes"][0]["childPipeline"]["stages"][0]["nodes"]
+            [0]["childPipeline"];
+        if inner["stages"][0]["nodes"][0]["status"] == "WAITING" {
+            assert_eq!(
+                d["pipeline"]["stages"][0]["nodes"][0]["childPipeline"]["environment"]["name"],
+                "prod"
+            );
+            break inner["id"].as_str().unwrap().to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the nested task never waited: {d}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let go = json!({ "p": inner, "n": "stage.s.task.go" });
+    let d = as_user(&server, &issuer, "dan", START, go.clone());
+    assert_eq!(
+        d["startPipelineNode"]["problems"][0]["code"], "FORBIDDEN",
+        "{d}"
+    );
+    let d = as_user(&server, &issuer, "rita", START, go);
+    assert_eq!(d["startPipelineNode"]["problems"], json!([]), "{d}");
+    let done = server.wait_finished(&root, Duration::from_secs(60));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
 }

@@ -26,9 +26,11 @@ pub struct EnvironmentProtectionRules {
 
 impl EnvironmentProtectionRules {
     pub(crate) fn of(env: &phobos_projections::queries::EnvironmentRow) -> Self {
-        let p = Protection::of(env).unwrap_or_default();
+        let p = Protection::of(env);
+        let protected = p.is_some();
+        let p = p.unwrap_or_default();
         EnvironmentProtectionRules {
-            protected: !p.principals.is_empty() || !p.roles.is_empty(),
+            protected,
             principals: p
                 .principals
                 .iter()

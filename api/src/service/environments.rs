@@ -4,7 +4,7 @@
 use phobos_commands::aggregates::{environment_id, user_id, EnvironmentCommand};
 use phobos_commands::{CommandError, DomainError};
 use phobos_core::access::{Member, MemberKind, Role};
-use phobos_core::template::model::When;
+use phobos_core::template::model::{NodeKind, When};
 use phobos_core::template::ExecutionGraph;
 use phobos_projections::identity;
 use phobos_projections::queries::{self, EnvironmentRow, PipelineRow, ProjectRow};
@@ -84,11 +84,14 @@ pub struct Protection {
 }
 
 impl Protection {
-    /// The rules of `row`; None when it is unprotected.
+    /// The rules of `row`; None when it is unprotected. Rules that do not
+    /// decode (a bug) protect it from everyone but administrators.
     pub fn of(row: &EnvironmentRow) -> Option<Protection> {
-        row.protection
-            .as_ref()
-            .and_then(|v| serde_json::from_value(v.clone()).ok())
+        let v = row.protection.as_ref()?;
+        Some(serde_json::from_value(v.clone()).unwrap_or_else(|e| {
+            tracing::error!(environment = %row.id, error = %e, "protection rules do not decode; allowing administrators only");
+            Protection::default()
+        }))
     }
 
     /// Who may, in words, for a refusal.
@@ -251,7 +254,8 @@ impl App {
         field: &str,
     ) -> Result<(), ServiceError> {
         for node in graph.stages.iter().flat_map(|s| &s.nodes) {
-            if let (Some(env), false) = (node.deploys_to(), node.when == When::Manual) {
+            let starts_itself = !matches!(node.when, When::Manual | When::Never);
+            if let (Some(env), true) = (node.deploys_to(), starts_itself) {
                 self.check_deploy(claims, project, env, DeployAction::Start, field)
                     .await?;
             }
@@ -271,8 +275,12 @@ impl App {
             .await?
             .into_iter()
             .find(|n| n.path == path);
-        Ok(node
-            .and_then(|n| n.environment_name)
-            .or_else(|| pipeline.environment_name.clone()))
+        // A lifecycle deployment is named after its environment: a row
+        // without the column filled in still deploys there.
+        let own = node.and_then(|n| {
+            n.environment_name
+                .or_else(|| (n.kind == NodeKind::Deployment.as_str()).then_some(n.name))
+        });
+        Ok(own.or_else(|| pipeline.environment_name.clone()))
     }
 }

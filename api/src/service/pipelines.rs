@@ -235,11 +235,15 @@ impl App {
             .authorize_project(claims, needs, p.project_id, id_field, &what)
             .await?;
         let protected = match &cmd {
-            PipelineCommand::StartNode { path } | PipelineCommand::RetryNode { path } => {
-                Some((path, DeployAction::Start))
-            }
+            // A schedule removed or brought forward starts the node.
+            PipelineCommand::StartNode { path }
+            | PipelineCommand::RetryNode { path }
+            | PipelineCommand::UpdateSchedule { path, .. } => Some((path, DeployAction::Start)),
             PipelineCommand::ApproveNode { path, .. }
-            | PipelineCommand::RejectNode { path, .. } => Some((path, DeployAction::Approve)),
+            | PipelineCommand::RejectNode { path, .. }
+            | PipelineCommand::OverrideNodeApproval { path, .. } => {
+                Some((path, DeployAction::Approve))
+            }
             _ => None,
         };
         if let Some((path, action)) = protected {
