@@ -2,7 +2,7 @@
 //! assets are under `/graphiql/`, or the
 //! websocket for subscriptions), `/healthz` (liveness: the process answers)
 //! and `/readyz` (each background worker's position, lag and last error;
-//! 503 while one is failing).
+//! 503 while one is failing), and `/metrics` (Prometheus).
 
 use std::sync::Arc;
 
@@ -24,7 +24,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(openid_configuration),
         )
         .route("/.well-known/jwks.json", web::get().to(jwks))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
 }
 
 /// CORS for `PHOBOS_CORS_ALLOWED_ORIGINS` (default: the UI's URL); `*`
@@ -152,19 +153,8 @@ async fn healthz(app: web::Data<Arc<App>>) -> HttpResponse {
 async fn readyz(app: web::Data<Arc<App>>) -> HttpResponse {
     let mut ready = true;
     let mut workers = Vec::new();
-    for (name, state) in app.health.snapshot() {
+    for (name, state, lag) in crate::metrics::workers(&app).await {
         ready &= !state.failing;
-        let lag = match state.position {
-            Some(p) => sqlx::query_scalar::<_, i64>(
-                "SELECT count(*) FROM events WHERE (tx_id, global_position) > ($1::text::xid8, $2)",
-            )
-            .bind(p.tx_id.to_string())
-            .bind(p.global_position)
-            .fetch_one(&app.pool)
-            .await
-            .ok(),
-            None => None,
-        };
         workers.push(serde_json::json!({
             "name": name,
             "position": state.position.map(|p| p.to_string()),
@@ -183,5 +173,19 @@ async fn readyz(app: web::Data<Arc<App>>) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// `/metrics`, in the Prometheus text format (`crate::metrics`).
+async fn metrics(app: web::Data<Arc<App>>) -> HttpResponse {
+    match crate::metrics::render(&app).await {
+        Ok(page) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(page),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics could not be read");
+            HttpResponse::ServiceUnavailable()
+                .body("metrics could not be read from the database; see the server log")
+        }
     }
 }

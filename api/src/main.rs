@@ -12,6 +12,7 @@ mod http;
 mod http_client;
 mod keys;
 mod limits;
+mod metrics;
 mod object_store;
 mod oidc;
 mod rate;

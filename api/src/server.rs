@@ -101,6 +101,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let (projected_tx, projected) =
         watch::channel(subscription::checkpoint(&pool, PROJECTION_SUBSCRIPTION).await?);
+    // Commands record metrics from the first one on.
+    if crate::metrics::install().is_none() {
+        tracing::warn!(
+            "a metrics recorder was installed before the server's: /metrics stays empty"
+        );
+    }
     let health = Arc::new(Health::default());
     let projected_tx = Arc::new(projected_tx);
     let mut workers = Vec::new();

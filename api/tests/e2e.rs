@@ -227,3 +227,116 @@ fn subscribe(
         n,
     )
 }
+
+/// The value of the one sample of `/metrics` whose name is `name` and
+/// whose labels include every one of `labels` (None when there is none).
+fn sample(page: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    page.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.split(['{', ' ']).next().is_some_and(|n| n == name))
+        .find(|l| labels.iter().all(|want| l.contains(want)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_commands_followers_jobs_and_agents_after_a_run() {
+    let mut server = support::start("e2e_metrics", 1).await;
+    server.login();
+    let project = server.project("acme", "web");
+    let pipeline_id = server.run_pipeline(&project, HELLO);
+    let done = server.wait_finished(&pipeline_id, Duration::from_secs(90));
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    // A refused command: the finished pipeline's node cannot start.
+    let d = server.gql(
+        "mutation($p: ID!) { startPipelineNode(input: {pipelineId: $p, nodePath: \"stage.build.task.compile\"}) { problems { code } } }",
+        json!({ "p": pipeline_id }),
+    );
+    assert_eq!(
+        d["startPipelineNode"]["problems"][0]["code"], "CONFLICT",
+        "{d}"
+    );
+
+    let url = format!("http://127.0.0.1:{}/metrics", server.http);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let mut response = ureq::get(&url).call().expect("/metrics answers");
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        assert!(kind.starts_with("text/plain"), "{kind}");
+        let page = response.body_mut().read_to_string().unwrap();
+        let settled = sample(
+            &page,
+            "phobos_follower_lag_events",
+            &["follower=\"read_models\""],
+        ) == Some(0.0)
+            && sample(&page, "phobos_jobs", &["status=\"RUNNING\""]) == Some(0.0);
+        if settled || std::time::Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let created = sample(
+        &page,
+        "phobos_commands_total",
+        &["command=\"CreatePipeline\"", "outcome=\"appended\""],
+    );
+    assert_eq!(created, Some(1.0), "{page}");
+    let refused = sample(
+        &page,
+        "phobos_commands_total",
+        &["command=\"StartNode\"", "outcome=\"refused\""],
+    );
+    assert_eq!(refused, Some(1.0), "{page}");
+    // Every job report is a command: the hello pipeline's four jobs
+    // started and succeeded.
+    let completed = sample(
+        &page,
+        "phobos_command_duration_seconds_count",
+        &["aggregate=\"Job\""],
+    )
+    .unwrap_or(0.0);
+    assert!(completed >= 4.0, "{page}");
+    assert!(
+        sample(
+            &page,
+            "phobos_command_duration_seconds_bucket",
+            &["command=\"CreatePipeline\"", "le=\"+Inf\""]
+        ) == Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "phobos_follower_lag_events",
+            &["follower=\"read_models\""]
+        ),
+        Some(0.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "phobos_follower_failing",
+            &["follower=\"read_models\""]
+        ),
+        Some(0.0),
+        "{page}"
+    );
+    for status in ["QUEUED", "CLAIMED", "RUNNING", "CANCELING"] {
+        assert_eq!(
+            sample(&page, "phobos_jobs", &[&format!("status=\"{status}\"")]),
+            Some(0.0),
+            "{page}"
+        );
+    }
+    assert_eq!(
+        sample(&page, "phobos_agents_connected", &[]),
+        Some(1.0),
+        "{page}"
+    );
+}

@@ -351,7 +351,8 @@ where
         correlation_id = %ctx.correlation_id,
         trace_id = %ctx.trace_id,
     );
-    async move {
+    let started = std::time::Instant::now();
+    let result = async move {
         let metadata = ctx.metadata(name).to_map();
         let _one_at_a_time = locks.lock(A::TYPE, id).await;
         let mut attempt = 0;
@@ -409,7 +410,39 @@ where
         }
     }
     .instrument(span)
-    .await
+    .await;
+    record(A::TYPE, name, &result, started.elapsed());
+    result
+}
+
+/// Counts a command by aggregate, name and outcome, and times it
+/// (`phobos_commands_total`, `phobos_command_duration_seconds`: see
+/// `api/src/metrics.rs`). A no-op until the binary installs a recorder.
+fn record(
+    aggregate: &'static str,
+    command: &'static str,
+    result: &Result<Appended, CommandError>,
+    took: std::time::Duration,
+) {
+    let outcome = match result {
+        Ok(_) => "appended",
+        Err(CommandError::Rejected(_)) => "refused",
+        Err(CommandError::Contended(_)) => "contended",
+        Err(_) => "failed",
+    };
+    metrics::counter!(
+        "phobos_commands_total",
+        "aggregate" => aggregate,
+        "command" => command,
+        "outcome" => outcome,
+    )
+    .increment(1);
+    metrics::histogram!(
+        "phobos_command_duration_seconds",
+        "aggregate" => aggregate,
+        "command" => command,
+    )
+    .record(took.as_secs_f64());
 }
 
 /// The message of a resource limit's refusal, if `e` is one (anywhere in
