@@ -30,6 +30,9 @@ pub struct AgentConfig {
     pub internal: bool,
     /// How claimed jobs are started.
     pub dispatcher: DispatcherConfig,
+    /// A file the agent writes the time of each accepted heartbeat to (Unix
+    /// seconds), for a container health check; None: no file.
+    pub health_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for AgentConfig {
@@ -42,6 +45,7 @@ impl fmt::Debug for AgentConfig {
             .field("tags", &self.tags)
             .field("internal", &self.internal)
             .field("dispatcher", &self.dispatcher)
+            .field("health_file", &self.health_file)
             .finish()
     }
 }

@@ -1,6 +1,7 @@
 //! The heartbeat task that keeps a session alive.
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use phobos_proto::v1::HeartbeatRequest;
 use tokio::task::JoinHandle;
@@ -16,9 +17,17 @@ pub(crate) struct Heartbeat {
 }
 
 impl Heartbeat {
-    pub(crate) fn start(mut client: AgentClient, session_id: String, interval: Duration) -> Self {
+    /// `health_file`: written with the time of each accepted heartbeat
+    /// (and now, when the session has just opened).
+    pub(crate) fn start(
+        mut client: AgentClient,
+        session_id: String,
+        interval: Duration,
+        health_file: Option<PathBuf>,
+    ) -> Self {
         let task = tokio::spawn(
             async move {
+                mark_alive(health_file.as_deref()).await;
                 let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
                 ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
@@ -27,7 +36,10 @@ impl Heartbeat {
                         session_id: session_id.clone(),
                     };
                     match client.heartbeat(request).await {
-                        Ok(_) => debug!("heartbeat sent"),
+                        Ok(_) => {
+                            debug!("heartbeat sent");
+                            mark_alive(health_file.as_deref()).await;
+                        }
                         Err(status) if session_gone(status.code()) => {
                             warn!(code = ?status.code(), error = status.message(), "the server no longer accepts this session");
                             return;
@@ -62,4 +74,23 @@ fn session_gone(code: Code) -> bool {
         code,
         Code::NotFound | Code::FailedPrecondition | Code::Unauthenticated | Code::PermissionDenied
     )
+}
+
+/// Writes the time now to the health file, if there is one. A failure is
+/// logged (the health check will then say the agent is unhealthy).
+async fn mark_alive(file: Option<&Path>) {
+    let Some(file) = file else { return };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    // Written aside and renamed, so a reader never sees it half-written.
+    let aside = file.with_extension("writing");
+    let written = async {
+        tokio::fs::write(&aside, format!("{now}\n")).await?;
+        tokio::fs::rename(&aside, file).await
+    };
+    if let Err(e) = written.await {
+        warn!(file = %file.display(), error = %e, "cannot write the health file");
+    }
 }

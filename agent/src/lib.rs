@@ -19,6 +19,7 @@
 //!     dispatcher: DispatcherConfig::Local {
 //!         executor_path: "/usr/local/bin/phobos-job-executor".into(),
 //!     },
+//!     health_file: None,
 //! };
 //! phobos_agent::run(config, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }

@@ -71,6 +71,11 @@ struct Args {
     /// The job executor binary [default: `phobos-job-executor` next to this binary].
     #[arg(long)]
     executor_path: Option<PathBuf>,
+
+    /// Write the time of each accepted heartbeat (Unix seconds) to this
+    /// file, for a container health check.
+    #[arg(long, env = "PHOBOS_AGENT_HEALTH_FILE")]
+    health_file: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -108,6 +113,7 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
         internal: false,
         dispatcher: DispatcherConfig::Local { executor_path },
+        health_file: args.health_file,
     };
     phobos_agent::run(config, shutdown_signal()).await?;
     Ok(())

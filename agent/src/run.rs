@@ -166,7 +166,12 @@ impl Agent {
         let span = info_span!("session", session_id = %session.id);
         async {
             info!(agent_id = %session.agent_id, heartbeat = ?session.heartbeat_interval, "session open");
-            let mut heartbeat = Heartbeat::start(client.clone(), session.id.clone(), session.heartbeat_interval);
+            let mut heartbeat = Heartbeat::start(
+                client.clone(),
+                session.id.clone(),
+                session.heartbeat_interval,
+                self.config.health_file.clone(),
+            );
             let request = StreamJobsRequest {
                 session_id: session.id.clone(),
             };

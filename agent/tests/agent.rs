@@ -25,6 +25,7 @@ fn config(server_url: String, executor_path: PathBuf) -> AgentConfig {
         tags: vec!["linux".into(), "x86_64".into()],
         internal: true,
         dispatcher: DispatcherConfig::Local { executor_path },
+        health_file: None,
     }
 }
 
@@ -60,7 +61,11 @@ async fn claims_offered_jobs_and_launches_the_executor_with_the_job_environment(
         ..Script::default()
     })
     .await;
-    let (stop, agent) = start(config(server.url(), fake_executor(dir.path())));
+    let health = dir.path().join("health");
+    let (stop, agent) = start(AgentConfig {
+        health_file: Some(health.clone()),
+        ..config(server.url(), fake_executor(dir.path()))
+    });
 
     let env = wait_for_file(&dir.path().join("job-mine.env")).await;
     assert_eq!(
@@ -76,6 +81,13 @@ async fn claims_offered_jobs_and_launches_the_executor_with_the_job_environment(
             |e| matches!(e, Event::Heartbeat { session_id, .. } if session_id == "session-1"),
         )
         .await;
+    // The health file holds the time of the session's last heartbeat.
+    let written: u64 = wait_for_file(&health).await.trim().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now.abs_diff(written) < 10, "{written} vs {now}");
     shut_down(stop, agent).await;
     assert!(
         !dir.path().join("job-taken.env").exists(),

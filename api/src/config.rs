@@ -2,7 +2,8 @@
 //! documented default. A malformed value, or a plugin type this build does
 //! not have yet, is an error naming the variable.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 /// A configuration problem, naming the variable.
@@ -20,20 +21,39 @@ fn err(var: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// Where values come from (the process environment, or a map in tests).
-pub struct Env(HashMap<String, String>);
+/// Where values come from (the process environment, or a map in tests),
+/// and which of them were read: a `PHOBOS_*` variable set but never read
+/// is a typo or a setting this server does not have ([`unread`](Env::unread)).
+pub struct Env(HashMap<String, String>, RefCell<BTreeSet<String>>);
 
 impl Env {
     pub fn from_process() -> Self {
-        Env(std::env::vars()
-            .filter(|(k, _)| k.starts_with("PHOBOS_"))
-            .collect())
+        Env(
+            std::env::vars()
+                .filter(|(k, _)| k.starts_with("PHOBOS_"))
+                .collect(),
+            RefCell::default(),
+        )
     }
     #[cfg(test)]
     pub fn from_map(m: HashMap<String, String>) -> Self {
-        Env(m)
+        Env(m, RefCell::default())
+    }
+    /// The variables set (to something other than blanks, which read as
+    /// unset) that no setting read, sorted (call after [`Config::load`]).
+    pub fn unread(&self) -> Vec<String> {
+        let read = self.1.borrow();
+        let mut out: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(k, v)| !v.trim().is_empty() && !read.contains(*k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        out.sort();
+        out
     }
     fn get(&self, var: &str) -> Option<String> {
+        self.1.borrow_mut().insert(var.to_string());
         self.0
             .get(var)
             .map(|v| v.trim().to_string())
@@ -68,11 +88,13 @@ impl Env {
     }
     /// `PREFIX<KEY>` variables, by KEY (e.g. plugin data).
     fn with_prefix(&self, prefix: &str) -> BTreeMap<String, String> {
+        let mut read = self.1.borrow_mut();
         self.0
             .iter()
             .filter_map(|(k, v)| {
-                k.strip_prefix(prefix)
-                    .map(|rest| (rest.to_string(), v.clone()))
+                let rest = k.strip_prefix(prefix)?;
+                read.insert(k.clone());
+                Some((rest.to_string(), v.clone()))
             })
             .collect()
     }
@@ -653,6 +675,27 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variables_nothing_reads_are_named_and_blanks_are_unset() {
+        let env = Env::from_map(HashMap::from([
+            ("PHOBOS_DB_HOST".to_string(), "db".to_string()),
+            ("PHOBOS_DB_PASWORD".to_string(), "typo".to_string()),
+            (
+                "PHOBOS_OBJECT_STORE_PLUGIN_TYPE".to_string(),
+                "filesystem".to_string(),
+            ),
+            (
+                "PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY".to_string(),
+                "/tmp/objects".to_string(),
+            ),
+            // Compose sets what .env leaves out to "": read as unset.
+            ("PHOBOS_TLS_CERT_FILE".to_string(), " ".to_string()),
+            ("PHOBOS_NOT_A_SETTING".to_string(), "".to_string()),
+        ]));
+        Config::load(&env).unwrap();
+        assert_eq!(env.unread(), ["PHOBOS_DB_PASWORD"]);
+    }
 
     fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let mut m: HashMap<String, String> = pairs

@@ -48,6 +48,17 @@ enum Command {
         #[command(subcommand)]
         command: template_cmd::TemplateCommand,
     },
+    /// Check the PHOBOS_* environment as `serve` would read it, without
+    /// starting anything: exit 0 when it is valid and every PHOBOS_*
+    /// variable set is one the server reads; else name what is wrong.
+    CheckConfig,
+    /// Exit 0 when the server on this machine answers /healthz (for a
+    /// container's health check).
+    Healthcheck {
+        /// The URL to ask [default: http://127.0.0.1:$PHOBOS_HTTP_SERVER_PORT/healthz].
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +66,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Template { command } => template_cmd::run(command),
         Command::Serve => serve(),
+        Command::CheckConfig => check_config(),
+        Command::Healthcheck { url } => healthcheck(url),
         Command::Permissions { json } => {
             if json {
                 println!("{}", authz::rules_json());
@@ -79,13 +92,17 @@ fn serve() -> ExitCode {
         // Colours only for a terminal, not in log files.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .init();
-    let config = match config::Config::load(&config::Env::from_process()) {
+    let env = config::Env::from_process();
+    let config = match config::Config::load(&env) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("phobos: configuration error: {e}");
             return ExitCode::from(2);
         }
     };
+    for name in env.unread() {
+        tracing::warn!(variable = %name, "{name} is set but nothing reads it (a typo, or a setting of a plugin that is not selected); it is ignored");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -100,6 +117,63 @@ fn serve() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("phobos: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `phobos check-config`.
+fn check_config() -> ExitCode {
+    let env = config::Env::from_process();
+    if let Err(e) = config::Config::load(&env) {
+        eprintln!("phobos: configuration error: {e}");
+        return ExitCode::from(2);
+    }
+    let unread = env.unread();
+    if unread.is_empty() {
+        println!("configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    for name in &unread {
+        eprintln!("phobos: {name} is set but nothing reads it: a typo, or a setting of a plugin that is not selected; check it against the README, or unset it");
+    }
+    ExitCode::from(2)
+}
+
+/// `phobos healthcheck`: a plain HTTP/1.1 GET, so a container needs no curl.
+fn healthcheck(url: Option<String>) -> ExitCode {
+    use std::io::{Read, Write};
+    let url = url.unwrap_or_else(|| {
+        let port = std::env::var("PHOBOS_HTTP_SERVER_PORT").unwrap_or_else(|_| "9000".into());
+        format!("http://127.0.0.1:{port}/healthz")
+    });
+    let Some(rest) = url.strip_prefix("http://") else {
+        eprintln!("phobos: {url:?} is not an http:// URL");
+        return ExitCode::from(2);
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let answer = (|| -> std::io::Result<String> {
+        let mut stream = std::net::TcpStream::connect(host)?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+        write!(
+            stream,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut head = String::new();
+        stream.take(4096).read_to_string(&mut head)?;
+        Ok(head)
+    })();
+    match answer {
+        Ok(head) if head.starts_with("HTTP/1.1 200") => ExitCode::SUCCESS,
+        Ok(head) => {
+            eprintln!(
+                "phobos: {url} answered {:?}",
+                head.lines().next().unwrap_or("")
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("phobos: {url}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -392,6 +392,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             tags: a.tags.clone(),
             internal: true,
             dispatcher: phobos_agent::DispatcherConfig::Local { executor_path },
+            health_file: None,
         };
         let mut stop = stop.clone();
         let name = a.name.clone();

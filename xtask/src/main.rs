@@ -17,6 +17,7 @@ mod cargo;
 mod chaos;
 mod demo;
 mod fuzz;
+mod images;
 mod pg;
 mod process;
 mod signal;
@@ -57,12 +58,13 @@ fn dispatch() -> Result<()> {
         Some("fuzz") => fuzz::run(&root, args.get(1).map(String::as_str).unwrap_or("300")),
         Some("up") => up::run(&root, &args[1..]),
         Some("demo") => demo::run(&root, &args[1..]),
+        Some("images") => images::run(&root, &args[1..]),
         Some("replay") => bail!(
             "`cargo xtask {}` is not written yet; `cargo xtask up` starts the system",
             args[0]
         ),
         _ => {
-            eprintln!("usage: cargo xtask <up|demo|test|chaos|bench|fuzz> [args]");
+            eprintln!("usage: cargo xtask <up|demo|test|chaos|bench|fuzz|images> [args]");
             std::process::exit(2);
         }
     }
