@@ -2,7 +2,8 @@
 //! assets are under `/graphiql/`, or the
 //! websocket for subscriptions), `/healthz` (liveness: the process answers)
 //! and `/readyz` (each background worker's position, lag and last error;
-//! 503 while one is failing), and `/metrics` (Prometheus).
+//! 503 while one is failing), `/metrics` (Prometheus), and the web UI at
+//! every other path.
 
 use std::sync::Arc;
 
@@ -25,7 +26,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics));
+        .route("/metrics", web::get().to(metrics))
+        // Everything else is the web UI (crate::ui).
+        .default_service(web::to(crate::ui::serve));
 }
 
 /// CORS for `PHOBOS_CORS_ALLOWED_ORIGINS` (default: the UI's URL); `*`

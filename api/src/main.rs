@@ -20,6 +20,7 @@ mod reaper;
 mod server;
 mod service;
 mod template_cmd;
+mod ui;
 
 use std::process::ExitCode;
 

@@ -368,6 +368,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         http = %format!("http://localhost:{}/graphql", config.http_port),
         grpc_port = config.grpc_port,
+        ui = if crate::ui::built() { "embedded" } else { "not built (cargo xtask ui)" },
         "phobos is serving"
     );
 

@@ -22,6 +22,7 @@ mod pg;
 mod process;
 mod signal;
 mod test;
+mod ui;
 mod up;
 
 use std::path::{Path, PathBuf};
@@ -59,12 +60,13 @@ fn dispatch() -> Result<()> {
         Some("up") => up::run(&root, &args[1..]),
         Some("demo") => demo::run(&root, &args[1..]),
         Some("images") => images::run(&root, &args[1..]),
+        Some("ui") => ui::run(&root, &args[1..]),
         Some("replay") => bail!(
             "`cargo xtask {}` is not written yet; `cargo xtask up` starts the system",
             args[0]
         ),
         _ => {
-            eprintln!("usage: cargo xtask <up|demo|test|chaos|bench|fuzz|images> [args]");
+            eprintln!("usage: cargo xtask <up|demo|test|chaos|bench|fuzz|images|ui> [args]");
             std::process::exit(2);
         }
     }

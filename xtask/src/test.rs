@@ -20,6 +20,15 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     // Ctrl-C ends the tests (they get it from the terminal), not us: we still
     // have a cluster to stop.
     signal::catch();
+    // The UI first, so the server the tests start embeds it (and the UI's
+    // own tests run); a machine without Node tests the server without it.
+    match crate::ui::node() {
+        Ok(_) => {
+            crate::ui::build(root)?;
+            crate::ui::test(root)?;
+        }
+        Err(why) => println!("==> skipped: the UI's build and tests ({why:#})"),
+    }
     let (url, _throw_away) = database()?;
     run_cmd(
         cargo()

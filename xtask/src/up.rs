@@ -103,6 +103,12 @@ pub fn start(opts: &Options) -> Result<Running> {
         );
     }
     if opts.build {
+        match crate::ui::node() {
+            Ok(_) => crate::ui::build(root)?,
+            Err(why) => {
+                println!("==> the web UI is not built ({why:#}); / will say how to build it")
+            }
+        }
         println!("==> building phobos, phobos-agent, phobos-job-executor");
         run_cmd(cargo().current_dir(root).args([
             "build",
@@ -263,6 +269,10 @@ impl Running {
     pub fn print_summary(&self) {
         let grpc = self.grpc_url.trim_start_matches("http://");
         println!();
+        println!(
+            "==> UI at {}/",
+            self.graphql_url.trim_end_matches("/graphql")
+        );
         println!(
             "    GraphQL   {}  (GraphiQL: open it in a browser)",
             self.graphql_url
