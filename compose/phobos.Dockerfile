@@ -1,11 +1,20 @@
 # syntax=docker/dockerfile:1
-# The phobos image: the server (GraphQL on 9000, gRPC for agents on 9010)
-# and phobos-job-executor for its internal agent.
+# The phobos image: the server (the web UI and GraphQL on 9000, gRPC for
+# agents on 9010) and phobos-job-executor for its internal agent.
 # Build from the repository root (`cargo xtask images` does):
 #   docker build -f compose/phobos.Dockerfile -t phobos/phobos .
 
+# The web UI (ui/dist), which the server embeds.
+FROM node:20-bookworm-slim AS ui
+WORKDIR /src/ui
+COPY ui/package.json ui/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY ui/ ./
+RUN npm run build
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
+COPY --from=ui /src/ui/dist ui/dist
 COPY Cargo.toml Cargo.lock ./
 COPY .cargo .cargo
 COPY core core
