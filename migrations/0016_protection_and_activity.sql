@@ -31,6 +31,9 @@ WITH RECURSIVE tree (id, release_id, environment_name) AS (
 UPDATE pipelines p SET release_id = t.release_id, environment_name = t.environment_name
   FROM tree t WHERE t.id = p.id;
 CREATE INDEX pipelines_release ON pipelines (release_id) WHERE release_id IS NOT NULL;
+-- A release's pipelines were shown as created by the policy that made
+-- them: they are its creator's.
+UPDATE pipelines p SET created_by = r.created_by FROM releases r WHERE p.release_id = r.id;
 
 -- [Member]: who takes part in a release.
 ALTER TABLE releases ADD COLUMN participants jsonb NOT NULL DEFAULT '[]';

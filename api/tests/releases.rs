@@ -1169,6 +1169,37 @@ async fn a_releases_activity_lists_every_action_with_its_actor_in_order() {
         "{dan_rows:?}"
     );
 
+    // Who deployed where: the manual prod deployment is rita's, the
+    // automatic dev one that of the release's creator.
+    let d = server.gql(
+        "query($p: ID!) { node(id: $p) { ... on Project { environments { edges { node { name deployments { edges { node { createdBy startedBy } } } } } } } } }",
+        json!({ "p": project }),
+    );
+    let who = |env: &str| {
+        d["node"]["environments"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["node"]["name"] == env)
+            .unwrap_or_else(|| panic!("no {env}: {d}"))["node"]["deployments"]["edges"][0]["node"]
+            .clone()
+    };
+    assert_eq!(
+        who("prod"),
+        json!({ "createdBy": "user:dan", "startedBy": "user:rita" })
+    );
+    // The lifecycle pipeline is the release creator's, not the policy's
+    // that made it (self-approval rules compare with it).
+    let d = server.gql(
+        "query($id: ID!) { release(id: $id) { pipeline { createdBy } } }",
+        json!({ "id": id }),
+    );
+    assert_eq!(d["release"]["pipeline"]["createdBy"], "user:dan", "{d}");
+    assert_eq!(
+        who("dev"),
+        json!({ "createdBy": "user:dan", "startedBy": "user:dan" })
+    );
+
     // The subscription gives the same rows, oldest first, after a cursor.
     let from = &all[all.len() - 3];
     let streamed = support::subscribe(

@@ -567,3 +567,25 @@ pub async fn newest_position(pool: &PgPool) -> Result<Position, QueryError> {
         None => Position::START,
     })
 }
+
+/// Who started each of these pipelines: for a child (a nested or deployment
+/// pipeline), whoever last started or retried its node before it was
+/// created (a manual start, a retry); otherwise, and for a child of a node
+/// that started by itself, whoever created its root pipeline.
+pub async fn starters(
+    pool: &PgPool,
+    pipeline_ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, QueryError> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, COALESCE(
+                (SELECT a.actor FROM activity a
+                  WHERE a.resource_id = p.parent_pipeline_id::text AND a.subject = p.parent_node_path
+                    AND a.action IN ('STARTED', 'RETRIED') AND a.at <= p.created_at
+                  ORDER BY a.tx_id DESC, a.global_position DESC LIMIT 1),
+                p.created_by)
+           FROM pipelines p WHERE p.id = ANY($1)",
+    )
+    .bind(pipeline_ids)
+    .fetch_all(pool)
+    .await?)
+}

@@ -469,13 +469,16 @@ async fn pipeline(
                 .as_ref()
                 .map(|p| uuid_of(ev, &p.pipeline_id))
                 .transpose()?;
-            // A child is shown as created by whoever created its root; it
+            // A child is shown as created by whoever created its root (a
+            // release's lifecycle pipeline, by whoever created the release,
+            // not the policy that made it); it
             // belongs to its parent's release and runs in its parent's
             // environment unless it deploys to one of its own.
             sqlx::query(
                 "INSERT INTO pipelines (id, project_id, template_id, status, created_by, created_at,
                                         pipeline_type, parent_pipeline_id, parent_node_path, environment_name, release_id)
-                 VALUES ($1, $2, $3, $4, COALESCE((SELECT created_by FROM pipelines WHERE id = $8), $5), $6,
+                 VALUES ($1, $2, $3, $4, COALESCE((SELECT created_by FROM pipelines WHERE id = $8),
+                                  (SELECT created_by FROM releases WHERE id = $11), $5), $6,
                          $7, $8, $9, COALESCE($10, (SELECT environment_name FROM pipelines WHERE id = $8)),
                          COALESCE($11, (SELECT release_id FROM pipelines WHERE id = $8)))",
             )

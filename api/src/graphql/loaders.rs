@@ -41,6 +41,9 @@ pub struct PipelineById(pub Uuid);
 /// The release whose lifecycle pipeline this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReleaseOfPipeline(pub Uuid);
+/// Who started a pipeline (`phobos_projections::activity::starters`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StarterOfPipeline(pub Uuid);
 /// A pipeline's jobs, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct JobsOfPipeline(pub Uuid);
@@ -107,6 +110,22 @@ impl Loader<ReleaseOfPipeline> for Reads {
                 .map(|r| (ReleaseOfPipeline(r.pipeline_id), r))
                 .collect(),
         )
+    }
+}
+
+impl Loader<StarterOfPipeline> for Reads {
+    type Value = String;
+    type Error = Failed;
+    async fn load(
+        &self,
+        keys: &[StarterOfPipeline],
+    ) -> Result<HashMap<StarterOfPipeline, String>, Failed> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(phobos_projections::activity::starters(&self.0, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, actor)| (StarterOfPipeline(id), actor))
+            .collect())
     }
 }
 

@@ -438,6 +438,19 @@ impl Deployment {
     async fn created_by(&self) -> &str {
         &self.0 .0.created_by
     }
+    /// Who started it: whoever started or retried its node by hand (a
+    /// manual deployment, a retry), else whoever created the pipeline it is
+    /// part of (a deployment that started by itself). An actor such as
+    /// `user:<name>`.
+    async fn started_by(&self, ctx: &Context<'_>) -> Result<String> {
+        use super::loaders::{failed, reads, StarterOfPipeline};
+        authed(ctx)?;
+        Ok(reads(ctx)
+            .load_one(StarterOfPipeline(self.0 .0.id))
+            .await
+            .map_err(failed)?
+            .unwrap_or_else(|| self.0 .0.created_by.clone()))
+    }
     /// When the pipeline was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0 .0.created_at
