@@ -124,7 +124,7 @@ impl Env {
 pub struct DbConfig {
     pub username: String,
     pub name: String,
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     pub host: String,
     pub port: u16,
     pub ssl_mode: String,
@@ -263,7 +263,7 @@ pub struct InternalAgent {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub admin_email: Option<String>,
-    pub admin_password: Option<String>,
+    pub admin_password: Option<Secret>,
     pub db: DbConfig,
     pub oauth_providers: Vec<OauthProvider>,
     pub internal_idp_client_id: String,
@@ -330,7 +330,7 @@ impl Config {
         let db = DbConfig {
             username: env.string("PHOBOS_DB_USERNAME", "postgres"),
             name: env.string("PHOBOS_DB_NAME", "phobos"),
-            password: env.get("PHOBOS_DB_PASSWORD"),
+            password: env.get("PHOBOS_DB_PASSWORD").map(Secret),
             host: env.string("PHOBOS_DB_HOST", "localhost"),
             port: env.parse("PHOBOS_DB_PORT", 5432u16, "a port number")?,
             ssl_mode: env.string("PHOBOS_DB_SSL_MODE", "prefer"),
@@ -561,7 +561,7 @@ impl Config {
 
         Ok(Config {
             admin_email,
-            admin_password,
+            admin_password: admin_password.map(Secret),
             db,
             oauth_providers,
             internal_idp_client_id: env
@@ -675,6 +675,22 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_the_passwords() {
+        let c = load(&[
+            ("PHOBOS_DB_PASSWORD", "db-secret-71"),
+            ("PHOBOS_ADMIN_USER_EMAIL", "admin@example.test"),
+            ("PHOBOS_ADMIN_USER_PASSWORD", "admin-secret-72"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("db-secret-71") && !shown.contains("admin-secret-72"),
+            "{shown}"
+        );
+        assert!(shown.contains("<redacted>"));
+    }
 
     #[test]
     fn variables_nothing_reads_are_named_and_blanks_are_unset() {

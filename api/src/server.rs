@@ -41,7 +41,7 @@ fn db_options(config: &Config) -> anyhow::Result<PgConnectOptions> {
         .ssl_mode(ssl)
         .application_name("phobos");
     if let Some(p) = &db.password {
-        o = o.password(p);
+        o = o.password(&p.0);
     }
     Ok(o)
 }

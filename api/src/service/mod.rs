@@ -350,7 +350,7 @@ impl App {
             ));
         }
         let ok = constant_time_eq(email.as_bytes(), e.as_bytes())
-            & constant_time_eq(password.as_bytes(), p.as_bytes());
+            & constant_time_eq(password.as_bytes(), p.0.as_bytes());
         if !ok {
             tracing::info!("login refused");
             return Err(AuthError::BadLogin.into());
