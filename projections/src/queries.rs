@@ -488,19 +488,36 @@ pub struct NodeRow {
     pub environment_name: Option<String>,
 }
 
+const NODE_SELECT: &str = "SELECT pipeline_id, path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
+        started_at, finished_at, scheduled_start_time, child_pipeline_id, approval, environment_name
+   FROM pipeline_nodes";
+
 pub async fn nodes(
     pool: &PgPool,
     pipeline_id: Uuid,
     stage: Option<&str>,
 ) -> Result<Vec<NodeRow>, QueryError> {
-    Ok(sqlx::query_as(
-        "SELECT pipeline_id, path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
-                started_at, finished_at, scheduled_start_time, child_pipeline_id, approval, environment_name
-           FROM pipeline_nodes WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position",
-    )
+    Ok(sqlx::query_as(&format!(
+        "{NODE_SELECT} WHERE pipeline_id = $1 AND ($2::text IS NULL OR stage = $2) ORDER BY position"
+    ))
     .bind(pipeline_id)
     .bind(stage)
     .fetch_all(pool)
+    .await?)
+}
+
+/// One node of a pipeline, by path.
+pub async fn node(
+    pool: &PgPool,
+    pipeline_id: Uuid,
+    path: &str,
+) -> Result<Option<NodeRow>, QueryError> {
+    Ok(sqlx::query_as(&format!(
+        "{NODE_SELECT} WHERE pipeline_id = $1 AND path = $2"
+    ))
+    .bind(pipeline_id)
+    .bind(path)
+    .fetch_optional(pool)
     .await?)
 }
 

@@ -496,10 +496,8 @@ impl App {
         me: Uuid,
         creator: &str,
     ) -> Result<Vec<String>, ServiceError> {
-        let node = queries::nodes(&self.pool, pipeline.id, None)
+        let node = queries::node(&self.pool, pipeline.id, path)
             .await?
-            .into_iter()
-            .find(|n| n.path == path)
             .ok_or_else(|| {
                 ServiceError::field(
                     Code::NotFound,

@@ -271,10 +271,7 @@ impl App {
         pipeline: &PipelineRow,
         path: &str,
     ) -> Result<Option<String>, ServiceError> {
-        let node = queries::nodes(&self.pool, pipeline.id, None)
-            .await?
-            .into_iter()
-            .find(|n| n.path == path);
+        let node = queries::node(&self.pool, pipeline.id, path).await?;
         // A lifecycle deployment is named after its environment: a row
         // without the column filled in still deploys there.
         let own = node.and_then(|n| {

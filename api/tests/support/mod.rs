@@ -611,3 +611,46 @@ pub fn subscribe(
     let _ = ws.close(None);
     out
 }
+
+/// The DOM of `url` after `budget_ms` of virtual time, as headless
+/// Chromium renders it with every host but 127.0.0.1 unresolvable:
+/// `(dom, stderr)`. None where Chromium is not installed (refused under
+/// `CI`, which .ci/run sets and installs it for).
+#[allow(dead_code)]
+pub fn dump_dom(url: &str, budget_ms: u32) -> Option<(String, String)> {
+    let Some(chromium) = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromium is not installed; .ci/run installs it"
+        );
+        println!("SKIPPED the browser half: chromium is not installed (apt-get install chromium)");
+        return None;
+    };
+    let profile = std::env::temp_dir().join(format!("phobos-chromium-{}", uuid::Uuid::new_v4()));
+    let out = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Every other host is unreachable.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--dump-dom",
+        ])
+        .arg(format!("--virtual-time-budget={budget_ms}"))
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .output()
+        .expect("run chromium");
+    let _ = std::fs::remove_dir_all(&profile);
+    Some((
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
