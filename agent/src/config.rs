@@ -4,11 +4,17 @@
 use std::fmt;
 use std::path::PathBuf;
 
+pub use phobos_proto::ServerTrust;
+
 /// The configuration of one agent (see [`crate::run`]).
 #[derive(Clone)]
 pub struct AgentConfig {
-    /// The server's gRPC endpoint, e.g. `http://127.0.0.1:9010`.
+    /// The server's gRPC endpoint, e.g. `http://127.0.0.1:9010`, or
+    /// `https://…` for a server with TLS.
     pub server_url: String,
+    /// How an `https://` server's certificate is verified (the agent's
+    /// executors verify it the same way).
+    pub tls: ServerTrust,
     /// The agent's credential (from `createAgentToken`, or minted by the
     /// server for its internal agents), sent as `authorization: Bearer <token>` on
     /// every call. It never appears in errors, logs or `Debug` output.
@@ -39,6 +45,7 @@ impl fmt::Debug for AgentConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AgentConfig")
             .field("server_url", &self.server_url)
+            .field("tls", &self.tls)
             .field("token", &"<redacted>")
             .field("service_account", &self.service_account)
             .field("name", &self.name)

@@ -1,10 +1,8 @@
 //! The gRPC channel to the server: checking the URL and waiting for the
 //! server to come up.
 
-use std::time::Duration;
-
 use phobos_proto::v1::agent_service_client::AgentServiceClient;
-use tonic::codegen::http::Uri;
+use phobos_proto::ServerTrust;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tracing::{info, warn};
@@ -16,34 +14,13 @@ use crate::error::AgentError;
 /// An `AgentService` client that sends the agent token on every call.
 pub(crate) type AgentClient = AgentServiceClient<InterceptedService<Channel, BearerAuth>>;
 
-/// Checks `url` and prepares the endpoint: plain `http://` (this build has no
-/// TLS), with HTTP/2 keep-alives so a vanished server ends the job stream
-/// instead of leaving it open forever.
-pub(crate) fn endpoint(url: &str) -> Result<Endpoint, AgentError> {
-    let invalid = |reason: String| AgentError::InvalidServerUrl {
+/// Checks `url` and prepares the endpoint: `http://`, or `https://`
+/// verified with `trust` (see [`phobos_proto::endpoint`]).
+pub(crate) fn endpoint(url: &str, trust: &ServerTrust) -> Result<Endpoint, AgentError> {
+    phobos_proto::endpoint(url, trust).map_err(|e| AgentError::InvalidServerUrl {
         url: url.to_owned(),
-        reason,
-    };
-    let uri: Uri = url.parse().map_err(|e| invalid(format!("{e}")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(invalid(
-                "https is not supported by this build; use http:// (behind a TLS-terminating proxy if needed)".into(),
-            ))
-        }
-        Some(other) => return Err(invalid(format!("unsupported scheme {other:?}"))),
-        None => return Err(invalid("it has no scheme".into())),
-    }
-    if uri.host().is_none() {
-        return Err(invalid("it has no host".into()));
-    }
-    Ok(Endpoint::from(uri)
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_keepalive(Some(Duration::from_secs(30)))
-        .http2_keep_alive_interval(Duration::from_secs(20))
-        .keep_alive_timeout(Duration::from_secs(10))
-        .keep_alive_while_idle(true))
+        reason: e.0,
+    })
 }
 
 /// Connects to the server, retrying with backoff until it is up. Never gives
@@ -90,15 +67,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_http_and_explains_bad_urls() {
-        assert!(endpoint("http://127.0.0.1:9010").is_ok());
+    fn accepts_http_and_https_and_explains_bad_urls() {
+        let trust = ServerTrust::default();
+        assert!(endpoint("http://127.0.0.1:9010", &trust).is_ok());
+        assert!(endpoint("https://phobos.example:9010", &trust).is_ok());
         for (url, part) in [
-            ("https://phobos.example:9010", "https is not supported"),
             ("ftp://x", "unsupported scheme"),
             ("127.0.0.1:9010", "invalid server URL"),
             ("not a url", "invalid server URL"),
         ] {
-            let message = endpoint(url).unwrap_err().to_string();
+            let message = endpoint(url, &trust).unwrap_err().to_string();
             assert!(message.contains(part), "{url}: {message}");
             assert!(message.contains("http://127.0.0.1:9010"), "{message}");
         }

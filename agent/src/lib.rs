@@ -11,6 +11,7 @@
 //! use phobos_agent::{AgentConfig, DispatcherConfig};
 //! let config = AgentConfig {
 //!     server_url: "http://127.0.0.1:9010".into(),
+//!     tls: Default::default(),
 //!     token: "…".into(),
 //!     service_account: None,
 //!     name: "builder-1".into(),
@@ -40,7 +41,7 @@ mod session;
 mod shutdown;
 mod sign_in;
 
-pub use config::{AgentConfig, DispatcherConfig, ServiceAccountLogin};
+pub use config::{AgentConfig, DispatcherConfig, ServerTrust, ServiceAccountLogin};
 pub use error::AgentError;
 pub use harden::deny_inspection;
 pub use run::run;

@@ -23,6 +23,17 @@ struct Args {
     )]
     server_url: String,
 
+    /// PEM certificates to verify an https:// server with, instead of the
+    /// machine's root certificates (a private CA, or the server's own
+    /// self-signed certificate).
+    #[arg(long, env = "PHOBOS_AGENT_CA_FILE")]
+    ca_file: Option<PathBuf>,
+
+    /// The name the server's certificate is checked against, when it is not
+    /// the host of --server-url.
+    #[arg(long, env = "PHOBOS_AGENT_TLS_DOMAIN")]
+    tls_domain: Option<String>,
+
     /// The agent's credential, from the `createAgentToken` mutation (or
     /// sign in as a service account with the two options below).
     #[arg(
@@ -95,8 +106,21 @@ async fn main() -> anyhow::Result<()> {
             .context("cannot find this binary's location to look for phobos-job-executor next to it; pass --executor-path")?
             .with_file_name("phobos-job-executor"),
     };
+    let ca_pem = match &args.ca_file {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "--ca-file (PHOBOS_AGENT_CA_FILE): cannot read {}; give a PEM file of the certificates to trust",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
     let config = AgentConfig {
         server_url: args.server_url,
+        tls: phobos_agent::ServerTrust {
+            ca_pem,
+            domain: args.tls_domain,
+        },
         token: args.token.unwrap_or_default(),
         service_account: args
             .service_account_path

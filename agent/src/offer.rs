@@ -64,6 +64,7 @@ impl Agent {
                 job_id: offer.job_id.clone(),
                 job_token: claim.job_token,
                 server_url: self.config.server_url.clone(),
+                tls: self.config.tls.clone(),
             };
             let job_token = launch.job_token.clone();
             if let Err(failure) = self.dispatcher.launch(launch).await {

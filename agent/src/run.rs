@@ -43,7 +43,7 @@ pub async fn run(
         // Signed in once connected.
         Some(_) => None,
     };
-    let endpoint = connect::endpoint(&config.server_url)?;
+    let endpoint = connect::endpoint(&config.server_url, &config.tls)?;
     let dispatcher = dispatch::from_config(&config.dispatcher)?;
     let span = info_span!("agent", name = %config.name);
     let shutdown = pin!(shutdown);

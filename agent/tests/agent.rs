@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 fn config(server_url: String, executor_path: PathBuf) -> AgentConfig {
     AgentConfig {
         server_url,
+        tls: Default::default(),
         token: AGENT_TOKEN.into(),
         service_account: None,
         name: "test-agent".into(),

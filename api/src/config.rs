@@ -290,7 +290,17 @@ pub struct Config {
     pub object_store: ObjectStoreConfig,
     pub internal_agents: Vec<InternalAgent>,
     pub email_footer: Option<String>,
+    /// HTTPS and gRPC over TLS (`PHOBOS_TLS_*`); None: plain.
+    pub tls: Option<TlsFiles>,
     pub jobs: JobLimits,
+}
+
+/// `PHOBOS_TLS_CERT_FILE` and `PHOBOS_TLS_KEY_FILE` (read at start-up by
+/// [`crate::tls`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 /// How long jobs may run and how long their executors may stay silent.
@@ -371,16 +381,33 @@ impl Config {
             });
         }
 
-        if env.bool("PHOBOS_TLS_ENABLED", false)? {
-            return Err(err(
-                "PHOBOS_TLS_ENABLED",
-                "TLS termination is not available in this build yet; run behind a TLS proxy and leave this false",
-            ));
-        }
-        let _ = (
-            env.get("PHOBOS_TLS_CERT_FILE"),
-            env.get("PHOBOS_TLS_KEY_FILE"),
-        );
+        let tls = if env.bool("PHOBOS_TLS_ENABLED", false)? {
+            let file = |var: &str, what: &str| {
+                env.get(var).map(PathBuf::from).ok_or_else(|| {
+                    err(
+                        var,
+                        format!("is required with PHOBOS_TLS_ENABLED=true: the PEM file of {what}"),
+                    )
+                })
+            };
+            Some(TlsFiles {
+                cert_file: file(
+                    "PHOBOS_TLS_CERT_FILE",
+                    "the server's certificate (its chain after it)",
+                )?,
+                key_file: file("PHOBOS_TLS_KEY_FILE", "the certificate's private key")?,
+            })
+        } else {
+            for var in ["PHOBOS_TLS_CERT_FILE", "PHOBOS_TLS_KEY_FILE"] {
+                if env.get(var).is_some() {
+                    return Err(err(
+                        var,
+                        "is set but PHOBOS_TLS_ENABLED is not true: set PHOBOS_TLS_ENABLED=true to serve HTTPS and gRPC over TLS, or unset it",
+                    ));
+                }
+            }
+            None
+        };
 
         let object_store = match env.get("PHOBOS_OBJECT_STORE_PLUGIN_TYPE").as_deref() {
             Some("filesystem") => ObjectStoreConfig::Filesystem {
@@ -641,6 +668,7 @@ impl Config {
             object_store,
             internal_agents,
             email_footer: env.get("PHOBOS_EMAIL_FOOTER"),
+            tls,
             jobs: JobLimits {
                 timeout_seconds: env.parse(
                     "PHOBOS_JOB_TIMEOUT_SECONDS",

@@ -20,6 +20,7 @@ mod reaper;
 mod server;
 mod service;
 mod template_cmd;
+mod tls;
 mod ui;
 
 use std::process::ExitCode;
@@ -126,9 +127,18 @@ fn serve() -> ExitCode {
 /// `phobos check-config`.
 fn check_config() -> ExitCode {
     let env = config::Env::from_process();
-    if let Err(e) = config::Config::load(&env) {
-        eprintln!("phobos: configuration error: {e}");
-        return ExitCode::from(2);
+    let config = match config::Config::load(&env) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("phobos: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(files) = &config.tls {
+        if let Err(e) = tls::ServerTls::load(files) {
+            eprintln!("phobos: configuration error: {e}");
+            return ExitCode::from(2);
+        }
     }
     let unread = env.unread();
     if unread.is_empty() {
@@ -141,27 +151,57 @@ fn check_config() -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `phobos healthcheck`: a plain HTTP/1.1 GET, so a container needs no curl.
+/// `phobos healthcheck`: a plain HTTP/1.1 GET, so a container needs no
+/// curl. With `PHOBOS_TLS_ENABLED=true` the default URL is `https://`, and an
+/// `https://` URL is checked against the server's own certificate
+/// (`PHOBOS_TLS_CERT_FILE`).
 fn healthcheck(url: Option<String>) -> ExitCode {
     use std::io::{Read, Write};
+    let tls_enabled = std::env::var("PHOBOS_TLS_ENABLED")
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true") || v.trim() == "1");
     let url = url.unwrap_or_else(|| {
         let port = std::env::var("PHOBOS_HTTP_SERVER_PORT").unwrap_or_else(|_| "9000".into());
-        format!("http://127.0.0.1:{port}/healthz")
+        let scheme = if tls_enabled { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{port}/healthz")
     });
-    let Some(rest) = url.strip_prefix("http://") else {
-        eprintln!("phobos: {url:?} is not an http:// URL");
+    let (rest, tls) = if let Some(rest) = url.strip_prefix("http://") {
+        (rest, None)
+    } else if let Some(rest) = url.strip_prefix("https://") {
+        let Some(cert_file) = std::env::var_os("PHOBOS_TLS_CERT_FILE") else {
+            eprintln!("phobos: {url:?} is https:// but PHOBOS_TLS_CERT_FILE is not set; the check trusts the server's own certificate");
+            return ExitCode::from(2);
+        };
+        match tls::own_certificate_client(std::path::Path::new(&cert_file)) {
+            Ok(client) => (rest, Some(client)),
+            Err(e) => {
+                eprintln!("phobos: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        eprintln!("phobos: {url:?} is not an http:// or https:// URL");
         return ExitCode::from(2);
     };
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let answer = (|| -> std::io::Result<String> {
         let mut stream = std::net::TcpStream::connect(host)?;
         stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-        write!(
-            stream,
-            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        )?;
+        let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
         let mut head = String::new();
-        stream.take(4096).read_to_string(&mut head)?;
+        match tls {
+            None => {
+                stream.write_all(request.as_bytes())?;
+                stream.take(4096).read_to_string(&mut head)?;
+            }
+            Some((config, name)) => {
+                let connection =
+                    rustls::ClientConnection::new(config, name).map_err(std::io::Error::other)?;
+                let mut stream = rustls::StreamOwned::new(connection, stream);
+                stream.write_all(request.as_bytes())?;
+                // The server may close without close_notify; what was read counts.
+                let _ = stream.take(4096).read_to_string(&mut head);
+            }
+        }
         Ok(head)
     })();
     match answer {

@@ -68,6 +68,11 @@ async fn shutdown_signal() {
 }
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    // A wrong certificate or key stops start-up before anything runs.
+    let tls = match &config.tls {
+        Some(files) => Some(crate::tls::ServerTls::load(files)?),
+        None => None,
+    };
     let db = &config.db;
     tracing::info!(host = %db.host, port = db.port, database = %db.name, "connecting to PostgreSQL");
     let pool = phobos_commands::db::connect(db_options(&config)?, db.max_connections)
@@ -330,7 +335,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }));
     let grpc = {
         let mut stop = stop.clone();
-        tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = &tls {
+            builder = builder
+                .tls_config(tls.grpc())
+                .context("PHOBOS_TLS_CERT_FILE: the gRPC server cannot use the certificate")?;
+        }
+        builder
             .add_service(AgentServiceServer::from_arc(agent_api))
             .add_service(JobServiceServer::new(JobApi::new(app.clone())))
             .serve_with_incoming_shutdown(
@@ -354,8 +365,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .configure(crate::http::routes)
     })
     .disable_signals()
-    .shutdown_timeout(5)
-    .bind(("0.0.0.0", config.http_port))
+    .shutdown_timeout(5);
+    let address = ("0.0.0.0", config.http_port);
+    let http = match &tls {
+        Some(tls) => http.bind_rustls_0_23(address, tls.http.clone()),
+        None => http.bind(address),
+    }
     .with_context(|| {
         format!(
             "PHOBOS_HTTP_SERVER_PORT: cannot listen on port {}",
@@ -364,9 +379,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     })?
     .run();
     let http_handle = http.handle();
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let http_task = tokio::spawn(http);
     tracing::info!(
-        http = %format!("http://localhost:{}/graphql", config.http_port),
+        http = %format!("{scheme}://localhost:{}/graphql", config.http_port),
         grpc_port = config.grpc_port,
         ui = if crate::ui::built() { "embedded" } else { "not built (cargo xtask ui)" },
         "phobos is serving"
@@ -383,7 +399,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             None => default_executor_path(),
         };
         let cfg = phobos_agent::AgentConfig {
-            server_url: format!("http://127.0.0.1:{}", config.grpc_port),
+            // Over TLS: trust exactly the server's own certificate file,
+            // checked against the name it was issued for.
+            server_url: format!("{scheme}://127.0.0.1:{}", config.grpc_port),
+            tls: match &tls {
+                Some(tls) => phobos_agent::ServerTrust {
+                    ca_pem: Some(String::from_utf8_lossy(&tls.cert_pem).into_owned()),
+                    domain: Some(tls.name.clone()),
+                },
+                None => Default::default(),
+            },
             token: app
                 .tokens
                 .issue(TokenKind::Agent, &a.name, chrono::Duration::days(3650))

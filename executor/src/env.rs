@@ -3,7 +3,8 @@
 use std::fmt;
 use std::io::BufRead;
 
-pub use phobos_proto::job_env::{GRPC_URL, JOB_ID, JOB_TOKEN};
+pub use phobos_proto::job_env::{GRPC_CA_PEM, GRPC_TLS_DOMAIN, GRPC_URL, JOB_ID, JOB_TOKEN};
+use phobos_proto::ServerTrust;
 
 /// The job to run and where to report it.
 pub struct JobEnv {
@@ -11,6 +12,8 @@ pub struct JobEnv {
     /// Authorizes the calls for this job; never logged.
     pub job_token: String,
     pub grpc_url: String,
+    /// How an `https://` server is verified.
+    pub tls: ServerTrust,
     /// The token came on standard input: the agent keeps it open as a
     /// control pipe (cancel requests follow).
     pub token_on_stdin: bool,
@@ -22,6 +25,7 @@ impl fmt::Debug for JobEnv {
             .field("job_id", &self.job_id)
             .field("job_token", &"<redacted>")
             .field("grpc_url", &self.grpc_url)
+            .field("tls", &self.tls)
             .field("token_on_stdin", &self.token_on_stdin)
             .finish()
     }
@@ -74,6 +78,10 @@ impl JobEnv {
             job_id,
             job_token,
             grpc_url,
+            tls: ServerTrust {
+                ca_pem: var(GRPC_CA_PEM).ok(),
+                domain: var(GRPC_TLS_DOMAIN).ok(),
+            },
             token_on_stdin,
         })
     }

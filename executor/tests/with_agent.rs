@@ -22,6 +22,7 @@ async fn an_agent_runs_an_offered_job_with_the_real_executor() {
     .await;
     let config = AgentConfig {
         server_url: server.url(),
+        tls: Default::default(),
         token: "agent-token".into(),
         service_account: None,
         name: "e2e".into(),

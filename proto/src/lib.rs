@@ -8,6 +8,9 @@ pub mod v1 {
     tonic::include_proto!("phobos.v1");
 }
 
+mod endpoint;
+pub use endpoint::{endpoint, InvalidUrl, ServerTrust};
+
 /// The metadata an agent signed in as a service account names itself by.
 pub const AGENT_NAME_METADATA: &str = "phobos-agent-name";
 
@@ -27,6 +30,12 @@ pub mod job_env {
     pub const JOB_ID: &str = "PHOBOS_JOB_ID";
     /// The server's gRPC endpoint, for the executor.
     pub const GRPC_URL: &str = "PHOBOS_GRPC_URL";
+    /// The PEM certificates the executor trusts for an `https://`
+    /// [`GRPC_URL`] instead of the machine's roots (what its agent trusts).
+    pub const GRPC_CA_PEM: &str = "PHOBOS_GRPC_CA_PEM";
+    /// The name the server's certificate must be valid for, when it is not
+    /// the URL's host.
+    pub const GRPC_TLS_DOMAIN: &str = "PHOBOS_GRPC_TLS_DOMAIN";
     /// The job token, when an executor is started by hand rather than by an
     /// agent (an agent writes it to the executor's standard input instead).
     /// Never passed to a command.

@@ -15,8 +15,9 @@ use tracing::{info, warn, Instrument};
 use super::{DispatchError, Dispatcher, JobLaunch};
 
 /// Starts `executor_path` as a child process for every job. Its environment
-/// is empty but for [`job_env::EXECUTOR_INHERITED`], `PHOBOS_JOB_ID` and
-/// `PHOBOS_GRPC_URL`: nothing of the agent's (or, for an internal agent, the
+/// is empty but for [`job_env::EXECUTOR_INHERITED`], `PHOBOS_JOB_ID`,
+/// `PHOBOS_GRPC_URL` and how to verify its TLS certificate
+/// ([`job_env::GRPC_CA_PEM`], [`job_env::GRPC_TLS_DOMAIN`]): nothing of the agent's (or, for an internal agent, the
 /// server's) environment reaches a job. The job token is written to its
 /// standard input, so it is in no environment. stdout/stderr are shared
 /// with the agent.
@@ -80,6 +81,18 @@ impl Dispatcher for LocalDispatcher {
             )
             .env(job_env::JOB_ID, &job.job_id)
             .env(job_env::GRPC_URL, &job.server_url)
+            .envs(
+                job.tls
+                    .ca_pem
+                    .as_ref()
+                    .map(|pem| (job_env::GRPC_CA_PEM, pem)),
+            )
+            .envs(
+                job.tls
+                    .domain
+                    .as_ref()
+                    .map(|domain| (job_env::GRPC_TLS_DOMAIN, domain)),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())

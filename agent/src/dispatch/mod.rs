@@ -22,6 +22,8 @@ pub struct JobLaunch {
     pub job_token: String,
     /// The gRPC endpoint the executor reports to.
     pub server_url: String,
+    /// How the executor verifies an `https://` server.
+    pub tls: crate::ServerTrust,
 }
 
 impl fmt::Debug for JobLaunch {
@@ -30,6 +32,7 @@ impl fmt::Debug for JobLaunch {
             .field("job_id", &self.job_id)
             .field("job_token", &"<redacted>")
             .field("server_url", &self.server_url)
+            .field("tls", &self.tls)
             .finish()
     }
 }

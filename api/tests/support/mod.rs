@@ -40,6 +40,11 @@ pub struct Server {
     env: Vec<(String, String)>,
     /// Its database.
     pub db: sqlx::postgres::PgConnectOptions,
+    /// `http`, or `https` when it was started with `PHOBOS_TLS_ENABLED`.
+    pub scheme: &'static str,
+    /// The HTTP client of the helpers: over TLS it trusts the certificates
+    /// of `PHOBOS_TLS_CERT_FILE`.
+    pub client: ureq::Agent,
 }
 
 impl Drop for Server {
@@ -126,6 +131,15 @@ pub fn start_on(
         ));
     }
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let cert_file = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PHOBOS_TLS_CERT_FILE")
+        .map(|(_, v)| PathBuf::from(v));
+    let (scheme, client) = match cert_file {
+        Some(file) => ("https", https_client(&std::fs::read(file).unwrap())),
+        None => ("http", ureq::Agent::new_with_defaults()),
+    };
     let child = spawn(&env, &log);
     let mut server = Server {
         child,
@@ -135,9 +149,33 @@ pub fn start_on(
         token: None,
         env,
         db: opts.clone(),
+        scheme,
+        client,
     };
     server.wait_ready();
     server
+}
+
+/// An HTTPS client trusting only the PEM certificates `pem`.
+pub fn https_client(pem: &[u8]) -> ureq::Agent {
+    use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
+    let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(pem)
+        .filter_map(|item| match item.unwrap() {
+            ureq::tls::PemItem::Certificate(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = TlsConfig::builder()
+        .provider(TlsProvider::Rustls)
+        .root_certs(RootCerts::new_with_certs(&certs))
+        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .build();
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .build()
+        .new_agent()
 }
 
 fn spawn(env: &[(String, String)], log: &std::path::Path) -> Child {
@@ -161,7 +199,7 @@ impl Server {
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = ureq::get(&format!("http://127.0.0.1:{}/healthz", self.http)).call() {
+            if let Ok(r) = self.client.get(self.base() + "/healthz").call() {
                 if r.status() == 200 {
                     return;
                 }
@@ -195,7 +233,12 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/graphql", self.http)
+        self.base() + "/graphql"
+    }
+
+    /// `http://127.0.0.1:PORT` (or `https://…`).
+    pub fn base(&self) -> String {
+        format!("{}://127.0.0.1:{}", self.scheme, self.http)
     }
 
     /// Runs a GraphQL request; returns the whole response.
@@ -205,7 +248,10 @@ impl Server {
 
     /// [`raw`](Self::raw) with `token` (None: anonymous).
     pub fn raw_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut req = ureq::post(&self.url()).header("content-type", "application/json");
+        let mut req = self
+            .client
+            .post(self.url())
+            .header("content-type", "application/json");
         if let Some(t) = token {
             req = req.header("authorization", &format!("Bearer {t}"));
         }
