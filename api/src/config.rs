@@ -290,9 +290,46 @@ pub struct Config {
     pub object_store: ObjectStoreConfig,
     pub internal_agents: Vec<InternalAgent>,
     pub email_footer: Option<String>,
+    /// None: no email is sent.
+    pub email: Option<EmailConfig>,
     /// HTTPS and gRPC over TLS (`PHOBOS_TLS_*`); None: plain.
     pub tls: Option<TlsFiles>,
     pub jobs: JobLimits,
+}
+
+/// Email notifications: the client and how often a send is tried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailConfig {
+    pub client: EmailClientConfig,
+    /// `PHOBOS_EMAIL_MAX_ATTEMPTS` (this build's own, default 6): sends of
+    /// one mail before it is marked FAILED.
+    pub max_attempts: u32,
+}
+
+/// `PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE` and its `_DATA_*` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailClientConfig {
+    Smtp {
+        host: String,
+        /// Default 587 (STARTTLS); 465 is TLS from the first byte.
+        port: u16,
+        from: String,
+        username: Option<String>,
+        password: Option<Secret>,
+        disable_tls: bool,
+    },
+    /// Credentials from the AWS default chain (`AWS_*`).
+    Ses {
+        from: String,
+        configuration_set: Option<String>,
+        region: String,
+    },
+    Plunk {
+        /// Default `https://api.useplunk.com`.
+        endpoint: String,
+        api_key: Secret,
+        from: Option<String>,
+    },
 }
 
 /// `PHOBOS_TLS_CERT_FILE` and `PHOBOS_TLS_KEY_FILE` (read at start-up by
@@ -324,6 +361,83 @@ pub struct JobLimits {
 }
 
 /// A plugin type this build has not got yet: start-up stops and says so.
+/// `PHOBOS_EMAIL_CLIENT_PLUGIN_*` (None: no email is sent).
+fn email_config(env: &Env) -> Result<Option<EmailConfig>, ConfigError> {
+    const FROM: &str = "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS";
+    let required = |var: &str, plugin: &str, what: &str| {
+        env.get(var).ok_or_else(|| {
+            err(
+                var,
+                format!("is required with the {plugin} email client: {what}"),
+            )
+        })
+    };
+    let max_attempts = env.parse(
+        "PHOBOS_EMAIL_MAX_ATTEMPTS",
+        6u32,
+        "a number of attempts (at least 1)",
+    )?;
+    if max_attempts == 0 {
+        return Err(err("PHOBOS_EMAIL_MAX_ATTEMPTS", "must be at least 1"));
+    }
+    let client = match env.get("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE").as_deref() {
+        None => return Ok(None),
+        Some("smtp") => EmailClientConfig::Smtp {
+            host: required(
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST",
+                "smtp",
+                "the SMTP server's host name",
+            )?,
+            port: env.parse(
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT",
+                587u16,
+                "a port number",
+            )?,
+            from: required(FROM, "smtp", "the sender's address")?,
+            username: env.get("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME"),
+            password: env
+                .get("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD")
+                .map(Secret),
+            disable_tls: env.bool("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS", false)?,
+        },
+        Some("ses") => EmailClientConfig::Ses {
+            from: required(FROM, "ses", "the sender's address (an SES identity)")?,
+            configuration_set: env
+                .get("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME"),
+            region: required(
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION",
+                "ses",
+                "the AWS region of SES, e.g. us-east-1",
+            )?,
+        },
+        Some("plunk") => EmailClientConfig::Plunk {
+            endpoint: env
+                .string(
+                    "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+                    "https://api.useplunk.com",
+                )
+                .trim_end_matches('/')
+                .to_string(),
+            api_key: Secret(required(
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY",
+                "plunk",
+                "the Plunk API key",
+            )?),
+            from: env.get(FROM),
+        },
+        Some(v) => {
+            return Err(err(
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
+                format!("{v:?} is not an email client: use smtp, ses, plunk, or leave it empty"),
+            ))
+        }
+    };
+    Ok(Some(EmailConfig {
+        client,
+        max_attempts,
+    }))
+}
+
 fn not_yet(var: &str, value: &str, have: &str) -> ConfigError {
     err(
         var,
@@ -501,24 +615,7 @@ impl Config {
                 ))
             }
         };
-        match env.get("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE").as_deref() {
-            None => {}
-            Some(v @ ("smtp" | "ses" | "plunk")) => {
-                return Err(not_yet(
-                    "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
-                    v,
-                    "empty (disabled)",
-                ))
-            }
-            Some(v) => {
-                return Err(err(
-                    "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
-                    format!(
-                        "{v:?} is not an email client: use smtp, ses, plunk, or leave it empty"
-                    ),
-                ))
-            }
-        }
+        let email = email_config(env)?;
         if env.bool("PHOBOS_OTEL_TRACE_ENABLED", false)? {
             return Err(err(
                 "PHOBOS_OTEL_TRACE_ENABLED",
@@ -669,6 +766,7 @@ impl Config {
             internal_agents,
             email_footer: env.get("PHOBOS_EMAIL_FOOTER"),
             tls,
+            email,
             jobs: JobLimits {
                 timeout_seconds: env.parse(
                     "PHOBOS_JOB_TIMEOUT_SECONDS",
@@ -866,8 +964,26 @@ mod tests {
             ),
             (
                 &[("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "smtp")],
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST",
+                "is required with the smtp email client",
+            ),
+            (
+                &[("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "plunk")],
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY",
+                "is required with the plunk email client",
+            ),
+            (
+                &[
+                    ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "ses"),
+                    ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS", "a@b.c"),
+                ],
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION",
+                "is required with the ses email client",
+            ),
+            (
+                &[("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "sendgrid")],
                 "PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE",
-                "not available",
+                "is not an email client",
             ),
             (
                 &[

@@ -1,10 +1,10 @@
 //! A small HTTP(S) client for the server's own outbound calls (OIDC
-//! discovery and keys). TLS is rustls on aws-lc-rs with the machine's
+//! discovery and keys, the Plunk email API). TLS is rustls on aws-lc-rs with the machine's
 //! root certificates.
 
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -15,7 +15,7 @@ const MAX_BODY: usize = 1 << 20;
 
 #[derive(Clone)]
 pub struct HttpClient {
-    inner: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    inner: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
@@ -29,8 +29,9 @@ impl std::fmt::Debug for HttpClient {
 
 /// Why a fetch failed, in words that name the URL.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("GET {url}: {reason}")]
+#[error("{method} {url}: {reason}")]
 pub struct FetchError {
+    pub method: &'static str,
     pub url: String,
     pub reason: String,
 }
@@ -55,13 +56,14 @@ impl HttpClient {
         url: &str,
     ) -> Result<T, FetchError> {
         let fail = |reason: String| FetchError {
+            method: "GET",
             url: url.to_string(),
             reason,
         };
         let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("not a URL: {e}")))?;
         let req = hyper::Request::get(uri)
             .header("accept", "application/json")
-            .body(Empty::<Bytes>::new())
+            .body(Full::new(Bytes::new()))
             .map_err(|e| fail(e.to_string()))?;
         let resp = tokio::time::timeout(self.timeout, self.inner.request(req))
             .await
@@ -80,6 +82,44 @@ impl HttpClient {
             return Err(fail(format!("answered {status}")));
         }
         serde_json::from_slice(&body).map_err(|e| fail(format!("not the JSON expected: {e}")))
+    }
+}
+
+impl HttpClient {
+    /// POSTs `body` as JSON with `authorization: Bearer <bearer>`; returns
+    /// the status and the body's text (at most 1 MiB), whatever the status.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        bearer: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, String), FetchError> {
+        let fail = |reason: String| FetchError {
+            method: "POST",
+            url: url.to_string(),
+            reason,
+        };
+        let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("not a URL: {e}")))?;
+        let req = hyper::Request::post(uri)
+            .header("content-type", "application/json")
+            .header("accept", "application/json")
+            .header("authorization", format!("Bearer {bearer}"))
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|_| fail("the request cannot be built".into()))?;
+        let resp = tokio::time::timeout(self.timeout, self.inner.request(req))
+            .await
+            .map_err(|_| fail(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|e| fail(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = tokio::time::timeout(
+            self.timeout,
+            Limited::new(resp.into_body(), MAX_BODY).collect(),
+        )
+        .await
+        .map_err(|_| fail(format!("body not received within {:?}", self.timeout)))?
+        .map_err(|e| fail(format!("reading the body: {e}")))?
+        .to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 }
 

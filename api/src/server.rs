@@ -297,6 +297,60 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             )
         }
     }));
+    // Email notifications: a follower behind the projector fills the
+    // outbox; the sender empties it.
+    crate::notifications::start_at_head(&pool, config.email.is_some())
+        .await
+        .context("setting up the notifications follower")?;
+    if let Some(email) = &config.email {
+        let client: Arc<dyn crate::email::EmailClient> = Arc::from(
+            crate::email::from_config(&email.client)
+                .await
+                .map_err(|e| anyhow::anyhow!("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE: {e}"))?,
+        );
+        workers.push(supervised(
+            crate::notifications::NOTIFICATION_SUBSCRIPTION,
+            &health,
+            &stop,
+            {
+                let (pool, stop, health, app) =
+                    (pool.clone(), stop.clone(), health.clone(), app.clone());
+                move || {
+                    let notifier = crate::notifications::Notifier::new(
+                        &app.config.ui_url,
+                        app.config.email_footer.clone(),
+                        app.projected.clone(),
+                    );
+                    subscription::run(
+                        pool.clone(),
+                        SubscriptionConfig::new(crate::notifications::NOTIFICATION_SUBSCRIPTION)
+                            .with_health(health.clone()),
+                        Box::new(notifier),
+                        None,
+                        stop.clone(),
+                    )
+                }
+            },
+        ));
+        workers.push(supervised(crate::notifications::SENDER, &health, &stop, {
+            let (pool, stop, clock, max) = (
+                pool.clone(),
+                stop.clone(),
+                app.clock.clone(),
+                email.max_attempts,
+            );
+            move || {
+                crate::notifications::run_sender(
+                    pool.clone(),
+                    client.clone(),
+                    clock.clone(),
+                    max,
+                    stop.clone(),
+                )
+            }
+        }));
+        tracing::info!("email notifications: on");
+    }
     workers.push(supervised(crate::keys::ROTATION, &health, &stop, {
         let (app, stop) = (app.clone(), stop.clone());
         move || crate::keys::rotate(app.clone(), stop.clone())

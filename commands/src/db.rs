@@ -90,6 +90,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "protection and activity",
         include_str!("../../migrations/0016_protection_and_activity.sql"),
     ),
+    (
+        17,
+        "notifications",
+        include_str!("../../migrations/0017_notifications.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

@@ -53,6 +53,7 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Query", "pipelineEvents", In(View), ""),
     ("Query", "users", SignedIn, ""),
     ("Query", "resourceLimits", SignedIn, ""),
+    ("Query", "notifications", Admin, ""),
     ("Query", "teams", SignedIn, ""),
     ("Query", "team", SignedIn, ""),
     ("Mutation", "login", Public, ""),

@@ -13,6 +13,7 @@ pub mod identity;
 pub mod ids;
 pub mod loaders;
 mod mutation;
+pub mod notifications;
 mod query;
 pub mod releases;
 mod subscription;

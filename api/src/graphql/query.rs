@@ -206,6 +206,28 @@ impl QueryRoot {
             .collect())
     }
 
+    /// The emails the server queued, newest first (administrators only).
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only those in this status.")] status: Option<
+            super::notifications::NotificationStatus,
+        >,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+    ) -> Result<Vec<super::notifications::Notification>> {
+        Ok(app(ctx)
+            .notifications(
+                authed(ctx)?,
+                status.map(Into::into),
+                first.unwrap_or(50).max(0) as usize,
+            )
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(super::notifications::Notification)
+            .collect())
+    }
+
     /// Every user (users appear at their first sign-in).
     async fn users(
         &self,

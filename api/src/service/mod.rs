@@ -31,6 +31,7 @@ mod pipelines;
 mod reads;
 mod releases;
 pub(crate) use releases::{Change, DeploymentOutcome, NewRelease, Participants};
+mod notifications;
 mod resource_limits;
 mod service_accounts;
 pub(crate) use service_accounts::{policies_of, service_account_id_of};

@@ -700,3 +700,187 @@ pub fn dump_dom(url: &str, budget_ms: u32) -> Option<(String, String)> {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     ))
 }
+
+fn quoted_printable(s: &str) -> String {
+    let s = s.replace("=\n", "");
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An SMTP server that keeps every mail it receives: aiosmtpd's Mailbox
+/// handler writing a Maildir (`.ci/run` installs aiosmtpd in moto's venv).
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One received mail: its headers (lower-case names) and raw text.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub headers: Vec<(String, String)>,
+    pub raw: String,
+}
+
+impl ReceivedMail {
+    /// Each part of a multipart mail: its content type and its body,
+    /// decoded (quoted-printable or base64).
+    pub fn parts(&self) -> Vec<(String, String)> {
+        let raw = self.raw.replace("\r\n", "\n");
+        let Some(boundary) = raw
+            .split("boundary=\"")
+            .nth(1)
+            .and_then(|b| b.split('"').next())
+        else {
+            return vec![];
+        };
+        raw.split(&format!("--{boundary}"))
+            .skip(1)
+            // The closing delimiter is `--BOUNDARY--`.
+            .take_while(|part| !part.starts_with("--"))
+            .filter_map(|part| {
+                let (head, body) = part.trim_start_matches('\n').split_once("\n\n")?;
+                let header = |name: &str| {
+                    head.lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+                        })
+                        .unwrap_or_default()
+                };
+                let body = match header("content-transfer-encoding").as_str() {
+                    "base64" => {
+                        use base64::Engine as _;
+                        let compact: String = body.split_whitespace().collect();
+                        String::from_utf8_lossy(
+                            &base64::engine::general_purpose::STANDARD
+                                .decode(compact)
+                                .unwrap_or_default(),
+                        )
+                        .into_owned()
+                    }
+                    "quoted-printable" => quoted_printable(body),
+                    _ => body.to_string(),
+                };
+                Some((header("content-type"), body))
+            })
+            .collect()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl SmtpSink {
+    pub fn start() -> Option<SmtpSink> {
+        let python = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".cache/moto-venv/bin/python3");
+        let Some(python) = Some(python).filter(|p| {
+            Command::new(p)
+                .args(["-c", "import aiosmtpd"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        }) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "aiosmtpd is not installed; .ci/run installs it"
+            );
+            println!(
+                "SKIPPED: aiosmtpd is not installed (~/.cache/moto-venv/bin/pip install aiosmtpd)"
+            );
+            return None;
+        };
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("phobos-e2e-smtp-{}", uuid::Uuid::new_v4().simple()));
+        let child = Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start aiosmtpd");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(SmtpSink { child, port, dir })
+    }
+
+    /// Every mail received so far.
+    pub fn mails(&self) -> Vec<ReceivedMail> {
+        let mut out = Vec::new();
+        for sub in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.dir.join(sub)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let raw = std::fs::read_to_string(e.path()).unwrap_or_default();
+                let head = raw.split("\n\n").next().unwrap_or("").replace("\r\n", "\n");
+                let mut headers: Vec<(String, String)> = Vec::new();
+                for line in head.lines() {
+                    if line.starts_with([' ', '\t']) {
+                        if let Some(last) = headers.last_mut() {
+                            last.1.push(' ');
+                            last.1.push_str(line.trim());
+                        }
+                    } else if let Some((k, v)) = line.split_once(':') {
+                        headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+                    }
+                }
+                out.push(ReceivedMail { headers, raw });
+            }
+        }
+        out
+    }
+
+    /// Waits until `n` mails have arrived (and a moment more, so a
+    /// duplicate would show), then returns them.
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<ReceivedMail> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let mails = self.mails();
+            if mails.len() >= n {
+                std::thread::sleep(Duration::from_millis(1500));
+                return self.mails();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} mails arrived: {mails:?}",
+                mails.len()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
