@@ -250,3 +250,265 @@ async fn smtp_mails_approvers_and_the_creator_of_a_failed_pipeline_once() {
     assert_eq!(mails.len(), 4, "{mails:?}");
     assert_eq!(notifications(&server, None).len(), 4);
 }
+
+/// A stand-in for Plunk's API: records each request (path, authorization,
+/// JSON body) and answers 503 to the first, 200 after.
+struct PlunkServer {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
+}
+
+impl PlunkServer {
+    async fn start() -> PlunkServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let (head, body) = loop {
+                        let n = socket.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                            let length = head
+                                .lines()
+                                .find_map(|l| {
+                                    let (k, v) = l.split_once(':')?;
+                                    k.eq_ignore_ascii_case("content-length")
+                                        .then(|| v.trim().parse::<usize>().ok())?
+                                })
+                                .unwrap_or(0);
+                            if body.len() >= length {
+                                break (head.to_string(), body[..length].to_string());
+                            }
+                        }
+                    };
+                    let path = head.split_whitespace().nth(1).unwrap_or("").to_string();
+                    let auth = head
+                        .lines()
+                        .find_map(|l| {
+                            let (k, v) = l.split_once(':')?;
+                            k.eq_ignore_ascii_case("authorization")
+                                .then(|| v.trim().to_string())
+                        })
+                        .unwrap_or_default();
+                    let first = {
+                        let mut log = log.lock().unwrap();
+                        log.push((
+                            path,
+                            auth,
+                            serde_json::from_str(&body).unwrap_or(Value::Null),
+                        ));
+                        log.len() == 1
+                    };
+                    let answer = if first {
+                        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 27\r\nconnection: close\r\n\r\n{\"error\":\"try again later\"}"
+                    } else {
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{\"success\":true}"
+                    };
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        PlunkServer { port, requests }
+    }
+
+    fn requests(&self) -> Vec<(String, String, Value)> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+const DEPLOY: &str = "variable \"version\" {\n  type = string\n}\nstage \"deploy\" {\n  task \"roll_out\" {\n    action \"exec_command\" { command = \"echo rolling out ${var.version}\" }\n  }\n}\n";
+const LIFECYCLE: &str = "stage \"dev\" {\n  deployment {\n    environment = \"dev\"\n  }\n}\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plunk_gets_a_completed_release_for_its_creator_and_participants_after_a_retry() {
+    const KEY: &str = "pk_test_0123456789secret";
+    let plunk = PlunkServer::start().await;
+    let issuer = Issuer::start();
+    let mut env = oidc_env(&issuer);
+    env.extend([
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "plunk".to_string()),
+        (
+            "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+            format!("http://127.0.0.1:{}", plunk.port),
+        ),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY", KEY.into()),
+        (
+            "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS",
+            "releases@phobos.test".into(),
+        ),
+        ("PHOBOS_EMAIL_MAX_ATTEMPTS", "3".into()),
+    ]);
+    let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut server = support::start_with("notify_plunk", 1, &extra).await;
+    server.login();
+    let project = server.project("acme", "web");
+    sign_in(&server, &issuer, "bob", Some("bob@phobos.test"));
+    let d = server.gql(
+        "mutation($p: ID!) { createMembership(input: {projectId: $p, username: \"bob\", role: VIEWER}) { problems { message } } }",
+        json!({ "p": project }),
+    );
+    assert_eq!(d["createMembership"]["problems"], json!([]), "{d}");
+
+    let d = server.gql(
+        "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id } problems { message } } }",
+        json!({ "i": { "projectId": project, "name": "deploy", "hcl": DEPLOY } }),
+    );
+    let template = d["createPipelineTemplate"]["pipelineTemplate"]["id"].clone();
+    let d = server.gql(
+        "mutation($i: CreateReleaseLifecycleInput!) { createReleaseLifecycle(input: $i) { releaseLifecycle { id } problems { message } } }",
+        json!({ "i": { "projectId": project, "name": "dev-only", "hcl": LIFECYCLE } }),
+    );
+    let lifecycle = d["createReleaseLifecycle"]["releaseLifecycle"]["id"].clone();
+    let d = server.gql(
+        "mutation($i: CreateReleaseInput!) { createRelease(input: $i) { release { id } problems { message } } }",
+        json!({ "i": { "projectId": project, "lifecycleId": lifecycle, "semanticVersion": "1.4.0",
+                       "deploymentTemplates": [{ "environmentName": "dev", "pipelineTemplateId": template }],
+                       "variables": [{ "key": "version", "value": "1.4.0" }],
+                       "participants": { "users": ["bob"] } } }),
+    );
+    assert_eq!(d["createRelease"]["problems"], json!([]), "{d}");
+    let release = d["createRelease"]["release"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The first send is answered 503 and tried again 10 s later.
+    let rows = wait_notifications(&server, "both sent", |n| {
+        n.len() == 2 && n.iter().all(|r| r["status"] == "SENT")
+    });
+    let users: BTreeSet<&str> = rows
+        .iter()
+        .map(|r| r["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(users, BTreeSet::from(["admin@phobos.test", "bob"]));
+    let mut attempts: Vec<i64> = rows
+        .iter()
+        .map(|r| r["attempts"].as_i64().unwrap())
+        .collect();
+    attempts.sort();
+    assert_eq!(attempts, [1, 2], "{rows:?}");
+    for r in &rows {
+        assert_eq!(r["kind"], "RELEASE_COMPLETED");
+        assert_eq!(r["subject"], "Release 1.4.0 of acme/web completed");
+        assert_eq!(r["link"], json!(format!("{UI}/releases/{release}")));
+    }
+
+    let requests = plunk.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    let to: BTreeSet<&str> = requests
+        .iter()
+        .map(|(_, _, b)| b["to"].as_str().unwrap())
+        .collect();
+    assert_eq!(to, BTreeSet::from(["admin@phobos.test", "bob@phobos.test"]));
+    for (path, auth, body) in &requests {
+        assert_eq!(path, "/v1/send");
+        assert_eq!(auth, &format!("Bearer {KEY}"));
+        assert_eq!(body["subject"], "Release 1.4.0 of acme/web completed");
+        assert_eq!(body["from"], "releases@phobos.test");
+        let html = body["body"].as_str().unwrap();
+        assert!(
+            html.contains(&format!("href=\"{UI}/releases/{release}\"")),
+            "{html}"
+        );
+        assert!(html.contains(FOOTER), "{html}");
+        assert!(uuid::Uuid::parse_str(
+            body["headers"]["X-Phobos-Notification-Id"]
+                .as_str()
+                .unwrap()
+        )
+        .is_ok());
+    }
+    // The retry is the same mail, with the same key.
+    let retried = &requests[0].2;
+    assert!(requests[1..].iter().any(|(_, _, b)| b == retried));
+    // The key never reaches the log.
+    assert!(!server.log_text().contains(KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_through_moto_fails_for_an_unverified_sender_and_sends_once_verified() {
+    let Some(moto) = support::MotoServer::start() else {
+        return;
+    };
+    let mut env: Vec<(String, String)> = moto.aws_env();
+    env.extend(
+        [
+            ("PHOBOS_UI_URL", UI),
+            ("PHOBOS_EMAIL_FOOTER", FOOTER),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "ses"),
+            (
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS",
+                "phobos@phobos.test",
+            ),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION", "us-east-1"),
+            ("PHOBOS_EMAIL_MAX_ATTEMPTS", "1"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut server = support::start_with("notify_ses", 1, &extra).await;
+    server.login();
+    let project = server.project("acme", "web");
+    let failing = "stage \"s\" {\n  task \"t\" {\n    action \"exec_command\" { command = \"exit 1\" }\n  }\n}\n";
+
+    // SES refuses a sender that is not a verified identity: one attempt,
+    // then FAILED with SES's answer.
+    let first = server.run_pipeline(&project, failing);
+    server.wait_finished(&first, Duration::from_secs(60));
+    let rows = wait_notifications(&server, "refused", |n| {
+        n.len() == 1 && n[0]["status"] == "FAILED"
+    });
+    let error = rows[0]["lastError"].as_str().unwrap();
+    assert!(error.starts_with("SES refused the mail"), "{error}");
+    assert!(error.contains("phobos@phobos.test"), "{error}");
+    assert_eq!(notifications(&server, Some("FAILED")).len(), 1);
+
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto.url())
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "phobos-test",
+            "phobos-test-secret",
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    aws_sdk_sesv2::Client::new(&shared)
+        .create_email_identity()
+        .email_identity("phobos@phobos.test")
+        .send()
+        .await
+        .unwrap();
+
+    let second = server.run_pipeline(&project, failing);
+    server.wait_finished(&second, Duration::from_secs(60));
+    wait_notifications(&server, "sent", |n| {
+        n.iter().filter(|r| r["status"] == "SENT").count() == 1
+    });
+    let data: Value = ureq::get(&format!("{}/moto-api/data.json", moto.url()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let text = data.to_string();
+    assert!(text.contains("Pipeline failed in acme/web"), "{text}");
+    assert!(text.contains("admin@phobos.test"), "{text}");
+}
