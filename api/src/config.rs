@@ -438,6 +438,9 @@ fn email_config(env: &Env) -> Result<Option<EmailConfig>, ConfigError> {
     }))
 }
 
+/// The smallest `PHOBOS_DB_MAX_CONNECTIONS` the server runs with.
+const MIN_DB_CONNECTIONS: u32 = 8;
+
 fn not_yet(var: &str, value: &str, have: &str) -> ConfigError {
     err(
         var,
@@ -476,8 +479,17 @@ impl Config {
                 format!("{:?} is not an SSL mode: use disable, allow, prefer, require, verify-ca or verify-full", db.ssl_mode),
             ));
         }
-        if db.max_connections == 0 {
-            return Err(err("PHOBOS_DB_MAX_CONNECTIONS", "must be at least 1"));
+        // The background workers (projector, policies and their commands,
+        // dispatcher, timers, notifications, reaper) hold up to six
+        // connections at once: a pool of 4 starved requests in
+        // tests/settings.rs, 5 did not; 8 leaves room for requests.
+        if db.max_connections < MIN_DB_CONNECTIONS {
+            return Err(err(
+                "PHOBOS_DB_MAX_CONNECTIONS",
+                format!(
+                    "must be at least {MIN_DB_CONNECTIONS}: the server's background workers hold up to six connections at once, and a smaller pool starves requests"
+                ),
+            ));
         }
 
         let mut oauth_providers = Vec::new();
@@ -630,6 +642,9 @@ impl Config {
                 ));
             }
         }
+        // Read (so check-config calls them no typo) but without effect
+        // until OpenTelemetry export exists: tests/settings.rs says so.
+        let _ = env.get("PHOBOS_OTEL_TRACE_HOST");
         let _ = env.parse("PHOBOS_OTEL_TRACE_PORT", 4317u16, "a port number")?;
 
         let mut internal_agents = Vec::new();
@@ -816,6 +831,146 @@ mod tests {
             "{shown}"
         );
         assert!(shown.contains("<redacted>"));
+    }
+
+    /// Every setting seed 000 names is read by [`Config::load`] (in one of
+    /// a few consistent combinations: one plugin of each kind at a time);
+    /// `tests/settings.rs` names the test that shows what each does.
+    #[test]
+    fn every_seed_000_setting_is_read() {
+        let seed: BTreeSet<String> = include_str!("../tests/fixtures/seed_000_settings.txt")
+            .lines()
+            .filter(|l| l.starts_with("PHOBOS_"))
+            .map(str::to_string)
+            .collect();
+        let common: &[(&str, &str)] = &[
+            ("PHOBOS_ADMIN_USER_EMAIL", "admin@example.test"),
+            ("PHOBOS_ADMIN_USER_PASSWORD", "pw"),
+            ("PHOBOS_API_URL", "https://phobos.example.test"),
+            ("PHOBOS_UI_URL", "https://ui.example.test"),
+            ("PHOBOS_SUPPORT_URL", "https://help.example.test"),
+            (
+                "PHOBOS_ASYMMETRIC_SIGNING_KEY_DECOMMISSION_PERIOD_DAYS",
+                "10",
+            ),
+            ("PHOBOS_ASYMMETRIC_SIGNING_KEY_ROTATION_PERIOD_DAYS", "20"),
+            ("PHOBOS_ASYNC_TASK_TIMEOUT", "50"),
+            (
+                "PHOBOS_CORS_ALLOWED_ORIGINS",
+                "https://a.test,https://b.test",
+            ),
+            ("PHOBOS_DB_AUTO_MIGRATE_ENABLED", "false"),
+            ("PHOBOS_DB_HOST", "db"),
+            ("PHOBOS_DB_MAX_CONNECTIONS", "8"),
+            ("PHOBOS_DB_NAME", "phobos"),
+            ("PHOBOS_DB_PASSWORD", "secret"),
+            ("PHOBOS_DB_PORT", "5433"),
+            ("PHOBOS_DB_SSL_MODE", "require"),
+            ("PHOBOS_DB_USERNAME", "phobos"),
+            ("PHOBOS_EMAIL_FOOTER", "footer"),
+            ("PHOBOS_EXTERNAL_GRPC_PORT", "443"),
+            ("PHOBOS_GRPC_SERVER_PORT", "9011"),
+            ("PHOBOS_HTTP_RATE_LIMIT", "10"),
+            ("PHOBOS_HTTP_SERVER_PORT", "9001"),
+            ("PHOBOS_INTERNAL_AGENTS_0_NAME", "local"),
+            ("PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_TYPE", "local"),
+            (
+                "PHOBOS_INTERNAL_AGENTS_0_JOB_DISPATCHER_DATA_EXECUTOR_PATH",
+                "/bin/x",
+            ),
+            ("PHOBOS_MAX_GRAPHQL_COMPLEXITY", "100"),
+            ("PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID", "c"),
+            (
+                "PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL",
+                "https://idp.example.test",
+            ),
+            ("PHOBOS_OAUTH_PROVIDERS_0_SCOPE", "openid"),
+            ("PHOBOS_OAUTH_PROVIDERS_0_USERNAME_CLAIM", "email"),
+            ("PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID", "ui"),
+            ("PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE", "1000"),
+            ("PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE", "1000"),
+            ("PHOBOS_TLS_ENABLED", "true"),
+            ("PHOBOS_TLS_CERT_FILE", "/c.pem"),
+            ("PHOBOS_TLS_KEY_FILE", "/k.pem"),
+            ("PHOBOS_TOKEN_ISSUER_URL", "https://issuer.example.test"),
+            ("PHOBOS_USER_SESSION_ACCESS_TOKEN_EXPIRATION_MINUTES", "6"),
+            ("PHOBOS_USER_SESSION_MAX_SESSIONS_PER_USER", "3"),
+            ("PHOBOS_USER_SESSION_REFRESH_TOKEN_EXPIRATION_MINUTES", "60"),
+            ("PHOBOS_OTEL_TRACE_ENABLED", "false"),
+            ("PHOBOS_OTEL_TRACE_TYPE", "otlp"),
+            ("PHOBOS_OTEL_TRACE_HOST", "collector"),
+            ("PHOBOS_OTEL_TRACE_PORT", "4317"),
+        ];
+        let s3_kms_redis_smtp: &[(&str, &str)] = &[
+            ("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "aws_s3"),
+            ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET", "b"),
+            ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION", "us-east-1"),
+            ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_ACCESS_KEY_ID", "k"),
+            ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_AWS_SECRET_ACCESS_KEY", "s"),
+            ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_ENDPOINT", "http://s3.test"),
+            ("PHOBOS_JWS_PROVIDER_PLUGIN_TYPE", "awskms"),
+            ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_REGION", "us-east-1"),
+            ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_KEY_SPEC", "RSA_2048"),
+            ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_ALIAS_PREFIX", "phobos"),
+            ("PHOBOS_JWS_PROVIDER_PLUGIN_DATA_TAGS", "team=platform"),
+            ("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", "redis"),
+            (
+                "PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT",
+                "redis://r:6379",
+            ),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "smtp"),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST", "smtp.test"),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT", "25"),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME", "u"),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD", "p"),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS", "true"),
+            (
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS",
+                "phobos@example.test",
+            ),
+        ];
+        let ses: &[(&str, &str)] = &[
+            ("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "filesystem"),
+            ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY", "/tmp/o"),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "ses"),
+            (
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS",
+                "phobos@example.test",
+            ),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION", "us-east-1"),
+            (
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME",
+                "set",
+            ),
+        ];
+        let plunk: &[(&str, &str)] = &[
+            ("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "filesystem"),
+            ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_DIRECTORY", "/tmp/o"),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "plunk"),
+            (
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+                "https://plunk.test",
+            ),
+            ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY", "key"),
+        ];
+        let mut covered = BTreeSet::new();
+        for group in [s3_kms_redis_smtp, ses, plunk] {
+            let env = Env::from_map(
+                common
+                    .iter()
+                    .chain(group)
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
+            Config::load(&env).unwrap();
+            assert_eq!(env.unread(), Vec::<String>::new());
+            covered.extend(common.iter().chain(group).map(|(k, _)| k.to_string()));
+        }
+        let missing: Vec<&String> = seed.difference(&covered).collect();
+        assert!(
+            missing.is_empty(),
+            "seed 000 settings no group sets: {missing:?}"
+        );
     }
 
     #[test]

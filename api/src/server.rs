@@ -88,6 +88,20 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             .await
             .context("applying database migrations")?;
         tracing::info!("database schema is up to date");
+    } else {
+        // Without migrations a server on an older schema would fail on
+        // its first query instead: say so once, here.
+        let pending = phobos_commands::db::pending_migrations(&pool)
+            .await
+            .context("reading the database's migrations")?;
+        if !pending.is_empty() {
+            anyhow::bail!(
+                "PHOBOS_DB_AUTO_MIGRATE_ENABLED is false and the database {:?} lacks {} of this build's migrations (versions {:?}); apply them (set PHOBOS_DB_AUTO_MIGRATE_ENABLED=true once) and start again",
+                db.name,
+                pending.len(),
+                pending
+            );
+        }
     }
 
     let (stop_tx, stop) = watch::channel(false);
@@ -333,11 +347,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             },
         ));
         workers.push(supervised(crate::notifications::SENDER, &health, &stop, {
-            let (pool, stop, clock, max) = (
+            let (pool, stop, clock, max, app) = (
                 pool.clone(),
                 stop.clone(),
                 app.clock.clone(),
                 email.max_attempts,
+                app.clone(),
             );
             move || {
                 crate::notifications::run_sender(
@@ -345,6 +360,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                     client.clone(),
                     clock.clone(),
                     max,
+                    Duration::from_secs(app.config.async_task_timeout_seconds),
                     stop.clone(),
                 )
             }

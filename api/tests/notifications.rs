@@ -445,6 +445,24 @@ async fn ses_through_moto_fails_for_an_unverified_sender_and_sends_once_verified
     let Some(moto) = support::MotoServer::start() else {
         return;
     };
+    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto.url())
+        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
+            "phobos-test",
+            "phobos-test-secret",
+            None,
+            None,
+            "test",
+        ))
+        .load()
+        .await;
+    let ses = aws_sdk_sesv2::Client::new(&shared);
+    ses.create_configuration_set()
+        .configuration_set_name("phobos-mails")
+        .send()
+        .await
+        .unwrap();
     let mut env: Vec<(String, String)> = moto.aws_env();
     env.extend(
         [
@@ -456,6 +474,10 @@ async fn ses_through_moto_fails_for_an_unverified_sender_and_sends_once_verified
                 "phobos@phobos.test",
             ),
             ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION", "us-east-1"),
+            (
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME",
+                "phobos-mails",
+            ),
             ("PHOBOS_EMAIL_MAX_ATTEMPTS", "1"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
@@ -478,20 +500,7 @@ async fn ses_through_moto_fails_for_an_unverified_sender_and_sends_once_verified
     assert!(error.contains("phobos@phobos.test"), "{error}");
     assert_eq!(notifications(&server, Some("FAILED")).len(), 1);
 
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(moto.url())
-        .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
-            "phobos-test",
-            "phobos-test-secret",
-            None,
-            None,
-            "test",
-        ))
-        .load()
-        .await;
-    aws_sdk_sesv2::Client::new(&shared)
-        .create_email_identity()
+    ses.create_email_identity()
         .email_identity("phobos@phobos.test")
         .send()
         .await

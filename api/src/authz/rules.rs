@@ -54,6 +54,8 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Query", "users", SignedIn, ""),
     ("Query", "resourceLimits", SignedIn, ""),
     ("Query", "notifications", Admin, ""),
+    ("Query", "authSettings", Public, ""),
+    ("Query", "serverInfo", Public, ""),
     ("Query", "teams", SignedIn, ""),
     ("Query", "team", SignedIn, ""),
     ("Mutation", "login", Public, ""),

@@ -16,6 +16,7 @@ mod mutation;
 pub mod notifications;
 mod query;
 pub mod releases;
+pub mod settings;
 mod subscription;
 pub mod types;
 

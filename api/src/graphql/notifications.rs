@@ -36,14 +36,19 @@ mirror!(
 /// One email to one recipient.
 pub struct Notification(pub NotificationRow);
 
+/// One email to one recipient: what it is about, where it went, and
+/// whether the provider took it.
 #[Object]
 impl Notification {
+    /// Its id: the idempotency key sent with the mail.
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    /// What it is about.
     async fn kind(&self) -> async_graphql::Result<NotificationKind> {
         NotificationKind::from_row(&self.0.kind)
     }
+    /// Sent, failed, or still to be sent.
     async fn status(&self) -> async_graphql::Result<NotificationStatus> {
         NotificationStatus::from_row(&self.0.status)
     }
@@ -55,6 +60,7 @@ impl Notification {
     async fn username(&self) -> &str {
         &self.0.username
     }
+    /// The mail's subject.
     async fn subject(&self) -> &str {
         &self.0.subject
     }
@@ -70,9 +76,11 @@ impl Notification {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
+    /// When its event happened.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the provider accepted it.
     async fn sent_at(&self) -> Option<DateTime<Utc>> {
         self.0.sent_at
     }

@@ -206,6 +206,17 @@ impl QueryRoot {
             .collect())
     }
 
+    /// How to sign in; readable without a token.
+    async fn auth_settings(&self, ctx: &Context<'_>) -> super::settings::AuthSettings {
+        super::settings::AuthSettings::of(&app(ctx).config)
+    }
+
+    /// The server's public settings (version, URLs, support link, what
+    /// agents dial); readable without a token.
+    async fn server_info(&self, ctx: &Context<'_>) -> super::settings::ServerInfo {
+        super::settings::ServerInfo::of(&app(ctx).config)
+    }
+
     /// The emails the server queued, newest first (administrators only).
     async fn notifications(
         &self,

@@ -21,8 +21,6 @@ pub const SENDER: &str = "notification-sender";
 
 /// How long a claimed row is left to its sender.
 const LEASE_SECONDS: i64 = 300;
-/// How long one send may take.
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The wait before attempt `attempts + 1`, after `attempts` failed: 10 s,
 /// then three times longer each time, at most an hour.
@@ -47,18 +45,26 @@ pub struct NotificationRow {
     pub sent_at: Option<DateTime<Utc>>,
 }
 
-/// Sends due notifications until `stop`.
+/// Sends due notifications until `stop`; a send may take `send_timeout`
+/// (`PHOBOS_ASYNC_TASK_TIMEOUT`).
 pub async fn run(
     pool: PgPool,
     client: Arc<dyn EmailClient>,
     clock: Arc<dyn Clock>,
     max_attempts: u32,
+    send_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), String> {
     loop {
-        let sent = send_due(&pool, client.as_ref(), clock.as_ref(), max_attempts)
-            .await
-            .map_err(|e| format!("notification sender: {e}"))?;
+        let sent = send_due(
+            &pool,
+            client.as_ref(),
+            clock.as_ref(),
+            max_attempts,
+            send_timeout,
+        )
+        .await
+        .map_err(|e| format!("notification sender: {e}"))?;
         if sent == 0 {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -77,6 +83,7 @@ async fn send_due(
     client: &dyn EmailClient,
     clock: &dyn Clock,
     max_attempts: u32,
+    send_timeout: Duration,
 ) -> Result<usize, sqlx::Error> {
     let now = clock.now();
     let rows = sqlx::query(
@@ -103,9 +110,12 @@ async fn send_due(
         };
         let span = tracing::info_span!("notification", %id, kind, attempt = attempts);
         async {
-            let outcome = match tokio::time::timeout(SEND_TIMEOUT, client.send(&mail)).await {
+            let outcome = match tokio::time::timeout(send_timeout, client.send(&mail)).await {
                 Ok(outcome) => outcome.map_err(|e| e.0),
-                Err(_) => Err(format!("no answer within {SEND_TIMEOUT:?}")),
+                Err(_) => Err(format!(
+                    "the email provider did not answer within {} s (PHOBOS_ASYNC_TASK_TIMEOUT)",
+                    send_timeout.as_secs()
+                )),
             };
             let now = clock.now();
             match outcome {

@@ -27,8 +27,19 @@ impl ChildBuilder {
 
 #[async_trait::async_trait]
 impl ChildPipelines for ChildBuilder {
+    /// At most `PHOBOS_ASYNC_TASK_TIMEOUT`: a slow object store fails the
+    /// attempt as unavailable (the policy tries again), it does not hold
+    /// the policy worker.
     async fn build(&self, req: ChildRequest<'_>) -> Result<BuiltChild, ChildRefused> {
-        self.app.build_child(req).await
+        let limit = std::time::Duration::from_secs(self.app.config.async_task_timeout_seconds);
+        tokio::time::timeout(limit, self.app.build_child(req))
+            .await
+            .unwrap_or_else(|_| {
+                Err(unavailable(format!(
+                    "it took longer than {} s (PHOBOS_ASYNC_TASK_TIMEOUT)",
+                    limit.as_secs()
+                )))
+            })
     }
 }
 
