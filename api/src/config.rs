@@ -762,11 +762,19 @@ impl Config {
                 0usize,
                 "a whole number",
             )?,
-            async_task_timeout_seconds: env.parse(
+            async_task_timeout_seconds: match env.parse(
                 "PHOBOS_ASYNC_TASK_TIMEOUT",
                 100u64,
                 "a number of seconds",
-            )?,
+            )? {
+                0 => {
+                    return Err(err(
+                        "PHOBOS_ASYNC_TASK_TIMEOUT",
+                        "must be at least 1 (seconds a background task may take)",
+                    ))
+                }
+                n => n,
+            },
             template_max_upload_size: env.parse(
                 "PHOBOS_TEMPLATE_MAX_UPLOAD_SIZE",
                 131072usize,

@@ -366,6 +366,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             }
         }));
         tracing::info!("email notifications: on");
+    } else {
+        workers.push(supervised(
+            crate::notifications::NOTIFICATION_SUBSCRIPTION,
+            &health,
+            &stop,
+            {
+                let (pool, stop, health) = (pool.clone(), stop.clone(), health.clone());
+                move || {
+                    subscription::run(
+                        pool.clone(),
+                        SubscriptionConfig::new(crate::notifications::NOTIFICATION_SUBSCRIPTION)
+                            .with_health(health.clone()),
+                        Box::new(crate::notifications::Discard),
+                        None,
+                        stop.clone(),
+                    )
+                }
+            },
+        ));
     }
     workers.push(supervised(crate::keys::ROTATION, &health, &stop, {
         let (app, stop) = (app.clone(), stop.clone());

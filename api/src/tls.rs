@@ -142,10 +142,15 @@ fn read(var: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
 /// The first DNS name of `cert`, else `127.0.0.1`; None if it does not parse.
 fn certificate_name(cert: &CertificateDer<'_>) -> Option<String> {
     let parsed = webpki::EndEntityCert::try_from(cert).ok()?;
+    // A wildcard `*.example.com` is checked as `phobos.example.com`, a
+    // name it covers.
     let name = parsed
         .valid_dns_names()
-        .find(|n| !n.starts_with('*'))
-        .map(str::to_owned)
+        .map(|n| match n.strip_prefix("*.") {
+            Some(rest) => format!("phobos.{rest}"),
+            None => n.to_owned(),
+        })
+        .next()
         .unwrap_or_else(|| "127.0.0.1".to_owned());
     Some(name)
 }

@@ -24,7 +24,7 @@ mod follower;
 mod render;
 mod sender;
 
-pub use follower::{start_at_head, Notifier, NOTIFICATION_SUBSCRIPTION};
+pub use follower::{start_at_head, Discard, Notifier, NOTIFICATION_SUBSCRIPTION};
 pub use sender::{run as run_sender, NotificationRow, SENDER};
 
 /// What a notification is about (GraphQL `NotificationKind`).

@@ -19,8 +19,9 @@ use crate::email::{EmailClient, Mail};
 
 pub const SENDER: &str = "notification-sender";
 
-/// How long a claimed row is left to its sender.
-const LEASE_SECONDS: i64 = 300;
+/// Rows claimed at once; each may take the send timeout, so a claim's
+/// lease covers all of them.
+const BATCH: i64 = 10;
 
 /// The wait before attempt `attempts + 1`, after `attempts` failed: 10 s,
 /// then three times longer each time, at most an hour.
@@ -86,15 +87,17 @@ async fn send_due(
     send_timeout: Duration,
 ) -> Result<usize, sqlx::Error> {
     let now = clock.now();
+    let lease = (send_timeout.as_secs_f64() * BATCH as f64 + 60.0).max(300.0);
     let rows = sqlx::query(
         "UPDATE notifications SET attempts = attempts + 1, next_attempt_at = $1 + make_interval(secs => $2)
           WHERE id IN (SELECT id FROM notifications
                         WHERE status = 'PENDING' AND next_attempt_at <= $1
-                        ORDER BY next_attempt_at LIMIT 10 FOR UPDATE SKIP LOCKED)
+                        ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
           RETURNING id, kind, recipient, subject, text_body, html_body, attempts",
     )
     .bind(now)
-    .bind(LEASE_SECONDS as f64)
+    .bind(lease)
+    .bind(BATCH)
     .fetch_all(pool)
     .await?;
     for r in &rows {
@@ -120,27 +123,30 @@ async fn send_due(
             let now = clock.now();
             match outcome {
                 Ok(()) => {
-                    sqlx::query("UPDATE notifications SET status = 'SENT', sent_at = $2, last_error = NULL WHERE id = $1")
+                    sqlx::query("UPDATE notifications SET status = 'SENT', sent_at = $2, last_error = NULL WHERE id = $1 AND status = 'PENDING' AND attempts = $3")
                         .bind(id)
                         .bind(now)
+                        .bind(attempts)
                         .execute(pool)
                         .await?;
                     tracing::info!("notification sent");
                 }
                 Err(error) if attempts as u32 >= max_attempts => {
-                    sqlx::query("UPDATE notifications SET status = 'FAILED', last_error = $2 WHERE id = $1")
+                    sqlx::query("UPDATE notifications SET status = 'FAILED', last_error = $2 WHERE id = $1 AND status = 'PENDING' AND attempts = $3")
                         .bind(id)
                         .bind(&error)
+                        .bind(attempts)
                         .execute(pool)
                         .await?;
                     tracing::error!(%error, attempts, "a notification could not be sent and is given up (PHOBOS_EMAIL_MAX_ATTEMPTS); check the email settings; the admin query `notifications` lists it");
                 }
                 Err(error) => {
                     let next = now + retry_delay(attempts as u32);
-                    sqlx::query("UPDATE notifications SET next_attempt_at = $2, last_error = $3 WHERE id = $1")
+                    sqlx::query("UPDATE notifications SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'PENDING' AND attempts = $4")
                         .bind(id)
                         .bind(next)
                         .bind(&error)
+                        .bind(attempts)
                         .execute(pool)
                         .await?;
                     tracing::warn!(%error, retry_at = %next, "a notification could not be sent; it is tried again");
