@@ -55,37 +55,30 @@ impl HttpClient {
         &self,
         url: &str,
     ) -> Result<T, FetchError> {
+        let (status, body) = self
+            .send(
+                "GET",
+                url,
+                |b| b.header("accept", "application/json"),
+                Bytes::new(),
+            )
+            .await?;
         let fail = |reason: String| FetchError {
             method: "GET",
             url: url.to_string(),
             reason,
         };
-        let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("not a URL: {e}")))?;
-        let req = hyper::Request::get(uri)
-            .header("accept", "application/json")
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| fail(e.to_string()))?;
-        let resp = tokio::time::timeout(self.timeout, self.inner.request(req))
-            .await
-            .map_err(|_| fail(format!("no answer within {:?}", self.timeout)))?
-            .map_err(|e| fail(e.to_string()))?;
-        let status = resp.status();
-        let body = tokio::time::timeout(
-            self.timeout,
-            Limited::new(resp.into_body(), MAX_BODY).collect(),
-        )
-        .await
-        .map_err(|_| fail(format!("body not received within {:?}", self.timeout)))?
-        .map_err(|e| fail(format!("reading the body: {e}")))?
-        .to_bytes();
-        if !status.is_success() {
-            return Err(fail(format!("answered {status}")));
+        if !(200..300).contains(&status) {
+            return Err(fail(format!(
+                "answered {}",
+                hyper::StatusCode::from_u16(status)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|_| status.to_string())
+            )));
         }
         serde_json::from_slice(&body).map_err(|e| fail(format!("not the JSON expected: {e}")))
     }
-}
 
-impl HttpClient {
     /// POSTs `body` as JSON with `authorization: Bearer <bearer>`; returns
     /// the status and the body's text (at most 1 MiB), whatever the status.
     pub async fn post_json(
@@ -94,17 +87,38 @@ impl HttpClient {
         bearer: &str,
         body: &serde_json::Value,
     ) -> Result<(u16, String), FetchError> {
+        let (status, body) = self
+            .send(
+                "POST",
+                url,
+                |b| {
+                    b.header("content-type", "application/json")
+                        .header("accept", "application/json")
+                        .header("authorization", format!("Bearer {bearer}"))
+                },
+                Bytes::from(body.to_string()),
+            )
+            .await?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    /// Sends one request (`headers` adds its headers) and reads the answer's
+    /// status and body (at most [`MAX_BODY`]), each within the timeout.
+    async fn send(
+        &self,
+        method: &'static str,
+        url: &str,
+        headers: impl FnOnce(hyper::http::request::Builder) -> hyper::http::request::Builder,
+        body: Bytes,
+    ) -> Result<(u16, Bytes), FetchError> {
         let fail = |reason: String| FetchError {
-            method: "POST",
+            method,
             url: url.to_string(),
             reason,
         };
         let uri: hyper::Uri = url.parse().map_err(|e| fail(format!("not a URL: {e}")))?;
-        let req = hyper::Request::post(uri)
-            .header("content-type", "application/json")
-            .header("accept", "application/json")
-            .header("authorization", format!("Bearer {bearer}"))
-            .body(Full::new(Bytes::from(body.to_string())))
+        let req = headers(hyper::Request::builder().method(method).uri(uri))
+            .body(Full::new(body))
             .map_err(|_| fail("the request cannot be built".into()))?;
         let resp = tokio::time::timeout(self.timeout, self.inner.request(req))
             .await
@@ -119,7 +133,7 @@ impl HttpClient {
         .map_err(|_| fail(format!("body not received within {:?}", self.timeout)))?
         .map_err(|e| fail(format!("reading the body: {e}")))?
         .to_bytes();
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+        Ok((status, body))
     }
 }
 
