@@ -74,6 +74,8 @@ impl Interceptor for BearerAuth {
                 .metadata_mut()
                 .insert(phobos_proto::AGENT_NAME_METADATA, name.clone());
         }
+        // The calling span, so the server's spans for the call nest under it.
+        phobos_telemetry::inject(request.metadata_mut());
         Ok(request)
     }
 }

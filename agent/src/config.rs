@@ -39,6 +39,9 @@ pub struct AgentConfig {
     /// A file the agent writes the time of each accepted heartbeat to (Unix
     /// seconds), for a container health check; None: no file.
     pub health_file: Option<PathBuf>,
+    /// Where the agent's executors export their spans (the agent's own go
+    /// wherever its process's subscriber sends them); None: nowhere.
+    pub otel: Option<phobos_telemetry::OtelSettings>,
 }
 
 impl fmt::Debug for AgentConfig {
@@ -53,6 +56,7 @@ impl fmt::Debug for AgentConfig {
             .field("internal", &self.internal)
             .field("dispatcher", &self.dispatcher)
             .field("health_file", &self.health_file)
+            .field("otel", &self.otel)
             .finish()
     }
 }

@@ -21,6 +21,7 @@
 //!         executor_path: "/usr/local/bin/phobos-job-executor".into(),
 //!     },
 //!     health_file: None,
+//!     otel: None,
 //! };
 //! phobos_agent::run(config, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }

@@ -7,11 +7,15 @@ use anyhow::Context;
 use clap::Parser;
 use phobos_agent::{AgentConfig, DispatcherConfig};
 use tracing::info;
-use tracing_subscriber::EnvFilter;
 
 /// Runs Phobos jobs: takes job offers from the server and starts a job
 /// executor for each job it claims. SIGINT (Ctrl-C) or SIGTERM stops taking
 /// offers; the agent does not stop executors it has started.
+///
+/// Traces: PHOBOS_OTEL_TRACE_ENABLED=true exports the agent's spans (and
+/// its executors') to the OpenTelemetry collector at PHOBOS_OTEL_TRACE_HOST
+/// and PHOBOS_OTEL_TRACE_PORT (4317), in PHOBOS_OTEL_TRACE_TYPE's id format
+/// (otlp or xray), as the server does.
 #[derive(Debug, Parser)]
 #[command(name = "phobos-agent", version)]
 struct Args {
@@ -92,14 +96,16 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     phobos_agent::deny_inspection();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        // Colours only for a terminal, not in log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
     let args = Args::parse();
+    // PHOBOS_OTEL_TRACE_*, as the server reads them; passed on to executors.
+    let otel = phobos_telemetry::OtelSettings::read(|k| std::env::var(k).ok())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let telemetry = phobos_telemetry::init(
+        "phobos-agent",
+        "info",
+        phobos_telemetry::LogTarget::Stdout,
+        otel.as_ref(),
+    )?;
     let executor_path = match args.executor_path {
         Some(path) => path,
         None => std::env::current_exe()
@@ -138,8 +144,11 @@ async fn main() -> anyhow::Result<()> {
         internal: false,
         dispatcher: DispatcherConfig::Local { executor_path },
         health_file: args.health_file,
+        otel,
     };
-    phobos_agent::run(config, shutdown_signal()).await?;
+    let ran = phobos_agent::run(config, shutdown_signal()).await;
+    telemetry.shutdown().await;
+    ran?;
     Ok(())
 }
 

@@ -37,7 +37,9 @@ impl Agent {
     }
 
     pub(crate) async fn handle_offer(&self, offer: JobOffer, session_id: &str) {
-        let span = info_span!("job", job_id = %offer.job_id);
+        let span = info_span!("job", otel.name = "agent job", job_id = %offer.job_id);
+        phobos_telemetry::set_parent_traceparent(&span, &offer.traceparent);
+        let traceparent = phobos_telemetry::traceparent(&span).unwrap_or_default();
         async {
             info!(pipeline_id = %offer.pipeline_id, node_path = %offer.node_path, tags = ?offer.tags, "job offered");
             let request = ClaimJobRequest {
@@ -65,6 +67,8 @@ impl Agent {
                 job_token: claim.job_token,
                 server_url: self.config.server_url.clone(),
                 tls: self.config.tls.clone(),
+                otel: self.config.otel.clone(),
+                traceparent,
             };
             let job_token = launch.job_token.clone();
             if let Err(failure) = self.dispatcher.launch(launch).await {

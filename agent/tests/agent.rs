@@ -27,6 +27,7 @@ fn config(server_url: String, executor_path: PathBuf) -> AgentConfig {
         internal: true,
         dispatcher: DispatcherConfig::Local { executor_path },
         health_file: None,
+        otel: None,
     }
 }
 

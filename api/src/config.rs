@@ -262,6 +262,8 @@ pub struct InternalAgent {
 #[allow(dead_code)]
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Where spans are exported (`PHOBOS_OTEL_TRACE_*`); `None`: not at all.
+    pub otel: Option<phobos_telemetry::OtelSettings>,
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
     pub db: DbConfig,
@@ -628,24 +630,9 @@ impl Config {
             }
         };
         let email = email_config(env)?;
-        if env.bool("PHOBOS_OTEL_TRACE_ENABLED", false)? {
-            return Err(err(
-                "PHOBOS_OTEL_TRACE_ENABLED",
-                "OpenTelemetry export is not available in this build yet; leave this false",
-            ));
-        }
-        if let Some(t) = env.get("PHOBOS_OTEL_TRACE_TYPE") {
-            if t != "otlp" && t != "xray" {
-                return Err(err(
-                    "PHOBOS_OTEL_TRACE_TYPE",
-                    format!("{t:?} is not a trace exporter: use otlp or xray"),
-                ));
-            }
-        }
-        // Read (so check-config calls them no typo) but without effect
-        // until OpenTelemetry export exists: tests/settings.rs says so.
-        let _ = env.get("PHOBOS_OTEL_TRACE_HOST");
-        let _ = env.parse("PHOBOS_OTEL_TRACE_PORT", 4317u16, "a port number")?;
+        // Each read through `env`, so check-config counts them as read.
+        let otel = phobos_telemetry::OtelSettings::read(|k| env.get(k))
+            .map_err(|e| err(e.variable, e.message))?;
 
         let mut internal_agents = Vec::new();
         for i in env.indexes("PHOBOS_INTERNAL_AGENTS_")? {
@@ -699,6 +686,7 @@ impl Config {
         }
 
         Ok(Config {
+            otel,
             admin_email,
             admin_password: admin_password.map(Secret),
             db,
@@ -1082,6 +1070,11 @@ mod tests {
                 &[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "aws_s3")],
                 "PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET",
                 "is required",
+            ),
+            (
+                &[("PHOBOS_OTEL_TRACE_ENABLED", "true")],
+                "PHOBOS_OTEL_TRACE_HOST",
+                "is required when PHOBOS_OTEL_TRACE_ENABLED is true",
             ),
             (
                 &[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "ftp")],

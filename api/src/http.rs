@@ -85,10 +85,20 @@ async fn graphql(
         .into_inner()
         .data(caller)
         .data(crate::graphql::loaders::for_request(app.pool.clone()));
+    let operation = request.operation_name.as_deref().unwrap_or("");
     let span = tracing::info_span!(
         "graphql",
-        operation = request.operation_name.as_deref().unwrap_or("")
+        otel.name = %format!("graphql {operation}").trim_end(),
+        otel.kind = "server",
+        operation,
     );
+    // A caller that traces (a proxy, a client) names its span.
+    phobos_telemetry::extract(&span, |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
     actix_web::Either::Left(schema.execute(request).instrument(span).await.into())
 }
 

@@ -87,15 +87,6 @@ fn serve() -> ExitCode {
     // Its environment holds the database and admin passwords: the commands
     // of the jobs its internal agents start must not read it from /proc.
     phobos_agent::deny_inspection();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("info,sqlx=warn,h2=warn,tower=warn")
-            }),
-        )
-        // Colours only for a terminal, not in log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .init();
     let env = config::Env::from_process();
     let config = match config::Config::load(&env) {
         Ok(c) => c,
@@ -104,9 +95,6 @@ fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    for name in env.unread() {
-        tracing::warn!(variable = %name, "{name} is set but nothing reads it (a typo, or a setting of a plugin that is not selected); it is ignored");
-    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,7 +105,23 @@ fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(server::serve(config)) {
+    let unread = env.unread();
+    let served = runtime.block_on(async move {
+        // Inside the runtime: the trace exporter's gRPC channel runs on it.
+        let telemetry = phobos_telemetry::init(
+            "phobos",
+            "info,sqlx=warn,h2=warn,tower=warn",
+            phobos_telemetry::LogTarget::Stdout,
+            config.otel.as_ref(),
+        )?;
+        for name in unread {
+            tracing::warn!(variable = %name, "{name} is set but nothing reads it (a typo, or a setting of a plugin that is not selected); it is ignored");
+        }
+        let served = server::serve(config).await;
+        telemetry.shutdown().await;
+        served
+    });
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("phobos: {e:#}");

@@ -431,6 +431,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 .context("PHOBOS_TLS_CERT_FILE: the gRPC server cannot use the certificate")?;
         }
         builder
+            .trace_fn(crate::grpc::call_span)
             .add_service(AgentServiceServer::from_arc(agent_api))
             .add_service(JobServiceServer::new(JobApi::new(app.clone())))
             .serve_with_incoming_shutdown(
@@ -506,6 +507,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             name: a.name.clone(),
             tags: a.tags.clone(),
             internal: true,
+            otel: config.otel.clone(),
             dispatcher: phobos_agent::DispatcherConfig::Local { executor_path },
             health_file: None,
         };

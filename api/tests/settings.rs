@@ -33,7 +33,8 @@ const SETTINGS: &str = "api/tests/settings.rs";
 const PUBLIC: &str = "urls_limits_token_lifetimes_and_the_pool_take_effect";
 const NOTIFY: &str = "api/tests/notifications.rs";
 const SMTP: &str = "smtp_mails_approvers_and_the_creator_of_a_failed_pipeline_once";
-const OTEL: &str = "issue 13 (OpenTelemetry traces): not built yet; PHOBOS_OTEL_TRACE_ENABLED=true is refused at start";
+const OTEL: &str = "api/tests/otel.rs";
+const ONE_TRACE: &str = "one_pipeline_run_is_one_trace_across_server_agent_and_executor";
 
 const PROOF: &[(&str, Proof)] = &[
     ("PHOBOS_ADMIN_USER_EMAIL", Test("api/tests/sessions.rs", "refresh_tokens_work_once_and_sessions_are_capped")),
@@ -87,10 +88,10 @@ const PROOF: &[(&str, Proof)] = &[
     ("PHOBOS_OBJECT_STORE_PLUGIN_DATA_REGION", Test("api/tests/object_store.rs", "a_pipeline_runs_from_a_template_kept_in_s3")),
     ("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", Test("api/tests/object_store.rs", "a_pipeline_runs_from_a_template_kept_in_s3")),
     ("PHOBOS_OIDC_INTERNAL_IDENTITY_PROVIDER_CLIENT_ID", Test("api/tests/sessions.rs", "refresh_tokens_work_once_and_sessions_are_capped")),
-    ("PHOBOS_OTEL_TRACE_ENABLED", Waits(OTEL)),
-    ("PHOBOS_OTEL_TRACE_HOST", Waits(OTEL)),
-    ("PHOBOS_OTEL_TRACE_PORT", Waits(OTEL)),
-    ("PHOBOS_OTEL_TRACE_TYPE", Waits(OTEL)),
+    ("PHOBOS_OTEL_TRACE_ENABLED", Test(OTEL, ONE_TRACE)),
+    ("PHOBOS_OTEL_TRACE_HOST", Test(OTEL, ONE_TRACE)),
+    ("PHOBOS_OTEL_TRACE_PORT", Test(OTEL, ONE_TRACE)),
+    ("PHOBOS_OTEL_TRACE_TYPE", Test(OTEL, "xray_traces_carry_the_start_time_in_their_id")),
     ("PHOBOS_PLUGIN_BINARY_MAX_UPLOAD_SIZE", Waits("a plugin registry, which no open issue holds: this build has no plugin binaries to upload (templates that use plugins are refused at creation)")),
     ("PHOBOS_RATE_LIMIT_STORE_PLUGIN_DATA_REDIS_ENDPOINT", Test("api/tests/limits.rs", "two_servers_on_one_redis_share_one_budget")),
     ("PHOBOS_RATE_LIMIT_STORE_PLUGIN_TYPE", Test("api/tests/limits.rs", "two_servers_on_one_redis_share_one_budget")),

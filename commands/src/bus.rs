@@ -23,18 +23,32 @@ pub struct CommandContext {
     pub correlation_id: String,
     pub causation_id: String,
     pub trace_id: String,
+    /// The span the command's span continues when it runs outside a span
+    /// of `trace_id` (a policy continuing the event's command; empty: none
+    /// known).
+    pub parent_span_id: String,
 }
 
 impl CommandContext {
     /// A new chain of work started by `actor` (one API request, one agent
-    /// call): fresh correlation, causation and trace ids.
+    /// call): fresh correlation and causation ids, and the trace of the
+    /// current span (the request's) when traces are exported, else a new
+    /// trace id.
     pub fn new(actor: Actor) -> Self {
         let id = uuid::Uuid::new_v4().to_string();
+        let (trace_id, parent_span_id) = match (
+            phobos_telemetry::current_trace_id(),
+            phobos_telemetry::current_span_id(),
+        ) {
+            (Some(t), Some(s)) => (t, s),
+            _ => (phobos_telemetry::new_trace_id(), String::new()),
+        };
         CommandContext {
             actor,
             correlation_id: id.clone(),
             causation_id: id,
-            trace_id: uuid::Uuid::new_v4().simple().to_string(),
+            trace_id,
+            parent_span_id,
         }
     }
 
@@ -42,6 +56,16 @@ impl CommandContext {
     /// the event's correlation and trace ids, and names it as cause.
     pub fn caused_by(actor: Actor, event: &RecordedEvent) -> Self {
         let meta = event.metadata();
+        let trace_id = meta
+            .as_ref()
+            .map(|m| m.trace_id.clone())
+            .unwrap_or_default();
+        // Under the handler's span when it continues the event's trace,
+        // else under the command that appended the event.
+        let parent_span_id = match phobos_telemetry::current_trace_id() {
+            Some(t) if t == trace_id => phobos_telemetry::current_span_id().unwrap_or_default(),
+            _ => meta.as_ref().map(|m| m.span_id.clone()).unwrap_or_default(),
+        };
         CommandContext {
             actor,
             correlation_id: meta
@@ -49,7 +73,8 @@ impl CommandContext {
                 .map(|m| m.correlation_id.clone())
                 .unwrap_or_else(|| event.event_id.to_string()),
             causation_id: event.event_id.to_string(),
-            trace_id: meta.map(|m| m.trace_id).unwrap_or_default(),
+            trace_id,
+            parent_span_id,
         }
     }
 
@@ -60,6 +85,7 @@ impl CommandContext {
             correlation_id: self.correlation_id.clone(),
             causation_id: self.causation_id.clone(),
             trace_id: self.trace_id.clone(),
+            span_id: phobos_telemetry::current_span_id().unwrap_or_default(),
         }
     }
 }
@@ -350,7 +376,15 @@ where
         actor = %ctx.actor,
         correlation_id = %ctx.correlation_id,
         trace_id = %ctx.trace_id,
+        otel.name = format!("command {name}"),
     );
+    // A command run outside a span of its trace (a policy's, a timer's)
+    // continues the trace under the span that caused it.
+    if phobos_telemetry::exporting()
+        && phobos_telemetry::current_trace_id().as_deref() != Some(ctx.trace_id.as_str())
+    {
+        phobos_telemetry::set_parent(&span, &ctx.trace_id, &ctx.parent_span_id);
+    }
     let started = std::time::Instant::now();
     let result = async move {
         let metadata = ctx.metadata(name).to_map();

@@ -100,6 +100,35 @@ impl RecordedEvent {
         EventMetadata::from_map(&self.metadata)
     }
 
+    /// Makes `span` (not yet entered) continue the trace of the command
+    /// that appended this event, under that command's span (when traces
+    /// are exported).
+    pub fn continue_trace(&self, span: &tracing::Span) {
+        if let (Some(t), s) = (self.metadata.get("trace_id"), self.metadata.get("span_id")) {
+            phobos_telemetry::set_parent(span, t, s.map(String::as_str).unwrap_or(""));
+        }
+    }
+
+    /// A span for `handler` handling this event, in the trace of the
+    /// command that appended it; none (and no cost) when traces are not
+    /// exported. For handlers that see every event (projectors), whose
+    /// per-event spans would only crowd the log.
+    pub fn handler_span(&self, handler: &'static str) -> tracing::Span {
+        if !phobos_telemetry::exporting() {
+            return tracing::Span::none();
+        }
+        let span = tracing::info_span!(
+            "handle",
+            otel.name = %format!("{handler} {}", self.event_type),
+            handler,
+            event = %self.event_type,
+            aggregate = %self.aggregate_type,
+            position = %self.position,
+        );
+        self.continue_trace(&span);
+        span
+    }
+
     fn from_row(row: &PgRow) -> Result<RecordedEvent, sqlx::Error> {
         let metadata: serde_json::Value = row.try_get("metadata")?;
         Ok(RecordedEvent {

@@ -577,8 +577,8 @@ impl Handler for Policies {
     ) -> Result<(), LogError> {
         let mut queue = Queue::default();
         for ev in events {
-            let span =
-                tracing::info_span!("policy", event = %ev.event_type, position = %ev.position);
+            let span = tracing::info_span!("policy", otel.name = %format!("policy {}", ev.event_type), event = %ev.event_type, position = %ev.position);
+            ev.continue_trace(&span);
             self.on_event(tx, ev, &mut queue).instrument(span).await?;
         }
         let span = tracing::info_span!("policy_commands", events = events.len());

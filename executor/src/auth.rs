@@ -27,6 +27,8 @@ impl Interceptor for BearerAuth {
         request
             .metadata_mut()
             .insert("authorization", self.header.clone());
+        // The calling span, so the server's spans for the call nest under it.
+        phobos_telemetry::inject(request.metadata_mut());
         Ok(request)
     }
 }

@@ -20,8 +20,7 @@ mod workdir;
 
 use std::process::ExitCode;
 
-use tracing::{error, info_span, Instrument};
-use tracing_subscriber::EnvFilter;
+use tracing::{info_span, Instrument};
 
 use crate::env::JobEnv;
 use crate::job::JobOutcome;
@@ -29,13 +28,6 @@ use crate::job::JobOutcome;
 fn main() -> ExitCode {
     // Its job token must not be readable by the commands it starts.
     harden::deny_inspection();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let env = match JobEnv::from_env() {
         Ok(env) => env,
         Err(missing) => {
@@ -49,12 +41,42 @@ fn main() -> ExitCode {
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            error!("cannot start the async runtime: {e}");
+            eprintln!("phobos-job-executor: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
-    let span = info_span!("job", job_id = %env.job_id);
-    match runtime.block_on(job::run(env).instrument(span)) {
+    // Set by its agent when traces are exported (the executor inherits
+    // nothing else of the agent's environment).
+    let otel = match phobos_telemetry::OtelSettings::read(|k| std::env::var(k).ok()) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("phobos-job-executor: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(async move {
+        // Inside the runtime: the trace exporter's gRPC channel runs on it.
+        let telemetry = match phobos_telemetry::init(
+            "phobos-job-executor",
+            "info",
+            phobos_telemetry::LogTarget::Stderr,
+            otel.as_ref(),
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("phobos-job-executor: {e}");
+                return JobOutcome::Failed;
+            }
+        };
+        let span = info_span!("job", otel.name = "execute job", job_id = %env.job_id);
+        if let Ok(parent) = std::env::var(phobos_proto::job_env::TRACEPARENT) {
+            phobos_telemetry::set_parent_traceparent(&span, &parent);
+        }
+        let outcome = job::run(env).instrument(span).await;
+        telemetry.shutdown().await;
+        outcome
+    });
+    match outcome {
         JobOutcome::Succeeded => ExitCode::SUCCESS,
         JobOutcome::Failed | JobOutcome::Canceled => ExitCode::from(1),
     }

@@ -32,6 +32,7 @@ async fn an_agent_runs_an_offered_job_with_the_real_executor() {
             executor_path: env!("CARGO_BIN_EXE_phobos-job-executor").into(),
         },
         health_file: None,
+        otel: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let agent = tokio::spawn(phobos_agent::run(config, async move {

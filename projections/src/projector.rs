@@ -11,6 +11,7 @@ use phobos_core::events::{
 };
 use phobos_core::pipeline::{NodeStatus, PipelineStatus, StageStatus};
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// The subscription name of the read-model projector.
@@ -28,7 +29,8 @@ impl Handler for Projector {
         events: &[RecordedEvent],
     ) -> Result<(), LogError> {
         for ev in events {
-            apply(tx, ev).await.map_err(|e| {
+            let span = ev.handler_span("project");
+            apply(tx, ev).instrument(span).await.map_err(|e| {
                 LogError::Handler(format!(
                     "projecting {} {} #{} (event {} at {}): {e}",
                     ev.aggregate_type, ev.aggregate_id, ev.sequence, ev.event_type, ev.position

@@ -36,6 +36,10 @@ pub mod job_env {
     /// The name the server's certificate must be valid for, when it is not
     /// the URL's host.
     pub const GRPC_TLS_DOMAIN: &str = "PHOBOS_GRPC_TLS_DOMAIN";
+    /// The W3C traceparent of the agent's span for the job: the executor's
+    /// spans continue it. Set only when traces are exported, with
+    /// `PHOBOS_OTEL_TRACE_*` naming the collector. Never passed to a command.
+    pub const TRACEPARENT: &str = "PHOBOS_TRACEPARENT";
     /// The job token, when an executor is started by hand rather than by an
     /// agent (an agent writes it to the executor's standard input instead).
     /// Never passed to a command.

@@ -93,6 +93,8 @@ impl Dispatcher for LocalDispatcher {
                     .as_ref()
                     .map(|domain| (job_env::GRPC_TLS_DOMAIN, domain)),
             )
+            .envs(job.otel.iter().flat_map(|o| o.to_env()))
+            .envs((!job.traceparent.is_empty()).then_some((job_env::TRACEPARENT, &job.traceparent)))
             .stdin(Stdio::piped())
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())

@@ -24,6 +24,11 @@ pub struct JobLaunch {
     pub server_url: String,
     /// How the executor verifies an `https://` server.
     pub tls: crate::ServerTrust,
+    /// Where the executor exports its spans; None: nowhere.
+    pub otel: Option<phobos_telemetry::OtelSettings>,
+    /// The W3C traceparent of the agent's span for the job, which the
+    /// executor's spans continue; empty when traces are not exported.
+    pub traceparent: String,
 }
 
 impl fmt::Debug for JobLaunch {
@@ -33,6 +38,8 @@ impl fmt::Debug for JobLaunch {
             .field("job_token", &"<redacted>")
             .field("server_url", &self.server_url)
             .field("tls", &self.tls)
+            .field("otel", &self.otel)
+            .field("traceparent", &self.traceparent)
             .finish()
     }
 }

@@ -353,6 +353,7 @@ pub fn offer(job_id: &str) -> JobOffer {
         pipeline_id: "pipeline-1".into(),
         node_path: "stage.build.task.compile".into(),
         tags: vec!["linux".into()],
+        traceparent: String::new(),
     }
 }
 

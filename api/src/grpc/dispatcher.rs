@@ -229,6 +229,9 @@ impl Dispatcher {
                     pipeline_id: pipeline.to_string(),
                     node_path: r.try_get("node_path")?,
                     tags: r.try_get("tags")?,
+                    // Not kept in the read model: a job offered again after
+                    // a restart starts the agent's spans in a trace of their own.
+                    traceparent: String::new(),
                 },
                 organization_id: organization.to_string(),
             });
@@ -298,6 +301,15 @@ impl Dispatcher {
                                         pipeline_id,
                                         node_path,
                                         tags: spec.tags,
+                                        traceparent: e
+                                            .metadata()
+                                            .and_then(|m| {
+                                                phobos_telemetry::traceparent_of(
+                                                    &m.trace_id,
+                                                    &m.span_id,
+                                                )
+                                            })
+                                            .unwrap_or_default(),
                                     },
                                     organization_id,
                                 });

@@ -429,7 +429,12 @@ pub(crate) fn context_of(
     let mut ctx = phobos_commands::CommandContext::new(actor);
     if let Some(meta) = queued.and_then(|e| e.metadata()) {
         ctx.correlation_id = meta.correlation_id;
-        ctx.trace_id = meta.trace_id;
+        if ctx.trace_id != meta.trace_id {
+            // The call did not carry the job's trace: continue it under the
+            // command that queued the job.
+            ctx.trace_id = meta.trace_id;
+            ctx.parent_span_id = meta.span_id;
+        }
     }
     ctx
 }

@@ -39,3 +39,22 @@ pub(crate) fn status(e: ServiceError) -> Status {
         Code::Internal => Status::internal(e.message),
     }
 }
+
+/// The span of one gRPC call, named by its method, under the caller's span
+/// when the call's metadata names one (agents and executors send theirs).
+pub(crate) fn call_span(req: &tonic::codegen::http::Request<()>) -> tracing::Span {
+    let path = req.uri().path();
+    let span = tracing::info_span!(
+        "grpc",
+        otel.name = %format!("grpc {}", path.trim_start_matches('/')),
+        otel.kind = "server",
+        rpc = %path,
+    );
+    phobos_telemetry::extract(&span, |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    });
+    span
+}

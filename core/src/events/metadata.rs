@@ -69,6 +69,12 @@ pub struct EventMetadata {
     pub correlation_id: String,
     pub causation_id: String,
     pub trace_id: String,
+    /// The OpenTelemetry span of the command that appended the event (16
+    /// hex digits), so the spans of what it causes nest under it. Empty
+    /// when traces were not exported, and in events stored before it
+    /// existed (their map has no `span_id`).
+    #[serde(default)]
+    pub span_id: String,
 }
 
 impl EventMetadata {
@@ -80,6 +86,7 @@ impl EventMetadata {
             ("correlation_id".to_string(), self.correlation_id.clone()),
             ("causation_id".to_string(), self.causation_id.clone()),
             ("trace_id".to_string(), self.trace_id.clone()),
+            ("span_id".to_string(), self.span_id.clone()),
         ])
     }
 
@@ -92,6 +99,7 @@ impl EventMetadata {
             correlation_id: map.get("correlation_id")?.clone(),
             causation_id: map.get("causation_id")?.clone(),
             trace_id: map.get("trace_id")?.clone(),
+            span_id: map.get("span_id").cloned().unwrap_or_default(),
         })
     }
 }
@@ -108,6 +116,7 @@ mod tests {
             correlation_id: "c".into(),
             causation_id: "d".into(),
             trace_id: "t".into(),
+            span_id: "s".into(),
         };
         assert_eq!(EventMetadata::from_map(&m.to_map()), Some(m));
         assert_eq!(
@@ -115,5 +124,17 @@ mod tests {
             Actor::System("policy".into())
         );
         assert!("robot:x".parse::<Actor>().is_err());
+    }
+
+    /// Events stored before span ids were kept still decode, with none.
+    #[test]
+    fn metadata_stored_without_a_span_id_decodes() {
+        let stored: HashMap<String, String> = serde_json::from_str(
+            r#"{"actor":"user:admin","command":"CreatePipeline","correlation_id":"c","causation_id":"c","trace_id":"0af7651916cd43dd8448eb211c80319c"}"#,
+        )
+        .unwrap();
+        let m = EventMetadata::from_map(&stored).unwrap();
+        assert_eq!(m.trace_id, "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(m.span_id, "");
     }
 }

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
-use tracing::warn;
+use tracing::{warn, Instrument};
 
 use crate::client::JobClient;
 use crate::retry;
@@ -26,12 +26,15 @@ impl Call {
     fn open(client: &JobClient) -> Self {
         let (tx, rx) = mpsc::channel(16);
         let mut client = client.clone();
-        let response = tokio::spawn(async move {
-            client
-                .write_logs(ReceiverStream::new(rx))
-                .await
-                .map(|response| response.into_inner())
-        });
+        let response = tokio::spawn(
+            async move {
+                client
+                    .write_logs(ReceiverStream::new(rx))
+                    .await
+                    .map(|response| response.into_inner())
+            }
+            .in_current_span(),
+        );
         Self { tx, response }
     }
 

@@ -265,6 +265,7 @@ impl AgentService for FakeJobService {
             pipeline_id: self.job.pipeline_id.clone(),
             node_path: self.job.node_path.clone(),
             tags: vec![],
+            traceparent: String::new(),
         };
         tokio::spawn(async move {
             let work = AgentWork {
