@@ -413,13 +413,10 @@ fn email_config(env: &Env) -> Result<Option<EmailConfig>, ConfigError> {
             )?,
         },
         Some("plunk") => EmailClientConfig::Plunk {
-            endpoint: env
-                .string(
-                    "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
-                    "https://api.useplunk.com",
-                )
-                .trim_end_matches('/')
-                .to_string(),
+            endpoint: plunk_endpoint(&env.string(
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+                "https://api.useplunk.com",
+            ))?,
             api_key: Secret(required(
                 "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY",
                 "plunk",
@@ -809,6 +806,42 @@ impl Config {
     }
 }
 
+/// Plunk's endpoint, without a trailing `/`. The API key goes with every
+/// request, so plain `http://` is refused but to this machine (a relay or a
+/// test server on loopback).
+fn plunk_endpoint(value: &str) -> Result<String, ConfigError> {
+    const VAR: &str = "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT";
+    let url = url::Url::parse(value).map_err(|e| {
+        err(
+            VAR,
+            format!("{value:?} is not a URL ({e}): give one such as https://api.useplunk.com"),
+        )
+    })?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(err(
+                VAR,
+                format!("{value:?} would send the Plunk API key in plain text: use https:// (plain http:// is allowed only to localhost, 127.0.0.1 or [::1])"),
+            ))
+        }
+        other => {
+            return Err(err(
+                VAR,
+                format!("{other}:// is not a web URL: use https://"),
+            ))
+        }
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1070,6 +1103,35 @@ mod tests {
                 &[("PHOBOS_OBJECT_STORE_PLUGIN_TYPE", "aws_s3")],
                 "PHOBOS_OBJECT_STORE_PLUGIN_DATA_BUCKET",
                 "is required",
+            ),
+            (
+                &[("PHOBOS_ASYNC_TASK_TIMEOUT", "0")],
+                "PHOBOS_ASYNC_TASK_TIMEOUT",
+                "must be at least 1",
+            ),
+            (
+                &[
+                    ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "plunk"),
+                    ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY", "pk_secret"),
+                    (
+                        "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+                        "http://mail.example.com",
+                    ),
+                ],
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+                "in plain text",
+            ),
+            (
+                &[
+                    ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "plunk"),
+                    ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY", "pk_secret"),
+                    (
+                        "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+                        "api.useplunk.com",
+                    ),
+                ],
+                "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT",
+                "not a URL",
             ),
             (
                 &[("PHOBOS_OTEL_TRACE_ENABLED", "true")],

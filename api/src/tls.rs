@@ -199,3 +199,30 @@ pub fn own_certificate_client(
         .with_no_client_auth();
     Ok((Arc::new(config), name))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::certificate_name;
+
+    fn name_of(names: &[&str]) -> Option<String> {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let key = rcgen::generate_simple_self_signed(names).unwrap();
+        certificate_name(key.cert.der())
+    }
+
+    /// Internal agents check the server's certificate against this name: a
+    /// wildcard certificate (once skipped, so agents checked 127.0.0.1 and
+    /// refused it) names a host it covers.
+    #[test]
+    fn internal_agents_check_the_first_name_a_wildcard_covers() {
+        assert_eq!(
+            name_of(&["*.example.com"]).as_deref(),
+            Some("phobos.example.com")
+        );
+        assert_eq!(
+            name_of(&["phobos.internal", "*.example.com"]).as_deref(),
+            Some("phobos.internal")
+        );
+        assert_eq!(name_of(&["127.0.0.1"]).as_deref(), Some("127.0.0.1"));
+    }
+}

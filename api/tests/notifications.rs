@@ -521,3 +521,40 @@ async fn ses_through_moto_fails_for_an_unverified_sender_and_sends_once_verified
     assert!(text.contains("Pipeline failed in acme/web"), "{text}");
     assert!(text.contains("admin@phobos.test"), "{text}");
 }
+
+/// With email off the notifications follower still reads the log (and
+/// writes nothing), so turning email on later does not mail what happened
+/// before: its checkpoint reaches the head of the log.
+#[tokio::test(flavor = "multi_thread")]
+async fn with_email_off_the_notifications_checkpoint_keeps_up() {
+    let mut server = support::start("notify_off", 0).await;
+    server.login();
+    server.project("acme", "quiet");
+    let pool = sqlx::PgPool::connect_with(server.db.clone()).await.unwrap();
+    let head: i64 = sqlx::query_scalar("SELECT max(global_position) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT global_position FROM subscription_checkpoints WHERE name = 'notifications'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if at.is_some_and(|at| at >= head) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the notifications checkpoint is at {at:?}, the log's head at {head}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let none: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+}

@@ -175,4 +175,45 @@ mod tests {
         let listed: Vec<i64> = super::MIGRATIONS.iter().map(|(v, _, _)| *v).collect();
         assert_eq!(files, listed);
     }
+
+    /// A database migrated into a schema other than `public` (named by the
+    /// connection's search path) has nothing pending; it once had all of
+    /// its migrations pending, which stopped a server with auto-migration
+    /// off.
+    #[tokio::test]
+    async fn pending_migrations_reads_the_schema_of_the_search_path() {
+        use sqlx::Connection;
+        let server = crate::testing::server_options().expect("a test PostgreSQL");
+        let name = format!("search_path_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect_with(&server.clone().database("postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        let opts = server.database(&name);
+        let mut c = sqlx::PgConnection::connect_with(&opts).await.unwrap();
+        sqlx::query("CREATE SCHEMA app")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        let pool = sqlx::PgPool::connect_with(opts.options([("search_path", "app")]))
+            .await
+            .unwrap();
+        assert!(!super::pending_migrations(&pool).await.unwrap().is_empty());
+        super::migrate(&pool).await.unwrap();
+        let in_app: bool =
+            sqlx::query_scalar("SELECT to_regclass('app._sqlx_migrations') IS NOT NULL")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert!(in_app, "the migrations went to the search path's schema");
+        assert_eq!(
+            super::pending_migrations(&pool).await.unwrap(),
+            Vec::<i64>::new()
+        );
+        pool.close().await;
+    }
 }

@@ -162,7 +162,86 @@ async fn send_due(
 
 #[cfg(test)]
 mod tests {
-    use super::retry_delay;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+    use phobos_commands::clock::SystemClock;
+    use sqlx::PgPool;
+
+    use super::{retry_delay, send_due, BATCH};
+    use crate::email::{EmailClient, EmailError, Mail};
+
+    /// While "sending", another sender claims the row (as it would once the
+    /// first one's lease ran out); records the lease the first claim took.
+    struct TakenOver {
+        pool: PgPool,
+        lease_end: Mutex<Option<DateTime<Utc>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl EmailClient for TakenOver {
+        async fn send(&self, mail: &Mail) -> Result<(), EmailError> {
+            let id: uuid::Uuid = mail.key.parse().unwrap();
+            let end: DateTime<Utc> =
+                sqlx::query_scalar("SELECT next_attempt_at FROM notifications WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .unwrap();
+            *self.lease_end.lock().unwrap() = Some(end);
+            sqlx::query("UPDATE notifications SET attempts = attempts + 1 WHERE id = $1")
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .unwrap();
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_send_taken_over_by_another_sender_leaves_the_row_to_it() {
+        let opts = phobos_commands::testing::fresh_database("sender_claim")
+            .await
+            .expect("a test PostgreSQL");
+        let pool = PgPool::connect_with(opts).await.unwrap();
+        let id = uuid::Uuid::new_v4();
+        sqlx::query(
+            "INSERT INTO notifications (id, key, kind, recipient, username, subject, text_body, html_body, link, status, next_attempt_at, created_at)
+             VALUES ($1, 'event/ada@example.com', 'PIPELINE_FAILED', 'ada@example.com', 'ada', 's', 't', 'h', 'l', 'PENDING', now() - interval '1 minute', now())",
+        )
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        let client = TakenOver {
+            pool: pool.clone(),
+            lease_end: Mutex::new(None),
+        };
+        let timeout = Duration::from_secs(60);
+        let started = Utc::now();
+        let tried = send_due(&pool, &client, &SystemClock, 5, timeout)
+            .await
+            .unwrap();
+        assert_eq!(tried, 1);
+        // The claim's lease lasts while every row of a batch may take the
+        // send timeout.
+        let end = client.lease_end.lock().unwrap().unwrap();
+        let covers = chrono::Duration::seconds(BATCH * timeout.as_secs() as i64);
+        assert!(
+            end >= started + covers,
+            "lease ends {end}, claimed at {started}"
+        );
+        // The first sender's outcome is not written over the second's claim.
+        let (status, sent): (String, Option<DateTime<Utc>>) =
+            sqlx::query_as("SELECT status, sent_at FROM notifications WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((status.as_str(), sent), ("PENDING", None));
+        pool.close().await;
+    }
 
     #[test]
     fn retries_back_off_to_an_hour() {
