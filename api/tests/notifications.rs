@@ -558,3 +558,125 @@ async fn with_email_off_the_notifications_checkpoint_keeps_up() {
         .unwrap();
     assert_eq!(none, 0);
 }
+
+/// An SMTP sink that refuses mail from a client that has not signed in
+/// (aiosmtpd's `auth_required`), accepts only `phobos` / `s3cret-pw`, and
+/// writes each sign-in to a file.
+const AUTH_SINK: &str = r#"
+import sys, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+port, maildir, logins = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+def authenticate(server, session, envelope, mechanism, data):
+    ok = isinstance(data, LoginPassword) and data.login == b"phobos" and data.password == b"s3cret-pw"
+    login = data.login.decode() if isinstance(data, LoginPassword) else "?"
+    with open(logins, "a") as f:
+        f.write(f"{mechanism} {login} {'ok' if ok else 'refused'}\n")
+    return AuthResult(success=ok)
+
+Controller(Mailbox(maildir), hostname="127.0.0.1", port=port, authenticator=authenticate,
+           auth_required=True, auth_require_tls=False).start()
+while True:
+    time.sleep(1)
+"#;
+
+/// `PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME` and `_PASSWORD`: the server
+/// signs in to an SMTP server that requires it, and the failed pipeline's
+/// mail arrives.
+#[tokio::test(flavor = "multi_thread")]
+async fn smtp_signs_in_with_the_configured_username_and_password() {
+    let python = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+        .join(".cache/moto-venv/bin/python3");
+    let has_aiosmtpd = std::process::Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_aiosmtpd {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "aiosmtpd is not installed; .ci/run installs it"
+        );
+        println!("SKIPPED: aiosmtpd is not installed");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "phobos-e2e-smtp-auth-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("sink.py");
+    std::fs::write(&script, AUTH_SINK).unwrap();
+    let port = support::free_port();
+    let logins = dir.join("logins");
+    let mut sink = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(port.to_string())
+        .arg(dir.join("mail"))
+        .arg(&logins)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the SMTP sink");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the SMTP sink did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let port = port.to_string();
+    let extra = [
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "smtp"),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_HOST", "127.0.0.1"),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PORT", port.as_str()),
+        (
+            "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS",
+            "phobos@phobos.test",
+        ),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS", "true"),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_USERNAME", "phobos"),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_SMTP_PASSWORD", "s3cret-pw"),
+    ];
+    let mut server = support::start_with("notify_smtp_auth", 1, &extra).await;
+    server.login();
+    let project = server.project("acme", "web");
+    let failing = create_pipeline(
+        &server,
+        &project,
+        "stage \"s\" {\n  task \"t\" {\n    action \"exec_command\" { command = \"exit 3\" }\n  }\n}\n",
+    );
+    let done = server.wait_finished(&failing, Duration::from_secs(60));
+    assert_eq!(done["status"], "FAILED");
+
+    let inbox = dir.join("mail/new");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mail = loop {
+        let first = std::fs::read_dir(&inbox)
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.unwrap().path());
+        if let Some(path) = first {
+            break std::fs::read_to_string(path).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no mail arrived; sign-ins: {:?}\n{}",
+            std::fs::read_to_string(&logins).ok(),
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = sink.kill();
+    let _ = sink.wait();
+    assert!(mail.contains(support::ADMIN), "{mail}");
+    let signed_in = std::fs::read_to_string(&logins).unwrap();
+    assert!(
+        signed_in.lines().all(|l| l.ends_with(" phobos ok")) && !signed_in.is_empty(),
+        "{signed_in}"
+    );
+    // The password reaches no log.
+    assert!(!server.log_text().contains("s3cret-pw"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
