@@ -89,14 +89,13 @@ fn tracing_off(commands_per_second: f64) {
     let span = tracing::Span::none();
     let started = Instant::now();
     for _ in 0..N {
-        // The command: its context, its span's parent, its metadata.
-        let trace = match (
-            phobos_telemetry::current_trace_id(),
-            phobos_telemetry::current_span_id(),
-        ) {
-            (Some(t), Some(_)) => t,
-            _ => phobos_telemetry::new_trace_id(),
+        // The command: its context, its span's name and parent, its
+        // metadata.
+        let trace = match phobos_telemetry::current_ids() {
+            Some((t, _)) => t,
+            None => phobos_telemetry::new_trace_id(),
         };
+        phobos_telemetry::name(&span, || format!("command {trace}"));
         if phobos_telemetry::exporting() {
             phobos_telemetry::set_parent(&span, &trace, "");
         }
@@ -104,12 +103,13 @@ fn tracing_off(commands_per_second: f64) {
         // Its event, handled by the policies, the projector and the
         // notifications follower.
         for _ in 0..3 {
-            std::hint::black_box(phobos_telemetry::exporting());
+            phobos_telemetry::name(&span, || format!("policy {trace}"));
             phobos_telemetry::set_parent(&span, &trace, "");
         }
         // One gRPC call: the caller's interceptor, the server's call span.
         let mut metadata = tonic::metadata::MetadataMap::new();
         phobos_telemetry::inject(&mut metadata);
+        phobos_telemetry::name(&span, || format!("grpc {trace}"));
         phobos_telemetry::extract(&span, |_| None);
         std::hint::black_box((trace, metadata));
     }

@@ -88,10 +88,13 @@ async fn graphql(
     let operation = request.operation_name.as_deref().unwrap_or("");
     let span = tracing::info_span!(
         "graphql",
-        otel.name = %format!("graphql {operation}").trim_end(),
+        otel.name = tracing::field::Empty,
         otel.kind = "server",
         operation,
     );
+    phobos_telemetry::name(&span, || {
+        format!("graphql {operation}").trim_end().to_owned()
+    });
     // A caller that traces (a proxy, a client) names its span.
     phobos_telemetry::extract(&span, |name| {
         req.headers()

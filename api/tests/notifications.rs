@@ -588,20 +588,9 @@ while True:
 /// mail arrives.
 #[tokio::test(flavor = "multi_thread")]
 async fn smtp_signs_in_with_the_configured_username_and_password() {
-    let python = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-        .join(".cache/moto-venv/bin/python3");
-    let has_aiosmtpd = std::process::Command::new(&python)
-        .args(["-c", "import aiosmtpd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_aiosmtpd {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "aiosmtpd is not installed; .ci/run installs it"
-        );
-        println!("SKIPPED: aiosmtpd is not installed");
+    let Some(python) = support::python_with("aiosmtpd") else {
         return;
-    }
+    };
     let dir = std::env::temp_dir().join(format!(
         "phobos-e2e-smtp-auth-{}",
         uuid::Uuid::new_v4().simple()
@@ -620,11 +609,7 @@ async fn smtp_signs_in_with_the_configured_username_and_password() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start the SMTP sink");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the SMTP sink did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    support::wait_listening(port, "the SMTP sink", 30);
 
     let port = port.to_string();
     let extra = [

@@ -36,13 +36,8 @@ impl CommandContext {
     /// trace id.
     pub fn new(actor: Actor) -> Self {
         let id = uuid::Uuid::new_v4().to_string();
-        let (trace_id, parent_span_id) = match (
-            phobos_telemetry::current_trace_id(),
-            phobos_telemetry::current_span_id(),
-        ) {
-            (Some(t), Some(s)) => (t, s),
-            _ => (phobos_telemetry::new_trace_id(), String::new()),
-        };
+        let (trace_id, parent_span_id) = phobos_telemetry::current_ids()
+            .unwrap_or_else(|| (phobos_telemetry::new_trace_id(), String::new()));
         CommandContext {
             actor,
             correlation_id: id.clone(),
@@ -62,8 +57,8 @@ impl CommandContext {
             .unwrap_or_default();
         // Under the handler's span when it continues the event's trace,
         // else under the command that appended the event.
-        let parent_span_id = match phobos_telemetry::current_trace_id() {
-            Some(t) if t == trace_id => phobos_telemetry::current_span_id().unwrap_or_default(),
+        let parent_span_id = match phobos_telemetry::current_ids() {
+            Some((t, s)) if t == trace_id => s,
             _ => meta.as_ref().map(|m| m.span_id.clone()).unwrap_or_default(),
         };
         CommandContext {
@@ -376,8 +371,9 @@ where
         actor = %ctx.actor,
         correlation_id = %ctx.correlation_id,
         trace_id = %ctx.trace_id,
-        otel.name = format!("command {name}"),
+        otel.name = tracing::field::Empty,
     );
+    phobos_telemetry::name(&span, || format!("command {name}"));
     // A command run outside a span of its trace (a policy's, a timer's)
     // continues the trace under the span that caused it.
     if phobos_telemetry::exporting()

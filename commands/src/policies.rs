@@ -577,7 +577,8 @@ impl Handler for Policies {
     ) -> Result<(), LogError> {
         let mut queue = Queue::default();
         for ev in events {
-            let span = tracing::info_span!("policy", otel.name = %format!("policy {}", ev.event_type), event = %ev.event_type, position = %ev.position);
+            let span = tracing::info_span!("policy", otel.name = tracing::field::Empty, event = %ev.event_type, position = %ev.position);
+            phobos_telemetry::name(&span, || format!("policy {}", ev.event_type));
             ev.continue_trace(&span);
             self.on_event(tx, ev, &mut queue).instrument(span).await?;
         }

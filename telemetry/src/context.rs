@@ -28,6 +28,21 @@ fn span_context(span: &Span) -> Option<SpanContext> {
     sc.is_valid().then_some(sc)
 }
 
+/// The trace id (32 hex digits) and span id (16) of the current span,
+/// when spans are exported.
+pub fn current_ids() -> Option<(String, String)> {
+    span_context(&Span::current()).map(|sc| (sc.trace_id().to_string(), sc.span_id().to_string()))
+}
+
+/// Names `span` `name()` in the exported trace. The span declares
+/// `otel.name = tracing::field::Empty`; the name is made only when spans
+/// are exported, so the logs and the hot paths do without it.
+pub fn name(span: &Span, name: impl FnOnce() -> String) {
+    if exporting() && !span.is_none() {
+        span.record("otel.name", name());
+    }
+}
+
 /// The trace id (32 hex digits) of the current span, when spans are
 /// exported.
 pub fn current_trace_id() -> Option<String> {
@@ -66,13 +81,12 @@ pub fn set_parent(span: &Span, trace_id: &str, span_id: &str) {
     };
     let parent = match SpanId::from_hex(span_id) {
         Ok(s) if s != SpanId::INVALID => s,
-        // The low 64 bits of the trace id: the same for every such span.
-        _ => SpanId::from_bytes(trace.to_bytes()[8..16].try_into().unwrap_or([1; 8])),
-    };
-    let parent = if parent == SpanId::INVALID {
-        SpanId::from_bytes([1; 8])
-    } else {
-        parent
+        // The low 64 bits of the trace id: the same for every such span
+        // (and 1 when they are all zero, since zero is no span).
+        _ => {
+            let low = u64::from_be_bytes(trace.to_bytes()[8..].try_into().unwrap_or_default());
+            SpanId::from(low.max(1))
+        }
     };
     let sc = SpanContext::new(
         trace,
@@ -88,10 +102,7 @@ pub fn set_parent(span: &Span, trace_id: &str, span_id: &str) {
 /// (`00-<trace id>-<span id>-<flags>`), for a job offer or an executor's
 /// environment.
 pub fn traceparent(span: &Span) -> Option<String> {
-    span_context(span)?;
-    let mut carrier = HashMap::new();
-    TraceContextPropagator::new().inject_context(&span.context(), &mut carrier);
-    carrier.remove("traceparent")
+    span_context(span).map(|sc| format!("00-{}-{}-01", sc.trace_id(), sc.span_id()))
 }
 
 /// Makes `span` (not yet entered) a child of the span a W3C `traceparent`

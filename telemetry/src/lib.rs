@@ -24,8 +24,8 @@ mod init;
 mod settings;
 
 pub use context::{
-    current_span_id, current_trace_id, new_trace_id, set_parent, set_parent_traceparent,
-    traceparent, traceparent_of,
+    current_ids, current_span_id, current_trace_id, name, new_trace_id, set_parent,
+    set_parent_traceparent, traceparent, traceparent_of,
 };
 pub use grpc::{extract, inject};
 pub use init::{init, LogTarget, Telemetry, TelemetryError};

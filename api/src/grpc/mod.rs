@@ -46,10 +46,11 @@ pub(crate) fn call_span(req: &tonic::codegen::http::Request<()>) -> tracing::Spa
     let path = req.uri().path();
     let span = tracing::info_span!(
         "grpc",
-        otel.name = %format!("grpc {}", path.trim_start_matches('/')),
+        otel.name = tracing::field::Empty,
         otel.kind = "server",
         rpc = %path,
     );
+    phobos_telemetry::name(&span, || format!("grpc {}", path.trim_start_matches('/')));
     phobos_telemetry::extract(&span, |name| {
         req.headers()
             .get(name)

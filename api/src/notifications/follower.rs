@@ -78,7 +78,8 @@ impl Handler for Notifier {
             .await
             .map_err(|_| LogError::Handler("the projector stopped".into()))?;
         for ev in events {
-            let span = tracing::info_span!("notify", otel.name = %format!("notify {}", ev.event_type), event = %ev.event_type, position = %ev.position);
+            let span = tracing::info_span!("notify", otel.name = tracing::field::Empty, event = %ev.event_type, position = %ev.position);
+            phobos_telemetry::name(&span, || format!("notify {}", ev.event_type));
             ev.continue_trace(&span);
             self.on_event(tx, ev).instrument(span).await?;
         }

@@ -495,11 +495,7 @@ impl S3Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("start s3s-fs");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(port, "s3s-fs", 20);
         Some(S3Server { child, port, root })
     }
 
@@ -578,11 +574,7 @@ impl MotoServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(port, "moto_server", 30);
         Some(MotoServer { child, port })
     }
 
@@ -795,29 +787,43 @@ impl ReceivedMail {
     }
 }
 
+/// Waits until `what`, started on 127.0.0.1:`port`, listens: at most
+/// `seconds`.
+pub fn wait_listening(port: u16, what: &str, seconds: u64) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The Python of `.ci/run`'s venv (`~/.cache/moto-venv`) when `module`
+/// imports in it; outside CI, None after saying the test is skipped.
+pub fn python_with(module: &str) -> Option<PathBuf> {
+    let python = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default()
+        .join(".cache/moto-venv/bin/python3");
+    let imports = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if imports {
+        return Some(python);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{module} is not installed; .ci/run installs it"
+    );
+    println!("SKIPPED: {module} is not installed (~/.cache/moto-venv/bin/pip install {module})");
+    None
+}
+
 impl SmtpSink {
     pub fn start() -> Option<SmtpSink> {
-        let python = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_default()
-            .join(".cache/moto-venv/bin/python3");
-        let Some(python) = Some(python).filter(|p| {
-            Command::new(p)
-                .args(["-c", "import aiosmtpd"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        }) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "aiosmtpd is not installed; .ci/run installs it"
-            );
-            println!(
-                "SKIPPED: aiosmtpd is not installed (~/.cache/moto-venv/bin/pip install aiosmtpd)"
-            );
-            return None;
-        };
+        let python = python_with("aiosmtpd")?;
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("phobos-e2e-smtp-{}", uuid::Uuid::new_v4().simple()));
@@ -830,11 +836,7 @@ impl SmtpSink {
             .stderr(Stdio::null())
             .spawn()
             .expect("start aiosmtpd");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(port, "aiosmtpd", 30);
         Some(SmtpSink { child, port, dir })
     }
 
