@@ -5,8 +5,9 @@
 //! sample of the fixture is also checked against it live; where it is not,
 //! that part says it was skipped.
 //!
-//! Values are compared as JSON (numbers as f64 for now); types are not
-//! compared yet (Terraform's list/tuple and map/object distinctions).
+//! Values are compared as their JSON shows them, numbers digit for digit;
+//! types are not compared yet (Terraform's list/tuple and map/object
+//! distinctions).
 //!
 //! Issue 12 is under way: `tests/terraform/known_differences.txt` lists the
 //! expressions that still disagree. The test fails when an expression not
@@ -18,8 +19,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{TimeZone, Utc};
-use phobos_core::template::{compile, CompileOptions, TemplateKind};
-use serde_json::Value as Json;
+use phobos_core::template::functions::{self, FuncContext};
+use phobos_core::template::number::Number;
+use phobos_core::template::{compile, CompileOptions, TemplateKind, Value};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/terraform")
@@ -28,7 +30,13 @@ fn dir() -> PathBuf {
 struct Expected {
     expr: String,
     /// Terraform's value, or `None` when it failed.
-    value: Option<Json>,
+    value: Option<Value>,
+}
+
+fn ctx() -> FuncContext {
+    FuncContext {
+        now: Utc.with_ymd_and_hms(2026, 11, 21, 7, 30, 0).unwrap(),
+    }
 }
 
 fn expected() -> Vec<Expected> {
@@ -36,45 +44,51 @@ fn expected() -> Vec<Expected> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let (j, big) = parse_line(l);
+            let j = meta(l);
             let expr = j["expr"].as_str().unwrap().to_string();
-            let value = (j["ok"] == true).then(|| big.unwrap_or_else(|| j["value"].clone()));
+            let value = (j["ok"] == true).then(|| decode(raw_value(l)));
             Expected { expr, value }
         })
         .collect()
 }
 
-/// A fixture line; a value beyond f64 (e.g. `1e308 * 10`) comes back apart,
-/// as the string `number <digits>`, so it compares unequal to any f64.
-fn parse_line(line: &str) -> (Json, Option<Json>) {
-    if let Ok(j) = serde_json::from_str(line) {
-        return (j, None);
-    }
+/// The text of a fixture line's `value`: Terraform's `jsonencode` output,
+/// spliced in verbatim, so it keeps every digit of a number.
+fn raw_value(line: &str) -> &str {
     let start = line.find("\"value\": ").expect("a value") + "\"value\": ".len();
     let end = start
         + line[start..]
             .find(", \"type\"")
             .expect("a type after the value");
-    let patched = format!("{}null{}", &line[..start], &line[end..]);
-    let j = serde_json::from_str(&patched).unwrap_or_else(|e| panic!("{e}: {line}"));
-    (
-        j,
-        Some(Json::String(format!("number {}", &line[start..end]))),
-    )
+    &line[start..end]
 }
 
-/// The engine's value of `v = <expr>`, as JSON; `Err` with the diagnostics.
-fn ours(expr: &str) -> Result<Json, String> {
+/// JSON text as a value, its numbers exact (the engine's `jsondecode`);
+/// `-0` keeps its sign (Terraform writes it so; reading it back gives 0).
+fn decode(json: &str) -> Value {
+    if json == "-0" {
+        return Value::Number(Number::zero().neg());
+    }
+    functions::call("jsondecode", vec![Value::String(json.to_string())], &ctx())
+        .unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+/// The engine's value of `v = <expr>`; `Err` with the diagnostics, or when
+/// `jsonencode` fails on it (an infinity), as the fixture records Terraform.
+fn ours(expr: &str) -> Result<Value, String> {
     let src = format!(
         "plugin \"test\" {{}}\nstage \"s\" {{\n  task \"t\" {{\n    action \"test_echo\" {{\n      v = {expr}\n    }}\n  }}\n}}\n"
     );
     let mut opts = CompileOptions::new(TemplateKind::Pipeline, chrono::DateTime::UNIX_EPOCH);
-    opts.now = Utc.with_ymd_and_hms(2026, 11, 21, 7, 30, 0).unwrap();
+    opts.now = ctx().now;
     match compile(&src, &opts) {
         Ok(c) => {
             let action = &c.graph.stages[0].nodes[0].actions[0];
             match action.inputs.get("v") {
-                Some(v) => serde_json::to_value(v).map_err(|e| e.to_string()),
+                Some(v) => {
+                    json(v)?;
+                    Ok(v.clone())
+                }
                 None => Err("deferred".into()),
             }
         }
@@ -82,15 +96,25 @@ fn ours(expr: &str) -> Result<Json, String> {
     }
 }
 
-/// JSON equality with numbers compared by value.
-fn same(a: &Json, b: &Json) -> bool {
+/// `jsonencode(v)`, as the fixture holds Terraform's values.
+fn json(v: &Value) -> Result<String, String> {
+    match functions::call("jsonencode", vec![v.clone()], &ctx()) {
+        Ok(Value::String(s)) => Ok(s),
+        Ok(other) => Err(format!("jsonencode gave {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Equality of values as their JSON shows them: numbers by their printed
+/// digits (every one of them), objects with their keys in the same order
+/// (Terraform iterates keys in lexical order).
+fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
-        (Json::Array(x), Json::Array(y)) => {
+        (Value::Number(x), Value::Number(y)) => x.to_string() == y.to_string(),
+        (Value::Array(x), Value::Array(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
         }
-        (Json::Object(x), Json::Object(y)) => {
-            // Key order matters: Terraform iterates keys in lexical order.
+        (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
                 && x.iter()
                     .zip(y)
@@ -102,14 +126,16 @@ fn same(a: &Json, b: &Json) -> bool {
 
 /// Why `e` disagrees, if it does.
 fn disagreement(e: &Expected) -> Option<String> {
+    let show = |v: &Value| json(v).unwrap_or_else(|e| e);
     match (&e.value, ours(&e.expr)) {
         (Some(tf), Ok(v)) if same(tf, &v) => None,
-        (Some(tf), Ok(v)) => Some(format!("Terraform {tf}, ours {v}")),
+        (Some(tf), Ok(v)) => Some(format!("Terraform {}, ours {}", show(tf), show(&v))),
         (Some(tf), Err(err)) => Some(format!(
-            "Terraform {tf}, ours an error: {}",
+            "Terraform {}, ours an error: {}",
+            show(tf),
             err.lines().next().unwrap_or("")
         )),
-        (None, Ok(v)) => Some(format!("Terraform an error, ours {v}")),
+        (None, Ok(v)) => Some(format!("Terraform an error, ours {}", show(&v))),
         (None, Err(_)) => None,
     }
 }
@@ -144,7 +170,7 @@ fn the_deliberate_differences_are_as_documented() {
         let got = ours(expr);
         match ours_want {
             Some(want) => {
-                let want: Json = serde_json::from_str(want).unwrap();
+                let want = decode(want);
                 assert!(matches!(&got, Ok(v) if same(v, &want)), "{expr}: {got:?}");
             }
             None => assert!(got.is_err(), "{expr}: {got:?}"),
@@ -249,15 +275,12 @@ fn the_fixture_is_what_terraform_says() {
     assert!(status.success(), "regen.sh failed");
     let fresh = std::fs::read_to_string(&out).unwrap();
     let whole = std::fs::read_to_string(dir().join("expected.jsonl")).unwrap();
-    let by_expr: std::collections::HashMap<String, &str> = whole
-        .lines()
-        .map(|l| (parse_line(l).0["expr"].as_str().unwrap().to_string(), l))
-        .collect();
+    let by_expr: std::collections::HashMap<String, &str> =
+        whole.lines().map(|l| (expr_of(l), l)).collect();
     for line in fresh.lines() {
-        let (j, _) = parse_line(line);
-        let expr = j["expr"].as_str().unwrap();
+        let expr = expr_of(line);
         assert_eq!(
-            by_expr[expr], line,
+            by_expr[&expr], line,
             "the fixture is stale for {expr}: run regen.sh"
         );
     }
@@ -267,6 +290,25 @@ fn the_fixture_is_what_terraform_says() {
         sample.len(),
         terraform.display()
     );
+}
+
+/// A fixture line's expression.
+fn expr_of(line: &str) -> String {
+    meta(line)["expr"].as_str().unwrap().to_string()
+}
+
+/// A fixture line without its value (which may hold a number beyond f64,
+/// such as `1e308 * 10`; [`raw_value`] and [`decode`] read that).
+fn meta(line: &str) -> serde_json::Value {
+    let text = match line.find("\"value\": ") {
+        Some(at) => {
+            let start = at + "\"value\": ".len();
+            let end = start + raw_value(line).len();
+            format!("{}null{}", &line[..start], &line[end..])
+        }
+        None => line.to_string(),
+    };
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {line}"))
 }
 
 fn which(name: &str) -> bool {

@@ -377,7 +377,7 @@ impl App {
                     &format!("the deployment template of {env} cannot run with these variables"),
                 )
             })?;
-            let mut values = hcl::Map::new();
+            let mut values = phobos_core::template::value::Map::new();
             for name in names {
                 if new.variables.iter().any(|v| v.key == *name) {
                     if let Some(v) = built.graph.variables.get(name) {
@@ -396,7 +396,9 @@ impl App {
                     template_id: template_id.to_string(),
                     pipeline_type: "deployment".into(),
                     environment: Some(env.clone()),
-                    variables: Some(Expr::Value(hcl::Value::Object(values.clone()))),
+                    variables: Some(Expr::Value(phobos_core::template::value::Value::Object(
+                        values.clone(),
+                    ))),
                 });
             }
         }

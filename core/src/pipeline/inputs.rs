@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 use super::PipelineRun;
 use crate::events::{JobAction, JobSpec};
 use crate::template::model::{Expr, Node};
+use crate::template::value::Map;
 use crate::template::{evaluate_deferred, Value};
 
 /// The fixed id of the job that runs attempt `attempt` of the task at `path`.
@@ -29,7 +30,7 @@ pub(super) fn action_outputs_with(
     run: &PipelineRun,
     own: Option<(&str, &crate::events::NodeOutputs)>,
 ) -> Value {
-    let mut root = hcl::Map::new();
+    let mut root = Map::new();
     for (path, state) in &run.nodes {
         let outputs = match own {
             Some((p, o)) if p == path => o,
@@ -38,12 +39,12 @@ pub(super) fn action_outputs_with(
         if outputs.is_empty() {
             continue;
         }
-        let mut actions = hcl::Map::new();
+        let mut actions = Map::new();
         for (name, outputs) in outputs {
             let v: Value = serde_json::from_value(outputs.clone()).unwrap_or(Value::Null);
             actions.insert(name.clone(), v);
         }
-        let mut node = hcl::Map::new();
+        let mut node = Map::new();
         node.insert("action".to_string(), Value::Object(actions));
         insert_path(
             &mut root,
@@ -51,14 +52,14 @@ pub(super) fn action_outputs_with(
             Value::Object(node),
         );
     }
-    let mut top = hcl::Map::new();
+    let mut top = Map::new();
     if let Some(stage) = root.shift_remove("stage") {
         top.insert("stage".to_string(), stage);
     }
     Value::Object(top)
 }
 
-fn insert_path(map: &mut hcl::Map<String, Value>, path: &[&str], value: Value) {
+fn insert_path(map: &mut Map<String, Value>, path: &[&str], value: Value) {
     match path {
         [] => {}
         [last] => {
@@ -67,7 +68,7 @@ fn insert_path(map: &mut hcl::Map<String, Value>, path: &[&str], value: Value) {
         [first, rest @ ..] => {
             let entry = map
                 .entry(first.to_string())
-                .or_insert_with(|| Value::Object(hcl::Map::new()));
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(inner) = entry {
                 insert_path(inner, rest, value);
             }
@@ -139,7 +140,7 @@ pub(super) fn deferred_with(
     expression: &str,
     now: DateTime<Utc>,
 ) -> Result<Value, String> {
-    let empty = Value::Object(hcl::Map::new());
+    let empty = Value::Object(Map::new());
     evaluate_deferred(
         expression,
         action_outputs_with(run, own),

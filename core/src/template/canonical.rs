@@ -3,7 +3,7 @@
 //! (cty iterates maps and objects by key). Applied where values are made:
 //! literals, templates, object and `for` constructors, function results.
 
-use hcl::{Map, Value};
+use super::value::{Map, Value};
 use unicode_normalization::{is_nfc, UnicodeNormalization};
 
 /// `s` in NFC.

@@ -13,6 +13,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::cmp::Ordering;
 use std::ops::Range;
 use std::rc::Rc;
 
@@ -24,7 +25,7 @@ use hcl_edit::Span;
 
 use super::canonical;
 use super::functions::{self, FuncContext, FuncError};
-use super::value::{self, describe, type_name, Map, Value};
+use super::value::{self, describe, type_name, Map, Number, NumberError, Value};
 
 /// How deeply expressions may nest before evaluation gives up (protects the stack).
 const MAX_DEPTH: u32 = 200;
@@ -174,7 +175,7 @@ impl<'a> Evaluator<'a> {
         match expr {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-            Expression::Number(n) => Ok(Value::Number(*n.value())),
+            Expression::Number(n) => literal_number(n).map(Value::Number),
             Expression::String(s) => Ok(Value::String(canonical::nfc(s.value().clone()))),
             Expression::Array(items) => items
                 .iter()
@@ -254,8 +255,8 @@ impl<'a> Evaluator<'a> {
             Expression::UnaryOp(op) => {
                 let v = self.eval(&op.expr, scope)?;
                 match op.operator.value() {
-                    UnaryOperator::Neg => value::to_f64(&v)
-                        .and_then(|f| value::number(-f))
+                    UnaryOperator::Neg => value::to_number(&v)
+                        .map(|n| Value::Number(n.neg()))
                         .ok_or_else(|| {
                             EvalError::at(
                                 op.expr.span(),
@@ -541,7 +542,7 @@ impl<'a> Evaluator<'a> {
         let r = self.eval(rhs, scope)?;
         let sym = op.as_str();
         let num = |v: &Value, e: &Expression| {
-            value::to_f64(v).ok_or_else(|| {
+            value::to_number(v).ok_or_else(|| {
                 EvalError::at(
                     e.span(),
                     format!(
@@ -560,38 +561,29 @@ impl<'a> Evaluator<'a> {
                 )
             })
         };
-        let number = |f: f64| {
-            value::number(f).ok_or_else(|| {
-                EvalError::at(span.clone(), format!("`{sym}` gives no finite number here"))
-            })
+        let number = |n: std::result::Result<Number, NumberError>| {
+            n.map(Value::Number)
+                .map_err(|e| EvalError::at(span.clone(), format!("`{sym}` failed: {e}")))
+        };
+        let cmp = |want: fn(Ordering) -> bool| -> Result<Value> {
+            Ok(Value::Bool(want(num(&l, lhs)?.compare(&num(&r, rhs)?))))
         };
         match op {
             Eq => Ok(Value::Bool(value::equals(&l, &r))),
             NotEq => Ok(Value::Bool(!value::equals(&l, &r))),
             And => Ok(Value::Bool(boolean(&l, lhs)? && boolean(&r, rhs)?)),
             Or => Ok(Value::Bool(boolean(&l, lhs)? || boolean(&r, rhs)?)),
-            Less => Ok(Value::Bool(num(&l, lhs)? < num(&r, rhs)?)),
-            LessEq => Ok(Value::Bool(num(&l, lhs)? <= num(&r, rhs)?)),
-            Greater => Ok(Value::Bool(num(&l, lhs)? > num(&r, rhs)?)),
-            GreaterEq => Ok(Value::Bool(num(&l, lhs)? >= num(&r, rhs)?)),
-            Plus => number(num(&l, lhs)? + num(&r, rhs)?),
-            Minus => number(num(&l, lhs)? - num(&r, rhs)?),
-            Mul => number(num(&l, lhs)? * num(&r, rhs)?),
-            Div => {
-                let d = num(&r, rhs)?;
-                if d == 0.0 {
-                    return Err(EvalError::at(span, "division by zero"));
-                }
-                number(num(&l, lhs)? / d)
-            }
-            Mod => {
-                let (n, d) = (num(&l, lhs)?, num(&r, rhs)?);
-                // Terraform: `x % 0` is `x`.
-                if d == 0.0 {
-                    return number(n);
-                }
-                number(n % d)
-            }
+            Less => cmp(Ordering::is_lt),
+            LessEq => cmp(Ordering::is_le),
+            Greater => cmp(Ordering::is_gt),
+            GreaterEq => cmp(Ordering::is_ge),
+            Plus => number(num(&l, lhs)?.add(&num(&r, rhs)?)),
+            Minus => number(num(&l, lhs)?.sub(&num(&r, rhs)?)),
+            Mul => number(num(&l, lhs)?.mul(&num(&r, rhs)?)),
+            // As in Terraform: `1 / 0` is infinity, `0 / 0` an error.
+            Div => number(num(&l, lhs)?.div(&num(&r, rhs)?)),
+            // As in Terraform: `x % 0` is `x`.
+            Mod => number(num(&l, lhs)?.rem(&num(&r, rhs)?)),
         }
     }
 
@@ -962,7 +954,7 @@ const MAX_STRING: usize = 10 << 20;
 fn literal_text(e: &Expression) -> Option<String> {
     match e {
         Expression::String(s) => Some(s.value().clone()),
-        Expression::Number(n) => Some(value::format_number(n.value())),
+        Expression::Number(n) => literal_number(n).ok().map(|n| n.to_string()),
         Expression::Bool(b) => Some(b.value().to_string()),
         _ => None,
     }
@@ -1033,9 +1025,69 @@ fn func_error(e: FuncError, call: &FuncCall, spans: &[Option<Range<usize>>]) -> 
     EvalError::at(span, e.to_string())
 }
 
-/// A literal expression that evaluates to `v`.
+/// A number literal's value, read from its source text at go-cty's
+/// precision (the parser's own value is a float64 and loses digits).
+fn literal_number(n: &hcl_edit::Formatted<hcl::Number>) -> Result<Number> {
+    let span = n.span();
+    let fallback = || {
+        let v = n.value();
+        if let Some(i) = v.as_i64() {
+            Ok(Number::from_i64(i))
+        } else if let Some(u) = v.as_u64() {
+            Ok(Number::from_u64(u))
+        } else {
+            Number::from_f64(v.as_f64().unwrap_or(f64::NAN))
+                .ok_or_else(|| EvalError::at(span.clone(), "this number literal is not a number"))
+        }
+    };
+    let Some(text) = n.as_repr().map(|r| &**r) else {
+        return fallback();
+    };
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, text),
+    };
+    match Number::parse(digits) {
+        Ok(Some(x)) => Ok(if neg { x.neg() } else { x }),
+        Ok(None) => fallback(),
+        Err(e) => Err(EvalError::at(span, format!("this number literal: {e}"))),
+    }
+}
+
+/// A literal expression that evaluates to `v`. Numbers are written as their
+/// shortest exact digits (which read back as the same number at literal
+/// precision), infinities as `1/0` and `-1/0`.
 pub fn value_to_expr(v: Value) -> Expression {
-    Expression::from(hcl::Expression::from(v))
+    match v {
+        Value::Null => Expression::null(),
+        Value::Bool(b) => Expression::Bool(b.into()),
+        Value::Number(n) => {
+            let text = if n.is_inf() {
+                if n.is_sign_negative() {
+                    "-1/0".to_string()
+                } else {
+                    "1/0".to_string()
+                }
+            } else {
+                n.to_string()
+            };
+            hcl_edit::parser::parse_expr(&text)
+                .unwrap_or_else(|_| Expression::Number(hcl::Number::from(0u64).into()))
+        }
+        Value::String(s) => Expression::String(s.into()),
+        Value::Array(items) => Expression::Array(items.into_iter().map(value_to_expr).collect()),
+        Value::Object(m) => {
+            let mut obj = hcl_edit::expr::Object::new();
+            for (k, v) in m {
+                let key = match hcl_edit::Ident::try_new(k.as_str()) {
+                    Ok(id) => ObjectKey::Ident(id.into()),
+                    Err(_) => ObjectKey::Expression(Expression::String(k.into())),
+                };
+                obj.insert(key, hcl_edit::expr::ObjectValue::new(value_to_expr(v)));
+            }
+            Expression::Object(obj)
+        }
+    }
 }
 
 /// Collects every reference in `expr` to a name not bound by an enclosing `for`.

@@ -32,6 +32,7 @@ pub mod functions;
 pub mod graph;
 pub mod model;
 pub mod nesting;
+pub mod number;
 pub mod schedule;
 pub mod types;
 mod unify;

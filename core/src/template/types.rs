@@ -223,8 +223,8 @@ pub fn convert(v: Value, ty: &Type) -> Result<Value, String> {
         Type::String => value::to_string(&v)
             .map(Value::String)
             .ok_or_else(|| wrong(&v, "a string")),
-        Type::Number => value::to_f64(&v)
-            .and_then(value::number)
+        Type::Number => value::to_number(&v)
+            .map(Value::Number)
             .ok_or_else(|| wrong(&v, "a number")),
         Type::Bool => value::to_bool(&v)
             .map(Value::Bool)
@@ -306,7 +306,7 @@ mod tests {
     }
 
     fn v(j: serde_json::Value) -> Value {
-        hcl::to_value(j).unwrap()
+        serde_json::from_value(j).unwrap()
     }
 
     #[test]

@@ -9,10 +9,10 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use super::{
-    canonical_key, check_elements, convert_to, found, num_result, unify, unify_list, Args,
-    FuncContext, FuncError, MAX_DEPTH, MAX_ELEMENTS,
+    canonical_key, check_elements, convert_to, found, unify, unify_list, Args, FuncContext,
+    FuncError, MAX_DEPTH, MAX_ELEMENTS,
 };
-use crate::template::value::{self, Map, Value};
+use crate::template::value::{self, Map, Number, Value};
 
 /// chunklist(list, size): splits a list into lists of at most `size` elements.
 /// As in Terraform, a size of 0 returns the whole list as the only chunk.
@@ -291,49 +291,57 @@ pub(super) fn merge(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
 /// Terraform's own limit on the size of `range()`'s result.
 const RANGE_LIMIT: usize = 1024;
 
-/// range(limit), range(start, limit), range(start, limit, step).
+/// range(limit), range(start, limit), range(start, limit, step), counted
+/// as go-cty counts: `start`, `start + step`, … in its arbitrary-precision
+/// numbers, so `range(0.1, 0.5, 0.1)` is `[0.1, 0.2, 0.3, 0.4]`.
 pub(super) fn range(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.arity(1, Some(3), "1, 2 or 3")?;
+    let one = |neg: bool| {
+        let n = Number::from_i64(1);
+        if neg {
+            n.neg()
+        } else {
+            n
+        }
+    };
     let (start, end, step) = match a.len() {
         1 => {
-            let end = a.number(0)?;
-            (0.0, end, if end < 0.0 { -1.0 } else { 1.0 })
+            let end = a.num(0)?;
+            let step = one(end.signum() < 0);
+            (Number::zero(), end, step)
         }
         2 => {
-            let start = a.number(0)?;
-            let end = a.number(1)?;
-            (start, end, if end < start { -1.0 } else { 1.0 })
+            let (start, end) = (a.num(0)?, a.num(1)?);
+            let step = one(end.compare(&start).is_lt());
+            (start, end, step)
         }
-        _ => (a.number(0)?, a.number(1)?, a.number(2)?),
+        _ => (a.num(0)?, a.num(1)?, a.num(2)?),
     };
-    if step == 0.0 {
+    if step.is_zero() {
         return Err(a.arg_err(2, "must not be zero"));
     }
-    let down = step < 0.0;
-    if down && end > start {
+    let down = step.signum() < 0;
+    if down && end.compare(&start).is_gt() {
         return Err(a.arg_err(
             1,
-            format!(
-                "must not be greater than the start ({}) when the step is negative",
-                fmt_num(start)
-            ),
+            format!("must not be greater than the start ({start}) when the step is negative"),
         ));
     }
-    if !down && end < start {
+    if !down && end.compare(&start).is_lt() {
         return Err(a.arg_err(
             1,
-            format!(
-                "must not be less than the start ({}) when the step is positive",
-                fmt_num(start)
-            ),
+            format!("must not be less than the start ({start}) when the step is positive"),
         ));
     }
     let mut out = Vec::new();
-    for i in 0.. {
-        // start + i*step, tidied to 15 significant digits so that fractional
-        // steps like 0.1 give 0.3 rather than 0.30000000000000004.
-        let n = tidy(start + (i as f64) * step);
-        if (down && n <= end) || (!down && n >= end) {
+    let mut n = start;
+    loop {
+        let done = if down {
+            n.compare(&end).is_le()
+        } else {
+            n.compare(&end).is_ge()
+        };
+        if done {
             break;
         }
         if out.len() >= RANGE_LIMIT {
@@ -341,22 +349,11 @@ pub(super) fn range(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
                 "more than {RANGE_LIMIT} values would be generated; decrease the difference between start and limit or use a larger step"
             )));
         }
-        out.push(num_result(a, n)?);
+        let next = n.add(&step).map_err(|e| a.invalid(e.to_string()))?;
+        out.push(Value::Number(n));
+        n = next;
     }
     Ok(Value::Array(out))
-}
-
-fn fmt_num(f: f64) -> String {
-    value::number(f)
-        .and_then(|v| value::to_string(&v))
-        .unwrap_or_else(|| f.to_string())
-}
-
-fn tidy(f: f64) -> f64 {
-    if !f.is_finite() || f.fract() == 0.0 {
-        return f;
-    }
-    format!("{f:.14e}").parse().unwrap_or(f)
 }
 
 /// reverse(list): the list in reverse order.
@@ -398,10 +395,7 @@ fn set_args(a: &mut Args, from: usize) -> Result<Vec<Vec<(String, Value)>>, Func
 fn set_order(x: &Value, y: &Value) -> Ordering {
     match (x, y) {
         (Value::String(a), Value::String(b)) => a.cmp(b),
-        (Value::Number(a), Value::Number(b)) => a
-            .as_f64()
-            .unwrap_or(0.0)
-            .total_cmp(&b.as_f64().unwrap_or(0.0)),
+        (Value::Number(a), Value::Number(b)) => a.compare(b),
         (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
         (Value::Null, Value::Null) => Ordering::Equal,
         (Value::Null, _) => Ordering::Greater,

@@ -7,6 +7,8 @@
 use std::fmt::Write;
 
 use super::{found, Args, FuncContext, FuncError, MAX_DEPTH, MAX_STRING_BYTES};
+use serde_json::value::RawValue;
+
 use crate::template::value::{self, Map, Number, Value};
 
 /// jsonencode(value): the value as compact JSON.
@@ -17,46 +19,92 @@ pub(super) fn jsonencode(a: &mut Args, _: &FuncContext) -> Result<Value, FuncErr
     Ok(Value::String(out))
 }
 
-/// jsondecode(string): the value the JSON text describes.
+/// jsondecode(string): the value the JSON text describes. Numbers are read
+/// from their text at literal precision (go-cty's `ParseNumberVal`), so
+/// `9007199254740993` and `1e400` keep every digit.
 pub(super) fn jsondecode(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(1, "1")?;
     let text = a.string(0)?;
-    let parsed: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+    let bad = |e: String| {
         a.arg_err(
             0,
             format!("must be valid JSON, got {} ({e})", found(a.get(0))),
         )
-    })?;
-    from_json(parsed).map_err(|e| a.arg_err(0, e))
+    };
+    // serde_json checks the syntax once; the value is then built from the
+    // raw text of each element.
+    let raw: &RawValue = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    from_json(raw, 0).map_err(|e| a.arg_err(0, e))
 }
 
-fn from_json(v: serde_json::Value) -> Result<Value, String> {
-    // serde_json limits nesting to 128 levels, so this recursion is bounded.
-    Ok(match v {
-        serde_json::Value::Null => Value::Null,
-        serde_json::Value::Bool(b) => Value::Bool(b),
-        serde_json::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::Number(Number::from(i))
-            } else if let Some(u) = n.as_u64() {
-                Value::Number(Number::from(u))
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                value::number(f).ok_or_else(|| format!("has a number out of range: {n}"))?
-            }
+/// serde_json's own nesting limit, which raw values do not apply.
+const JSON_DEPTH: usize = 128;
+
+fn from_json(raw: &RawValue, depth: usize) -> Result<Value, String> {
+    if depth > JSON_DEPTH {
+        return Err(format!("is nested more than {JSON_DEPTH} levels deep"));
+    }
+    let text = raw.get();
+    let json = |e: serde_json::Error| e.to_string();
+    Ok(match text.as_bytes().first() {
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text).map_err(json)?;
+            Value::Array(
+                items
+                    .into_iter()
+                    .map(|v| from_json(v, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            )
         }
-        serde_json::Value::String(s) => Value::String(s),
-        serde_json::Value::Array(a) => {
-            Value::Array(a.into_iter().map(from_json).collect::<Result<_, _>>()?)
-        }
-        serde_json::Value::Object(o) => {
-            let mut m = Map::with_capacity(o.len());
-            for (k, v) in o {
-                m.insert(k, from_json(v)?);
+        Some(b'{') => {
+            let entries: Vec<(String, &RawValue)> =
+                serde_json::from_str::<Entries>(text).map_err(json)?.0;
+            let mut m = Map::with_capacity(entries.len());
+            for (k, v) in entries {
+                // As Go's encoding/json: a repeated key keeps its last value.
+                m.insert(k, from_json(v, depth + 1)?);
             }
             Value::Object(m)
         }
+        Some(b'-' | b'0'..=b'9') => match Number::parse(text) {
+            Ok(Some(n)) => Value::Number(n),
+            Ok(None) => return Err(format!("has a number that cannot be read: {text}")),
+            Err(e) => return Err(format!("has a number out of range ({e}): {text}")),
+        },
+        _ => match serde_json::from_str::<serde_json::Value>(text).map_err(json)? {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::String(s) => Value::String(s),
+            other => return Err(format!("has an unexpected value: {other}")),
+        },
     })
+}
+
+/// A JSON object's entries in order, repeated keys included (a map would
+/// refuse them).
+struct Entries<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Entries<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = Entries<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<Entries<'a>, M::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = m.next_entry::<String, &'de RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
 }
 
 /// Appends `v` as JSON; fails if it is nested too deeply or too long.
@@ -69,6 +117,9 @@ pub(super) fn write_json(v: &Value, out: &mut String, depth: usize) -> Result<()
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) if n.is_inf() => {
+            return Err("cannot serialize infinity as JSON".to_string())
+        }
         Value::Number(n) => out.push_str(&value::format_number(n)),
         Value::String(s) => write_json_string(s, out),
         Value::Array(items) => {

@@ -295,32 +295,19 @@ impl Args<'_> {
     }
 
     /// A number parameter: numbers, and strings holding a decimal number.
-    pub fn number(&self, i: usize) -> Result<f64, FuncError> {
-        let v = self.get(i);
-        to_f64_finite(v)
-            .ok_or_else(|| self.arg_err(i, format!("must be a number, got {}", found(v))))
-    }
-
-    /// A number parameter, keeping integers exact.
     pub fn num(&self, i: usize) -> Result<Number, FuncError> {
         let v = self.get(i);
         to_number(v).ok_or_else(|| self.arg_err(i, format!("must be a number, got {}", found(v))))
     }
 
-    /// A whole-number parameter.
+    /// A whole-number parameter that fits 64 bits.
     pub fn int(&self, i: usize) -> Result<i64, FuncError> {
         let v = self.get(i);
-        let Some(n) = to_number(v) else {
+        let Some(n) = to_number(v).filter(Number::is_int) else {
             return Err(self.arg_err(i, format!("must be a whole number, got {}", found(v))));
         };
-        if let Some(i) = n.as_i64() {
-            return Ok(i);
-        }
-        let f = n.as_f64().unwrap_or(f64::NAN);
-        if f.fract() != 0.0 {
-            return Err(self.arg_err(i, format!("must be a whole number, got {}", found(v))));
-        }
-        Err(self.arg_err(i, format!("is out of range, got {}", found(v))))
+        n.as_i64()
+            .ok_or_else(|| self.arg_err(i, format!("is out of range, got {}", found(v))))
     }
 
     /// A list parameter: lists (and tuples) only; a string is not a list.
@@ -349,37 +336,13 @@ impl Args<'_> {
     }
 }
 
-/// Converts to a number like [`value::to_f64`], keeping integers exact.
-pub(crate) fn to_number(v: &Value) -> Option<Number> {
-    match v {
-        Value::Number(n) => Some(*n),
-        Value::String(s) => {
-            if let Ok(i) = s.parse::<i64>() {
-                return Some(Number::from(i));
-            }
-            if let Ok(u) = s.parse::<u64>() {
-                return Some(Number::from(u));
-            }
-            let f = value::to_f64(v)?;
-            Number::from_f64(f)
-        }
-        _ => None,
-    }
-}
+pub(crate) use value::to_number;
 
-fn to_f64_finite(v: &Value) -> Option<f64> {
-    value::to_f64(v).filter(|f| f.is_finite())
-}
-
-/// Makes a number value, failing for NaN and infinities.
+/// Makes a number value from a float64 result as go-cty's `NumberFloatVal`
+/// does: infinities are numbers, NaN fails (Terraform panics there).
 pub(crate) fn num_result(a: &Args, f: f64) -> Result<Value, FuncError> {
     value::number(f).ok_or_else(|| {
-        let what = if f.is_nan() {
-            "not a number"
-        } else {
-            "infinite"
-        };
-        a.invalid(format!("the result is {what}, which cannot be represented"))
+        a.invalid("the result is not a number (NaN), which cannot be represented".to_string())
     })
 }
 
@@ -421,15 +384,11 @@ fn write_canonical(v: &Value, out: &mut String, depth: usize) -> bool {
         Value::Null => out.push('n'),
         Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
         Value::Number(n) => {
-            let f = n.as_f64().unwrap_or(0.0);
-            if let Some(i) = n.as_i64() {
-                let _ = write!(out, "#{i};");
-            } else if let Some(u) = n.as_u64() {
-                let _ = write!(out, "#{u};");
-            } else if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                let _ = write!(out, "#{};", f as i64);
+            // Equal numbers (as go-cty compares them) print alike.
+            if n.is_zero() {
+                out.push_str("#0;");
             } else {
-                let _ = write!(out, "#{f:e};");
+                let _ = write!(out, "#{n};");
             }
         }
         Value::String(s) => {

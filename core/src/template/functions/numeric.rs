@@ -1,87 +1,66 @@
-//! Numeric functions. Integers stay exact where the result is an integer;
-//! results that are not finite numbers (NaN, infinity) are errors.
+//! Numeric functions, as go-cty defines them: `abs`, `ceil`, `floor`, `max`,
+//! `min` and `parseint` work on the arbitrary-precision numbers; `log` and
+//! `pow` compute in float64 (Go's `math.Log` and `math.Pow`), so their
+//! results carry float64's precision, as in Terraform.
 
-use std::cmp::Ordering;
+use num_bigint::{BigInt, BigUint};
+use num_traits::Zero;
 
 use super::{found, num_result, Args, FuncContext, FuncError};
+use crate::template::number::Accuracy;
 use crate::template::value::{self, Number, Value};
 
 /// abs(number): the number without its sign.
 pub(super) fn abs(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(1, "1")?;
-    let n = a.num(0)?;
-    if let Some(i) = n.as_i64() {
-        if let Some(v) = i.checked_abs() {
-            return Ok(value::int(v));
-        }
-        return Ok(Value::Number(Number::from(i.unsigned_abs())));
-    }
-    if n.as_u64().is_some() {
-        return Ok(Value::Number(n));
-    }
-    num_result(a, n.as_f64().unwrap_or(f64::NAN).abs())
+    Ok(Value::Number(a.num(0)?.abs()))
 }
 
 /// ceil(number): the smallest whole number not less than the number.
 pub(super) fn ceil(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
-    round_with(a, f64::ceil)
+    round_with(a, Accuracy::Below, 1)
 }
 
 /// floor(number): the largest whole number not greater than the number.
 pub(super) fn floor(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
-    round_with(a, f64::floor)
+    round_with(a, Accuracy::Above, -1)
 }
 
-fn round_with(a: &mut Args, f: fn(f64) -> f64) -> Result<Value, FuncError> {
+/// go-cty's ceil and floor: truncate, step by `by` when the truncation is
+/// on the `off` side, and keep the number's precision. Infinities stay.
+fn round_with(a: &mut Args, off: Accuracy, by: i64) -> Result<Value, FuncError> {
     a.exact(1, "1")?;
     let n = a.num(0)?;
-    if n.as_i64().is_some() || n.as_u64().is_some() {
+    let Some((mut i, acc)) = n.to_int() else {
         return Ok(Value::Number(n));
+    };
+    if acc == off {
+        i += BigInt::from(by);
     }
-    num_result(a, f(n.as_f64().unwrap_or(f64::NAN)))
+    n.with_int(&i)
+        .map(Value::Number)
+        .map_err(|e| a.invalid(e.to_string()))
 }
 
 /// log(number, base): the logarithm of the number in the given base.
 pub(super) fn log(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(2, "2")?;
-    let n = a.number(0)?;
-    let base = a.number(1)?;
+    let n = a.num(0)?.to_f64();
+    let base = a.num(1)?.to_f64();
     if n < 0.0 {
         return Err(a.arg_err(0, format!("must not be negative, got {}", found(a.get(0)))));
     }
-    // As Terraform: ln(n) / ln(base), so `log(8, 0)` is 0; a base of 1 (or
-    // a negative one) has no finite result and is refused.
-    let r = n.ln() / base.ln();
-    if !r.is_finite() {
-        return Err(a.arg_err(
-            1,
-            format!(
-                "gives no finite logarithm of {} to this base, got {}",
-                found(a.get(0)),
-                found(a.get(1))
-            ),
-        ));
-    }
-    num_result(a, r)
+    // As Terraform: ln(n) / ln(base) in float64, so `log(8, 0)` is 0 and
+    // `log(0, 10)` is -infinity; NaN (a negative base) is refused.
+    num_result(a, n.ln() / base.ln())
 }
 
-fn cmp_numbers(x: &Number, y: &Number) -> Ordering {
-    match (x.as_i64(), y.as_i64(), x.as_u64(), y.as_u64()) {
-        (Some(p), Some(q), _, _) => p.cmp(&q),
-        (_, _, Some(p), Some(q)) => p.cmp(&q),
-        _ => {
-            let (p, q) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
-            p.partial_cmp(&q).unwrap_or(Ordering::Equal)
-        }
-    }
-}
-
-fn extreme(a: &mut Args, want: Ordering) -> Result<Value, FuncError> {
+fn extreme(a: &mut Args, want: std::cmp::Ordering) -> Result<Value, FuncError> {
     a.arity(1, None, "at least 1")?;
     let mut best = a.num(0)?;
     for i in 1..a.len() {
         let n = a.num(i)?;
-        if cmp_numbers(&n, &best) == want {
+        if n.compare(&best) == want {
             best = n;
         }
     }
@@ -90,12 +69,12 @@ fn extreme(a: &mut Args, want: Ordering) -> Result<Value, FuncError> {
 
 /// max(numbers...): the greatest of the numbers.
 pub(super) fn max(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
-    extreme(a, Ordering::Greater)
+    extreme(a, std::cmp::Ordering::Greater)
 }
 
 /// min(numbers...): the smallest of the numbers.
 pub(super) fn min(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
-    extreme(a, Ordering::Less)
+    extreme(a, std::cmp::Ordering::Less)
 }
 
 /// parseint(string, base): the integer the string represents in `base` (2 to 62).
@@ -103,7 +82,7 @@ pub(super) fn min(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
 /// As with Go's big.Int (which Terraform uses), digits beyond 9 are letters,
 /// case-insensitive up to base 36; above that `a`-`z` are 10-35 and `A`-`Z` are
 /// 36-61. A leading `+` or `-` is allowed. As in Terraform, the first argument
-/// must already be a string. Integers too large for 64 bits are approximated.
+/// must already be a string. Any size is exact, within the magnitudes kept.
 pub(super) fn parseint(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(2, "2")?;
     let s = match a.get(0) {
@@ -135,8 +114,7 @@ pub(super) fn parseint(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError
     if digits.is_empty() {
         return Err(fail());
     }
-    let mut exact: Option<u128> = Some(0);
-    let mut approx: f64 = 0.0;
+    let mut ds = Vec::with_capacity(digits.len());
     for c in digits.chars() {
         let d = match c {
             '0'..='9' => c as u32 - '0' as u32,
@@ -148,70 +126,197 @@ pub(super) fn parseint(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError
         if d >= base {
             return Err(fail());
         }
-        exact = exact
-            .and_then(|e| e.checked_mul(u128::from(base)))
-            .and_then(|e| e.checked_add(u128::from(d)));
-        approx = approx * f64::from(base) + f64::from(d);
+        ds.push(d as u8);
     }
-    if let Some(e) = exact {
-        if neg {
-            if let Ok(i) = i64::try_from(e) {
-                return Ok(value::int(-i));
-            }
-            if e == 1u128 << 63 {
-                return Ok(value::int(i64::MIN));
-            }
-        } else if let Ok(u) = u64::try_from(e) {
-            return Ok(Value::Number(Number::from(u)));
-        }
-    }
-    if !approx.is_finite() {
-        return Err(a.arg_err(
-            0,
-            format!("is too large a number: {}", value::describe(a.get(0))),
-        ));
-    }
-    num_result(a, if neg { -approx } else { approx })
+    let mag = BigUint::from_radix_be(&ds, base).unwrap_or_else(BigUint::zero);
+    let i = if neg {
+        -BigInt::from(mag)
+    } else {
+        BigInt::from(mag)
+    };
+    Number::from_bigint(&i)
+        .map(Value::Number)
+        .map_err(|e| a.arg_err(0, format!("{e}: {}", value::describe(a.get(0)))))
 }
 
-/// pow(base, exponent): `base` raised to the power `exponent`.
+/// pow(base, exponent): `base` raised to the power `exponent`, in float64
+/// as Go's `math.Pow` computes it (so `pow(10, 308)` is 1.0000000000000006e308
+/// there and here).
 pub(super) fn pow(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(2, "2")?;
-    let base = a.num(0)?;
-    let exp = a.num(1)?;
-    if let (Some(b), Some(e)) = (base.as_i64(), exp.as_i64()) {
-        if let Ok(e) = u32::try_from(e) {
-            if let Some(r) = b.checked_pow(e) {
-                return Ok(value::int(r));
-            }
-        }
-    }
-    let (b, e) = (
-        base.as_f64().unwrap_or(f64::NAN),
-        exp.as_f64().unwrap_or(f64::NAN),
-    );
-    num_result(a, b.powf(e))
+    let base = a.num(0)?.to_f64();
+    let exp = a.num(1)?.to_f64();
+    num_result(a, go_pow(base, exp))
 }
 
 /// signum(number): -1, 0 or 1 for a negative, zero or positive number.
 pub(super) fn signum(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.exact(1, "1")?;
-    let n = a.number(0)?;
-    if n.fract() != 0.0 || n.abs() > i64::MAX as f64 {
+    let n = a.num(0)?;
+    if n.as_i64().is_none() {
         return Err(a.arg_err(
             0,
             format!(
-                "must be a whole number (as in Terraform), got {}",
+                "must be a whole number between -9223372036854775808 and 9223372036854775807 (as in Terraform), got {}",
                 found(a.get(0))
             ),
         ));
     }
-    let s = if n > 0.0 {
-        1
-    } else if n < 0.0 {
-        -1
-    } else {
-        0
+    Ok(value::int(i64::from(n.signum())))
+}
+
+/// Go's `math.Pow` (src/math/pow.go), step for step: integer powers by
+/// repeated squaring of the mantissa, so the last bits match Terraform's.
+fn go_pow(x: f64, y: f64) -> f64 {
+    let is_odd_int = |v: f64| {
+        if v.abs() >= (1u64 << 53) as f64 {
+            return false;
+        }
+        let (i, f) = (v.trunc(), v.fract());
+        f == 0.0 && (i as i64) & 1 == 1
     };
-    Ok(value::int(s))
+    if y == 0.0 || x == 1.0 {
+        return 1.0;
+    }
+    if y == 1.0 {
+        return x;
+    }
+    if x.is_nan() || y.is_nan() {
+        return f64::NAN;
+    }
+    if x == 0.0 {
+        if y < 0.0 {
+            return if x.is_sign_negative() && is_odd_int(y) {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            };
+        }
+        return if x.is_sign_negative() && is_odd_int(y) {
+            x
+        } else {
+            0.0
+        };
+    }
+    if y.is_infinite() {
+        return if x == -1.0 {
+            1.0
+        } else if (x.abs() < 1.0) == (y > 0.0) {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    if x.is_infinite() {
+        if x < 0.0 {
+            return go_pow(1.0 / x, -y);
+        }
+        return if y < 0.0 { 0.0 } else { f64::INFINITY };
+    }
+    if y == 0.5 {
+        return x.sqrt();
+    }
+    if y == -0.5 {
+        return 1.0 / x.sqrt();
+    }
+    let (mut yi, mut yf) = (y.abs().trunc(), y.abs().fract());
+    if yf != 0.0 && x < 0.0 {
+        return f64::NAN;
+    }
+    if yi >= (1u64 << 63) as f64 {
+        return if x == -1.0 {
+            1.0
+        } else if (x.abs() < 1.0) == (y > 0.0) {
+            0.0
+        } else {
+            f64::INFINITY
+        };
+    }
+    let mut a1 = 1.0;
+    let mut ae: i64 = 0;
+    if yf != 0.0 {
+        if yf > 0.5 {
+            yf -= 1.0;
+            yi += 1.0;
+        }
+        a1 = (yf * x.ln()).exp();
+    }
+    let (mut x1, mut xe) = frexp(x);
+    let mut i = yi as i64;
+    while i != 0 {
+        if !(-(1 << 12)..=(1 << 12)).contains(&xe) {
+            ae += xe;
+            break;
+        }
+        if i & 1 == 1 {
+            a1 *= x1;
+            ae += xe;
+        }
+        x1 *= x1;
+        xe <<= 1;
+        if x1 < 0.5 {
+            x1 += x1;
+            xe -= 1;
+        }
+        i >>= 1;
+    }
+    if y < 0.0 {
+        a1 = 1.0 / a1;
+        ae = -ae;
+    }
+    ldexp(a1, ae)
+}
+
+/// Go's `math.Frexp`: x = frac × 2^exp with |frac| in [0.5, 1).
+fn frexp(x: f64) -> (f64, i64) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let (mut x, mut e) = (x, 0i64);
+    if x.abs() < f64::MIN_POSITIVE {
+        x *= (1u64 << 52) as f64;
+        e = -52;
+    }
+    let bits = x.to_bits();
+    e += ((bits >> 52) & 0x7ff) as i64 - 1022;
+    let frac = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (frac, e)
+}
+
+/// frac × 2^exp, rounding once at the end (Go's `math.Ldexp`).
+fn ldexp(frac: f64, exp: i64) -> f64 {
+    let (f, e) = frexp(frac);
+    let e = e.saturating_add(exp);
+    if f == 0.0 || !f.is_finite() {
+        return f;
+    }
+    if e > 1024 {
+        return f64::INFINITY.copysign(f);
+    }
+    if e < -1075 - 52 {
+        return 0.0f64.copysign(f);
+    }
+    // f in [0.5, 1): scale in two exact steps, the last one rounding.
+    let first = e.clamp(-1000, 1000);
+    let rest = e - first;
+    f * 2f64.powi(first as i32) * 2f64.powi(rest as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_pow_matches_go() {
+        // What Terraform 1.11 gives (tests/terraform/expected.jsonl) and Go documents.
+        assert_eq!(go_pow(10.0, 308.0), 1.0000000000000006e308);
+        assert_eq!(go_pow(2.0, 64.0), 18446744073709551616.0);
+        assert_eq!(go_pow(1.1, 2.0), 1.2100000000000002);
+        assert_eq!(go_pow(2.0, -1.0), 0.5);
+        assert!(go_pow(10.0, 309.0).is_infinite());
+        assert!(go_pow(-8.0, 1.0 / 3.0).is_nan());
+        assert_eq!(go_pow(0.0, -1.0), f64::INFINITY);
+        assert_eq!(ldexp(0.5, -1074), 0.0);
+        assert_eq!(ldexp(0.5, -1073), f64::from_bits(1));
+    }
 }

@@ -12,7 +12,8 @@ use super::encode::{write_json, write_json_string};
 use super::{
     check_string_len, found, Args, FuncContext, FuncError, MAX_ELEMENTS, MAX_STRING_BYTES,
 };
-use crate::template::value::{self, Value};
+use crate::template::number::Accuracy;
+use crate::template::value::{self, Number, Value};
 
 /// chomp(string): the string without trailing newlines (`\n`, `\r\n` or `\r`).
 pub(super) fn chomp(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
@@ -491,7 +492,7 @@ pub(crate) fn format_values(spec: &str, args: &[Value]) -> Result<String, String
             b'e' | b'E' | b'f' | b'g' | b'G' => {
                 let n = super::to_number(arg)
                     .ok_or_else(|| bad(format!("number required, got {}", found(arg))))?;
-                format_float(&verb, mode, n.as_f64().unwrap_or(0.0), &mut out);
+                format_float(&verb, mode, &n, &mut out);
             }
             b's' | b'q' => {
                 let s = value::to_string(arg)
@@ -571,7 +572,7 @@ fn format_as_is(verb: &Verb, arg: &Value, out: &mut String) -> Result<(), String
                 return Ok(());
             }
             Value::Number(n) => {
-                let s = format_g(n.as_f64().unwrap_or(0.0), None, false);
+                let s = n.text(b'g', -1);
                 pad_width(verb, &s, out);
                 return Ok(());
             }
@@ -585,33 +586,18 @@ fn format_as_is(verb: &Verb, arg: &Value, out: &mut String) -> Result<(), String
 }
 
 /// Integers as Go's fmt formats a big.Int.
-fn format_integer(
-    verb: &Verb,
-    mode: u8,
-    n: &value::Number,
-    out: &mut String,
-) -> Result<(), String> {
-    let i: i128 = if let Some(i) = n.as_i64() {
-        i128::from(i)
-    } else if let Some(u) = n.as_u64() {
-        i128::from(u)
-    } else {
-        let f = n.as_f64().unwrap_or(f64::NAN);
-        if f.fract() != 0.0 || !f.is_finite() {
-            return Err("an integer is required".to_string());
-        }
-        if f.abs() >= 1.7e38 {
-            return Err("the integer is too large to format".to_string());
-        }
-        f as i128
+fn format_integer(verb: &Verb, mode: u8, n: &Number, out: &mut String) -> Result<(), String> {
+    let i = match n.to_int() {
+        Some((i, Accuracy::Exact)) => i,
+        _ => return Err("an integer is required".to_string()),
     };
-    let mag = i.unsigned_abs();
+    let mag = i.magnitude();
     let mut digits = match mode {
-        b'b' => format!("{mag:b}"),
-        b'o' => format!("{mag:o}"),
-        b'x' => format!("{mag:x}"),
-        b'X' => format!("{mag:X}"),
-        _ => mag.to_string(),
+        b'b' => mag.to_str_radix(2),
+        b'o' => mag.to_str_radix(8),
+        b'x' => mag.to_str_radix(16),
+        b'X' => mag.to_str_radix(16).to_ascii_uppercase(),
+        _ => mag.to_str_radix(10),
     };
     let prefix = match (verb.sharp, mode) {
         (true, b'b') => "0b",
@@ -620,7 +606,7 @@ fn format_integer(
         (true, b'X') => "0X",
         _ => "",
     };
-    let sign = if i < 0 {
+    let sign = if i.sign() == num_bigint::Sign::Minus {
         "-"
     } else if verb.plus {
         "+"
@@ -658,167 +644,41 @@ fn format_integer(
     Ok(())
 }
 
-/// Floating point as Go's fmt formats a big.Float.
-fn format_float(verb: &Verb, mode: u8, f: f64, out: &mut String) {
-    let f = if f == 0.0 { 0.0 } else { f };
-    let neg = f < 0.0;
-    let mag = f.abs();
-    let body = match mode {
-        b'e' | b'E' => format_e(mag, verb.prec.unwrap_or(6), mode == b'E'),
-        b'f' => format!("{mag:.*}", verb.prec.unwrap_or(6)),
-        _ => format_g(mag, verb.prec, mode == b'G'),
+/// Floating point as Go's fmt formats a big.Float (`Float.Format`): the
+/// number's own digits at the verb's precision (6 by default; %g without one
+/// takes the shortest exact digits), then sign, width and padding.
+fn format_float(verb: &Verb, mode: u8, n: &Number, out: &mut String) {
+    let prec = match (mode, verb.prec) {
+        (b'g' | b'G', None) => -1,
+        (_, None) => 6,
+        (_, Some(p)) => p as i64,
     };
-    let sign = if neg {
-        "-"
+    let text = n.text(mode, prec);
+    let (sign, body) = if let Some(b) = text.strip_prefix('-') {
+        ("-", b)
+    } else if let Some(b) = text.strip_prefix('+') {
+        (if verb.space { " " } else { "+" }, b)
     } else if verb.plus {
-        "+"
+        ("+", text.as_str())
     } else if verb.space {
-        " "
+        (" ", text.as_str())
     } else {
-        ""
+        ("", text.as_str())
     };
     let pad = verb
         .width
         .map_or(0, |w| w.saturating_sub(sign.len() + body.len()));
-    if verb.zero {
+    if verb.zero && !n.is_inf() {
         out.push_str(sign);
         out.extend(std::iter::repeat_n('0', pad));
-        out.push_str(&body);
+        out.push_str(body);
     } else if verb.minus {
         out.push_str(sign);
-        out.push_str(&body);
+        out.push_str(body);
         out.extend(std::iter::repeat_n(' ', pad));
     } else {
         out.extend(std::iter::repeat_n(' ', pad));
         out.push_str(sign);
-        out.push_str(&body);
+        out.push_str(body);
     }
-}
-
-/// Decimal digits of a non-negative number: value = 0.DIGITS × 10^exp, with
-/// no trailing zeros (empty for zero).
-struct Decimal {
-    digits: Vec<u8>,
-    exp: i64,
-}
-
-impl Decimal {
-    /// From Rust's `{:e}` rendering, e.g. "1.2345e-7".
-    fn from_sci(s: &str) -> Decimal {
-        let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
-        let exp: i64 = exp.parse().unwrap_or(0);
-        let mut digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
-        while digits.last() == Some(&b'0') {
-            digits.pop();
-        }
-        if digits.is_empty() {
-            return Decimal { digits, exp: 0 };
-        }
-        Decimal {
-            digits,
-            exp: exp + 1,
-        }
-    }
-
-    /// The shortest digits that read back as `f`.
-    fn shortest(f: f64) -> Decimal {
-        Decimal::from_sci(&format!("{f:e}"))
-    }
-
-    /// `f` rounded to `n` (at least 1) significant digits.
-    fn significant(f: f64, n: usize) -> Decimal {
-        // An f64 has at most 767 significant decimal digits.
-        let n = n.clamp(1, 800);
-        Decimal::from_sci(&format!("{f:.*e}", n - 1))
-    }
-
-    fn at(&self, i: i64) -> u8 {
-        usize::try_from(i)
-            .ok()
-            .and_then(|i| self.digits.get(i).copied())
-            .unwrap_or(b'0')
-    }
-}
-
-/// Go's %e: d.dddddde±dd with `prec` digits after the point.
-fn format_e(f: f64, prec: usize, upper: bool) -> String {
-    let s = format!("{f:.prec$e}");
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i64 = exp.parse().unwrap_or(0);
-    let e = if upper { 'E' } else { 'e' };
-    let sign = if exp < 0 { '-' } else { '+' };
-    format!("{mant}{e}{sign}{:02}", exp.abs())
-}
-
-fn fmt_e(d: &Decimal, prec: usize, upper: bool) -> String {
-    let mut s = String::new();
-    s.push(char::from(d.digits.first().copied().unwrap_or(b'0')));
-    if prec > 0 {
-        s.push('.');
-        for i in 1..=prec {
-            s.push(char::from(d.at(i as i64)));
-        }
-    }
-    s.push(if upper { 'E' } else { 'e' });
-    let exp = if d.digits.is_empty() { 0 } else { d.exp - 1 };
-    s.push(if exp < 0 { '-' } else { '+' });
-    s.push_str(&format!("{:02}", exp.abs()));
-    s
-}
-
-fn fmt_f(d: &Decimal, prec: usize) -> String {
-    let mut s = String::new();
-    if d.exp > 0 {
-        for i in 0..d.exp {
-            s.push(char::from(d.at(i)));
-        }
-    } else {
-        s.push('0');
-    }
-    if prec > 0 {
-        s.push('.');
-        for i in 0..prec as i64 {
-            s.push(char::from(d.at(d.exp + i)));
-        }
-    }
-    s
-}
-
-/// Go's %g for a non-negative number: `prec` significant digits (None:
-/// the shortest exact representation), %e form for large or small exponents.
-fn format_g(f: f64, prec: Option<usize>, upper: bool) -> String {
-    let f = if f == 0.0 { 0.0 } else { f };
-    if f < 0.0 {
-        return format!("-{}", format_g(-f, prec, upper));
-    }
-    let (d, shortest, mut p) = match prec {
-        None => {
-            let d = Decimal::shortest(f);
-            let n = d.digits.len();
-            (d, true, n)
-        }
-        Some(p) => {
-            let p = p.max(1);
-            (Decimal::significant(f, p), false, p)
-        }
-    };
-    let n = d.digits.len();
-    let mut eprec = p as i64;
-    if eprec > n as i64 && n as i64 >= d.exp {
-        eprec = n as i64;
-    }
-    if shortest {
-        eprec = 6;
-    }
-    let exp = d.exp - 1;
-    if exp < -4 || exp >= eprec {
-        if p > n {
-            p = n;
-        }
-        return fmt_e(&d, p.saturating_sub(1), upper);
-    }
-    if p as i64 > d.exp {
-        p = n;
-    }
-    fmt_f(&d, (p as i64 - d.exp).max(0) as usize)
 }
