@@ -48,6 +48,26 @@ fn syntax_errors_have_a_position() {
 }
 
 #[test]
+fn a_number_literal_beyond_float64_says_what_to_write() {
+    expect(
+        P,
+        "stage \"a\" {\n  task \"b\" {\n    action \"exec_command\" {\n      command = [1, 2.5e999]\n    }\n  }\n}\n",
+        &[],
+        &["t.hcl:4:21: error: the number 2.5e999 is too large to write as a literal (the largest is about 1.8e308); write it as a string and convert it: tonumber(\"2.5e999\")"],
+    );
+}
+
+#[test]
+fn an_unknown_escape_in_a_directive_has_a_position() {
+    expect(
+        P,
+        "stage \"a\" {\n  task \"b\" {\n    action \"exec_command\" {\n      command = \"%{ if true }a\\qb%{ endif }\"\n    }\n  }\n}\n",
+        &[],
+        &["t.hcl:4:31: error: syntax error: invalid escape \\q"],
+    );
+}
+
+#[test]
 fn unknown_blocks_and_attributes() {
     let src = r#"stage "a" {
   task "b" {

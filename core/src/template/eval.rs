@@ -233,14 +233,8 @@ impl<'a> Evaluator<'a> {
                         // Both results decide the type (errors of the other
                         // one are ignored, as in Terraform).
                         let other = self.eval(other, scope).ok();
-                        super::unify::conditional(value, other.as_ref()).map_err(|(a, b)| {
-                            EvalError::at(
-                                expr.span(),
-                                format!(
-                                    "the results of `? :` must have one type, got {a} and {b}: convert one (e.g. with tostring) or make both the same"
-                                ),
-                            )
-                        })
+                        super::unify::conditional(value, other.as_ref())
+                            .map_err(|e| EvalError::at(expr.span(), e))
                     }
                     None => Err(EvalError::at(
                         c.cond_expr.span(),
@@ -571,8 +565,16 @@ impl<'a> Evaluator<'a> {
         match op {
             Eq => Ok(Value::Bool(value::equals(&l, &r))),
             NotEq => Ok(Value::Bool(!value::equals(&l, &r))),
-            And => Ok(Value::Bool(boolean(&l, lhs)? && boolean(&r, rhs)?)),
-            Or => Ok(Value::Bool(boolean(&l, lhs)? || boolean(&r, rhs)?)),
+            // Both operands are checked, as in Terraform: `false && "x"` is an
+            // error, not false (HCL does not short-circuit).
+            And => {
+                let (a, b) = (boolean(&l, lhs)?, boolean(&r, rhs)?);
+                Ok(Value::Bool(a && b))
+            }
+            Or => {
+                let (a, b) = (boolean(&l, lhs)?, boolean(&r, rhs)?);
+                Ok(Value::Bool(a || b))
+            }
             Less => cmp(Ordering::is_lt),
             LessEq => cmp(Ordering::is_le),
             Greater => cmp(Ordering::is_gt),

@@ -39,6 +39,7 @@ mod unify;
 pub mod value;
 
 mod decode;
+mod escapes;
 mod validate;
 
 use chrono::{DateTime, Utc};
@@ -59,11 +60,66 @@ pub(crate) fn parse_body(source: &str) -> Result<hcl_edit::structure::Body, Diag
     if let Some((at, what)) = nesting::too_deep(source) {
         return Err(Diagnostic::error(Some(at..at), nesting_message(what)));
     }
-    hcl_edit::parser::parse_body(source).map_err(|e| {
+    let mut body = hcl_edit::parser::parse_body(source).map_err(|e| {
         let offset = e.location().offset();
-        Diagnostic::error(
-            Some(offset..offset),
-            format!("syntax error: {}", e.message()),
+        match number_too_large(source, offset) {
+            Some((span, message)) => Diagnostic::error(Some(span), message),
+            None => Diagnostic::error(
+                Some(offset..offset),
+                format!("syntax error: {}", e.message()),
+            ),
+        }
+    })?;
+    escapes::unescape_directives(&mut body)
+        .map_err(|e| Diagnostic::error(e.span, format!("syntax error: {}", e.message)))?;
+    Ok(body)
+}
+
+/// When a syntax error at `offset` is a number literal beyond float64's
+/// range (`1e400`: hcl-edit reads literals as float64 and stops at the
+/// exponent), the literal's span and a message saying what to write instead.
+/// Terraform takes such literals; this is one of the deliberate differences.
+fn number_too_large(source: &str, offset: usize) -> Option<(std::ops::Range<usize>, String)> {
+    let b = source.as_bytes();
+    // hcl-edit stops after the literal's integer part: go back over it (and
+    // over a fraction, when it stopped at the exponent).
+    let mut start = offset.min(b.len());
+    while start > 0 && (b[start - 1].is_ascii_digit() || b[start - 1] == b'.') {
+        start -= 1;
+    }
+    while start < offset && b[start] == b'.' {
+        start += 1;
+    }
+    let before_is_word =
+        start > 0 && (b[start - 1].is_ascii_alphanumeric() || b[start - 1] == b'_');
+    if !b.get(start).is_some_and(u8::is_ascii_digit) || before_is_word {
+        return None;
+    }
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut end = digits(start);
+    if b.get(end) == Some(&b'.') {
+        end = digits(end + 1);
+    }
+    if matches!(b.get(end), Some(b'e' | b'E')) {
+        let mut i = end + 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        end = digits(i);
+    }
+    let text = &source[start..end];
+    let big = text.parse::<f64>().is_ok_and(f64::is_infinite);
+    big.then(|| {
+        (
+            start..end,
+            format!(
+                "the number {text} is too large to write as a literal (the largest is about 1.8e308); write it as a string and convert it: tonumber(\"{text}\")"
+            ),
         )
     })
 }
@@ -87,7 +143,12 @@ pub(crate) fn parse_expr(source: &str) -> Result<hcl_edit::expr::Expression, Str
     if let Some((_, what)) = nesting::expression_too_deep(source) {
         return Err(nesting_message(what));
     }
-    hcl_edit::parser::parse_expr(source).map_err(|e| e.message().to_string())
+    let mut expr = hcl_edit::parser::parse_expr(source).map_err(|e| {
+        number_too_large(source, e.location().offset())
+            .map_or_else(|| e.message().to_string(), |(_, message)| message)
+    })?;
+    escapes::unescape_directives_in_expr(&mut expr).map_err(|e| e.message)?;
+    Ok(expr)
 }
 
 /// A value supplied for a variable when a pipeline is created.

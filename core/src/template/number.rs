@@ -240,12 +240,8 @@ impl Number {
         let digits = format!("{int}{frac}");
         let digits = digits.trim_start_matches('0');
         if digits.is_empty() {
-            return Ok(Some(Number::finite(
-                false,
-                BigUint::zero(),
-                0,
-                LITERAL_PREC,
-            )?));
+            // Go keeps the sign of zero: "-0" is -0.
+            return Ok(Some(Number::finite(neg, BigUint::zero(), 0, LITERAL_PREC)?));
         }
         if digits.len() > MAX_DIGITS {
             return Err(NumberError::Range);
@@ -863,7 +859,8 @@ mod tests {
         }
         assert_eq!(lit("0.1").to_string(), "0.1");
         assert_eq!(lit("1e-7").to_string(), "0.0000001");
-        assert_eq!(lit("-0").to_string(), "0");
+        // Go's ParseFloat keeps the sign: `tonumber("-0")` is -0 in Terraform.
+        assert_eq!(lit("-0").to_string(), "-0");
     }
 
     #[test]

@@ -302,12 +302,13 @@ pub fn to_string(v: &Value) -> Option<String> {
     }
 }
 
-/// Converts to a bool as Terraform does: bools, and the strings `"true"` and `"false"`.
+/// Converts to a bool as Terraform does: bools, the strings `"true"` and
+/// `"false"`, and `"1"` and `"0"` (go-cty accepts those too).
 pub fn to_bool(v: &Value) -> Option<bool> {
     match v {
         Value::Bool(b) => Some(*b),
-        Value::String(s) if s == "true" => Some(true),
-        Value::String(s) if s == "false" => Some(false),
+        Value::String(s) if s == "true" || s == "1" => Some(true),
+        Value::String(s) if s == "false" || s == "0" => Some(false),
         _ => None,
     }
 }

@@ -1,17 +1,17 @@
 //! Collection functions: lists, maps and sets.
 //!
 //! Sets are represented as lists. Functions that Terraform defines over sets
-//! (`setunion`, `setintersection`) remove duplicates and order their result
-//! the way cty orders set elements: strings lexically, numbers numerically,
-//! bools false first; other elements keep their first-seen order.
+//! (`setunion`, `setintersection`, `toset`) convert their elements to one
+//! type, remove duplicates and order their result the way go-cty orders set
+//! elements ([`unify::sort_set`]).
 
-use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use super::{
-    canonical_key, check_elements, convert_to, found, unify, unify_list, Args, FuncContext,
-    FuncError, MAX_DEPTH, MAX_ELEMENTS,
+    canonical_key, check_elements, found, unify_list, Args, FuncContext, FuncError, MAX_DEPTH,
+    MAX_ELEMENTS,
 };
+use crate::template::unify::{self, Ty};
 use crate::template::value::{self, Map, Number, Value};
 
 /// chunklist(list, size): splits a list into lists of at most `size` elements.
@@ -39,9 +39,12 @@ pub(super) fn chunklist(a: &mut Args, _: &FuncContext) -> Result<Value, FuncErro
 /// coalesce(vals...): the first argument that is not null and not an empty string.
 pub(super) fn coalesce(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.arity(1, None, "at least 1")?;
-    let kind = unify(a.vals.iter().map(|v| &**v)).map_err(|e| a.invalid(e))?;
-    for v in std::mem::take(&mut a.vals) {
-        let v = convert_to(v.into_owned(), kind);
+    let vals: Vec<Value> = std::mem::take(&mut a.vals)
+        .into_iter()
+        .map(|v| v.into_owned())
+        .collect();
+    let vals = unify_list(vals).map_err(|e| a.invalid(e))?;
+    for v in vals {
         match &v {
             Value::Null => continue,
             Value::String(s) if s.is_empty() => continue,
@@ -364,8 +367,11 @@ pub(super) fn reverse(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError>
     Ok(Value::Array(list))
 }
 
-/// The arguments from `from` on as sets: unified, deduplicated, in set order.
-fn set_args(a: &mut Args, from: usize) -> Result<Vec<Vec<(String, Value)>>, FuncError> {
+/// The arguments from `from` on as sets of one type (go-cty unifies the
+/// element types of all of them): each deduplicated, with their keys for
+/// comparing elements across sets, and the element type.
+#[allow(clippy::type_complexity)]
+fn set_args(a: &mut Args, from: usize) -> Result<(Vec<Vec<(String, Value)>>, Ty), FuncError> {
     for i in from..a.len() {
         a.list(i)?;
     }
@@ -373,14 +379,14 @@ fn set_args(a: &mut Args, from: usize) -> Result<Vec<Vec<(String, Value)>>, Func
         Value::Array(l) => l.iter(),
         _ => [].iter(),
     });
-    let kind = unify(all).map_err(|e| a.invalid(e))?;
+    let ty = unify::common_type(all).map_err(|e| a.invalid(e))?;
     let mut sets = Vec::new();
     for i in from..a.len() {
         let list = a.take_list(i)?;
         let mut seen = HashSet::new();
         let mut set = Vec::new();
         for v in list {
-            let v = convert_to(v, kind);
+            let v = unify::convert(v, &ty);
             let key = canonical_key(&v).ok_or_else(|| a.arg_err(i, "is nested too deeply"))?;
             if seen.insert(key.clone()) {
                 set.push((key, v));
@@ -388,31 +394,19 @@ fn set_args(a: &mut Args, from: usize) -> Result<Vec<Vec<(String, Value)>>, Func
         }
         sets.push(set);
     }
-    Ok(sets)
+    Ok((sets, ty))
 }
 
-/// cty's element order for sets of primitives.
-fn set_order(x: &Value, y: &Value) -> Ordering {
-    match (x, y) {
-        (Value::String(a), Value::String(b)) => a.cmp(b),
-        (Value::Number(a), Value::Number(b)) => a.compare(b),
-        (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        _ => Ordering::Equal,
-    }
-}
-
-fn finish_set(mut set: Vec<Value>) -> Value {
-    set.sort_by(set_order);
+fn finish_set(mut set: Vec<Value>, ty: &Ty) -> Value {
+    unify::sort_set(&mut set, ty);
     Value::Array(set)
 }
 
 /// setintersection(sets...): the elements present in every set.
 pub(super) fn setintersection(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.arity(1, None, "at least 1")?;
-    let mut sets = set_args(a, 0)?.into_iter();
+    let (sets, ty) = set_args(a, 0)?;
+    let mut sets = sets.into_iter();
     let first = sets.next().unwrap_or_default();
     let others: Vec<HashSet<String>> = sets
         .map(|s| s.into_iter().map(|(k, _)| k).collect())
@@ -422,13 +416,13 @@ pub(super) fn setintersection(a: &mut Args, _: &FuncContext) -> Result<Value, Fu
         .filter(|(k, _)| others.iter().all(|o| o.contains(k)))
         .map(|(_, v)| v)
         .collect();
-    Ok(finish_set(out))
+    Ok(finish_set(out, &ty))
 }
 
 /// setunion(sets...): the elements present in any set.
 pub(super) fn setunion(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError> {
     a.arity(1, None, "at least 1")?;
-    let sets = set_args(a, 0)?;
+    let (sets, ty) = set_args(a, 0)?;
     let total: usize = sets.iter().map(Vec::len).fold(0, usize::saturating_add);
     check_elements(a, total)?;
     let mut seen = HashSet::new();
@@ -438,7 +432,7 @@ pub(super) fn setunion(a: &mut Args, _: &FuncContext) -> Result<Value, FuncError
             out.push(v);
         }
     }
-    Ok(finish_set(out))
+    Ok(finish_set(out, &ty))
 }
 
 /// setproduct(lists...): every combination of one element from each list.

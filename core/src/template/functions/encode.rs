@@ -4,6 +4,7 @@
 //! object keys sorted, integers without a fraction, and `<`, `>`, `&`, U+2028
 //! and U+2029 escaped as `\u003c` and so on.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use super::{found, Args, FuncContext, FuncError, MAX_DEPTH, MAX_STRING_BYTES};
@@ -33,8 +34,53 @@ pub(super) fn jsondecode(a: &mut Args, _: &FuncContext) -> Result<Value, FuncErr
     };
     // serde_json checks the syntax once; the value is then built from the
     // raw text of each element.
+    let text = replace_lone_surrogates(&text);
     let raw: &RawValue = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     from_json(raw, 0).map_err(|e| a.arg_err(0, e))
+}
+
+/// `text` with each `\u` escape of a lone UTF-16 surrogate (one not in a
+/// high-low pair) made `\ufffd`, as Go's encoding/json decodes it: the JSON
+/// text `"\ud83d"` is the string U+FFFD in Terraform; serde_json refuses it.
+fn replace_lone_surrogates(text: &str) -> Cow<'_, str> {
+    if !text.contains("\\u") {
+        return Cow::Borrowed(text);
+    }
+    let b = text.as_bytes();
+    let unit = |at: usize| -> Option<u16> {
+        let hex = text.get(at..at + 6)?;
+        let digits = hex.strip_prefix("\\u")?;
+        u16::from_str_radix(digits, 16).ok()
+    };
+    let high = |u: u16| (0xD800..0xDC00).contains(&u);
+    let low = |u: u16| (0xDC00..0xE000).contains(&u);
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied, mut in_string) = (0, 0, false);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                in_string = !in_string;
+                i += 1;
+            }
+            b'\\' if in_string => match unit(i) {
+                Some(u) if high(u) && unit(i + 6).is_some_and(low) => i += 12,
+                Some(u) if high(u) || low(u) => {
+                    out.push_str(&text[copied..i]);
+                    out.push_str("\\ufffd");
+                    i += 6;
+                    copied = i;
+                }
+                // Any other escape: the next byte is not a quote that ends the string.
+                _ => i += 2,
+            },
+            _ => i += 1,
+        }
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// serde_json's own nesting limit, which raw values do not apply.

@@ -12,9 +12,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::OnceLock;
 
+use super::unify;
 use super::value::{self, Map, Number, Value};
 
 mod collection;
+mod convert;
 mod datetime;
 mod encode;
 mod numeric;
@@ -130,6 +132,12 @@ const FUNCS: &[(&str, Impl)] = &[
     ("timeadd", datetime::timeadd),
     ("timestamp", datetime::timestamp),
     ("title", string::title),
+    ("tobool", convert::tobool),
+    ("tolist", convert::tolist),
+    ("tomap", convert::tomap),
+    ("tonumber", convert::tonumber),
+    ("toset", convert::toset),
+    ("tostring", convert::tostring),
     ("trim", string::trim),
     ("trimprefix", string::trimprefix),
     ("trimsuffix", string::trimsuffix),
@@ -419,81 +427,23 @@ fn write_canonical(v: &Value, out: &mut String, depth: usize) -> bool {
     true
 }
 
-/// The common type Terraform would convert a set of values to: values of one
-/// kind stay as they are; a mix of strings with numbers or bools becomes
-/// strings. Nulls fit any type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Bool,
-    Number,
-    String,
-    List,
-    Object,
-}
-
-pub(crate) fn kind_of(v: &Value) -> Option<Kind> {
-    match v {
-        Value::Null => None,
-        Value::Bool(_) => Some(Kind::Bool),
-        Value::Number(_) => Some(Kind::Number),
-        Value::String(_) => Some(Kind::String),
-        Value::Array(_) => Some(Kind::List),
-        Value::Object(_) => Some(Kind::Object),
-    }
-}
-
-fn kind_name(k: Kind) -> &'static str {
-    match k {
-        Kind::Bool => "bool",
-        Kind::Number => "number",
-        Kind::String => "string",
-        Kind::List => "list",
-        Kind::Object => "object",
-    }
-}
-
-/// Finds the common kind of `vals`, or says which two kinds cannot be unified.
-pub(crate) fn unify<'a>(vals: impl IntoIterator<Item = &'a Value>) -> Result<Option<Kind>, String> {
-    let mut kinds: Vec<Kind> = Vec::new();
-    for v in vals {
-        if let Some(k) = kind_of(v) {
-            if !kinds.contains(&k) {
-                kinds.push(k);
-            }
-        }
-    }
-    match kinds.as_slice() {
-        [] => Ok(None),
-        [k] => Ok(Some(*k)),
-        ks if ks.contains(&Kind::String)
-            && ks
-                .iter()
-                .all(|k| matches!(k, Kind::String | Kind::Number | Kind::Bool)) =>
-        {
-            Ok(Some(Kind::String))
-        }
-        ks => {
-            let names: Vec<&str> = ks.iter().map(|k| kind_name(*k)).collect();
-            Err(format!(
-                "all values must have the same type, but found {}",
-                names.join(" and ")
-            ))
-        }
-    }
-}
-
-/// Converts `v` to `kind` where the kinds differ only as [`unify`] allows.
-pub(crate) fn convert_to(v: Value, kind: Option<Kind>) -> Value {
-    match (kind, &v) {
-        (Some(Kind::String), Value::Number(_) | Value::Bool(_)) => {
-            Value::String(value::to_string(&v).unwrap_or_default())
-        }
-        _ => v,
-    }
-}
-
-/// Unifies the elements of a list in place; `Err` says why they cannot be.
+/// Unifies the elements of a list as go-cty does (`[1, "a"]` becomes
+/// `["1", "a"]`, `[{a = 1}, {a = "x"}]` becomes `[{a = "1"}, {a = "x"}]`);
+/// `Err` says why they cannot be.
 pub(crate) fn unify_list(list: Vec<Value>) -> Result<Vec<Value>, String> {
-    let kind = unify(&list)?;
-    Ok(list.into_iter().map(|v| convert_to(v, kind)).collect())
+    unify::to_common_type(list).map(|(list, _)| list)
+}
+
+/// Elements as a set of type `t`: without duplicates (the first kept), in
+/// go-cty's order. `None` if an element is nested too deeply to compare.
+pub(crate) fn make_set(list: Vec<Value>, t: &unify::Ty) -> Option<Vec<Value>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(list.len());
+    for v in list {
+        if seen.insert(canonical_key(&v)?) {
+            out.push(v);
+        }
+    }
+    unify::sort_set(&mut out, t);
+    Some(out)
 }

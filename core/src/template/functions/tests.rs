@@ -91,7 +91,7 @@ fn show(r: &Result<Value, FuncError>) -> String {
 #[test]
 fn registry() {
     let n = names();
-    assert_eq!(n.len(), 54);
+    assert_eq!(n.len(), 60);
     assert!(
         n.windows(2).all(|w| w[0] < w[1]),
         "names must be sorted and unique"
@@ -818,7 +818,8 @@ fn setunion() {
             [[10, 9], [1.5]] => ok [1.5, 9, 10],
             [[true], [false, true]] => ok [false, true],
             [["a"], [1]] => ok ["1", "a"],
-            [[[2], [1]], [[1]]] => ok [[2], [1]],
+            // go-cty orders lists by their hash bytes: "<1;>" before "<2;>" (Terraform 1.11).
+            [[[2], [1]], [[1]]] => ok [[1], [2]],
             [["é"], ["e", "👋"]] => ok ["e", "é", "👋"],
             [["a"], null] => err "argument 2 must be a list, got null",
             [[1], [[1]]] => err "found number and list",
@@ -1050,6 +1051,13 @@ fn jsondecode() {
             ["[1, \"a\", null, [], {}]"] => ok [1, "a", null, [], {}],
             [" {\"b\": 1, \"a\": {\"c\": [true]}} "] => ok {"b": 1, "a": {"c": [true]}},
             [5] => ok 5,
+            // Lone UTF-16 surrogates become U+FFFD, as in Go; pairs and
+            // escaped backslashes stay what they are.
+            ["\"\\ud83d\""] => ok "\u{fffd}",
+            ["\"a\\udc00b\\ud800\""] => ok "a\u{fffd}b\u{fffd}",
+            ["\"\\ud83d\\ude00\""] => ok "😀",
+            ["\"\\\\ud83d\""] => ok "\\ud83d",
+            ["{\"\\ud83d\": \"\\u00e9\"}"] => ok {"\u{fffd}": "é"},
             ["1e5000"] => err "out of range",
             ["{"] => err "argument 1 must be valid JSON, got string \"{\"",
             [""] => err "must be valid JSON",
@@ -1891,6 +1899,89 @@ fn signum() {
             ["x"] => err "signum(): argument 1 must be a number, got string \"x\"",
             [null] => err "got null",
             [] => err "takes 1 argument",
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Type conversions (Terraform's results for most are in tests/terraform)
+
+#[test]
+fn tostring() {
+    check(
+        "tostring",
+        table![
+            ["a"] => ok "a",
+            [1.5] => ok "1.5",
+            [true] => ok "true",
+            [null] => ok null,
+            [[1]] => err "argument 1 cannot be converted to a string, got list [1]",
+            [{"a": 1}] => err "only a string, number or bool converts to a string",
+            [] => err "takes 1 argument",
+        ],
+    );
+}
+
+#[test]
+fn tonumber_and_tobool() {
+    check(
+        "tonumber",
+        table![
+            ["12"] => ok 12,
+            [" 1"] => err "the string must be a decimal number",
+            ["1e99999"] => err "out of range",
+            [false] => err "only a number or a string converts to a number",
+            [null] => ok null,
+        ],
+    );
+    check(
+        "tobool",
+        table![
+            ["true"] => ok true,
+            ["0"] => ok false,
+            [false] => ok false,
+            ["True"] => err "write it in lowercase: \"true\"",
+            ["FALSE"] => err "write it in lowercase: \"false\"",
+            [1] => err "only a bool, or the string \"true\" or \"false\", converts to a bool",
+        ],
+    );
+}
+
+#[test]
+fn tolist_toset_tomap() {
+    check(
+        "tolist",
+        table![
+            [[1, "a", true]] => ok ["1", "a", "true"],
+            [[[1], ["a"]]] => ok [["1"], ["a"]],
+            [[[1], [1, 2]]] => ok [[1], [1, 2]],
+            [[{"a": 1}, {"a": "x"}]] => ok [{"a": "1"}, {"a": "x"}],
+            [[1, [1]]] => err "argument 1 cannot be made a list of one type: all values must have the same type, but found number and list",
+            ["a"] => err "only a list, tuple or set converts to a list",
+            [null] => ok null,
+        ],
+    );
+    check(
+        "toset",
+        table![
+            [["b", "a", "b", 1]] => ok ["1", "a", "b"],
+            [[2, 1, 2.0, null]] => ok [1, 2, null],
+            [[false, true, false]] => ok [false, true],
+            // Lists and objects in the order of go-cty's hash bytes.
+            [[[3], [10], [2]]] => ok [[10], [2], [3]],
+            [[{"a": "x"}, {"a": "b"}]] => ok [{"a": "b"}, {"a": "x"}],
+            [[{"b": 1}, {"a": 2}]] => ok [{"a": 2}, {"b": 1}],
+            [[{"a": 1}, 1]] => err "cannot be made a set of one type",
+            [{"a": 1}] => err "only a list, tuple or set converts to a set",
+        ],
+    );
+    check(
+        "tomap",
+        table![
+            [{"b": 1, "a": "x"}] => ok {"a": "x", "b": "1"},
+            [{"a": [1], "b": ["x"]}] => ok {"a": ["1"], "b": ["x"]},
+            [{"a": 1, "b": [1]}] => err "cannot be made a map of one type",
+            [[1]] => err "only a map or object converts to a map",
         ],
     );
 }
