@@ -251,20 +251,26 @@ async fn smtp_mails_approvers_and_the_creator_of_a_failed_pipeline_once() {
     assert_eq!(notifications(&server, None).len(), 4);
 }
 
-/// A stand-in for Plunk's API: records each request (path, authorization,
-/// JSON body) and answers 503 to the first, 200 after.
-struct PlunkServer {
+/// A stand-in for an HTTP mail API (Plunk's, SES's): records each request
+/// (path, authorization, JSON body) and answers `first` to the first
+/// request, `then` to the others (whole HTTP responses).
+struct Recorder {
     port: u16,
     requests: std::sync::Arc<std::sync::Mutex<Vec<(String, String, Value)>>>,
 }
 
-impl PlunkServer {
-    async fn start() -> PlunkServer {
+/// Plunk's answers: 503 to the first request, 200 after.
+const PLUNK_BUSY: &str = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 27\r\nconnection: close\r\n\r\n{\"error\":\"try again later\"}";
+const PLUNK_OK: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{\"success\":true}";
+
+impl Recorder {
+    async fn start(first: &'static str, then: &'static str) -> Recorder {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let log = requests.clone();
+        let first_answer = first;
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
@@ -313,17 +319,13 @@ impl PlunkServer {
                         ));
                         log.len() == 1
                     };
-                    let answer = if first {
-                        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 27\r\nconnection: close\r\n\r\n{\"error\":\"try again later\"}"
-                    } else {
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{\"success\":true}"
-                    };
+                    let answer = if first { first_answer } else { then };
                     let _ = socket.write_all(answer.as_bytes()).await;
                     let _ = socket.shutdown().await;
                 });
             }
         });
-        PlunkServer { port, requests }
+        Recorder { port, requests }
     }
 
     fn requests(&self) -> Vec<(String, String, Value)> {
@@ -337,7 +339,7 @@ const LIFECYCLE: &str = "stage \"dev\" {\n  deployment {\n    environment = \"de
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plunk_gets_a_completed_release_for_its_creator_and_participants_after_a_retry() {
     const KEY: &str = "pk_test_0123456789secret";
-    let plunk = PlunkServer::start().await;
+    let plunk = Recorder::start(PLUNK_BUSY, PLUNK_OK).await;
     let issuer = Issuer::start();
     let mut env = oidc_env(&issuer);
     env.extend([
@@ -520,6 +522,77 @@ async fn ses_through_moto_fails_for_an_unverified_sender_and_sends_once_verified
     let text = data.to_string();
     assert!(text.contains("Pipeline failed in acme/web"), "{text}");
     assert!(text.contains("admin@phobos.test"), "{text}");
+}
+
+/// What goes to SES on the wire (moto's server does not keep it): a signed
+/// `SendEmail` for the sender, recipient, configuration set and
+/// notification tag configured, to an SES-compatible endpoint that records
+/// it; the secret key never reaches the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_sends_a_signed_mail_in_its_configuration_set() {
+    const SES_OK: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 24\r\nconnection: close\r\n\r\n{\"MessageId\":\"phobos-1\"}";
+    const SECRET: &str = "ses-secret-key-never-logged";
+    let ses = Recorder::start(SES_OK, SES_OK).await;
+    let endpoint = format!("http://127.0.0.1:{}", ses.port);
+    let extra = [
+        ("AWS_ACCESS_KEY_ID", "phobos-ses-key"),
+        ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("PHOBOS_UI_URL", UI),
+        ("PHOBOS_EMAIL_FOOTER", FOOTER),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_TYPE", "ses"),
+        (
+            "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS",
+            "phobos@phobos.test",
+        ),
+        ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_REGION", "eu-west-1"),
+        (
+            "PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME",
+            "phobos-mails",
+        ),
+    ];
+    let mut server = support::start_with("notify_ses_wire", 1, &extra).await;
+    server.login();
+    let project = server.project("acme", "web");
+    let failing = "stage \"s\" {\n  task \"t\" {\n    action \"exec_command\" { command = \"exit 1\" }\n  }\n}\n";
+    let pipeline = server.run_pipeline(&project, failing);
+    server.wait_finished(&pipeline, Duration::from_secs(60));
+    let rows = wait_notifications(&server, "sent", |n| {
+        n.len() == 1 && n[0]["status"] == "SENT"
+    });
+    assert_eq!(rows[0]["kind"], "PIPELINE_FAILED");
+
+    let requests = ses.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let (path, auth, body) = &requests[0];
+    assert_eq!(path, "/v2/email/outbound-emails");
+    // SigV4 with the configured key, for SES in the configured region.
+    assert!(
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=phobos-ses-key/")
+            && auth.contains("/eu-west-1/ses/aws4_request"),
+        "{auth}"
+    );
+    assert_eq!(body["ConfigurationSetName"], "phobos-mails", "{body}");
+    assert_eq!(body["FromEmailAddress"], "phobos@phobos.test");
+    assert_eq!(
+        body["Destination"]["ToAddresses"],
+        json!(["admin@phobos.test"])
+    );
+    let simple = &body["Content"]["Simple"];
+    assert!(simple["Subject"]["Data"]
+        .as_str()
+        .unwrap()
+        .starts_with("Pipeline failed in acme/web"));
+    assert!(simple["Body"]["Text"]["Data"]
+        .as_str()
+        .unwrap()
+        .contains(FOOTER));
+    assert!(simple["Body"]["Html"]["Data"]
+        .as_str()
+        .unwrap()
+        .contains(FOOTER));
+    assert_eq!(body["EmailTags"][0]["Name"], "phobos-notification");
+    assert!(!server.log_text().contains(SECRET));
 }
 
 /// With email off the notifications follower still reads the log (and

@@ -53,7 +53,7 @@ const PROOF: &[(&str, Proof)] = &[
     ("PHOBOS_DB_SSL_MODE", Test(E2E, HELLO)),
     ("PHOBOS_DB_USERNAME", Test(E2E, HELLO)),
     ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_API_KEY", Test(NOTIFY, "plunk_gets_a_completed_release_for_its_creator_and_participants_after_a_retry")),
-    ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME", Test(NOTIFY, "ses_through_moto_fails_for_an_unverified_sender_and_sends_once_verified")),
+    ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_AWS_CONFIGURATION_SET_NAME", Test(NOTIFY, "ses_sends_a_signed_mail_in_its_configuration_set")),
     ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_DISABLE_TLS", Test(NOTIFY, SMTP)),
     ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_ENDPOINT", Test(NOTIFY, "plunk_gets_a_completed_release_for_its_creator_and_participants_after_a_retry")),
     ("PHOBOS_EMAIL_CLIENT_PLUGIN_DATA_FROM_ADDRESS", Test(NOTIFY, SMTP)),
