@@ -28,6 +28,8 @@ pub(crate) async fn report_launch_failure(
         job_id: job_id.to_owned(),
         status: JobStatus::Failed.into(),
         message,
+        // No executor ran, so nothing was written and nothing will be.
+        log_bytes: Some(0),
     };
     match client.set_job_status(request).await {
         Ok(_) => info!("job reported as failed"),

@@ -27,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/.well-known/jwks.json", web::get().to(jwks))
         .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics))
+        .route("/jobs/{id}/log", web::get().to(job_log))
         // Everything else is the web UI (crate::ui).
         .default_service(web::to(crate::ui::serve));
 }
@@ -190,6 +191,78 @@ async fn readyz(app: web::Data<Arc<App>>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// `GET /jobs/{id}/log`: a job's whole log as stored now, raw, for
+/// download. Authorized as `/graphql` is (a bearer token; a job the caller
+/// may not see is 404); `{id}` is the job's GraphQL id or its UUID.
+async fn job_log(
+    app: web::Data<Arc<App>>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> HttpResponse {
+    use crate::service::{Code, ServiceError};
+    let error = |e: ServiceError| {
+        HttpResponse::build(e.code.http_status())
+            .json(serde_json::json!({ "error": e.message, "code": e.code.as_str() }))
+    };
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    let claims = match app.authenticate(header).await {
+        Ok(c) => c,
+        Err(e) => return error(e.into()),
+    };
+    if let crate::rate::RateDecision::Limited { retry_after } =
+        app.rate_limits.check(&claims.actor().to_string()).await
+    {
+        return HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", retry_after.to_string()))
+            .finish();
+    }
+    let not_found = || {
+        error(ServiceError::new(
+            Code::NotFound,
+            format!("job {id} does not exist"),
+        ))
+    };
+    let Some(job) = crate::graphql::ids::uuid_of(phobos_core::events::aggregate::JOB, &id) else {
+        return not_found();
+    };
+    match app.job(&claims, job).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(),
+        Err(e) => return error(e),
+    }
+    let app = app.into_inner();
+    let body = async_stream::stream! {
+        let mut at = 0;
+        loop {
+            match app.job_log_from(job, at).await {
+                Ok(read) if read.data.is_empty() => break,
+                Ok(read) => {
+                    at = read.next;
+                    yield Ok::<_, actix_web::Error>(actix_web::web::Bytes::from(read.data));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "job log download cut short");
+                    yield Err(actix_web::error::ErrorServiceUnavailable(
+                        "the log store is unavailable; try again",
+                    ));
+                    break;
+                }
+            }
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"job-{job}.log\""),
+        ))
+        .insert_header(("x-content-type-options", "nosniff"))
+        .streaming(body)
 }
 
 /// `/metrics`, in the Prometheus text format (`crate::metrics`).

@@ -129,6 +129,7 @@ async fn a_job_token_works_for_its_job_only_and_not_after_it_ended() {
         job_id: a.clone(),
         status: status.into(),
         message: String::new(),
+        log_bytes: None,
     };
     jobs.set_job_status(authed(status(JobStatus::Running), token_a))
         .await
@@ -187,6 +188,7 @@ async fn a_job_token_works_for_its_job_only_and_not_after_it_ended() {
             job_id: b.clone(),
             status: JobStatus::Running.into(),
             message: String::new(),
+            log_bytes: None,
         },
         token_b,
     ))

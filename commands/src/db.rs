@@ -95,6 +95,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notifications",
         include_str!("../../migrations/0017_notifications.sql"),
     ),
+    (
+        18,
+        "job log ends",
+        include_str!("../../migrations/0018_job_log_ends.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

@@ -78,7 +78,8 @@ pub async fn run(env: JobEnv) -> JobOutcome {
         Err(e) => {
             error!("executor error: {e:#}");
             let message = format!("job executor error: {e:#}");
-            if let Err(status) = set_status(&client, &env.job_id, JobStatus::Failed, message).await
+            if let Err(status) =
+                set_status(&client, &env.job_id, JobStatus::Failed, message, None).await
             {
                 error!(code = ?status.code(), error = status.message(), "could not report the job as failed");
             }
@@ -120,7 +121,7 @@ async fn execute(
         node_path: job.node_path.clone(),
         work_dir: work_dir.path().to_owned(),
     };
-    set_status(client, job_id, JobStatus::Running, String::new())
+    set_status(client, job_id, JobStatus::Running, String::new(), None)
         .await
         .map_err(status_error)
         .context("could not mark the job as running")?;
@@ -171,7 +172,7 @@ async fn execute(
         End::Failed(message) => (JobStatus::Failed, message.clone()),
         End::Canceled { message, .. } => (JobStatus::Canceled, message.clone()),
     };
-    set_status(client, job_id, status, message)
+    set_status(client, job_id, status, message, Some(length))
         .await
         .map_err(status_error)
         .context("could not report the job's final status")?;
@@ -328,16 +329,20 @@ async fn report_outputs(
     .with_context(|| format!("could not report the outputs of action {action}"))
 }
 
+/// Reports `status`; a final one with `log_bytes`, the length of the log
+/// stored in full.
 async fn set_status(
     client: &JobClient,
     job_id: &str,
     status: JobStatus,
     message: String,
+    log_bytes: Option<u64>,
 ) -> Result<(), Status> {
     let request = SetJobStatusRequest {
         job_id: job_id.to_owned(),
         status: status.into(),
         message,
+        log_bytes,
     };
     retry("SetJobStatus", || {
         let mut client = client.clone();

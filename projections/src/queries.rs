@@ -746,6 +746,18 @@ pub async fn job_log(
     Ok((out, at))
 }
 
+/// Where a job's log ends, once its executor reported the final status
+/// with every byte of the log stored; `None` before that, and for a job
+/// that ended without its executor.
+pub async fn job_log_end(pool: &PgPool, job_id: Uuid) -> Result<Option<i64>, QueryError> {
+    Ok(
+        sqlx::query_scalar("SELECT length FROM job_log_ends WHERE job_id = $1")
+            .bind(job_id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 /// A pipeline's history after `after` (its own events and its jobs'), in
 /// global order, as far as the projection has indexed it.
 pub async fn pipeline_events(

@@ -46,6 +46,12 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Query", "job", In(View), ""),
     (
         "Query",
+        "validatePipelineTemplate",
+        In(View),
+        "stores nothing",
+    ),
+    (
+        "Query",
         "agents",
         Listed,
         "shared agents and those of organizations the caller sees",
@@ -152,6 +158,7 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Mutation", "rejectPipelineNode", In(View), "and named in one of the node's rules; advisory"),
     ("Mutation", "overridePipelineNodeApproval", In(ManageApprovalRules), "with a comment"),
     ("Subscription", "pipelineEvents", In(View), ""),
+    ("Subscription", "jobLogEvents", In(View), ""),
     ("Subscription", "activity", In(View), "of an organization: the projects the caller sees"),
 ];
 

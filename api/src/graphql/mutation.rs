@@ -295,7 +295,7 @@ pub struct PipelinePayload {
     pub problems: Vec<Problem>,
 }
 
-fn bad_id(field: &str, id: &ID) -> ServiceError {
+pub(crate) fn bad_id(field: &str, id: &ID) -> ServiceError {
     ServiceError::new(
         Code::Invalid,
         format!("{field} {:?} is not an id", id.as_str()),

@@ -123,8 +123,17 @@ async fn node_by_uuid(ctx: &Context<'_>, kind: &str, id: Uuid) -> Result<Option<
     })
 }
 
+/// What `validatePipelineTemplate` found.
+#[derive(async_graphql::SimpleObject)]
+pub struct TemplateValidation {
+    /// What is wrong, with line and column where they are known; empty
+    /// when the template is valid.
+    pub problems: Vec<super::Problem>,
+}
+
 /// Everything that reads. A resource the caller may not see reads as
 /// absent (null).
+
 #[Object]
 impl QueryRoot {
     /// What changed between two releases of one project: lifecycle
@@ -394,6 +403,32 @@ impl QueryRoot {
                 format!("{:?} is not a pipeline id", id.as_str()),
             ))),
         }
+    }
+
+    /// What is wrong with `hcl` as a pipeline template of the project: the
+    /// problems `createPipelineTemplate` would give (with line and column),
+    /// none when it is valid. Stores nothing.
+    async fn validate_pipeline_template(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project the template would belong to.")] project_id: ID,
+        #[graphql(desc = "The template's HCL text.")] hcl: String,
+    ) -> Result<TemplateValidation> {
+        let claims = authed(ctx)?;
+        let result = match ids::uuid_of(aggregate::PROJECT, &project_id) {
+            Some(pid) => {
+                app(ctx)
+                    .validate_pipeline_template(claims, &pid.to_string(), &hcl)
+                    .await
+            }
+            None => Err(super::mutation::bad_id("projectId", &project_id)),
+        };
+        Ok(TemplateValidation {
+            problems: match result {
+                Ok(()) => Vec::new(),
+                Err(e) => super::problems(e)?,
+            },
+        })
     }
 
     /// A job by id, if the caller sees it.

@@ -13,6 +13,21 @@ use crate::service::{Code, ServiceError};
 /// The subscription root.
 pub struct SubscriptionRoot;
 
+/// How often a followed log is read again while nothing new came.
+const LOG_POLL: Duration = Duration::from_millis(200);
+
+/// A piece of a job's log.
+#[derive(async_graphql::SimpleObject)]
+pub struct JobLogEvent {
+    /// The byte offset of the text's first byte in the log.
+    pub offset: i64,
+    /// The offset after this text: pass it as `offset` to resume.
+    pub next_offset: i64,
+    /// The log's text (invalid UTF-8 replaced; a character split between
+    /// writes comes whole in the later event).
+    pub text: String,
+}
+
 /// What can be followed as it happens.
 #[Subscription]
 impl SubscriptionRoot {
@@ -79,6 +94,68 @@ impl SubscriptionRoot {
                     Err(e) => tracing::warn!(error = %e, "pipeline event subscription read failed; retrying"),
                 }
                 let _ = tokio::time::timeout(Duration::from_secs(1), projected.changed()).await;
+            }
+        })
+    }
+
+    /// A job's log as it is written, from byte `offset` (0 by default): each
+    /// event a piece of text and where it starts. The stream ends once the
+    /// job is final and every byte of its log has been sent; pass the last
+    /// event's `nextOffset` as `offset` to resume after a reconnect.
+    async fn job_log_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's id.")] job_id: ID,
+        #[graphql(desc = "The byte to start at (default 0).")] offset: Option<i64>,
+    ) -> Result<impl Stream<Item = JobLogEvent>> {
+        let claims = authed(ctx)?;
+        let id = ids::uuid_of(aggregate::JOB, &job_id).ok_or_else(|| {
+            gql_err(ServiceError::new(
+                Code::Invalid,
+                format!("{:?} is not a job id", job_id.as_str()),
+            ))
+        })?;
+        let app = app(ctx).clone();
+        if app.job(claims, id).await.map_err(gql_err)?.is_none() {
+            return Err(gql_err(ServiceError::new(
+                Code::NotFound,
+                format!("job {} does not exist", job_id.as_str()),
+            )));
+        }
+        let claims = claims.clone();
+        let mut at = offset.unwrap_or(0).max(0);
+        Ok(async_stream::stream! {
+            let mut checked = std::time::Instant::now();
+            loop {
+                // As for pipeline events: the token and access hold for the
+                // whole stream (checked every 30 s).
+                if app.clock.now().timestamp() > claims.exp {
+                    break;
+                }
+                if checked.elapsed() > Duration::from_secs(30) {
+                    checked = std::time::Instant::now();
+                    if !matches!(app.job(&claims, id).await, Ok(Some(_))) {
+                        break;
+                    }
+                }
+                match app.job_log_from(id, at).await {
+                    Ok(read) => {
+                        let (text, used) = crate::service::text_prefix(&read.data, read.complete);
+                        if used > 0 {
+                            let next = at + used as i64;
+                            yield JobLogEvent { offset: at, next_offset: next, text };
+                            at = next;
+                            if used < read.data.len() || !read.complete {
+                                continue;
+                            }
+                        }
+                        if read.complete {
+                            break;
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e.message, "job log subscription read failed; retrying"),
+                }
+                tokio::time::sleep(LOG_POLL).await;
             }
         })
     }

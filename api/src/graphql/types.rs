@@ -900,6 +900,14 @@ impl Job {
     async fn pipeline_id(&self) -> ID {
         ID(ids::encode(aggregate::PIPELINE, self.0.pipeline_id))
     }
+    /// The length of the job's log in bytes, once its executor has stored
+    /// all of it and reported the end; null before, and for a job that
+    /// ended without its executor. `GET /jobs/{id}/log` downloads it.
+    async fn log_bytes(&self, ctx: &Context<'_>) -> Result<Option<i64>> {
+        queries::job_log_end(&app(ctx).pool, self.0.id)
+            .await
+            .map_err(gql_err)
+    }
     /// The job's log from byte `offset` (0 by default), at most `limit`
     /// chunks; `nextOffset` continues it.
     async fn logs(

@@ -17,7 +17,7 @@ use crate::service::App;
 
 /// How long after a job finished its token still works, for the last log
 /// chunk and a repeated final report whose answer was lost.
-const FINISHED_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+pub(crate) const FINISHED_GRACE: chrono::Duration = chrono::Duration::seconds(30);
 /// How often a log stream looks at the job again (to refuse chunks once it
 /// is over).
 const LOG_RECHECK: Duration = Duration::from_secs(2);
@@ -185,6 +185,28 @@ impl JobApi {
             .map_err(|e| status(e.into()))
     }
 
+    /// Records where the job's log ends (the executor stored all of it);
+    /// a repeated report keeps the first length.
+    async fn store_log_end(&self, job_id: &str, length: u64) -> Result<(), Status> {
+        let uuid: uuid::Uuid = job_id
+            .parse()
+            .map_err(|_| Status::invalid_argument("job_id is not an id"))?;
+        let length = i64::try_from(length)
+            .map_err(|_| Status::invalid_argument("log_bytes is out of range"))?;
+        sqlx::query(
+            "INSERT INTO job_log_ends (job_id, length) VALUES ($1, $2) ON CONFLICT (job_id) DO NOTHING",
+        )
+        .bind(uuid)
+        .bind(length)
+        .execute(&self.app.pool)
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "log end not stored");
+            Status::unavailable("log storage is unavailable; report the status again")
+        })?;
+        Ok(())
+    }
+
     /// Fails the job because it went over a limit; returns the status that
     /// tells the executor.
     async fn over_limit(&self, job_id: &str, message: String) -> Status {
@@ -259,7 +281,13 @@ impl JobService for JobApi {
         let job_id = req.get_ref().job_id.clone();
         let ctx = self.authorize(&req, &job_id, AfterFinish::InGrace).await?;
         let r = req.into_inner();
-        let cmd = match JobStatus::try_from(r.status) {
+        let status = JobStatus::try_from(r.status);
+        if let (Some(length), Ok(JobStatus::Succeeded | JobStatus::Failed | JobStatus::Canceled)) =
+            (r.log_bytes, status)
+        {
+            self.store_log_end(&job_id, length).await?;
+        }
+        let cmd = match status {
             Ok(JobStatus::Running) => {
                 let limits = &self.app.config.jobs;
                 JobCommand::StartJob {

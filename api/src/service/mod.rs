@@ -26,6 +26,8 @@ mod environments;
 pub(crate) use environments::{Protection, ProtectionInput};
 mod identity;
 pub(crate) use identity::MembershipScope;
+mod job_logs;
+pub(crate) use job_logs::text_prefix;
 mod organizations;
 mod pipelines;
 mod reads;
@@ -68,6 +70,23 @@ impl Code {
             Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::Unavailable => "UNAVAILABLE",
             Code::Internal => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status of this code, for the plain HTTP endpoints
+    /// (`GET /jobs/{id}/log`); GraphQL answers carry [`Code::as_str`].
+    pub fn http_status(self) -> actix_web::http::StatusCode {
+        use actix_web::http::StatusCode as S;
+        match self {
+            Code::Unauthenticated => S::UNAUTHORIZED,
+            Code::Forbidden => S::FORBIDDEN,
+            Code::NotFound => S::NOT_FOUND,
+            Code::Invalid => S::BAD_REQUEST,
+            Code::Conflict => S::CONFLICT,
+            Code::TooLarge => S::PAYLOAD_TOO_LARGE,
+            Code::LimitExceeded => S::TOO_MANY_REQUESTS,
+            Code::Unavailable => S::SERVICE_UNAVAILABLE,
+            Code::Internal => S::INTERNAL_SERVER_ERROR,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! single resource it may not see reads as absent.
 
 use phobos_projections::queries::{
-    self, AgentRow, OrganizationRow, Page, PageRequest, PipelineRow, ProjectRow,
+    self, AgentRow, JobRow, OrganizationRow, Page, PageRequest, PipelineRow, ProjectRow,
 };
 use uuid::Uuid;
 
@@ -73,6 +73,22 @@ impl App {
             .project(claims, p.project_id)
             .await?
             .map(|proj| (p, proj)))
+    }
+
+    /// Job `id` and its project, if the caller sees them.
+    pub async fn job(
+        &self,
+        claims: &Claims,
+        id: Uuid,
+    ) -> Result<Option<(JobRow, ProjectRow)>, ServiceError> {
+        let Some(j) = queries::job(&self.pool, id).await? else {
+            self.user(claims)?;
+            return Ok(None);
+        };
+        Ok(self
+            .project(claims, j.project_id)
+            .await?
+            .map(|proj| (j, proj)))
     }
 
     /// Shared agents, and those of the organizations the caller sees.

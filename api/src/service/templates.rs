@@ -55,6 +55,28 @@ impl App {
         .await
     }
 
+    /// Checks `hcl` as a pipeline template of the project exactly as
+    /// `createPipelineTemplate` does (its errors as problems with line and
+    /// column), and stores nothing. Anyone who sees the project may ask
+    /// (the editor validates as its user types).
+    pub async fn validate_pipeline_template(
+        &self,
+        claims: &Claims,
+        project_id: &str,
+        hcl: &str,
+    ) -> Result<(), ServiceError> {
+        let project = parse_id("projectId", project_id)?;
+        self.authorize_project(
+            claims,
+            Permission::View,
+            project,
+            "projectId",
+            &format!("project {project_id}"),
+        )
+        .await?;
+        self.check_template(hcl, TemplateKind::Pipeline)
+    }
+
     /// Checks an uploaded template of `kind`: its size, and that it
     /// compiles (values of variables come later, with each pipeline or
     /// release), its errors as problems of `hcl`.

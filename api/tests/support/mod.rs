@@ -600,7 +600,8 @@ impl Drop for MotoServer {
 }
 
 /// Reads `n` items of a subscription over graphql-transport-ws, signed in
-/// as the administrator: `field` is the subscription's root field.
+/// as the administrator: `field` is the subscription's root field. Fewer
+/// when the server completes the stream first.
 #[allow(dead_code)]
 pub fn subscribe(
     server: &Server,
@@ -643,6 +644,7 @@ pub fn subscribe(
         match v["type"].as_str() {
             Some("next") => out.push(v["payload"]["data"][field].clone()),
             Some("error") => panic!("subscription error: {v}"),
+            Some("complete") => break,
             _ => {}
         }
     }
