@@ -85,7 +85,8 @@ async fn graphql(
     let request = body
         .into_inner()
         .data(caller)
-        .data(crate::graphql::loaders::for_request(app.pool.clone()));
+        .data(crate::graphql::loaders::for_request(app.pool.clone()))
+        .data(crate::graphql::abilities::AbilitiesMemo::default());
     let operation = request.operation_name.as_deref().unwrap_or("");
     let span = tracing::info_span!(
         "graphql",

@@ -172,19 +172,9 @@ fn rule(
 #[tokio::test]
 async fn approvals_count_distinct_eligible_principals_per_rule() {
     let issuer = Issuer::start();
-    let mut server = support::start_with(
-        "approvals",
-        0,
-        &[
-            ("PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL", issuer.url.as_str()),
-            ("PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID", CLIENT_ID),
-            (
-                "PHOBOS_OAUTH_PROVIDERS_0_USERNAME_CLAIM",
-                "preferred_username",
-            ),
-        ],
-    )
-    .await;
+    let env = issuer.provider_env(CLIENT_ID);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut server = support::start_with("approvals", 0, &env).await;
     server.login();
     let project = server.project("acme", "web");
     let w = World {

@@ -127,6 +127,10 @@ pub struct CommandBus {
     release_lifecycles: PostgresCqrs<ReleaseLifecycle>,
     releases: PostgresCqrs<Release>,
     locks: crate::locks::AggregateLocks,
+    /// Loads pipelines for reads of the write model (`pipeline_state`),
+    /// apart from the command path's own store and cache.
+    pipeline_reader: SnapshotStore<Pipeline>,
+    services: Services,
 }
 
 /// How often a command is re-run after losing a race to append to its
@@ -187,7 +191,9 @@ impl CommandBus {
             release_lifecycles: postgres_cqrs(pool.clone(), vec![], services.clone()),
             releases: postgres_cqrs(pool.clone(), vec![], services.clone()),
             locks: Default::default(),
-            jobs: postgres_cqrs(pool.clone(), vec![], services),
+            jobs: postgres_cqrs(pool.clone(), vec![], services.clone()),
+            pipeline_reader: SnapshotStore::new(pool.clone(), snapshot_every),
+            services,
             pool,
         }
     }
@@ -209,6 +215,37 @@ impl CommandBus {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Pipeline `id` as its commands see it now (graph attached), for
+    /// asking what a command would do ([`Pipeline::events_of`]) without
+    /// running it; `None` if it does not exist. Appends nothing.
+    pub async fn pipeline_state(&self, id: &str) -> Result<Option<Pipeline>, CommandError> {
+        let store_error = |e: String| CommandError::Store(e);
+        let context = self
+            .pipeline_reader
+            .load_aggregate(id)
+            .await
+            .map_err(|e| store_error(e.to_string()))?;
+        let mut pipeline = context.aggregate;
+        if !pipeline.run.exists() {
+            return Ok(None);
+        }
+        if pipeline.run.graph.is_none() {
+            let graph = self
+                .services
+                .graphs
+                .get(id)
+                .await
+                .map_err(|e| store_error(e.to_string()))?;
+            pipeline.run.attach_graph(graph);
+        }
+        Ok(Some(pipeline))
+    }
+
+    /// The time the aggregates decide at.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.services.now()
     }
 
     pub async fn organization(

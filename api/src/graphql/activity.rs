@@ -209,16 +209,13 @@ pub(crate) async fn follow(
     let mut projected = app.projected.clone();
     Ok(async_stream::stream! {
         let mut filter = filter;
-        let mut checked = std::time::Instant::now();
+        // The scope's visibility is re-checked with the filter.
+        let mut hold = super::subscription::Recheck::new(&claims);
         loop {
-            // The token and the caller's access hold for the whole stream:
-            // it ends when the token expires or the scope is no longer
-            // visible (checked every 30 s, as for pipeline events).
-            if app.clock.now().timestamp() > claims.exp {
+            if hold.expired(&app) {
                 break;
             }
-            if checked.elapsed() > Duration::from_secs(30) {
-                checked = std::time::Instant::now();
+            if hold.due() {
                 match app.activity_filter(&claims, scope, actor.clone(), resources.clone()).await {
                     Ok(f) => filter = f,
                     Err(_) => break,

@@ -5,6 +5,7 @@
 //! GraphQL errors are for authentication and faults, with
 //! `extensions.code`.
 
+pub(crate) mod abilities;
 pub mod activity;
 pub mod approvals;
 pub mod enums;

@@ -16,6 +16,54 @@ pub struct SubscriptionRoot;
 /// How often a followed log is read again while nothing new came.
 const LOG_POLL: Duration = Duration::from_millis(200);
 
+/// A stream's hold on its caller: the token and the caller's access hold
+/// for the whole stream, which ends once the token expires, or once a
+/// re-check (every 30 s) finds the followed resource no longer visible.
+pub(crate) struct Recheck {
+    expires: i64,
+    last: std::time::Instant,
+}
+
+impl Recheck {
+    pub(crate) fn new(claims: &crate::auth::Claims) -> Recheck {
+        Recheck {
+            expires: claims.exp,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    /// The caller's token has expired.
+    pub(crate) fn expired(&self, app: &crate::service::App) -> bool {
+        app.clock.now().timestamp() > self.expires
+    }
+
+    /// Time to check the caller's access again (true once per 30 s).
+    pub(crate) fn due(&mut self) -> bool {
+        if self.last.elapsed() > Duration::from_secs(30) {
+            self.last = std::time::Instant::now();
+            return true;
+        }
+        false
+    }
+}
+
+/// `id` as the UUID of a `kind` (`what` names it in the error).
+fn id_of(kind: &str, id: &ID, what: &str) -> Result<uuid::Uuid> {
+    ids::uuid_of(kind, id).ok_or_else(|| {
+        gql_err(ServiceError::new(
+            Code::Invalid,
+            format!("{:?} is not a {what} id", id.as_str()),
+        ))
+    })
+}
+
+fn not_found(what: &str, id: &ID) -> async_graphql::Error {
+    gql_err(ServiceError::new(
+        Code::NotFound,
+        format!("{what} {} does not exist", id.as_str()),
+    ))
+}
+
 /// A piece of a job's log.
 #[derive(async_graphql::SimpleObject)]
 pub struct JobLogEvent {
@@ -41,22 +89,14 @@ impl SubscriptionRoot {
         #[graphql(desc = "The `cursor` of an event already seen.")] after: Option<String>,
     ) -> Result<impl Stream<Item = PipelineEvent>> {
         let claims = authed(ctx)?;
-        let id = ids::uuid_of(aggregate::PIPELINE, &pipeline_id).ok_or_else(|| {
-            gql_err(ServiceError::new(
-                Code::Invalid,
-                format!("{:?} is not a pipeline id", pipeline_id.as_str()),
-            ))
-        })?;
+        let id = id_of(aggregate::PIPELINE, &pipeline_id, "pipeline")?;
         if app(ctx)
             .pipeline(claims, id)
             .await
             .map_err(gql_err)?
             .is_none()
         {
-            return Err(gql_err(ServiceError::new(
-                Code::NotFound,
-                format!("pipeline {} does not exist", pipeline_id.as_str()),
-            )));
+            return Err(not_found("pipeline", &pipeline_id));
         }
         let mut cursor: Position = match after {
             Some(a) => a
@@ -68,19 +108,12 @@ impl SubscriptionRoot {
         let claims = claims.clone();
         let mut projected = app.projected.clone();
         Ok(async_stream::stream! {
-            let mut checked = std::time::Instant::now();
+            let mut hold = Recheck::new(&claims);
             loop {
-                // The caller's token and access hold for the whole stream:
-                // it ends when the token expires or the pipeline is no
-                // longer visible to it (checked every 30 s).
-                if app.clock.now().timestamp() > claims.exp {
+                if hold.expired(&app)
+                    || (hold.due() && !matches!(app.pipeline(&claims, id).await, Ok(Some(_))))
+                {
                     break;
-                }
-                if checked.elapsed() > Duration::from_secs(30) {
-                    checked = std::time::Instant::now();
-                    if !matches!(app.pipeline(&claims, id).await, Ok(Some(_))) {
-                        break;
-                    }
                 }
                 match queries::pipeline_events(&app.pool, id, cursor, 500).await {
                     Ok(events) if !events.is_empty() => {
@@ -109,34 +142,20 @@ impl SubscriptionRoot {
         #[graphql(desc = "The byte to start at (default 0).")] offset: Option<i64>,
     ) -> Result<impl Stream<Item = JobLogEvent>> {
         let claims = authed(ctx)?;
-        let id = ids::uuid_of(aggregate::JOB, &job_id).ok_or_else(|| {
-            gql_err(ServiceError::new(
-                Code::Invalid,
-                format!("{:?} is not a job id", job_id.as_str()),
-            ))
-        })?;
+        let id = id_of(aggregate::JOB, &job_id, "job")?;
         let app = app(ctx).clone();
         if app.job(claims, id).await.map_err(gql_err)?.is_none() {
-            return Err(gql_err(ServiceError::new(
-                Code::NotFound,
-                format!("job {} does not exist", job_id.as_str()),
-            )));
+            return Err(not_found("job", &job_id));
         }
         let claims = claims.clone();
         let mut at = offset.unwrap_or(0).max(0);
         Ok(async_stream::stream! {
-            let mut checked = std::time::Instant::now();
+            let mut hold = Recheck::new(&claims);
             loop {
-                // As for pipeline events: the token and access hold for the
-                // whole stream (checked every 30 s).
-                if app.clock.now().timestamp() > claims.exp {
+                if hold.expired(&app)
+                    || (hold.due() && !matches!(app.job(&claims, id).await, Ok(Some(_))))
+                {
                     break;
-                }
-                if checked.elapsed() > Duration::from_secs(30) {
-                    checked = std::time::Instant::now();
-                    if !matches!(app.job(&claims, id).await, Ok(Some(_))) {
-                        break;
-                    }
                 }
                 match app.job_log_from(id, at).await {
                     Ok(read) => {

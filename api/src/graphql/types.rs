@@ -12,6 +12,7 @@ use phobos_projections::queries::{Page, PageRequest};
 
 use super::enums::{JobStatus, NodeStatus, PipelineStatus, PipelineType, StageStatus};
 use super::{app, authed, gql_err, ids};
+use crate::service::NodeAction;
 
 /// Anything with a global id.
 #[derive(Interface)]
@@ -558,6 +559,11 @@ pub struct Pipeline(pub PipelineRow, pub ProjectRow);
 /// A run of a pipeline template in a project.
 #[Object]
 impl Pipeline {
+    /// Whether `cancelPipeline` would be accepted from the caller now (with
+    /// `force` once the pipeline is CANCELING).
+    async fn viewer_can_cancel(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::abilities::cancel_pipeline(ctx, self.0.id).await
+    }
     /// Its global id.
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::PIPELINE, self.0.id))
@@ -710,6 +716,27 @@ pub struct PipelineNode(pub NodeRow);
 /// A node of a pipeline: a task, nested pipeline or deployment.
 #[Object]
 impl PipelineNode {
+    /// Whether `startPipelineNode` would be accepted from the caller now
+    /// (the same authorization and state machine decide; it is still
+    /// checked when it comes).
+    async fn viewer_can_start(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::abilities::node(ctx, self.0.pipeline_id, &self.0.path, NodeAction::Start).await
+    }
+    /// Whether `cancelPipelineNode` would be accepted from the caller now
+    /// (with `force` once the node is CANCELING).
+    async fn viewer_can_cancel(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::abilities::node(ctx, self.0.pipeline_id, &self.0.path, NodeAction::Cancel).await
+    }
+    /// Whether `retryPipelineNode` would be accepted from the caller now.
+    async fn viewer_can_retry(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::abilities::node(ctx, self.0.pipeline_id, &self.0.path, NodeAction::Retry).await
+    }
+    /// Whether `approvePipelineNode` would be accepted from the caller now:
+    /// the node is APPROVAL_PENDING, the caller is named in one of its
+    /// rules, and may approve its own pipeline if it created it.
+    async fn viewer_can_approve(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::abilities::node(ctx, self.0.pipeline_id, &self.0.path, NodeAction::Approve).await
+    }
     /// Its approvals, from when it became APPROVAL_PENDING (null for a
     /// node without approval rules, or before).
     async fn approval(&self) -> Option<super::approvals::NodeApproval> {

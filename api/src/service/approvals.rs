@@ -433,10 +433,33 @@ impl App {
             Decision::Override(_) => Permission::ManageApprovalRules,
             _ => Permission::View,
         };
-        let project = self
-            .authorize_project(claims, needs, pipeline.project_id, "pipelineId", &what)
+        self.authorize_project(claims, needs, pipeline.project_id, "pipelineId", &what)
             .await?;
-        let _ = project;
+        let cmd = self
+            .approval_command(claims, &pipeline, path, decision)
+            .await?;
+        self.pipeline_command(claims, pipeline_id, cmd, ("pipelineId", "nodePath"))
+            .await
+    }
+
+    /// The pipeline command of `claims`'s `decision` on the node at
+    /// `path`, once it is known who decides and for which of the node's
+    /// rules; `Err` when the caller may not decide so (not named in a rule,
+    /// or its own pipeline without self-approval).
+    pub(super) async fn approval_command(
+        &self,
+        claims: &Claims,
+        pipeline: &PipelineRow,
+        path: &str,
+        decision: Decision,
+    ) -> Result<PipelineCommand, ServiceError> {
+        let missing = || {
+            ServiceError::field(
+                Code::NotFound,
+                "pipelineId",
+                format!("pipeline {} does not exist", pipeline.id),
+            )
+        };
         let (kind, me) = match claims.kind {
             crate::auth::TokenKind::ServiceAccount => (
                 MemberKind::ServiceAccount,
@@ -452,10 +475,10 @@ impl App {
             id: me.to_string(),
             name: claims.sub.clone(),
         };
-        let cmd = match decision {
+        Ok(match decision {
             Decision::Approve => {
                 let rules = self
-                    .eligible_rules(&pipeline, path, me, &claims.actor().to_string())
+                    .eligible_rules(pipeline, path, me, &claims.actor().to_string())
                     .await?;
                 PipelineCommand::ApproveNode {
                     path: path.to_string(),
@@ -468,7 +491,7 @@ impl App {
                 principal,
             },
             Decision::Reject(comment) => {
-                self.eligible_rules(&pipeline, path, me, "").await?;
+                self.eligible_rules(pipeline, path, me, "").await?;
                 PipelineCommand::RejectNode {
                     path: path.to_string(),
                     principal,
@@ -480,9 +503,7 @@ impl App {
                 by: claims.actor().to_string(),
                 comment,
             },
-        };
-        self.pipeline_command(claims, pipeline_id, cmd, ("pipelineId", "nodePath"))
-            .await
+        })
     }
 
     /// The rules of the node at `path` that user `me` may approve for:

@@ -13,6 +13,8 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+mod abilities;
+pub(crate) use abilities::{NodeAction, PipelineAbilities};
 mod access;
 mod activity;
 pub(crate) use activity::ActivityScope;

@@ -197,6 +197,50 @@ impl App {
             .await
     }
 
+    /// Whether `claims` may give `cmd` to pipeline `p`, as
+    /// [`pipeline_command`](Self::pipeline_command) checks it before the
+    /// state machine decides: the permission in the project (approvals
+    /// need only to see the pipeline; the service checked who may decide),
+    /// and an environment's protection for a deployment node.
+    pub(super) async fn authorize_pipeline_command(
+        &self,
+        claims: &Claims,
+        p: &PipelineRow,
+        cmd: &PipelineCommand,
+        (id_field, refused_field): (&str, &str),
+    ) -> Result<(), ServiceError> {
+        let what = format!("pipeline {}", p.id);
+        let needs = match cmd {
+            PipelineCommand::ApproveNode { .. }
+            | PipelineCommand::RevokeNodeApproval { .. }
+            | PipelineCommand::RejectNode { .. } => Permission::View,
+            PipelineCommand::OverrideNodeApproval { .. } => Permission::ManageApprovalRules,
+            _ => Permission::RunPipelines,
+        };
+        let project = self
+            .authorize_project(claims, needs, p.project_id, id_field, &what)
+            .await?;
+        let protected = match cmd {
+            // A schedule removed or brought forward starts the node.
+            PipelineCommand::StartNode { path }
+            | PipelineCommand::RetryNode { path }
+            | PipelineCommand::UpdateSchedule { path, .. } => Some((path, DeployAction::Start)),
+            PipelineCommand::ApproveNode { path, .. }
+            | PipelineCommand::RejectNode { path, .. }
+            | PipelineCommand::OverrideNodeApproval { path, .. } => {
+                Some((path, DeployAction::Approve))
+            }
+            _ => None,
+        };
+        if let Some((path, action)) = protected {
+            if let Some(env) = self.deployment_of_node(p, path).await? {
+                self.check_deploy(claims, &project, &env, action, refused_field)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs a user's command on a pipeline. `fields`: the input fields a
     /// missing pipeline and a refusal are problems of. Approvals need only
     /// to see the pipeline (the service checked who may decide); the rest
@@ -217,13 +261,6 @@ impl App {
                 format!("{what} does not exist"),
             ));
         };
-        let needs = match &cmd {
-            PipelineCommand::ApproveNode { .. }
-            | PipelineCommand::RevokeNodeApproval { .. }
-            | PipelineCommand::RejectNode { .. } => Permission::View,
-            PipelineCommand::OverrideNodeApproval { .. } => Permission::ManageApprovalRules,
-            _ => Permission::RunPipelines,
-        };
         let invalid_field = match &cmd {
             PipelineCommand::UpdateSchedule { .. } => "schedule",
             PipelineCommand::RejectNode { .. } | PipelineCommand::OverrideNodeApproval { .. } => {
@@ -231,27 +268,8 @@ impl App {
             }
             _ => refused_field,
         };
-        let project = self
-            .authorize_project(claims, needs, p.project_id, id_field, &what)
+        self.authorize_pipeline_command(claims, &p, &cmd, (id_field, refused_field))
             .await?;
-        let protected = match &cmd {
-            // A schedule removed or brought forward starts the node.
-            PipelineCommand::StartNode { path }
-            | PipelineCommand::RetryNode { path }
-            | PipelineCommand::UpdateSchedule { path, .. } => Some((path, DeployAction::Start)),
-            PipelineCommand::ApproveNode { path, .. }
-            | PipelineCommand::RejectNode { path, .. }
-            | PipelineCommand::OverrideNodeApproval { path, .. } => {
-                Some((path, DeployAction::Approve))
-            }
-            _ => None,
-        };
-        if let Some((path, action)) = protected {
-            if let Some(env) = self.deployment_of_node(&p, path).await? {
-                self.check_deploy(claims, &project, &env, action, refused_field)
-                    .await?;
-            }
-        }
         let appended = self
             .bus
             .pipeline(&pipeline_id.to_string(), cmd, &self.context(claims))

@@ -87,6 +87,20 @@ impl Issuer {
         Issuer { url, keys, fetches }
     }
 
+    /// The server settings that trust this issuer for `client_id`, with
+    /// usernames from `preferred_username`.
+    #[allow(dead_code)]
+    pub fn provider_env(&self, client_id: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL", self.url.clone()),
+            ("PHOBOS_OAUTH_PROVIDERS_0_CLIENT_ID", client_id.to_string()),
+            (
+                "PHOBOS_OAUTH_PROVIDERS_0_USERNAME_CLAIM",
+                "preferred_username".to_string(),
+            ),
+        ]
+    }
+
     /// A token with `claims` merged over `iss`, `aud`, `iat`, `exp` (an
     /// hour), signed with the current key.
     pub fn token(&self, aud: &str, claims: Value) -> String {

@@ -227,6 +227,23 @@ impl Pipeline {
         now: chrono::DateTime<chrono::Utc>,
         sink: &EventSink<Self>,
     ) -> Result<(), DomainError> {
+        for e in self.events_of(command, now)? {
+            sink.write(Stored(e), self).await;
+        }
+        Ok(())
+    }
+
+    /// What `command` would append at `now`, or why it is refused: the
+    /// whole decision, with nothing written. `decide` runs it, and the API
+    /// asks it what a caller could do (`viewerCanStart` …), so both answer
+    /// alike. A pipeline loaded by
+    /// [`CommandBus::pipeline_state`](crate::bus::CommandBus::pipeline_state)
+    /// has its graph.
+    pub fn events_of(
+        &self,
+        command: PipelineCommand,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<PipelineEvent>, DomainError> {
         let run = &self.run;
         let events = match command {
             PipelineCommand::CreatePipeline {
@@ -262,7 +279,7 @@ impl Pipeline {
                 if !matches!(node.status, NodeStatus::Ready | NodeStatus::Pending)
                     || node.job_id.as_deref() != Some(job_id.as_str())
                 {
-                    return Ok(());
+                    return Ok(vec![]);
                 }
                 vec![PipelineEvent::NodeStarted {
                     path,
@@ -388,10 +405,7 @@ impl Pipeline {
                 ))
             }
         };
-        for e in events {
-            sink.write(Stored(e), self).await;
-        }
-        Ok(())
+        Ok(events)
     }
 
     /// Re-attaches the graph a snapshot leaves out, or remembers the one a
