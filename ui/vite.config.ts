@@ -2,10 +2,12 @@
 // hashes in their names (cached for a year), index.html at every other
 // path. `npm run dev` proxies the API to a running server.
 import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
 
 const server = process.env.PHOBOS_URL ?? "http://127.0.0.1:9000";
 
 export default defineConfig({
+  plugins: [react()],
   build: {
     outDir: "dist",
     assetsDir: "assets",
@@ -18,6 +20,7 @@ export default defineConfig({
   server: {
     proxy: {
       "/graphql": { target: server, ws: true },
+      "/jobs": server,
       "/healthz": server,
       "/.well-known": server,
     },

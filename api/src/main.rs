@@ -47,6 +47,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the GraphQL schema (SDL), as `ui/schema.graphql` keeps it.
+    Schema,
     /// Work with pipeline and release lifecycle templates.
     Template {
         #[command(subcommand)]
@@ -72,6 +74,10 @@ fn main() -> ExitCode {
         Command::Serve => serve(),
         Command::CheckConfig => check_config(),
         Command::Healthcheck { url } => healthcheck(url),
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            ExitCode::SUCCESS
+        }
         Command::Permissions { json } => {
             if json {
                 println!("{}", authz::rules_json());

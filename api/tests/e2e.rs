@@ -63,6 +63,52 @@ async fn hello_pipeline_runs_end_to_end() {
     assert!(p["message"].as_str().unwrap().contains("nope"));
 
     let pipeline_id = server.run_pipeline(&project, HELLO);
+    // Followed live: each event carries the pipeline and node it is about,
+    // as they are once it is delivered.
+    let live = support::subscribe_until(
+        &server,
+        "subscription($id: ID!) { pipelineEvents(pipelineId: $id) { eventType aggregateType payload \
+           pipeline { id status } node { id path status pipelineId } } }",
+        json!({ "id": pipeline_id }),
+        "pipelineEvents",
+        |e| e["eventType"] == "PipelineSucceeded" || e["eventType"] == "PipelineFailed",
+    );
+    let mut node_ids = std::collections::BTreeMap::new();
+    for e in &live {
+        let kind = e["eventType"].as_str().unwrap();
+        assert_eq!(e["pipeline"]["id"], pipeline_id, "{e}");
+        if kind.starts_with("Node") {
+            assert_eq!(e["node"]["path"], e["payload"][kind]["path"], "{e}");
+        } else if e["aggregateType"] == "Job" {
+            assert!(
+                e["node"]["path"].is_string(),
+                "a job event names its node: {e}"
+            );
+        } else {
+            assert_eq!(e["node"], Value::Null, "{e}");
+        }
+        if kind == "NodeSucceeded" {
+            // At least as new as the event.
+            assert_eq!(e["node"]["status"], "SUCCEEDED", "{e}");
+        }
+        if e["node"].is_object() {
+            assert_eq!(e["node"]["pipelineId"], pipeline_id);
+            let id = node_ids
+                .entry(e["node"]["path"].as_str().unwrap().to_string())
+                .or_insert_with(|| e["node"]["id"].as_str().unwrap().to_string());
+            assert_eq!(*id, e["node"]["id"], "a node's id is stable: {e}");
+        }
+    }
+    assert_eq!(live.last().unwrap()["pipeline"]["status"], "SUCCEEDED");
+    assert_eq!(node_ids.len(), 5, "{node_ids:?}");
+    assert_eq!(
+        node_ids
+            .values()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
+        5,
+        "node ids are distinct"
+    );
     let done = server.wait_finished(&pipeline_id, Duration::from_secs(90));
     assert_eq!(done["status"], "SUCCEEDED", "{done}\n{}", server.log_text());
     for path in [

@@ -305,11 +305,19 @@ pub struct PipelineRow {
     pub parent_pipeline_id: Option<Uuid>,
     pub parent_node_path: Option<String>,
     pub environment_name: Option<String>,
+    /// The cursor of the last event of its history (its own and its jobs')
+    /// that the read models held when this row was read: the same
+    /// statement reads both, so whatever is read after it is at least as
+    /// new, and a subscription from it misses nothing.
+    pub event_cursor: Option<String>,
 }
 
 const PIPELINE_COLS: &str =
     "id, project_id, template_id, status, created_by, created_at, started_at, finished_at, reason,
-     pipeline_type, parent_pipeline_id, parent_node_path, environment_name";
+     pipeline_type, parent_pipeline_id, parent_node_path, environment_name,
+     (SELECT i.tx_id::text || '.' || i.global_position FROM pipeline_event_index i
+       WHERE i.pipeline_id = pipelines.id
+       ORDER BY i.tx_id DESC, i.global_position DESC LIMIT 1) AS event_cursor";
 fn pipeline_row(r: &PgRow) -> Result<PipelineRow, sqlx::Error> {
     Ok(PipelineRow {
         id: r.try_get("id")?,
@@ -325,6 +333,7 @@ fn pipeline_row(r: &PgRow) -> Result<PipelineRow, sqlx::Error> {
         parent_pipeline_id: r.try_get("parent_pipeline_id")?,
         parent_node_path: r.try_get("parent_node_path")?,
         environment_name: r.try_get("environment_name")?,
+        event_cursor: r.try_get("event_cursor")?,
     })
 }
 
@@ -519,6 +528,44 @@ pub async fn node(
     .bind(path)
     .fetch_optional(pool)
     .await?)
+}
+
+/// Nodes by (pipeline, path), in no particular order; pairs that name no
+/// node are left out.
+pub async fn nodes_by_paths(
+    pool: &PgPool,
+    keys: &[(Uuid, String)],
+) -> Result<Vec<NodeRow>, QueryError> {
+    let (pipelines, paths): (Vec<Uuid>, Vec<String>) = keys.iter().cloned().unzip();
+    Ok(sqlx::query_as(&format!(
+        "{NODE_SELECT} WHERE (pipeline_id, path) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))"
+    ))
+    .bind(pipelines)
+    .bind(paths)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The nodes whose runs jobs `job_ids` are, with each job's id.
+pub async fn nodes_of_jobs(
+    pool: &PgPool,
+    job_ids: &[Uuid],
+) -> Result<Vec<(Uuid, NodeRow)>, QueryError> {
+    let pairs: Vec<(Uuid, Uuid, String)> =
+        sqlx::query_as("SELECT id, pipeline_id, node_path FROM jobs WHERE id = ANY($1)")
+            .bind(job_ids)
+            .fetch_all(pool)
+            .await?;
+    let keys: Vec<(Uuid, String)> = pairs.iter().map(|(_, p, n)| (*p, n.clone())).collect();
+    let nodes: std::collections::HashMap<(Uuid, String), NodeRow> = nodes_by_paths(pool, &keys)
+        .await?
+        .into_iter()
+        .map(|n| ((n.pipeline_id, n.path.clone()), n))
+        .collect();
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(job, pipeline, path)| nodes.get(&(pipeline, path)).map(|n| (job, n.clone())))
+        .collect())
 }
 
 #[derive(Debug, Clone)]

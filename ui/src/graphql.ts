@@ -28,11 +28,7 @@ export function dataOf<T>(body: GraphQLResponse<T>): T {
   return body.data;
 }
 
-export async function gql<T>(
-  query: string,
-  variables: Record<string, unknown> = {},
-  token?: string,
-): Promise<T> {
+export async function gql<T>(query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
   const headers: Record<string, string> = { "Content-Type": "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   let response: Response;

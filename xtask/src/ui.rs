@@ -1,8 +1,9 @@
-//! `cargo xtask ui [--dev]`: builds the web UI into `ui/dist/` (`npm ci`,
+//! `cargo xtask ui [--dev | screenshots]`: builds the web UI into `ui/dist/` (`npm ci`,
 //! then `npm run build`: type check, Vite, and a `.br` and `.gz` of every
 //! text file), which the next build of `phobos` embeds. `--dev` runs Vite's
 //! dev server instead, proxying the API to a running `phobos`
-//! (`PHOBOS_URL`, default http://127.0.0.1:9000).
+//! (`PHOBOS_URL`, default http://127.0.0.1:9000). `screenshots` refreshes
+//! `docs/ui/` from the browser test.
 //!
 //! `cargo build` never runs any of this: without `ui/dist` the server
 //! answers `/` with a page that names this command.
@@ -29,7 +30,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
                     .args(["run", "dev"]),
             )
         }
-        _ => bail!("usage: cargo xtask ui [--dev]"),
+        [what] if what == "screenshots" => screenshots(root),
+        _ => bail!("usage: cargo xtask ui [--dev | screenshots]"),
     }
 }
 
@@ -74,6 +76,22 @@ pub fn build(root: &Path) -> Result<()> {
             .args(["run", "build"]),
     )?;
     println!("==> the UI is in ui/dist; the next build of phobos embeds it");
+    Ok(())
+}
+
+/// `cargo xtask ui screenshots`: builds the UI, then runs the browser test
+/// (`api/tests/ui_browser.rs`) with its screenshots written to `docs/ui/`.
+fn screenshots(root: &Path) -> Result<()> {
+    build(root)?;
+    let (url, _throw_away) = crate::test::database()?;
+    run_cmd(
+        crate::cargo::cargo()
+            .current_dir(root)
+            .env(crate::test::DATABASE_URL_VAR, &url)
+            .env("PHOBOS_UI_SCREENSHOTS", root.join("docs/ui"))
+            .args(["test", "-p", "phobos-api", "--test", "ui_browser"]),
+    )?;
+    println!("==> screenshots in docs/ui/: look at them before committing");
     Ok(())
 }
 

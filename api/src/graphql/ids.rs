@@ -9,6 +9,13 @@ pub fn encode(kind: &str, id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
 }
 
+/// The global id of something named within a pipeline (a node by its path,
+/// a stage by its name): `base64url("<kind>:<pipeline uuid>:<name>")`.
+/// Stable, so a client's normalized cache keys on it.
+pub fn encode_in_pipeline(kind: &str, pipeline: Uuid, name: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{pipeline}:{name}"))
+}
+
 /// The type and UUID inside a global id, if it is one.
 pub fn decode(global: &str) -> Option<(String, Uuid)> {
     let raw = URL_SAFE_NO_PAD.decode(global).ok()?;
@@ -38,5 +45,12 @@ mod tests {
         assert_eq!(super::uuid_of("Pipeline", &g), Some(u));
         assert_eq!(super::uuid_of("Job", &g), None);
         assert_eq!(super::uuid_of("Job", &u.to_string()), Some(u));
+        // A node's id is not mistaken for its pipeline's.
+        let n = super::encode_in_pipeline("PipelineNode", u, "stage.s.main.task.a");
+        assert_eq!(super::decode(&n), None);
+        assert_ne!(
+            n,
+            super::encode_in_pipeline("PipelineNode", u, "stage.s.main.task.b")
+        );
     }
 }

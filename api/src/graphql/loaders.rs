@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use phobos_projections::queries::{self, JobRow, PipelineRow, ProjectRow};
+use phobos_projections::queries::{self, JobRow, NodeRow, PipelineRow, ProjectRow};
 use phobos_projections::QueryError;
 use sqlx::PgPool;
 use tracing::Instrument;
@@ -47,6 +47,13 @@ pub struct StarterOfPipeline(pub Uuid);
 /// A pipeline's jobs, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct JobsOfPipeline(pub Uuid);
+
+/// A node, by pipeline and path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct NodeByPath(pub Uuid, pub String);
+/// The node whose run a job is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeOfJob(pub Uuid);
 
 type Failed = Arc<QueryError>;
 
@@ -146,6 +153,32 @@ impl Loader<JobsOfPipeline> for Reads {
                 .push(job);
         }
         Ok(out)
+    }
+}
+
+impl Loader<NodeByPath> for Reads {
+    type Value = NodeRow;
+    type Error = Failed;
+    async fn load(&self, keys: &[NodeByPath]) -> Result<HashMap<NodeByPath, NodeRow>, Failed> {
+        let pairs: Vec<(Uuid, String)> = keys.iter().map(|k| (k.0, k.1.clone())).collect();
+        Ok(queries::nodes_by_paths(&self.0, &pairs)
+            .await?
+            .into_iter()
+            .map(|n| (NodeByPath(n.pipeline_id, n.path.clone()), n))
+            .collect())
+    }
+}
+
+impl Loader<NodeOfJob> for Reads {
+    type Value = NodeRow;
+    type Error = Failed;
+    async fn load(&self, keys: &[NodeOfJob]) -> Result<HashMap<NodeOfJob, NodeRow>, Failed> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(queries::nodes_of_jobs(&self.0, &ids)
+            .await?
+            .into_iter()
+            .map(|(job, n)| (NodeOfJob(job), n))
+            .collect())
     }
 }
 

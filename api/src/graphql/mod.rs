@@ -50,6 +50,14 @@ pub fn build_schema(app: Arc<App>) -> PhobosSchema {
     b.finish()
 }
 
+/// The schema in GraphQL's schema language, as `ui/schema.graphql` keeps
+/// it for the UI's type-checked queries.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
+        .finish()
+        .sdl()
+}
+
 pub(crate) fn app<'a>(ctx: &Context<'a>) -> &'a Arc<App> {
     ctx.data_unchecked::<Arc<App>>()
 }
@@ -119,6 +127,21 @@ pub(crate) fn problems(e: ServiceError) -> async_graphql::Result<Vec<Problem>> {
 
 #[cfg(test)]
 mod tests {
+    /// The UI type-checks its queries against `ui/schema.graphql` at build
+    /// time; it must be this schema, so that a change here breaks the UI's
+    /// build rather than the UI at run time.
+    #[test]
+    fn the_uis_copy_of_the_schema_is_the_servers() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/schema.graphql");
+        let copy = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            copy == super::sdl(),
+            "ui/schema.graphql differs from the server's schema: run \
+             `cargo run -p phobos-api -- schema > ui/schema.graphql`, then \
+             `cargo xtask ui` to check the UI's queries against it"
+        );
+    }
+
     /// Every type, field, argument, input field and enum value of the
     /// schema has a description (graphql-schema-linter's description
     /// rules), so the schema documents itself.

@@ -506,6 +506,9 @@ impl QueryRoot {
         )
         .await
         .map_err(gql_err)?;
-        Ok(events.into_iter().map(PipelineEvent::from).collect())
+        Ok(events
+            .into_iter()
+            .map(|e| PipelineEvent::of(e, id))
+            .collect())
     }
 }

@@ -119,7 +119,7 @@ impl SubscriptionRoot {
                     Ok(events) if !events.is_empty() => {
                         for e in events {
                             cursor = e.position;
-                            yield PipelineEvent::from(e);
+                            yield PipelineEvent::of(e, id);
                         }
                         continue;
                     }

@@ -12,7 +12,8 @@ use phobos_projections::queries::{Page, PageRequest};
 
 use super::enums::{JobStatus, NodeStatus, PipelineStatus, PipelineType, StageStatus};
 use super::{app, authed, gql_err, ids};
-use crate::service::NodeAction;
+use crate::service::{Code, NodeAction, ServiceError};
+use uuid::Uuid;
 
 /// Anything with a global id.
 #[derive(Interface)]
@@ -568,6 +569,14 @@ impl Pipeline {
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::PIPELINE, self.0.id))
     }
+    /// The `cursor` of the last event of its history that this answer
+    /// reflects: pass it as `after` to the `pipelineEvents` subscription
+    /// to follow the pipeline from here with nothing missed (its other
+    /// fields are read no earlier than it, so they are at least as new).
+    /// Null before its first event is projected.
+    async fn event_cursor(&self) -> Option<&str> {
+        self.0.event_cursor.as_deref()
+    }
     /// `prn:pipeline:ORG/PROJECT/ID`.
     async fn prn(&self) -> String {
         format!(
@@ -659,12 +668,19 @@ impl Pipeline {
         authed(ctx)?;
         let pool = &app(ctx).pool;
         let stages = queries::stages(pool, self.0.id).await.map_err(gql_err)?;
-        let nodes = queries::nodes(pool, self.0.id, None)
-            .await
-            .map_err(gql_err)?;
+        // A live page asks for the stages' statuses with every event; it
+        // reads the nodes once.
+        let nodes = if ctx.look_ahead().field("nodes").exists() {
+            queries::nodes(pool, self.0.id, None)
+                .await
+                .map_err(gql_err)?
+        } else {
+            Vec::new()
+        };
         Ok(stages
             .into_iter()
             .map(|s| Stage {
+                pipeline_id: self.0.id,
                 nodes: nodes
                     .iter()
                     .filter(|n| n.stage == s.name)
@@ -675,6 +691,20 @@ impl Pipeline {
                 status: s.status,
             })
             .collect())
+    }
+    /// Its node at `path` (e.g. `stage.build.task.compile`), if it has one.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The node's path, as `PipelineNode.path` gives it.")] path: String,
+    ) -> Result<Option<PipelineNode>> {
+        use super::loaders::{failed, reads, NodeByPath};
+        authed(ctx)?;
+        Ok(reads(ctx)
+            .load_one(NodeByPath(self.0.id, path))
+            .await
+            .map_err(failed)?
+            .map(PipelineNode))
     }
     /// Its jobs (every node's runs), in the order they were queued.
     async fn jobs(&self, ctx: &Context<'_>) -> Result<Vec<Job>> {
@@ -688,6 +718,7 @@ impl Pipeline {
 
 /// One stage of a pipeline, with its nodes.
 pub struct Stage {
+    pub pipeline_id: Uuid,
     pub name: String,
     pub status: String,
     pub nodes: Vec<PipelineNode>,
@@ -696,6 +727,14 @@ pub struct Stage {
 /// One stage of a pipeline, with its nodes.
 #[Object]
 impl Stage {
+    /// Its id: stable for its pipeline and name (a client's cache key).
+    async fn id(&self) -> ID {
+        ID(ids::encode_in_pipeline(
+            "Stage",
+            self.pipeline_id,
+            &self.name,
+        ))
+    }
     /// Its name.
     async fn name(&self) -> &str {
         &self.name
@@ -716,6 +755,19 @@ pub struct PipelineNode(pub NodeRow);
 /// A node of a pipeline: a task, nested pipeline or deployment.
 #[Object]
 impl PipelineNode {
+    /// Its id: stable for its pipeline and path, the same in every query
+    /// and subscription (a client's normalized cache key).
+    async fn id(&self) -> ID {
+        ID(ids::encode_in_pipeline(
+            "PipelineNode",
+            self.0.pipeline_id,
+            &self.0.path,
+        ))
+    }
+    /// The id of its pipeline.
+    async fn pipeline_id(&self) -> ID {
+        ID(ids::encode(aggregate::PIPELINE, self.0.pipeline_id))
+    }
     /// Whether `startPipelineNode` would be accepted from the caller now
     /// (the same authorization and state machine decide; it is still
     /// checked when it comes).
@@ -1042,7 +1094,12 @@ impl From<AgentRow> for Agent {
 
 /// One event of a pipeline's history (its own, and its jobs').
 #[derive(SimpleObject, Clone)]
+#[graphql(complex)]
 pub struct PipelineEvent {
+    #[graphql(skip)]
+    pub pipeline_id: Uuid,
+    #[graphql(skip)]
+    pub about: About,
     /// Resume a subscription after this event with `after: cursor`.
     pub cursor: String,
     /// The event's id.
@@ -1073,10 +1130,80 @@ pub struct PipelineEvent {
     pub payload: Json<serde_json::Value>,
 }
 
-impl From<phobos_commands::log::RecordedEvent> for PipelineEvent {
-    fn from(e: phobos_commands::log::RecordedEvent) -> Self {
+/// Which node an event of a pipeline's history is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum About {
+    /// The pipeline, or a stage of it.
+    Pipeline,
+    /// The node at this path (the pipeline's `Node…` events).
+    Node(String),
+    /// The node whose run this job is (the job's events).
+    Job(Uuid),
+}
+
+impl About {
+    /// Every `Node…` event of a pipeline names its node in `path`; a job's
+    /// events are about the node it runs.
+    fn of(e: &phobos_commands::log::RecordedEvent) -> About {
+        match e.aggregate_type.as_str() {
+            aggregate::JOB => Uuid::parse_str(&e.aggregate_id)
+                .map(About::Job)
+                .unwrap_or(About::Pipeline),
+            _ if e.event_type.starts_with("Node") => e
+                .payload
+                .get(&e.event_type)
+                .and_then(|data| data.get("path"))
+                .and_then(|p| p.as_str())
+                .map(|p| About::Node(p.to_string()))
+                .unwrap_or(About::Pipeline),
+            _ => About::Pipeline,
+        }
+    }
+}
+
+/// The typed state an event leads to, so no client parses `payload`.
+#[ComplexObject]
+impl PipelineEvent {
+    /// The pipeline as it is when the event is delivered: at least as new
+    /// as the event (the read models are written in the transaction that
+    /// makes the event visible here), possibly newer.
+    async fn pipeline(&self, ctx: &Context<'_>) -> Result<Pipeline> {
+        authed(ctx)?;
+        // The subscription or query checked that the caller sees it.
+        super::loaders::pipeline(ctx, self.pipeline_id)
+            .await?
+            .ok_or_else(|| {
+                gql_err(ServiceError::new(
+                    Code::NotFound,
+                    format!("pipeline {} does not exist", self.pipeline_id),
+                ))
+            })
+    }
+    /// The node the event is about (a `Node…` event's, or the node a job
+    /// event's job runs), as it is when the event is delivered; null for
+    /// an event of the pipeline or a stage.
+    async fn node(&self, ctx: &Context<'_>) -> Result<Option<PipelineNode>> {
+        use super::loaders::{failed, reads, NodeByPath, NodeOfJob};
+        authed(ctx)?;
+        let row = match &self.about {
+            About::Pipeline => None,
+            About::Node(path) => reads(ctx)
+                .load_one(NodeByPath(self.pipeline_id, path.clone()))
+                .await
+                .map_err(failed)?,
+            About::Job(job) => reads(ctx).load_one(NodeOfJob(*job)).await.map_err(failed)?,
+        };
+        Ok(row.map(PipelineNode))
+    }
+}
+
+impl PipelineEvent {
+    /// Event `e` of pipeline `pipeline_id`'s history.
+    pub fn of(e: phobos_commands::log::RecordedEvent, pipeline_id: Uuid) -> Self {
         let m = |k: &str| e.metadata.get(k).cloned().unwrap_or_default();
         PipelineEvent {
+            pipeline_id,
+            about: About::of(&e),
             cursor: e.position.to_string(),
             event_id: ID(e.event_id.to_string()),
             actor: m("actor"),

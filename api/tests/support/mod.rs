@@ -610,6 +610,26 @@ pub fn subscribe(
     field: &str,
     n: usize,
 ) -> Vec<Value> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut seen = 0;
+    subscribe_until(server, query, variables, field, |_| {
+        seen += 1;
+        seen >= n
+    })
+}
+
+/// The events of a subscription, up to and including the first for which
+/// `last` is true (or until the server completes it).
+#[allow(dead_code)]
+pub fn subscribe_until(
+    server: &Server,
+    query: &str,
+    variables: Value,
+    field: &str,
+    mut last: impl FnMut(&Value) -> bool,
+) -> Vec<Value> {
     use tungstenite::Message;
     let url = format!("ws://127.0.0.1:{}/graphql", server.http);
     let mut req =
@@ -637,12 +657,22 @@ pub fn subscribe(
     ))
     .unwrap();
     let mut out = Vec::new();
-    while out.len() < n {
+    loop {
         let msg = ws.read().expect("subscription message");
         let Message::Text(t) = msg else { continue };
         let v: Value = serde_json::from_str(&t).unwrap();
         match v["type"].as_str() {
-            Some("next") => out.push(v["payload"]["data"][field].clone()),
+            Some("next") => {
+                if let Some(errors) = v["payload"].get("errors") {
+                    panic!("subscription event with errors: {errors}");
+                }
+                let event = v["payload"]["data"][field].clone();
+                let done = last(&event);
+                out.push(event);
+                if done {
+                    break;
+                }
+            }
             Some("error") => panic!("subscription error: {v}"),
             Some("complete") => break,
             _ => {}

@@ -1,0 +1,146 @@
+// The UI in a real browser: Debian's Chromium, headless, driven by
+// playwright-core (which downloads no browser), against the real phobos,
+// agent and executor that api/tests/ui_browser.rs starts. Every host but
+// 127.0.0.1 is unresolvable, and every request is checked to go to the
+// server's own origin.
+//
+//   PHOBOS_URL, PHOBOS_EMAIL, PHOBOS_PASSWORD, PHOBOS_ORG, PHOBOS_PROJECT,
+//   HELLO_HCL (a file), SCREENSHOTS (a directory, optional)
+//
+// Exits 0 when every step held; otherwise prints the step that failed.
+import { readFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set`);
+  return v;
+};
+const base = env("PHOBOS_URL");
+const host = new URL(base).host;
+const org = env("PHOBOS_ORG");
+const project = env("PHOBOS_PROJECT");
+const hello = readFileSync(env("HELLO_HCL"), "utf8");
+const shots = process.env.SCREENSHOTS;
+if (shots) mkdirSync(shots, { recursive: true });
+
+let step = "launching Chromium";
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+});
+const foreign = [];
+const problems = [];
+let page;
+try {
+  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  page.on("request", (r) => {
+    const url = new URL(r.url());
+    if (url.protocol !== "data:" && url.protocol !== "blob:" && url.host !== host) foreign.push(r.url());
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  const frames = [];
+  page.on("websocket", (ws) => {
+    ws.on("framesent", (f) => frames.push(`> ${String(f.payload).slice(0, 160)}`));
+    ws.on("framereceived", (f) => frames.push(`< ${String(f.payload).slice(0, 100)}`));
+    ws.on("close", () => frames.push("closed"));
+  });
+  globalThis.frames_ = frames;
+  let loads = 0;
+  page.on("load", () => loads++);
+  const shot = async (name) => shots && page.screenshot({ path: join(shots, `${name}.png`) });
+
+  step = "opening a deep link signed out shows the sign-in form";
+  await page.goto(`${base}/organizations/${org}/projects/${project}`);
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+
+  step = "signing in with the built-in identity provider";
+  await page.getByLabel("Email").fill(env("PHOBOS_EMAIL"));
+  await page.getByLabel("Password").fill(env("PHOBOS_PASSWORD"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: project, level: 2 }).waitFor();
+
+  step = "a template with an error shows the problem at its line and column";
+  await page.getByRole("button", { name: "New template" }).click();
+  await page.getByLabel("Name").fill("hello");
+  const bad = 'stage "s" {\n  task "t" {\n    action "exec_command" { command = var.nope }\n  }\n}\n';
+  await page.getByLabel("HCL").fill(bad);
+  await page.locator("#template-problems").getByText("(3:43)").waitFor();
+  await shot("template-problem");
+
+  step = "the fixed template checks clean and is created";
+  await page.getByLabel("HCL").fill(hello);
+  await page.getByText("No problems found.").waitFor();
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("button", { name: "Run" }).waitFor();
+
+  step = "running the hello pipeline opens its page";
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+  const nodes = page.locator(".graph .node");
+  await nodes.first().waitFor();
+  if ((await nodes.count()) !== 5) throw new Error(`the graph shows ${await nodes.count()} nodes, not 5`);
+
+  step = "a running task's log arrives while it runs";
+  await page.locator('.node[data-path="stage.build.task.compile"]').click();
+  await page.getByRole("heading", { name: /compile/ }).waitFor();
+  await page.locator(".log").getByText("compiling...", { exact: true }).waitFor();
+  await page.locator(".log").getByText("compiled", { exact: true }).waitFor();
+
+  step = "every node turns green with no reload";
+  await page.waitForFunction(
+    () => [...document.querySelectorAll(".graph .node")].every((n) => n.getAttribute("data-status") === "SUCCEEDED"),
+    null,
+    { timeout: 90_000 },
+  );
+  await page.locator("#pipeline-title").getByText("Succeeded").waitFor();
+  if (loads !== 1) throw new Error(`the page loaded ${loads} times`);
+  await shot("pipeline-node-log");
+
+  step = "a deep link to the node opens the same view in a fresh browser";
+  const deep = page.url();
+  if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);
+  const fresh = await browser.newContext();
+  const again = await fresh.newPage();
+  await again.goto(deep);
+  await again.getByLabel("Email").fill(env("PHOBOS_EMAIL"));
+  await again.getByLabel("Password").fill(env("PHOBOS_PASSWORD"));
+  await again.getByRole("button", { name: "Sign in" }).click();
+  await again.locator(".log").getByText("compiled", { exact: true }).waitFor();
+  await fresh.close();
+
+  step = "dark mode follows the toggle";
+  await page.getByRole("button", { name: /System/ }).click();
+  const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  if (dark !== "rgb(13, 17, 23)") throw new Error(`the dark theme's background is ${dark}`);
+  await shot("dark");
+
+  step = "signing out shows the sign-in form";
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+
+  step = "no request left the server's origin";
+  if (foreign.length) throw new Error(`requests to other origins: ${foreign.join(", ")}`);
+  step = "no error on the page";
+  if (problems.length) throw new Error(problems.join("\n"));
+  console.log("ok: every browser step held");
+} catch (e) {
+  console.error(`FAILED at: ${step}\n${e instanceof Error ? e.message : e}`);
+  if (problems.length) console.error(problems.join("\n"));
+  if (process.env.DEBUG_WS) console.error((globalThis.frames_ ?? []).join("\n"));
+  if (page)
+    console.error(
+      `--- the page (${page.url()}) ---\n${await page
+        .locator("body")
+        .innerText()
+        .catch(() => "?")}`,
+    );
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

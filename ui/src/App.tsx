@@ -1,0 +1,63 @@
+import { useEffect, useMemo, useState } from "react";
+import { Provider } from "urql";
+import { createApi, SocketContext, type Connection } from "./client";
+import { Link, useRoute } from "./router";
+import { signOut, useSession } from "./session";
+import { SignIn } from "./pages/SignIn";
+import { Organizations } from "./pages/Organizations";
+import { Organization } from "./pages/Organization";
+import { Project } from "./pages/Project";
+import { Pipeline } from "./pages/Pipeline";
+import { ThemeToggle } from "./theme";
+
+export function App() {
+  const session = useSession();
+  if (!session) return <SignIn />;
+  return <SignedIn token={session.token} name={session.name} />;
+}
+
+function SignedIn({ token, name }: { token: string; name: string }) {
+  const [connection, setConnection] = useState<Connection>("connecting");
+  const api = useMemo(() => createApi(token, setConnection), [token]);
+  useEffect(() => () => api.dispose(), [api]);
+  const route = useRoute();
+  return (
+    <Provider value={api.client}>
+      <SocketContext.Provider value={api.ws}>
+        <header>
+          <h1>
+            <Link to={{ page: "organizations" }}>Phobos</Link>
+          </h1>
+          <nav aria-label="Breadcrumbs" className="crumbs">
+            {"org" in route && <Link to={{ page: "organization", org: route.org }}>{route.org}</Link>}
+            {"project" in route && (
+              <Link to={{ page: "project", org: route.org, project: route.project }}>{route.project}</Link>
+            )}
+          </nav>
+          <span className="spacer" />
+          <ThemeToggle />
+          <span>{name}</span>
+          <button type="button" onClick={signOut}>
+            Sign out
+          </button>
+        </header>
+        {connection === "reconnecting" && (
+          <p className="banner" role="status">
+            Reconnecting… the page catches up by itself once the server answers.
+          </p>
+        )}
+        <main>
+          {route.page === "organizations" && <Organizations />}
+          {route.page === "organization" && <Organization org={route.org} />}
+          {route.page === "project" && <Project org={route.org} project={route.project} />}
+          {route.page === "pipeline" && <Pipeline route={route} />}
+          {route.page === "not-found" && (
+            <p>
+              There is no page at {route.path}. <Link to={{ page: "organizations" }}>See your organizations</Link>.
+            </p>
+          )}
+        </main>
+      </SocketContext.Provider>
+    </Provider>
+  );
+}

@@ -1,0 +1,135 @@
+// The GraphQL client: urql with graphcache, a normalized cache, so that a
+// subscription event carrying a node's `id` and `status` updates the graph,
+// the lists and the badges at once; and one graphql-ws socket (the
+// `graphql-transport-ws` protocol the server speaks) for every subscription.
+import { createContext, useContext } from "react";
+import { Client, fetchExchange, subscriptionExchange } from "urql";
+import { cacheExchange } from "@urql/exchange-graphcache";
+import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+
+export type Connection = "connecting" | "connected" | "reconnecting";
+
+/** Objects without an id of their own: kept inside their parent. */
+const EMBEDDED = [
+  "PipelineEvent",
+  "PipelineNodeAttempt",
+  "JobLog",
+  "JobLogEvent",
+  "Problem",
+  "TemplateValidation",
+  "PageInfo",
+  "NodeApproval",
+  "AuthSettings",
+  "PipelineParent",
+];
+
+function keys() {
+  const k: Record<string, () => null> = {};
+  for (const t of EMBEDDED) k[t] = () => null;
+  return k;
+}
+
+/**
+ * A subscription resumes where it was after a reconnect: the payload's
+ * `after` (pipelineEvents) or `offset` (jobLogEvents) variable follows the
+ * last event received, and graphql-ws sends the payload again as it is
+ * when it retries.
+ */
+export function follow(variables: Record<string, unknown>, data: unknown) {
+  if (data == null || typeof data !== "object") return;
+  for (const event of Object.values(data as Record<string, unknown>)) {
+    if (event == null || typeof event !== "object") continue;
+    const e = event as Record<string, unknown>;
+    if (typeof e.cursor === "string" && "after" in variables) variables.after = e.cursor;
+    if (typeof e.nextOffset === "number" && "offset" in variables) variables.offset = e.nextOffset;
+  }
+}
+
+/**
+ * Subscribes on the one socket, moving the payload's cursor along as events
+ * arrive (see `follow`), so that a retry after a reconnect resumes there.
+ */
+export function subscribeFollowing<T>(
+  ws: WsClient,
+  query: string,
+  variables: Record<string, unknown>,
+  sink: {
+    next(result: { data?: T | null; errors?: readonly unknown[] }): void;
+    error(e: unknown): void;
+    complete(): void;
+  },
+): () => void {
+  const payload = { query, variables: { ...variables } };
+  return ws.subscribe<T>(payload, {
+    next(result) {
+      follow(payload.variables, result.data);
+      sink.next(result as { data?: T | null });
+    },
+    error: (e) => sink.error(e),
+    complete: () => sink.complete(),
+  });
+}
+
+export interface Api {
+  client: Client;
+  ws: WsClient;
+  dispose(): void;
+}
+
+export function createApi(token: string, onConnection: (c: Connection) => void): Api {
+  const wsUrl = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/graphql`;
+  let connectedOnce = false;
+  const ws = createWsClient({
+    url: wsUrl,
+    connectionParams: { Authorization: `Bearer ${token}` },
+    lazy: true,
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
+    on: {
+      connected: () => {
+        connectedOnce = true;
+        onConnection("connected");
+      },
+      closed: () => onConnection(connectedOnce ? "reconnecting" : "connecting"),
+    },
+  });
+  const client = new Client({
+    url: "/graphql",
+    fetchOptions: () => ({ headers: { Authorization: `Bearer ${token}` } }),
+    requestPolicy: "cache-and-network",
+    // GET /graphql is GraphiQL (and the websocket); queries are POSTed.
+    preferGetMethod: false,
+    exchanges: [
+      cacheExchange({ keys: keys() }),
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          return {
+            subscribe(sink) {
+              const unsubscribe = subscribeFollowing(ws, request.query ?? "", request.variables ?? {}, {
+                next: (result) => sink.next(result as never),
+                error: (e) => sink.error(e),
+                complete: () => sink.complete(),
+              });
+              return { unsubscribe };
+            },
+          };
+        },
+      }),
+    ],
+  });
+  return {
+    client,
+    ws,
+    dispose: () => void ws.dispose(),
+  };
+}
+
+/** The one socket, for what is not kept in the cache (a job's log text). */
+export const SocketContext = createContext<WsClient | null>(null);
+
+export function useSocket(): WsClient {
+  const ws = useContext(SocketContext);
+  if (!ws) throw new Error("useSocket outside the signed-in app");
+  return ws;
+}

@@ -1,0 +1,45 @@
+// Small pieces every page uses.
+import type { CombinedError } from "urql";
+import { statusLook } from "../status";
+
+export function Status({ status }: { status: string }) {
+  const look = statusLook(status);
+  return (
+    <span className={`status tone-${look.tone}`} data-status={status}>
+      <span aria-hidden="true">{look.icon}</span> {look.word}
+    </span>
+  );
+}
+
+/** A time in the browser's time zone, with UTC on hover. */
+export function Time({ at }: { at?: string | null }) {
+  if (!at) return <span className="muted">—</span>;
+  const d = new Date(at);
+  return (
+    <time
+      dateTime={at}
+      title={d
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d+Z$/, " UTC")}
+    >
+      {d.toLocaleString()}
+    </time>
+  );
+}
+
+/** What failed, and what to do. */
+export function Failure({ what, error }: { what: string; error: CombinedError }) {
+  const message = error.networkError
+    ? `the server cannot be reached (${error.networkError.message}); check that phobos is running`
+    : error.graphQLErrors.map((e) => e.message).join("; ");
+  return (
+    <p className="error" role="alert">
+      Could not load {what}: {message}
+    </p>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return <p className="muted">Loading {what}…</p>;
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { href, parseRoute, type Route } from "./router";
+
+describe("routes", () => {
+  const routes: Route[] = [
+    { page: "organizations" },
+    { page: "organization", org: "acme" },
+    { page: "project", org: "acme", project: "web shop" },
+    {
+      page: "pipeline",
+      org: "acme",
+      project: "web",
+      id: "3f1c",
+      node: "stage.build.task.compile",
+      attempt: 2,
+      line: 120,
+    },
+    { page: "pipeline", org: "acme", project: "web", id: "3f1c", node: undefined, attempt: undefined, line: undefined },
+  ];
+  for (const r of routes) {
+    it(`round-trips ${href(r)}`, () => {
+      const url = new URL(href(r), "http://x");
+      expect(parseRoute(url.pathname, url.search)).toEqual(r);
+    });
+  }
+  it("refuses a bad line number and an unknown path", () => {
+    expect(parseRoute("/organizations/a/projects/b/pipelines/c", "?line=-3")).toMatchObject({ line: undefined });
+    expect(parseRoute("/nowhere/at/all")).toEqual({ page: "not-found", path: "/nowhere/at/all" });
+  });
+});

@@ -1,0 +1,106 @@
+// Every page has a URL. The paths (all under the server's own origin):
+//   /                                           organizations
+//   /organizations/ORG                          its projects
+//   /organizations/ORG/projects/PROJECT         its pipelines and templates
+//   /organizations/ORG/projects/PROJECT/pipelines/ID[?node=PATH&attempt=N&line=L]
+import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
+
+export type Route =
+  | { page: "organizations" }
+  | { page: "organization"; org: string }
+  | { page: "project"; org: string; project: string }
+  | {
+      page: "pipeline";
+      org: string;
+      project: string;
+      id: string;
+      node?: string;
+      attempt?: number;
+      line?: number;
+    }
+  | { page: "not-found"; path: string };
+
+const segment = (s: string) => decodeURIComponent(s);
+const enc = encodeURIComponent;
+
+/** The route of a URL's path and query string. */
+export function parseRoute(pathname: string, search = ""): Route {
+  const parts = pathname.split("/").filter(Boolean).map(segment);
+  const q = new URLSearchParams(search);
+  const num = (k: string) => {
+    const v = q.get(k);
+    const n = v == null ? NaN : Number(v);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  };
+  if (parts.length === 0) return { page: "organizations" };
+  if (parts[0] === "organizations") {
+    if (parts.length === 2) return { page: "organization", org: parts[1] };
+    if (parts.length === 4 && parts[2] === "projects") return { page: "project", org: parts[1], project: parts[3] };
+    if (parts.length === 6 && parts[2] === "projects" && parts[4] === "pipelines")
+      return {
+        page: "pipeline",
+        org: parts[1],
+        project: parts[3],
+        id: parts[5],
+        node: q.get("node") ?? undefined,
+        attempt: num("attempt"),
+        line: num("line"),
+      };
+  }
+  return { page: "not-found", path: pathname };
+}
+
+/** The URL of a route: `parseRoute(href(r))` is `r`. */
+export function href(r: Route): string {
+  switch (r.page) {
+    case "organizations":
+      return "/";
+    case "organization":
+      return `/organizations/${enc(r.org)}`;
+    case "project":
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}`;
+    case "pipeline": {
+      const q = new URLSearchParams();
+      if (r.node) q.set("node", r.node);
+      if (r.attempt) q.set("attempt", String(r.attempt));
+      if (r.line) q.set("line", String(r.line));
+      const s = q.toString();
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/pipelines/${enc(r.id)}${s ? `?${s}` : ""}`;
+    }
+    case "not-found":
+      return r.path;
+  }
+}
+
+const listeners = new Set<() => void>();
+if (typeof window !== "undefined") window.addEventListener("popstate", () => listeners.forEach((l) => l()));
+
+export function navigate(to: string, replace = false) {
+  if (to === location.pathname + location.search) return;
+  if (replace) history.replaceState(null, "", to);
+  else history.pushState(null, "", to);
+  listeners.forEach((l) => l());
+}
+
+export function useRoute(): Route {
+  const url = useSyncExternalStore(
+    (l) => {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    () => location.pathname + location.search,
+  );
+  const i = url.indexOf("?");
+  return i < 0 ? parseRoute(url) : parseRoute(url.slice(0, i), url.slice(i));
+}
+
+/** A link that changes the page without reloading it. */
+export function Link({ to, ...rest }: { to: Route } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+  const url = href(to);
+  const click = (e: MouseEvent<HTMLAnchorElement>) => {
+    if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    navigate(url);
+  };
+  return <a href={url} onClick={click} {...rest} />;
+}
