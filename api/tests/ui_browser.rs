@@ -3,8 +3,9 @@
 //! server, internal agent and job executor started here. It signs in,
 //! sees a template's problem at its line and column, creates and runs the
 //! hello pipeline, watches every node turn green and a task's log arrive
-//! with no reload, opens a deep link in a fresh browser, switches to dark
-//! mode and signs out; no request leaves the server's origin.
+//! with no reload, retries a failed node and reads both attempts' logs,
+//! opens a deep link in a fresh browser, switches to dark mode and signs
+//! out; no request leaves the server's origin.
 //!
 //! Skipped (and said so) where Node, Chromium or the built UI is missing;
 //! under CI, which installs them, a missing one fails the test.
@@ -45,7 +46,22 @@ async fn the_ui_runs_a_pipeline_live_in_a_real_browser() {
         return missing("this phobos was built without ui/dist (cargo xtask ui builds it)");
     }
     server.login();
-    server.project("acme", "web");
+    let project = server.project("acme", "web");
+    // Fails at its first attempt, succeeds at its second (a marker file).
+    let marker = std::env::temp_dir().join(format!("phobos-ui-flaky-{}", uuid::Uuid::new_v4()));
+    let flaky = format!(
+        "stage \"s\" {{\n  task \"flaky\" {{\n    action \"exec_command\" {{\n      command = \"if [ -e {m} ]; then echo second try; else touch {m}; echo first try; exit 3; fi\"\n    }}\n  }}\n}}\n",
+        m = marker.display()
+    );
+    let d = server.gql(
+        "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { problems { message } } }",
+        serde_json::json!({ "i": { "projectId": project, "name": "flaky", "hcl": flaky } }),
+    );
+    assert_eq!(
+        d["createPipelineTemplate"]["problems"],
+        serde_json::json!([]),
+        "{d}"
+    );
     let shots = std::env::var_os("PHOBOS_UI_SCREENSHOTS");
     let out = Command::new("node")
         .arg(ui.join("e2e/browser.mjs"))
@@ -59,6 +75,7 @@ async fn the_ui_runs_a_pipeline_live_in_a_real_browser() {
         .envs(shots.map(|s| ("SCREENSHOTS", s)))
         .output()
         .expect("node runs");
+    let _ = std::fs::remove_file(&marker);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

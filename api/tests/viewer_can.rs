@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use support::oidc::Issuer;
 
 const CLIENT_ID: &str = "phobos-test";
-const STATE: &str = "query($id: ID!) { pipeline(id: $id) { status viewerCanCancel stages { nodes { path status viewerCanStart viewerCanCancel viewerCanRetry viewerCanApprove } } } }";
+const STATE: &str = "query($id: ID!) { pipeline(id: $id) { status viewerCanCancel stages { nodes { path status viewerCanStart viewerCanCancel viewerCanRetry viewerCanApprove viewerCanReject viewerCanRevoke } } } }";
 
 struct World {
     server: support::Server,
@@ -59,6 +59,15 @@ impl World {
             b("viewerCanCancel"),
             b("viewerCanRetry"),
             b("viewerCanApprove"),
+        )
+    }
+
+    /// (reject, revoke) of the first node, as `user`.
+    fn can_decide(&self, user: Option<&str>, pipeline: &str) -> (bool, bool) {
+        let (_, _, n) = self.state(user, pipeline);
+        (
+            n["viewerCanReject"].as_bool().unwrap(),
+            n["viewerCanRevoke"].as_bool().unwrap(),
         )
     }
 
@@ -207,4 +216,48 @@ async fn each_viewer_can_is_true_exactly_when_its_mutation_is_accepted() {
     );
     w.wait_node(&a, "SUCCEEDED");
     assert_eq!(w.can(Some("bob"), &a), (false, false, false, false));
+    assert_eq!(w.can_decide(Some("bob"), &a), (false, false));
+
+    // Reject and revoke: a rule that needs two approvals, so bob's one
+    // leaves the node pending.
+    let d = w.server.gql(
+        "mutation($i: CreateApprovalRuleInput!) { createApprovalRule(input: $i) { problems { message } } }",
+        json!({ "i": { "projectId": w.project, "name": "two", "users": ["alice", "bob"], "approvalsRequired": 2, "allowSelfApproval": false } }),
+    );
+    assert_eq!(d["createApprovalRule"]["problems"], json!([]), "{d}");
+    let a = w.pipeline(
+        Some("alice"),
+        &gated.replace("acme/buttons/one", "acme/buttons/two"),
+    );
+    w.wait_node(&a, "APPROVAL_PENDING");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !w.can(Some("bob"), &a).3 {
+        assert!(Instant::now() < deadline, "{:?}", w.state(Some("bob"), &a));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Whoever is named in a rule may reject (a rejection is advisory, the
+    // creator too); nobody has approved, so nobody may revoke.
+    assert_eq!(w.can_decide(Some("bob"), &a), (true, false));
+    assert_eq!(w.can_decide(Some("alice"), &a), (true, false));
+    assert_eq!(w.can_decide(None, &a), (false, false));
+    assert_eq!(w.can_decide(Some("vic"), &a), (false, false));
+    assert_eq!(
+        w.node_mutation(Some("bob"), "approvePipelineNode", &a),
+        Vec::<String>::new()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !w.can_decide(Some("bob"), &a).1 {
+        assert!(Instant::now() < deadline, "{:?}", w.state(Some("bob"), &a));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(w.can_decide(Some("alice"), &a), (true, false));
+    assert_eq!(
+        w.node_mutation(Some("bob"), "revokePipelineNodeApproval", &a),
+        Vec::<String>::new()
+    );
+    assert!(!w.can_decide(Some("bob"), &a).1);
+    // And the mutations answer as the fields said.
+    assert!(!w
+        .node_mutation(Some("vic"), "revokePipelineNodeApproval", &a)
+        .is_empty());
 }

@@ -43,7 +43,8 @@ try {
     if (url.protocol !== "data:" && url.protocol !== "blob:" && url.host !== host) foreign.push(r.url());
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("console", (m) => m.type() === "error" && problems.push(`console: ${m.text()}`));
+  // Errors and warnings (React's, xyflow's) are failures too.
+  page.on("console", (m) => ["error", "warning"].includes(m.type()) && problems.push(`console: ${m.text()}`));
   const frames = [];
   page.on("websocket", (ws) => {
     ws.on("framesent", (f) => frames.push(`> ${String(f.payload).slice(0, 160)}`));
@@ -77,14 +78,18 @@ try {
   await page.getByLabel("HCL").fill(hello);
   await page.getByText("No problems found.").waitFor();
   await page.getByRole("button", { name: "Create" }).click();
-  await page.getByRole("button", { name: "Run" }).waitFor();
+  const run = (template) => page.locator(".cards li", { hasText: template }).getByRole("button", { name: "Run" });
+  await run("hello").waitFor();
 
   step = "running the hello pipeline opens its page";
-  await page.getByRole("button", { name: "Run" }).click();
+  await run("hello").click();
   await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
   const nodes = page.locator(".graph .node");
   await nodes.first().waitFor();
   if ((await nodes.count()) !== 5) throw new Error(`the graph shows ${await nodes.count()} nodes, not 5`);
+  step = "the dependency is drawn as an edge";
+  // (A level edge has no height, which Playwright calls hidden: attached is enough.)
+  await page.locator(".react-flow__edge path").first().waitFor({ state: "attached", timeout: 5000 });
 
   step = "a running task's log arrives while it runs";
   await page.locator('.node[data-path="stage.build.task.compile"]').click();
@@ -101,9 +106,31 @@ try {
   await page.locator("#pipeline-title").getByText("Succeeded").waitFor();
   if (loads !== 1) throw new Error(`the page loaded ${loads} times`);
   await shot("pipeline-node-log");
+  const deep = page.url();
+
+  step = "a failed node is retried from its panel, and both attempts' logs stay readable";
+  await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: project }).click();
+  await run("flaky").click();
+  await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+  const flaky = page.locator('.node[data-path="stage.s.task.flaky"]');
+  await page.waitForFunction(
+    () => document.querySelector('.node[data-path="stage.s.task.flaky"]')?.getAttribute("data-status") === "FAILED",
+    null,
+    { timeout: 60_000 },
+  );
+  await flaky.click();
+  await page.locator(".log").getByText("first try", { exact: true }).waitFor();
+  await page.locator(".actions").getByRole("button", { name: "Retry" }).click();
+  await page.getByRole("dialog", { name: "Confirm retry" }).getByRole("button", { name: "Retry" }).click();
+  await page.locator("#pipeline-title").getByText("Succeeded").waitFor({ timeout: 60_000 });
+  await page.locator(".attempts li").nth(1).getByText("Succeeded").waitFor();
+  await page.locator(".log").getByText("second try", { exact: true }).waitFor();
+  await page.locator(".attempts").getByRole("link", { name: "#1" }).click();
+  await page.locator(".log").getByText("first try", { exact: true }).waitFor();
+  if (!page.url().includes("attempt=1")) throw new Error(`the URL does not name the attempt: ${page.url()}`);
+  await shot("retry-attempts");
 
   step = "a deep link to the node opens the same view in a fresh browser";
-  const deep = page.url();
   if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);
   const fresh = await browser.newContext();
   const again = await fresh.newPage();

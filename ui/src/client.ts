@@ -5,24 +5,12 @@
 import { createContext, useContext } from "react";
 import { Client, fetchExchange, subscriptionExchange } from "urql";
 import { cacheExchange } from "@urql/exchange-graphcache";
+import { EMBEDDED } from "./embedded.gen";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 
 export type Connection = "connecting" | "connected" | "reconnecting";
 
-/** Objects without an id of their own: kept inside their parent. */
-const EMBEDDED = [
-  "PipelineEvent",
-  "PipelineNodeAttempt",
-  "JobLog",
-  "JobLogEvent",
-  "Problem",
-  "TemplateValidation",
-  "PageInfo",
-  "NodeApproval",
-  "AuthSettings",
-  "PipelineParent",
-];
-
+/** Objects without an id of their own are kept inside their parent. */
 function keys() {
   const k: Record<string, () => null> = {};
   for (const t of EMBEDDED) k[t] = () => null;

@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { href, parseRoute, type Route } from "./router";
 
+const none = {
+  node: undefined,
+  attempt: undefined,
+  line: undefined,
+  view: undefined,
+  status: undefined,
+  q: undefined,
+} as const;
+
 describe("routes", () => {
   const routes: Route[] = [
     { page: "organizations" },
@@ -11,11 +20,23 @@ describe("routes", () => {
       org: "acme",
       project: "web",
       id: "3f1c",
+      ...none,
       node: "stage.build.task.compile",
       attempt: 2,
       line: 120,
     },
-    { page: "pipeline", org: "acme", project: "web", id: "3f1c", node: undefined, attempt: undefined, line: undefined },
+    { page: "pipeline", org: "acme", project: "web", id: "3f1c", ...none },
+    // The list view's filters survive a trip through the URL.
+    {
+      page: "pipeline",
+      org: "acme",
+      project: "web",
+      id: "3f1c",
+      ...none,
+      view: "list",
+      status: ["FAILED", "RUNNING"],
+      q: "deploy eu&us",
+    },
   ];
   for (const r of routes) {
     it(`round-trips ${href(r)}`, () => {

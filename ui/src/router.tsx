@@ -2,7 +2,8 @@
 //   /                                           organizations
 //   /organizations/ORG                          its projects
 //   /organizations/ORG/projects/PROJECT         its pipelines and templates
-//   /organizations/ORG/projects/PROJECT/pipelines/ID[?node=PATH&attempt=N&line=L]
+//   /organizations/ORG/projects/PROJECT/pipelines/ID
+//       [?node=PATH&attempt=N&line=L][&view=list&status=FAILED,RUNNING&q=TEXT]
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 export type Route =
@@ -17,6 +18,10 @@ export type Route =
       node?: string;
       attempt?: number;
       line?: number;
+      /** The list of nodes instead of the graph, filtered. */
+      view?: "list";
+      status?: readonly string[];
+      q?: string;
     }
   | { page: "not-found"; path: string };
 
@@ -45,6 +50,9 @@ export function parseRoute(pathname: string, search = ""): Route {
         node: q.get("node") ?? undefined,
         attempt: num("attempt"),
         line: num("line"),
+        view: q.get("view") === "list" ? "list" : undefined,
+        status: q.get("status")?.split(",").filter(Boolean) || undefined,
+        q: q.get("q") || undefined,
       };
   }
   return { page: "not-found", path: pathname };
@@ -64,6 +72,9 @@ export function href(r: Route): string {
       if (r.node) q.set("node", r.node);
       if (r.attempt) q.set("attempt", String(r.attempt));
       if (r.line) q.set("line", String(r.line));
+      if (r.view) q.set("view", r.view);
+      if (r.status?.length) q.set("status", r.status.join(","));
+      if (r.q) q.set("q", r.q);
       const s = q.toString();
       return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/pipelines/${enc(r.id)}${s ? `?${s}` : ""}`;
     }

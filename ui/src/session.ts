@@ -1,24 +1,91 @@
-// Who is signed in. The access token is kept in memory only (never in
+// Who is signed in. The tokens are kept in memory only (never in
 // localStorage, a cookie or a URL), so a reload signs out; the page the
 // user was on is kept in the URL and shown again after signing in.
+//
+// An access token lasts minutes (PHOBOS_USER_SESSION_ACCESS_TOKEN_
+// EXPIRATION_MINUTES): it is exchanged for a new one with refreshSession
+// before it expires. A new token makes a new client (App.tsx), whose
+// queries and subscriptions resume where they were.
 import { useSyncExternalStore } from "react";
+import { gql } from "./graphql";
 
 export interface Session {
   token: string;
   name: string;
+  refreshToken?: string | null;
+  /** When the access token expires (RFC 3339). */
+  expiresAt?: string | null;
 }
 
 let current: Session | null = null;
+/** Why the last session ended, when it was not the user's doing. */
+let ended = "";
+let timer: ReturnType<typeof setTimeout> | undefined;
 const listeners = new Set<() => void>();
+const notify = () => listeners.forEach((l) => l());
+
+/** How long to wait before refreshing a token that expires at `expiresAt`. */
+export function refreshDelay(expiresAt: string, now: number): number {
+  const left = Date.parse(expiresAt) - now;
+  // A minute early, or at half its life when it is shorter than two.
+  return Math.max(1000, left > 120_000 ? left - 60_000 : left / 2);
+}
+
+interface Tokens {
+  accessToken: string | null;
+  refreshToken: string | null;
+  expiresAt: string | null;
+  problems: { message: string }[];
+}
+
+async function refresh() {
+  const s = current;
+  if (!s?.refreshToken) return;
+  try {
+    const { refreshSession: t } = await gql<{ refreshSession: Tokens }>(
+      "mutation($i: RefreshTokenInput!) { refreshSession(input: $i) { accessToken refreshToken expiresAt problems { message } } }",
+      { i: { refreshToken: s.refreshToken } },
+    );
+    if (current !== s) return;
+    if (t.accessToken) {
+      signIn({ ...s, token: t.accessToken, refreshToken: t.refreshToken, expiresAt: t.expiresAt });
+    } else {
+      end(`Your session ended (${t.problems.map((p) => p.message).join("; ")}): sign in again.`);
+    }
+  } catch (e) {
+    // The server may be restarting: try again shortly, until the token is gone.
+    if (current === s && s.expiresAt && Date.parse(s.expiresAt) > Date.now()) {
+      timer = setTimeout(refresh, 5000);
+    } else if (current === s) {
+      end(`Your session could not be renewed (${String(e)}): sign in again.`);
+    }
+  }
+}
 
 export function signIn(session: Session) {
   current = session;
-  listeners.forEach((l) => l());
+  ended = "";
+  clearTimeout(timer);
+  if (session.refreshToken && session.expiresAt)
+    timer = setTimeout(refresh, refreshDelay(session.expiresAt, Date.now()));
+  notify();
 }
 
-export function signOut() {
+function end(why: string) {
+  clearTimeout(timer);
   current = null;
-  listeners.forEach((l) => l());
+  ended = why;
+  notify();
+}
+
+/** Signs out here and ends the session on the server. */
+export function signOut() {
+  const s = current;
+  end("");
+  if (s?.refreshToken)
+    void gql("mutation($i: RefreshTokenInput!) { logout(input: $i) { problems { message } } }", {
+      i: { refreshToken: s.refreshToken },
+    }).catch(() => undefined);
 }
 
 export function useSession(): Session | null {
@@ -29,4 +96,9 @@ export function useSession(): Session | null {
     },
     () => current,
   );
+}
+
+/** Why the last session ended by itself ("" when it did not). */
+export function endedBecause(): string {
+  return ended;
 }

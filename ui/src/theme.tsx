@@ -39,3 +39,15 @@ export function ThemeToggle() {
     </button>
   );
 }
+
+/** The theme in force ("light" or "dark"), following the toggle and the system. */
+export function useShownTheme(): "light" | "dark" {
+  const read = (): "light" | "dark" => (document.documentElement.dataset.theme === "dark" ? "dark" : "light");
+  const [shown, setShown] = useState(read);
+  useEffect(() => {
+    const watch = new MutationObserver(() => setShown(read()));
+    watch.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    return () => watch.disconnect();
+  }, []);
+  return shown;
+}

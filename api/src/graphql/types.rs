@@ -789,6 +789,16 @@ impl PipelineNode {
     async fn viewer_can_approve(&self, ctx: &Context<'_>) -> Result<bool> {
         super::abilities::node(ctx, self.0.pipeline_id, &self.0.path, NodeAction::Approve).await
     }
+    /// Whether `rejectPipelineNode` would be accepted from the caller now
+    /// (whoever may approve the node may reject it).
+    async fn viewer_can_reject(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::abilities::node(ctx, self.0.pipeline_id, &self.0.path, NodeAction::Reject).await
+    }
+    /// Whether `revokePipelineNodeApproval` would be accepted from the
+    /// caller now: it approved the node, which is still APPROVAL_PENDING.
+    async fn viewer_can_revoke(&self, ctx: &Context<'_>) -> Result<bool> {
+        super::abilities::node(ctx, self.0.pipeline_id, &self.0.path, NodeAction::Revoke).await
+    }
     /// Its approvals, from when it became APPROVAL_PENDING (null for a
     /// node without approval rules, or before).
     async fn approval(&self) -> Option<super::approvals::NodeApproval> {

@@ -1,6 +1,6 @@
 //! What the caller could do to a pipeline now, for the UI's buttons
 //! (`viewerCanStart`, `viewerCanRetry`, `viewerCanCancel`,
-//! `viewerCanApprove`): the command its mutation would send, authorized as
+//! `viewerCanApprove`, `viewerCanReject`, `viewerCanRevoke`): the command its mutation would send, authorized as
 //! the mutation authorizes it ([`App::authorize_pipeline_command`],
 //! [`App::approval_command`]) and decided by the pipeline's own state
 //! machine without being run (`Pipeline::events_of`). So the UI repeats no
@@ -27,6 +27,10 @@ pub enum NodeAction {
     /// With force when it is CANCELING already (the UI then offers force).
     Cancel,
     Approve,
+    /// An advisory rejection (the node stays pending).
+    Reject,
+    /// Taking back one's own approval.
+    Revoke,
 }
 
 impl App {
@@ -57,13 +61,21 @@ impl App {
                 force: true,
                 grace_seconds: self.config.jobs.cancel_grace_seconds,
             },
-            NodeAction::Approve => match self
-                .approval_command(claims, &abilities.pipeline, &path, Decision::Approve)
-                .await
-            {
-                Ok(cmd) => cmd,
-                Err(_) => return false,
-            },
+            NodeAction::Approve | NodeAction::Reject | NodeAction::Revoke => {
+                let decision = match action {
+                    NodeAction::Approve => Decision::Approve,
+                    NodeAction::Revoke => Decision::Revoke,
+                    // The comment does not change whether it is accepted.
+                    _ => Decision::Reject(String::new()),
+                };
+                match self
+                    .approval_command(claims, &abilities.pipeline, &path, decision)
+                    .await
+                {
+                    Ok(cmd) => cmd,
+                    Err(_) => return false,
+                }
+            }
         };
         self.viewer_can(claims, abilities, cmd).await
     }

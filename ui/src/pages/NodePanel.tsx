@@ -29,6 +29,37 @@ const Query = graphql(`
         viewerCanCancel
         viewerCanRetry
         viewerCanApprove
+        viewerCanReject
+        viewerCanRevoke
+        approval {
+          satisfied
+          rules {
+            ruleId
+            name
+            approvalsRequired
+            approvalsReceived
+            remaining
+            allowSelfApproval
+          }
+          approvals {
+            principal {
+              name
+            }
+            at
+          }
+          rejections {
+            principal {
+              name
+            }
+            comment
+            at
+          }
+          override {
+            by
+            comment
+            at
+          }
+        }
         attempts {
           number
           status
@@ -106,12 +137,35 @@ const Approve = graphql(
   [Outcome],
 );
 
-type Action = "start" | "cancel" | "retry" | "approve";
+const Reject = graphql(
+  `
+    mutation RejectNode($i: PipelineNodeCommentInput!) {
+      rejectPipelineNode(input: $i) {
+        ...Outcome
+      }
+    }
+  `,
+  [Outcome],
+);
+const Revoke = graphql(
+  `
+    mutation RevokeNode($i: PipelineNodeApprovalInput!) {
+      revokePipelineNodeApproval(input: $i) {
+        ...Outcome
+      }
+    }
+  `,
+  [Outcome],
+);
+
+type Action = "start" | "cancel" | "retry" | "approve" | "reject" | "revoke";
 const WHAT: Record<Action, string> = {
   start: "Start this node now: it has been waiting for someone to start it.",
   cancel: "Cancel this node: its job gets SIGTERM, then SIGKILL after the grace period.",
   retry: "Run this node again as a new attempt; what succeeded does not run again.",
   approve: "Approve this node: when its rules are met, it goes on.",
+  reject: "Reject this node: your comment is recorded; the node stays pending (a rejection is advisory).",
+  revoke: "Take back your approval: the node waits for its rules again.",
 };
 
 export function NodePanel({
@@ -141,6 +195,9 @@ export function NodePanel({
   const [, cancel] = useMutation(Cancel);
   const [, retry] = useMutation(Retry);
   const [, approve] = useMutation(Approve);
+  const [, reject] = useMutation(Reject);
+  const [, revoke] = useMutation(Revoke);
+  const [comment, setComment] = useState("");
   if (error) return <Failure what={`node ${path}`} error={error} />;
   if (!data) return <Loading what={`node ${path}`} />;
   if (!node) return <p>This pipeline has no node {path}.</p>;
@@ -149,16 +206,18 @@ export function NodePanel({
   const act = async (a: Action) => {
     setConfirm(null);
     const i = { pipelineId, nodePath: path };
-    const r =
-      a === "start"
-        ? (await start({ i })).data?.startPipelineNode
-        : a === "cancel"
-          ? (await cancel({ i: { ...i, force: node.status === "CANCELING" } })).data?.cancelPipelineNode
-          : a === "retry"
-            ? (await retry({ i })).data?.retryPipelineNode
-            : (await approve({ i })).data?.approvePipelineNode;
+    const send = {
+      start: async () => (await start({ i })).data?.startPipelineNode,
+      cancel: async () => (await cancel({ i: { ...i, force: node.status === "CANCELING" } })).data?.cancelPipelineNode,
+      retry: async () => (await retry({ i })).data?.retryPipelineNode,
+      approve: async () => (await approve({ i })).data?.approvePipelineNode,
+      reject: async () => (await reject({ i: { ...i, comment } })).data?.rejectPipelineNode,
+      revoke: async () => (await revoke({ i })).data?.revokePipelineNodeApproval,
+    };
+    const r = await send[a]();
+    setComment("");
     const problems = r?.problems ?? [{ message: "the server gave no answer", field: null, line: null, column: null }];
-    setOutcome(problems.length ? problemLines(problems).join("\n") : `${a}: done`);
+    setOutcome(problems.length ? problemLines(problems).join("\n") : `${a[0].toUpperCase() + a.slice(1)}: accepted.`);
     refetch({ requestPolicy: "network-only" });
   };
   const can: Record<Action, boolean> = {
@@ -166,7 +225,10 @@ export function NodePanel({
     cancel: node.viewerCanCancel,
     retry: node.viewerCanRetry,
     approve: node.viewerCanApprove,
+    reject: node.viewerCanReject,
+    revoke: node.viewerCanRevoke,
   };
+  const approval = node.approval;
   return (
     <aside className="panel" aria-labelledby="node-title">
       <div className="row">
@@ -227,6 +289,12 @@ export function NodePanel({
       {confirm && (
         <div role="dialog" aria-label={`Confirm ${confirm}`} className="confirm">
           <p>{WHAT[confirm]}</p>
+          {confirm === "reject" && (
+            <label>
+              Why
+              <textarea value={comment} onChange={(e) => setComment(e.target.value)} rows={2} />
+            </label>
+          )}
           <button type="button" autoFocus onClick={() => void act(confirm)}>
             {confirm[0].toUpperCase() + confirm.slice(1)}
           </button>
@@ -238,6 +306,43 @@ export function NodePanel({
       <p role="status" className="outcome">
         {outcome}
       </p>
+      {approval && (
+        <section aria-labelledby="approval-title">
+          <h4 id="approval-title">
+            Approval {approval.satisfied ? <Status status="APPROVED" /> : <Status status="APPROVAL_PENDING" />}
+          </h4>
+          <ul className="rules">
+            {approval.rules.map((r) => (
+              <li key={r.ruleId}>
+                <strong>{r.name}</strong>: {r.approvalsReceived} of {r.approvalsRequired}
+                {r.remaining > 0 && <span className="muted"> ({r.remaining} still needed)</span>}
+                {!r.allowSelfApproval && <span className="muted"> · not by the pipeline's creator</span>}
+              </li>
+            ))}
+          </ul>
+          {approval.approvals.length + approval.rejections.length > 0 && (
+            <ul className="decisions">
+              {approval.approvals.map((d, k) => (
+                <li key={`a${k}`}>
+                  <Status status="APPROVED" /> by {d.principal.name} <Time at={d.at} />
+                </li>
+              ))}
+              {approval.rejections.map((d, k) => (
+                <li key={`r${k}`}>
+                  <Status status="REJECTED" /> by {d.principal.name} <Time at={d.at} />
+                  {d.comment && <q>{d.comment}</q>}
+                </li>
+              ))}
+            </ul>
+          )}
+          {approval.override && (
+            <p>
+              Overridden by {approval.override.by} <Time at={approval.override.at} />:{" "}
+              <q>{approval.override.comment}</q>
+            </p>
+          )}
+        </section>
+      )}
       {attempts.length > 0 && (
         <>
           <h4>Attempts</h4>

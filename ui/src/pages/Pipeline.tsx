@@ -3,14 +3,15 @@
 // cursor, each event carrying the node and pipeline it changed (their state
 // when delivered, never older than what the query read), which the
 // normalized cache writes over the same objects the graph shows.
-import { useMemo, useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { graphql, type ResultOf } from "../gql";
 import { href, navigate, type Route } from "../router";
-import { layout } from "../layout";
 import { statusLook } from "../status";
 import { Failure, Loading, Status, Time } from "./common";
 import { NodePanel } from "./NodePanel";
+
+const GraphView = lazy(() => import("./GraphView"));
 
 export const NodeFields = graphql(`
   fragment NodeFields on PipelineNode {
@@ -98,7 +99,10 @@ type StageData = PipelineData["stages"][number];
 /** Above this many nodes, stages start collapsed to per-status counts. */
 const COLLAPSE_ABOVE = 300;
 
-export function Pipeline({ route }: { route: Extract<Route, { page: "pipeline" }> }) {
+type PipelineRoute = Extract<Route, { page: "pipeline" }>;
+
+export function Pipeline({ route }: { route: PipelineRoute }) {
+  const [open, setOpen] = useState<Record<string, boolean>>({});
   const prn = `prn:pipeline:${route.org}/${route.project}/${route.id}`;
   const [{ data, error }] = useQuery({ query: Query, variables: { prn } });
   const p = data?.node && "stages" in data.node ? (data.node as PipelineData) : null;
@@ -120,6 +124,8 @@ export function Pipeline({ route }: { route: Extract<Route, { page: "pipeline" }
       </p>
     );
   const select = (path?: string) => navigate(href({ ...route, node: path, attempt: undefined, line: undefined }), true);
+  const setView = (view?: "list") => navigate(href({ ...route, view }), true);
+  const total = p.stages.reduce((n, st) => n + st.nodes.length, 0);
   return (
     <div className="pipeline-page">
       <section aria-labelledby="pipeline-title">
@@ -140,106 +146,114 @@ export function Pipeline({ route }: { route: Extract<Route, { page: "pipeline" }
         <p className="sr-only" aria-live="polite">
           {live.data ? `${live.data.pipelineEvents.eventType.replace(/([a-z])([A-Z])/g, "$1 $2")}` : ""}
         </p>
-        <Graph stages={p.stages} selected={route.node} onSelect={select} />
+        <div className="row" role="group" aria-label="View">
+          <button type="button" aria-pressed={route.view !== "list"} onClick={() => setView(undefined)}>
+            Graph
+          </button>
+          <button type="button" aria-pressed={route.view === "list"} onClick={() => setView("list")}>
+            List
+          </button>
+        </div>
+        {route.view === "list" ? (
+          <NodeList route={route} stages={p.stages} onSelect={select} />
+        ) : (
+          <Suspense fallback={<Loading what="the graph" />}>
+            <GraphView
+              stages={p.stages}
+              selected={route.node}
+              onSelect={select}
+              collapsed={(stage) => !(open[stage] ?? total <= COLLAPSE_ABOVE)}
+              onToggle={
+                total > COLLAPSE_ABOVE ? (stage) => setOpen({ ...open, [stage]: !(open[stage] ?? false) }) : undefined
+              }
+            />
+          </Suspense>
+        )}
       </section>
       {route.node && <NodePanel pipelineId={p.id} route={route} onClose={() => select(undefined)} />}
     </div>
   );
 }
 
-function Graph({
+/** The nodes as a table, filtered by status and name (the filters are in the URL). */
+function NodeList({
+  route,
   stages,
-  selected,
   onSelect,
 }: {
+  route: PipelineRoute;
   stages: readonly StageData[];
-  selected?: string;
   onSelect: (path: string) => void;
 }) {
-  const total = stages.reduce((n, s) => n + s.nodes.length, 0);
-  const [open, setOpen] = useState<Record<string, boolean>>({});
-  const shown = stages.map((s) => ({
-    name: s.name,
-    nodes: s.nodes,
-    collapsed: !(open[s.name] ?? total <= COLLAPSE_ABOVE),
-  }));
-  // The layout depends on the shape only, not on statuses.
-  const shape = JSON.stringify(shown.map((s) => [s.name, s.collapsed, s.nodes.map((n) => n.path)]));
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  const placed = useMemo(() => layout(shown), [shape]);
+  const all = stages.flatMap((s) => s.nodes.map((n) => ({ ...n, stage: s.name })));
+  const statuses = [...new Set(all.map((n) => n.status))].sort();
+  const wanted = new Set(route.status ?? []);
+  const text = (route.q ?? "").toLowerCase();
+  const shown = all.filter(
+    (n) => (wanted.size === 0 || wanted.has(n.status)) && (!text || n.path.toLowerCase().includes(text)),
+  );
+  const set = (change: Partial<PipelineRoute>) => navigate(href({ ...route, ...change }), true);
   return (
-    <div className="graph" role="group" aria-label="Stages and nodes">
-      <div className="canvas" style={{ width: placed.width, height: placed.height }}>
-        <svg className="edges" width={placed.width} height={placed.height} aria-hidden="true">
-          {placed.edges.map((e) => {
-            const a = placed.nodes.get(e.from)!;
-            const b = placed.nodes.get(e.to)!;
-            return <line key={`${e.from}>${e.to}`} x1={a.x + a.w} y1={a.y + a.h / 2} x2={b.x} y2={b.y + b.h / 2} />;
-          })}
-        </svg>
-        {placed.stages.map((box, i) => {
-          const s = stages[i];
-          const counts = new Map<string, number>();
-          for (const n of s.nodes) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
-          return (
-            <div key={s.id} className="stage" style={at(box)}>
-              <div className="stage-head">
-                <strong>{s.name}</strong> <Status status={s.status} />{" "}
-                {total > COLLAPSE_ABOVE && (
-                  <button
-                    type="button"
-                    className="link"
-                    aria-expanded={!shown[i].collapsed}
-                    onClick={() => setOpen({ ...open, [s.name]: shown[i].collapsed })}
-                  >
-                    {shown[i].collapsed ? "show nodes" : "collapse"}
-                  </button>
-                )}
-              </div>
-              {shown[i].collapsed && (
-                <ul className="counts">
-                  {[...counts].map(([status, n]) => (
-                    <li key={status}>
-                      {n} {statusLook(status).word.toLowerCase()}
-                    </li>
-                  ))}
-                </ul>
-              )}
-            </div>
-          );
-        })}
-        {stages.flatMap((s) =>
-          s.nodes.map((n) => {
-            const box = placed.nodes.get(n.path);
-            if (!box) return null;
-            const look = statusLook(n.status);
-            return (
-              <button
-                key={n.id}
-                type="button"
-                className={`node tone-${look.tone}${selected === n.path ? " selected" : ""}`}
-                data-path={n.path}
-                data-status={n.status}
-                aria-pressed={selected === n.path}
-                aria-label={`${n.name} (${n.section}), ${look.word}`}
-                style={at(box)}
-                onClick={() => onSelect(n.path)}
-              >
-                <span aria-hidden="true">{look.icon}</span> {n.name}
-                {n.section !== "main" && <span className="muted"> · {n.section}</span>}
-              </button>
-            );
-          }),
-        )}
+    <div className="node-list">
+      <div className="row filters" role="group" aria-label="Filters">
+        <input
+          type="search"
+          aria-label="Filter by name"
+          placeholder="Filter by name"
+          defaultValue={route.q ?? ""}
+          onChange={(e) => set({ q: e.target.value || undefined })}
+        />
+        {statuses.map((st) => (
+          <label key={st} className="chip">
+            <input
+              type="checkbox"
+              checked={wanted.has(st)}
+              onChange={(e) => {
+                const next = new Set(wanted);
+                if (e.target.checked) next.add(st);
+                else next.delete(st);
+                set({ status: next.size ? [...next].sort() : undefined });
+              }}
+            />{" "}
+            {statusLook(st).word} ({all.filter((n) => n.status === st).length})
+          </label>
+        ))}
       </div>
+      <table>
+        <thead>
+          <tr>
+            <th>Stage</th>
+            <th>Node</th>
+            <th>Section</th>
+            <th>Status</th>
+            <th>Started</th>
+            <th>Finished</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shown.slice(0, 1000).map((n) => (
+            <tr key={n.id}>
+              <td>{n.stage}</td>
+              <td>
+                <button type="button" className="link" onClick={() => onSelect(n.path)}>
+                  {n.name}
+                </button>
+              </td>
+              <td>{n.section}</td>
+              <td>
+                <Status status={n.status} />
+              </td>
+              <td>
+                <Time at={n.startedAt} />
+              </td>
+              <td>
+                <Time at={n.finishedAt} />
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {shown.length > 1000 && <p className="muted">The first 1,000 of {shown.length}: narrow the filters.</p>}
     </div>
   );
-}
-
-/**
- * A box's position. React sets it through the CSSOM, which the
- * Content-Security-Policy allows (it forbids style attributes in markup).
- */
-function at(box: { x: number; y: number; w: number; h: number }) {
-  return { left: box.x, top: box.y, width: box.w, height: box.h };
 }

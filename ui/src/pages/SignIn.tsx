@@ -2,16 +2,21 @@
 // and password). The token stays in memory: see session.ts.
 import { useState, type FormEvent } from "react";
 import { ApiError, gql, problemLines } from "../graphql";
-import { signIn } from "../session";
+import { endedBecause, signIn } from "../session";
 
 interface LoginAnswer {
-  login: { accessToken: string | null; problems: { field?: string | null; message: string }[] };
+  login: {
+    accessToken: string | null;
+    refreshToken: string | null;
+    expiresAt: string | null;
+    problems: { field?: string | null; message: string }[];
+  };
 }
 
 export function SignIn() {
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState("");
+  const [error, setError] = useState(endedBecause);
   const [busy, setBusy] = useState(false);
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -19,12 +24,17 @@ export function SignIn() {
     setBusy(true);
     try {
       const { login } = await gql<LoginAnswer>(
-        "mutation($i: LoginInput!) { login(input: $i) { accessToken problems { field message } } }",
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresAt problems { field message } } }",
         { i: { email, password } },
       );
       if (login.accessToken) {
         const me = await gql<{ me: { name: string } }>("{ me { name } }", {}, login.accessToken);
-        signIn({ token: login.accessToken, name: me.me.name });
+        signIn({
+          token: login.accessToken,
+          name: me.me.name,
+          refreshToken: login.refreshToken,
+          expiresAt: login.expiresAt,
+        });
       } else {
         setError(problemLines(login.problems).join("\n") || "sign-in was refused");
       }
