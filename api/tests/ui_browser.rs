@@ -4,6 +4,8 @@
 //! sees a template's problem at its line and column, creates and runs the
 //! hello pipeline, watches every node turn green and a task's log arrive
 //! with no reload, retries a failed node and reads both attempts' logs,
+//! starts a release's prod deployment from its page (dev deployed by
+//! itself) and sees the version on the environment's page,
 //! opens a deep link in a fresh browser, switches to dark mode and signs
 //! out; no request leaves the server's origin.
 //!
@@ -14,6 +16,10 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
+
+const DEPLOY: &str = "stage \"deploy\" {\n  task \"roll_out\" {\n    action \"exec_command\" {\n      command = \"echo rolling out\"\n    }\n  }\n}\n";
+
+const LIFECYCLE: &str = "stage \"dev\" {\n  deployment {\n    environment = \"dev\"\n  }\n}\nstage \"prod\" {\n  deployment {\n    environment = \"prod\"\n    when        = \"manual\"\n  }\n}\n";
 
 fn missing(what: &str) {
     assert!(
@@ -62,6 +68,29 @@ async fn the_ui_runs_a_pipeline_live_in_a_real_browser() {
         serde_json::json!([]),
         "{d}"
     );
+    // A release whose lifecycle deploys to dev by itself, and to prod when
+    // someone starts it.
+    let deploy = server.gql(
+        "mutation($i: CreatePipelineTemplateInput!) { createPipelineTemplate(input: $i) { pipelineTemplate { id } problems { message } } }",
+        serde_json::json!({ "i": { "projectId": project, "name": "deploy", "hcl": DEPLOY } }),
+    )["createPipelineTemplate"]["pipelineTemplate"]["id"]
+        .clone();
+    let d = server.gql(
+        "mutation($i: CreateReleaseLifecycleInput!) { createReleaseLifecycle(input: $i) { releaseLifecycle { id } problems { message } } }",
+        serde_json::json!({ "i": { "organizationName": "acme", "name": "standard", "hcl": LIFECYCLE } }),
+    );
+    let lifecycle = d["createReleaseLifecycle"]["releaseLifecycle"]["id"].clone();
+    let d = server.gql(
+        "mutation($i: CreateReleaseInput!) { createRelease(input: $i) { release { id } problems { message } } }",
+        serde_json::json!({ "i": {
+            "projectId": project, "lifecycleId": lifecycle, "semanticVersion": "1.0.0",
+            "deploymentTemplates": [
+                { "environmentName": "dev", "pipelineTemplateId": deploy },
+                { "environmentName": "prod", "pipelineTemplateId": deploy },
+            ],
+        } }),
+    );
+    assert_eq!(d["createRelease"]["problems"], serde_json::json!([]), "{d}");
     let shots = std::env::var_os("PHOBOS_UI_SCREENSHOTS");
     let out = Command::new("node")
         .arg(ui.join("e2e/browser.mjs"))

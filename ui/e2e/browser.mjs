@@ -130,6 +130,20 @@ try {
   if (!page.url().includes("attempt=1")) throw new Error(`the URL does not name the attempt: ${page.url()}`);
   await shot("retry-attempts");
 
+  step = "a release: dev deploys by itself, prod is started from the release page";
+  await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: project }).click();
+  await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Releases" }).click();
+  await page.getByRole("link", { name: "1.0.0" }).click();
+  const row = (env) => page.locator("tbody tr", { has: page.getByRole("link", { name: env, exact: true }) });
+  await row("dev").getByText("Succeeded").waitFor({ timeout: 60_000 });
+  await row("prod").getByRole("button", { name: "Start" }).click();
+  await page.getByRole("dialog", { name: "Confirm the deployment to prod" }).getByRole("button", { name: "Deploy" }).click();
+  await row("prod").getByText("Succeeded").waitFor({ timeout: 60_000 });
+  await shot("release");
+  step = "the environment's page shows the version deployed in prod";
+  await row("prod").getByRole("link", { name: "prod", exact: true }).click();
+  await page.getByText("Deployed now: 1.0.0").waitFor();
+
   step = "a deep link to the node opens the same view in a fresh browser";
   if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);
   const fresh = await browser.newContext();

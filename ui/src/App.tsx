@@ -5,6 +5,10 @@ import { Link, useRoute } from "./router";
 import { signOut, useSession } from "./session";
 import { SignIn } from "./pages/SignIn";
 import { Organizations } from "./pages/Organizations";
+import { Agents } from "./pages/Agents";
+import { Releases } from "./pages/Releases";
+import { Release } from "./pages/Release";
+import { Environment, Environments } from "./pages/Environments";
 import { Organization } from "./pages/Organization";
 import { Project } from "./pages/Project";
 import { Pipeline } from "./pages/Pipeline";
@@ -48,8 +52,13 @@ function SignedIn({ token, name }: { token: string; name: string }) {
         )}
         <main>
           {route.page === "organizations" && <Organizations />}
+          {route.page === "agents" && <Agents />}
           {route.page === "organization" && <Organization org={route.org} />}
           {route.page === "project" && <Project org={route.org} project={route.project} />}
+          {route.page === "releases" && <Releases org={route.org} project={route.project} />}
+          {route.page === "release" && <Release org={route.org} project={route.project} id={route.id} />}
+          {route.page === "environments" && <Environments org={route.org} project={route.project} />}
+          {route.page === "environment" && <Environment org={route.org} project={route.project} name={route.name} />}
           {route.page === "pipeline" && <Pipeline route={route} />}
           {route.page === "not-found" && (
             <p>

@@ -13,8 +13,13 @@ const none = {
 describe("routes", () => {
   const routes: Route[] = [
     { page: "organizations" },
+    { page: "agents" },
     { page: "organization", org: "acme" },
     { page: "project", org: "acme", project: "web shop" },
+    { page: "releases", org: "acme", project: "web" },
+    { page: "release", org: "acme", project: "web", id: "9b2e" },
+    { page: "environments", org: "acme", project: "web" },
+    { page: "environment", org: "acme", project: "web", name: "prod/eu" },
     {
       page: "pipeline",
       org: "acme",

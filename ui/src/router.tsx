@@ -1,15 +1,23 @@
 // Every page has a URL. The paths (all under the server's own origin):
 //   /                                           organizations
+//   /agents                                     agents
 //   /organizations/ORG                          its projects
 //   /organizations/ORG/projects/PROJECT         its pipelines and templates
+//   /organizations/ORG/projects/PROJECT/releases[/ID]
+//   /organizations/ORG/projects/PROJECT/environments[/NAME]
 //   /organizations/ORG/projects/PROJECT/pipelines/ID
 //       [?node=PATH&attempt=N&line=L][&view=list&status=FAILED,RUNNING&q=TEXT]
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 export type Route =
   | { page: "organizations" }
+  | { page: "agents" }
   | { page: "organization"; org: string }
   | { page: "project"; org: string; project: string }
+  | { page: "releases"; org: string; project: string }
+  | { page: "release"; org: string; project: string; id: string }
+  | { page: "environments"; org: string; project: string }
+  | { page: "environment"; org: string; project: string; name: string }
   | {
       page: "pipeline";
       org: string;
@@ -38,9 +46,18 @@ export function parseRoute(pathname: string, search = ""): Route {
     return Number.isInteger(n) && n > 0 ? n : undefined;
   };
   if (parts.length === 0) return { page: "organizations" };
+  if (parts.length === 1 && parts[0] === "agents") return { page: "agents" };
   if (parts[0] === "organizations") {
     if (parts.length === 2) return { page: "organization", org: parts[1] };
     if (parts.length === 4 && parts[2] === "projects") return { page: "project", org: parts[1], project: parts[3] };
+    if (parts.length === 5 && parts[2] === "projects" && parts[4] === "releases")
+      return { page: "releases", org: parts[1], project: parts[3] };
+    if (parts.length === 6 && parts[2] === "projects" && parts[4] === "releases")
+      return { page: "release", org: parts[1], project: parts[3], id: parts[5] };
+    if (parts.length === 5 && parts[2] === "projects" && parts[4] === "environments")
+      return { page: "environments", org: parts[1], project: parts[3] };
+    if (parts.length === 6 && parts[2] === "projects" && parts[4] === "environments")
+      return { page: "environment", org: parts[1], project: parts[3], name: parts[5] };
     if (parts.length === 6 && parts[2] === "projects" && parts[4] === "pipelines")
       return {
         page: "pipeline",
@@ -63,10 +80,20 @@ export function href(r: Route): string {
   switch (r.page) {
     case "organizations":
       return "/";
+    case "agents":
+      return "/agents";
     case "organization":
       return `/organizations/${enc(r.org)}`;
     case "project":
       return `/organizations/${enc(r.org)}/projects/${enc(r.project)}`;
+    case "releases":
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/releases`;
+    case "release":
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/releases/${enc(r.id)}`;
+    case "environments":
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/environments`;
+    case "environment":
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/environments/${enc(r.name)}`;
     case "pipeline": {
       const q = new URLSearchParams();
       if (r.node) q.set("node", r.node);

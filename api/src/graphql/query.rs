@@ -149,11 +149,12 @@ impl QueryRoot {
         super::releases::release_diff(ctx, &from, &to).await
     }
 
-    /// A release by id, if the caller sees its project.
+    /// A release by id or PRN (`prn:release:ORG/PROJECT/VERSION`), if the
+    /// caller sees its project.
     async fn release(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The release's id.")] id: ID,
+        #[graphql(desc = "The release's id, or its PRN.")] id: ID,
     ) -> Result<Option<super::releases::Release>> {
         super::releases::release_by_id(ctx, &id).await
     }

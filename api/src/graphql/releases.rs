@@ -539,9 +539,26 @@ pub(crate) async fn update_release(
 }
 
 /// `release(id)`.
+/// The UUID of a release's PRN, `prn:release:ORG/PROJECT/VERSION` (a
+/// release's id follows from its project and version).
+fn release_prn_id(prn: &str) -> Option<uuid::Uuid> {
+    use phobos_commands::aggregates::{organization_id, project_id, release_id};
+    let path = prn.strip_prefix("prn:release:")?;
+    let mut parts = path.splitn(3, '/');
+    let (org, project, version) = (parts.next()?, parts.next()?, parts.next()?);
+    uuid::Uuid::parse_str(&release_id(
+        &project_id(&organization_id(org), project),
+        version,
+    ))
+    .ok()
+}
+
 pub(crate) async fn release_by_id(ctx: &Context<'_>, id: &ID) -> Result<Option<Release>> {
     let claims = authed(ctx)?;
-    let uuid = id_of(aggregate::RELEASE, "id", id).map_err(gql_err)?;
+    let uuid = match release_prn_id(id) {
+        Some(u) => u,
+        None => id_of(aggregate::RELEASE, "id", id).map_err(gql_err)?,
+    };
     Ok(app(ctx)
         .release(claims, uuid)
         .await
@@ -755,4 +772,19 @@ pub(crate) async fn release_diff(
         from: Release(d.from, d.project.clone()),
         to: Release(d.to, d.project),
     }))
+}
+
+#[cfg(test)]
+mod prn_tests {
+    #[test]
+    fn a_release_prn_names_the_release_of_its_project_and_version() {
+        use phobos_commands::aggregates::{organization_id, project_id, release_id};
+        let want = release_id(&project_id(&organization_id("acme"), "web"), "1.0.0-rc.1");
+        assert_eq!(
+            super::release_prn_id("prn:release:acme/web/1.0.0-rc.1").map(|u| u.to_string()),
+            Some(want)
+        );
+        assert_eq!(super::release_prn_id("prn:release:acme/web"), None);
+        assert_eq!(super::release_prn_id("prn:pipeline:acme/web/1.0.0"), None);
+    }
 }

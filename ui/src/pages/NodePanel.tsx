@@ -9,6 +9,10 @@ import { problemLines } from "../graphql";
 import { href, navigate, type Route } from "../router";
 import { Failure, Loading, Status, Time } from "./common";
 import { LogView } from "./LogView";
+import { ScheduleForm } from "./ScheduleForm";
+
+/** The states in which a node's schedule may still change. */
+const NOT_STARTED = new Set(["CREATED", "BLOCKED", "APPROVAL_PENDING", "WAITING", "SCHEDULED"]);
 
 const Query = graphql(`
   query NodeDetails($pipelineId: ID!, $path: String!) {
@@ -262,6 +266,9 @@ export function NodePanel({
           <Time at={node.finishedAt} />
         </dd>
       </dl>
+      {!node.startedAt && NOT_STARTED.has(node.status) && (
+        <ScheduleForm pipelineId={pipelineId} path={path} onSaved={() => refetch({ requestPolicy: "network-only" })} />
+      )}
       {node.childPipeline && (
         <p>
           Runs pipeline{" "}

@@ -10,6 +10,7 @@ import { href, navigate, type Route } from "../router";
 import { statusLook } from "../status";
 import { Failure, Loading, Status, Time } from "./common";
 import { NodePanel } from "./NodePanel";
+import { PipelineActions } from "./PipelineActions";
 
 const GraphView = lazy(() => import("./GraphView"));
 
@@ -142,6 +143,7 @@ export function Pipeline({ route }: { route: PipelineRoute }) {
           )}
         </p>
         {p.reason && <p className="error">{p.reason}</p>}
+        <PipelineActions id={p.id} status={p.status} />
         {live.error && <Failure what="live updates" error={live.error} />}
         <p className="sr-only" aria-live="polite">
           {live.data ? `${live.data.pipelineEvents.eventType.replace(/([a-z])([A-Z])/g, "$1 $2")}` : ""}

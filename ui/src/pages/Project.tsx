@@ -4,6 +4,7 @@ import { graphql, ProblemFields } from "../gql";
 import { Link, navigate, href } from "../router";
 import { problemLines } from "../graphql";
 import { Failure, Loading, Status, Time } from "./common";
+import { ProjectTabs } from "./ProjectTabs";
 
 const TemplateEditor = lazy(() => import("./TemplateEditor"));
 
@@ -96,6 +97,7 @@ export function Project({ org, project }: { org: string; project: string }) {
     <>
       <h2>{p.name}</h2>
       {p.description && <p className="muted">{p.description}</p>}
+      <ProjectTabs org={org} project={project} at="project" />
       <section aria-labelledby="pipelines">
         <h3 id="pipelines">Pipelines</h3>
         {pipelines.length === 0 ? (
