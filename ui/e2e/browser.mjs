@@ -11,6 +11,7 @@
 import { readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
 
 const env = (k) => {
   const v = process.env[k];
@@ -24,6 +25,19 @@ const project = env("PHOBOS_PROJECT");
 const hello = readFileSync(env("HELLO_HCL"), "utf8");
 const shots = process.env.SCREENSHOTS;
 if (shots) mkdirSync(shots, { recursive: true });
+
+/** Serious or critical accessibility violations on the page as it is now (axe-core). */
+const axeFindings = [];
+async function axe(page, what) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  for (const v of violations.filter((v) => v.impact === "serious" || v.impact === "critical"))
+    axeFindings.push(
+      `${what}: ${v.id} (${v.impact}) ${v.help}: ${v.nodes
+        .map((n) => n.target.join(" "))
+        .slice(0, 3)
+        .join(", ")}`,
+    );
+}
 
 let step = "launching Chromium";
 const browser = await chromium.launch({
@@ -59,6 +73,7 @@ try {
   step = "opening a deep link signed out shows the sign-in form";
   await page.goto(`${base}/organizations/${org}/projects/${project}`);
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await axe(page, "sign-in");
 
   step = "signing in with the built-in identity provider";
   await page.getByLabel("Email").fill(env("PHOBOS_EMAIL"));
@@ -73,6 +88,7 @@ try {
   await page.getByLabel("HCL").fill(bad);
   await page.locator("#template-problems").getByText("(3:43)").waitFor();
   await shot("template-problem");
+  await axe(page, "template editor");
 
   step = "the fixed template checks clean and is created";
   await page.getByLabel("HCL").fill(hello);
@@ -106,6 +122,7 @@ try {
   await page.locator("#pipeline-title").getByText("Succeeded").waitFor();
   if (loads !== 1) throw new Error(`the page loaded ${loads} times`);
   await shot("pipeline-node-log");
+  await axe(page, "pipeline with a node's log");
   const deep = page.url();
 
   step = "a failed node is retried from its panel, and both attempts' logs stay readable";
@@ -137,12 +154,20 @@ try {
   const row = (env) => page.locator("tbody tr", { has: page.getByRole("link", { name: env, exact: true }) });
   await row("dev").getByText("Succeeded").waitFor({ timeout: 60_000 });
   await row("prod").getByRole("button", { name: "Start" }).click();
-  await page.getByRole("dialog", { name: "Confirm the deployment to prod" }).getByRole("button", { name: "Deploy" }).click();
+  await page
+    .getByRole("dialog", { name: "Confirm the deployment to prod" })
+    .getByRole("button", { name: "Deploy" })
+    .click();
   await row("prod").getByText("Succeeded").waitFor({ timeout: 60_000 });
   await shot("release");
+  await axe(page, "release");
   step = "the environment's page shows the version deployed in prod";
   await row("prod").getByRole("link", { name: "prod", exact: true }).click();
   await page.getByText("Deployed now: 1.0.0").waitFor();
+  await axe(page, "environment");
+  // Nothing is followed here, so the socket closed by itself: no banner.
+  await page.waitForTimeout(500);
+  if (await page.getByText("Reconnecting").count()) throw new Error("a reconnecting banner with nothing lost");
 
   step = "a deep link to the node opens the same view in a fresh browser";
   if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);
@@ -160,6 +185,7 @@ try {
   const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   if (dark !== "rgb(13, 17, 23)") throw new Error(`the dark theme's background is ${dark}`);
   await shot("dark");
+  await axe(page, "dark mode");
 
   step = "signing out shows the sign-in form";
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -167,6 +193,8 @@ try {
 
   step = "no request left the server's origin";
   if (foreign.length) throw new Error(`requests to other origins: ${foreign.join(", ")}`);
+  step = "no serious or critical accessibility violation (axe-core)";
+  if (axeFindings.length) throw new Error(axeFindings.join("\n"));
   step = "no error on the page";
   if (problems.length) throw new Error(problems.join("\n"));
   console.log("ok: every browser step held");

@@ -8,7 +8,7 @@ import { cacheExchange } from "@urql/exchange-graphcache";
 import { EMBEDDED } from "./embedded.gen";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 
-export type Connection = "connecting" | "connected" | "reconnecting";
+export type Connection = "idle" | "connecting" | "connected" | "reconnecting";
 
 /** Objects without an id of their own are kept inside their parent. */
 function keys() {
@@ -66,7 +66,6 @@ export interface Api {
 
 export function createApi(token: string, onConnection: (c: Connection) => void): Api {
   const wsUrl = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/graphql`;
-  let connectedOnce = false;
   const ws = createWsClient({
     url: wsUrl,
     connectionParams: { Authorization: `Bearer ${token}` },
@@ -74,11 +73,11 @@ export function createApi(token: string, onConnection: (c: Connection) => void):
     retryAttempts: Infinity,
     shouldRetry: () => true,
     on: {
-      connected: () => {
-        connectedOnce = true;
-        onConnection("connected");
-      },
-      closed: () => onConnection(connectedOnce ? "reconnecting" : "connecting"),
+      // The socket closes by itself when no page follows anything (lazy):
+      // only a retry, after a lost connection, means "reconnecting".
+      connecting: (isRetry) => onConnection(isRetry ? "reconnecting" : "connecting"),
+      connected: () => onConnection("connected"),
+      closed: () => onConnection("idle"),
     },
   });
   const client = new Client({

@@ -99,9 +99,13 @@ export function Release({ org, project, id }: { org: string; project: string; id
   const lifecycle = data?.release?.pipeline;
   // Live: each event of the lifecycle pipeline (a deployment node moving)
   // reads the release again, at most a few times a second.
+  // From the first answer's cursor (the client moves it along), so that a
+  // refetch does not start the subscription again.
+  const [cursor] = useState<{ value?: string | null }>({});
+  if (lifecycle && cursor.value === undefined) cursor.value = lifecycle.eventCursor;
   const [live] = useSubscription({
     query: Live,
-    variables: { id: lifecycle?.id ?? "", after: lifecycle?.eventCursor ?? null },
+    variables: { id: lifecycle?.id ?? "", after: cursor.value ?? null },
     pause: !lifecycle,
   });
   const seen = live.data?.pipelineEvents.cursor;
