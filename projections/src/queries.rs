@@ -497,9 +497,11 @@ pub struct NodeRow {
     pub environment_name: Option<String>,
 }
 
-const NODE_SELECT: &str = "SELECT pipeline_id, path, stage, section, kind, name, dependencies, status, job_id, reason, outputs,
-        started_at, finished_at, scheduled_start_time, child_pipeline_id, approval, environment_name
-   FROM pipeline_nodes";
+const NODE_SELECT: &str =
+    "SELECT n.pipeline_id, n.path, n.stage, n.section, n.kind, n.name, n.dependencies, n.status,
+        n.job_id, n.reason, n.outputs, n.started_at, n.finished_at, n.scheduled_start_time,
+        n.child_pipeline_id, n.approval, n.environment_name
+   FROM pipeline_nodes n";
 
 pub async fn nodes(
     pool: &PgPool,
@@ -551,21 +553,20 @@ pub async fn nodes_of_jobs(
     pool: &PgPool,
     job_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, NodeRow)>, QueryError> {
-    let pairs: Vec<(Uuid, Uuid, String)> =
-        sqlx::query_as("SELECT id, pipeline_id, node_path FROM jobs WHERE id = ANY($1)")
-            .bind(job_ids)
-            .fetch_all(pool)
-            .await?;
-    let keys: Vec<(Uuid, String)> = pairs.iter().map(|(_, p, n)| (*p, n.clone())).collect();
-    let nodes: std::collections::HashMap<(Uuid, String), NodeRow> = nodes_by_paths(pool, &keys)
-        .await?
-        .into_iter()
-        .map(|n| ((n.pipeline_id, n.path.clone()), n))
-        .collect();
-    Ok(pairs
-        .into_iter()
-        .filter_map(|(job, pipeline, path)| nodes.get(&(pipeline, path)).map(|n| (job, n.clone())))
-        .collect())
+    #[derive(sqlx::FromRow)]
+    struct OfJob {
+        run_by: Uuid,
+        #[sqlx(flatten)]
+        node: NodeRow,
+    }
+    let rows: Vec<OfJob> = sqlx::query_as(&format!(
+        "{} JOIN jobs j ON j.pipeline_id = n.pipeline_id AND j.node_path = n.path WHERE j.id = ANY($1)",
+        NODE_SELECT.replacen("SELECT ", "SELECT j.id AS run_by, ", 1)
+    ))
+    .bind(job_ids)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.run_by, r.node)).collect())
 }
 
 #[derive(Debug, Clone)]

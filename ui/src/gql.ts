@@ -14,8 +14,7 @@ export const graphql = initGraphQLTada<{
   disableMasking: true;
 }>();
 
-export type { FragmentOf, ResultOf, VariablesOf } from "gql.tada";
-export { readFragment } from "gql.tada";
+export type { ResultOf } from "gql.tada";
 
 /** A problem as every create or change mutation answers it. */
 export const ProblemFields = graphql(`

@@ -3,9 +3,8 @@
 import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { Link } from "../router";
-import { Failure, Loading, Status, Time } from "./common";
+import { Failure, lastSegment, Loading, Status, Time } from "./common";
 import { ProjectTabs } from "./ProjectTabs";
-import { lastSegment } from "./Releases";
 
 const List = graphql(`
   query Environments($prn: ID!) {

@@ -7,7 +7,7 @@ import { useMutation, useQuery } from "urql";
 import { graphql, ProblemFields } from "../gql";
 import { problemLines } from "../graphql";
 import { href, navigate, type Route } from "../router";
-import { Failure, Loading, Status, Time } from "./common";
+import { Failure, lastSegment, Loading, Status, Time } from "./common";
 import { LogView } from "./LogView";
 import { ScheduleForm } from "./ScheduleForm";
 
@@ -100,7 +100,8 @@ const Outcome = graphql(
   [ProblemFields],
 );
 
-const Start = graphql(
+/** Starts a node that waits for someone (the release page starts deployments with it). */
+export const StartNode = graphql(
   `
     mutation StartNode($i: StartPipelineNodeInput!) {
       startPipelineNode(input: $i) {
@@ -195,7 +196,7 @@ export function NodePanel({
   }, [status, refetch]);
   const [confirm, setConfirm] = useState<Action | null>(null);
   const [outcome, setOutcome] = useState<string>("");
-  const [, start] = useMutation(Start);
+  const [, start] = useMutation(StartNode);
   const [, cancel] = useMutation(Cancel);
   const [, retry] = useMutation(Retry);
   const [, approve] = useMutation(Approve);
@@ -273,13 +274,13 @@ export function NodePanel({
         <p>
           Runs pipeline{" "}
           <a
-            href={href({ ...route, id: node.childPipeline.prn.split("/").pop()!, node: undefined })}
+            href={href({ ...route, id: lastSegment(node.childPipeline.prn), node: undefined })}
             onClick={(e) => {
               e.preventDefault();
-              navigate(href({ ...route, id: node.childPipeline!.prn.split("/").pop()!, node: undefined }));
+              navigate(href({ ...route, id: lastSegment(node.childPipeline!.prn), node: undefined }));
             }}
           >
-            {node.childPipeline.prn.split("/").pop()!.slice(0, 8)}
+            {lastSegment(node.childPipeline.prn).slice(0, 8)}
           </a>{" "}
           <Status status={node.childPipeline.status} />
         </p>

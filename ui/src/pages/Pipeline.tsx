@@ -8,7 +8,7 @@ import { useQuery, useSubscription } from "urql";
 import { graphql, type ResultOf } from "../gql";
 import { href, navigate, type Route } from "../router";
 import { statusLook } from "../status";
-import { Failure, Loading, Status, Time } from "./common";
+import { Failure, Loading, Status, Time, useFirst } from "./common";
 import { NodePanel } from "./NodePanel";
 import { PipelineActions } from "./PipelineActions";
 
@@ -109,11 +109,10 @@ export function Pipeline({ route }: { route: PipelineRoute }) {
   const p = data?.node && "stages" in data.node ? (data.node as PipelineData) : null;
   // Follows from the cursor of the first answer; the client moves `after`
   // along as events arrive, so a reconnect resumes where it was.
-  const [cursor] = useState<{ value?: string | null }>({});
-  if (p && cursor.value === undefined) cursor.value = p.eventCursor;
+  const after = useFirst(p?.eventCursor);
   const [live] = useSubscription({
     query: Events,
-    variables: { id: p?.id ?? "", after: cursor.value ?? null },
+    variables: { id: p?.id ?? "", after: after ?? null },
     pause: !p,
   });
   if (error) return <Failure what="the pipeline" error={error} />;

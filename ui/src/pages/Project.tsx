@@ -3,7 +3,7 @@ import { useMutation, useQuery } from "urql";
 import { graphql, ProblemFields } from "../gql";
 import { Link, navigate, href } from "../router";
 import { problemLines } from "../graphql";
-import { Failure, Loading, Status, Time } from "./common";
+import { Failure, lastSegment, Loading, Status, Time } from "./common";
 import { ProjectTabs } from "./ProjectTabs";
 
 const TemplateEditor = lazy(() => import("./TemplateEditor"));
@@ -60,11 +60,6 @@ const Run = graphql(
   [ProblemFields],
 );
 
-/** The UUID at the end of a pipeline's PRN (the page's URL uses it). */
-export function pipelineUuid(prn: string): string {
-  return prn.slice(prn.lastIndexOf("/") + 1);
-}
-
 export function Project({ org, project }: { org: string; project: string }) {
   const prn = `prn:project:${org}/${project}`;
   const [{ data, error }, refetch] = useQuery({ query: Query, variables: { prn } });
@@ -88,7 +83,7 @@ export function Project({ org, project }: { org: string; project: string }) {
     const r = await runPipeline({ i: { pipelineTemplateId: templateId, variables: [] } });
     const made = r.data?.createPipeline.pipeline;
     if (made) {
-      navigate(href({ page: "pipeline", org, project, id: pipelineUuid(made.prn) }));
+      navigate(href({ page: "pipeline", org, project, id: lastSegment(made.prn) }));
     } else {
       setRunProblems(r.error ? [r.error.message] : problemLines(r.data?.createPipeline.problems ?? []));
     }
@@ -118,8 +113,8 @@ export function Project({ org, project }: { org: string; project: string }) {
               {pipelines.map((x) => (
                 <tr key={x.id}>
                   <td>
-                    <Link to={{ page: "pipeline", org, project, id: pipelineUuid(x.prn) }}>
-                      {pipelineUuid(x.prn).slice(0, 8)}
+                    <Link to={{ page: "pipeline", org, project, id: lastSegment(x.prn) }}>
+                      {lastSegment(x.prn).slice(0, 8)}
                     </Link>
                   </td>
                   <td>

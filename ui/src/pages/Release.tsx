@@ -3,12 +3,13 @@
 // variables (sensitive ones masked); and its lifecycle pipeline's page.
 import { useEffect, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
-import { graphql, ProblemFields } from "../gql";
+import { graphql } from "../gql";
 import { problemLines } from "../graphql";
 import { Link } from "../router";
-import { Failure, Loading, Status, Time } from "./common";
+import { Failure, lastSegment, Loading, Status, Time, useFirst } from "./common";
+import { StartNode } from "./NodePanel";
 import { ProjectTabs } from "./ProjectTabs";
-import { dueState, lastSegment } from "./Releases";
+import { dueState } from "./Releases";
 
 const Query = graphql(`
   query Release($id: ID!) {
@@ -74,23 +75,6 @@ const Live = graphql(`
   }
 `);
 
-const Start = graphql(
-  `
-    mutation StartDeployment($i: StartPipelineNodeInput!) {
-      startPipelineNode(input: $i) {
-        pipeline {
-          id
-          status
-        }
-        problems {
-          ...ProblemFields
-        }
-      }
-    }
-  `,
-  [ProblemFields],
-);
-
 export function Release({ org, project, id }: { org: string; project: string; id: string }) {
   const [{ data, error }, refetch] = useQuery({
     query: Query,
@@ -99,13 +83,10 @@ export function Release({ org, project, id }: { org: string; project: string; id
   const lifecycle = data?.release?.pipeline;
   // Live: each event of the lifecycle pipeline (a deployment node moving)
   // reads the release again, at most a few times a second.
-  // From the first answer's cursor (the client moves it along), so that a
-  // refetch does not start the subscription again.
-  const [cursor] = useState<{ value?: string | null }>({});
-  if (lifecycle && cursor.value === undefined) cursor.value = lifecycle.eventCursor;
+  const after = useFirst(lifecycle?.eventCursor);
   const [live] = useSubscription({
     query: Live,
-    variables: { id: lifecycle?.id ?? "", after: cursor.value ?? null },
+    variables: { id: lifecycle?.id ?? "", after: after ?? null },
     pause: !lifecycle,
   });
   const seen = live.data?.pipelineEvents.cursor;
@@ -114,7 +95,7 @@ export function Release({ org, project, id }: { org: string; project: string; id
     const t = setTimeout(() => refetch({ requestPolicy: "network-only" }), 250);
     return () => clearTimeout(t);
   }, [seen, refetch]);
-  const [, start] = useMutation(Start);
+  const [, start] = useMutation(StartNode);
   const [confirm, setConfirm] = useState<string | null>(null);
   const [outcome, setOutcome] = useState("");
   if (error) return <Failure what="the release" error={error} />;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dueState, lastSegment } from "./Releases";
+import { lastSegment } from "./common";
+import { dueState } from "./Releases";
 
 describe("dueState", () => {
   const now = Date.parse("2026-12-03T12:00:00Z");

@@ -3,7 +3,7 @@
 import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { Link } from "../router";
-import { Failure, Loading, Status, Time } from "./common";
+import { Failure, lastSegment, Loading, Status, Time } from "./common";
 import { ProjectTabs } from "./ProjectTabs";
 
 const Query = graphql(`
@@ -30,9 +30,6 @@ const Query = graphql(`
     }
   }
 `);
-
-/** The UUID at the end of a PRN. */
-export const lastSegment = (prn: string) => prn.slice(prn.lastIndexOf("/") + 1);
 
 /** "overdue", "due soon" (within three days) or "" for a release's due date. */
 export function dueState(dueDate: string | null | undefined, completed: boolean, now = Date.now()): string {

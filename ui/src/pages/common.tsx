@@ -1,4 +1,5 @@
 // Small pieces every page uses.
+import { useState } from "react";
 import type { CombinedError } from "urql";
 import { statusLook } from "../status";
 
@@ -42,4 +43,18 @@ export function Failure({ what, error }: { what: string; error: CombinedError })
 
 export function Loading({ what }: { what: string }) {
   return <p className="muted">Loading {what}…</p>;
+}
+
+/** The id at the end of a PRN (`prn:pipeline:ORG/PROJECT/ID` → `ID`): what page URLs use. */
+export const lastSegment = (prn: string) => prn.slice(prn.lastIndexOf("/") + 1);
+
+/**
+ * The first value that is not `undefined`, kept for the component's life:
+ * the cursor a live page subscribes from (the client moves it along, so a
+ * refetch must not start the subscription again).
+ */
+export function useFirst<T>(value: T | undefined): T | undefined {
+  const [first] = useState<{ value?: T }>({});
+  if (first.value === undefined && value !== undefined) first.value = value;
+  return first.value;
 }
