@@ -100,6 +100,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job log ends",
         include_str!("../../migrations/0018_job_log_ends.sql"),
     ),
+    (
+        19,
+        "waiting nodes",
+        include_str!("../../migrations/0019_waiting_nodes.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

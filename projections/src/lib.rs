@@ -17,6 +17,7 @@ pub mod projector;
 pub mod queries;
 pub mod releases;
 pub mod timers;
+pub mod todo;
 
 pub use projector::{Projector, PROJECTION_SUBSCRIPTION};
 

@@ -54,6 +54,16 @@ pub enum Filter<'a> {
     In(&'a str, &'a [Uuid]),
     /// The column is null or one of these.
     NullOrIn(&'a str, &'a [Uuid]),
+    /// A text column equals this.
+    Text(&'a str, &'a str),
+}
+
+/// Which end of the creation order a page starts from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    OldestFirst,
+    NewestFirst,
 }
 
 /// Runs `SELECT {columns} FROM {table} WHERE {filters…}` as a page.
@@ -65,6 +75,19 @@ async fn page<T>(
     req: &PageRequest,
     map: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
 ) -> Result<Page<T>, QueryError> {
+    page_in(pool, table, columns, filters, Order::OldestFirst, req, map).await
+}
+
+/// [`page`] in either order.
+async fn page_in<T>(
+    pool: &PgPool,
+    table: &str,
+    columns: &str,
+    filters: &[Filter<'_>],
+    order: Order,
+    req: &PageRequest,
+    map: impl Fn(&PgRow) -> Result<T, sqlx::Error>,
+) -> Result<Page<T>, QueryError> {
     let first = req.first.unwrap_or(DEFAULT_PAGE).clamp(0, MAX_PAGE);
     let after = req.after.as_deref().map(parse_cursor).transpose()?;
     let mut sql = format!("SELECT {columns} FROM {table} WHERE true");
@@ -72,23 +95,35 @@ async fn page<T>(
     for f in filters {
         n += 1;
         match f {
-            Filter::Eq(c, _) => sql.push_str(&format!(" AND {c} = ${n}")),
+            Filter::Eq(c, _) | Filter::Text(c, _) => sql.push_str(&format!(" AND {c} = ${n}")),
             Filter::In(c, _) => sql.push_str(&format!(" AND {c} = ANY(${n})")),
             Filter::NullOrIn(c, _) => {
                 sql.push_str(&format!(" AND ({c} IS NULL OR {c} = ANY(${n}))"))
             }
         }
     }
+    let (cmp, dir) = match order {
+        Order::OldestFirst => (">", "ASC"),
+        Order::NewestFirst => ("<", "DESC"),
+    };
     if after.is_some() {
-        sql.push_str(&format!(" AND (created_at, id) > (${}, ${})", n + 1, n + 2));
+        sql.push_str(&format!(
+            " AND (created_at, id) {cmp} (${}, ${})",
+            n + 1,
+            n + 2
+        ));
         n += 2;
     }
-    sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${}", n + 1));
+    sql.push_str(&format!(
+        " ORDER BY created_at {dir}, id {dir} LIMIT ${}",
+        n + 1
+    ));
     let mut q = sqlx::query(&sql);
     for f in filters {
         q = match f {
             Filter::Eq(_, v) => q.bind(*v),
             Filter::In(_, v) | Filter::NullOrIn(_, v) => q.bind(v.to_vec()),
+            Filter::Text(_, v) => q.bind(*v),
         };
     }
     if let Some((t, id)) = after {
@@ -425,16 +460,52 @@ pub async fn environment_named(
     .await?)
 }
 
+/// Which of a project's pipelines to list (each `None` matches all).
+#[derive(Debug, Clone, Default)]
+pub struct PipelineFilter {
+    /// A `PipelineStatus` name.
+    pub status: Option<String>,
+    /// `RUNBOOK`, `NESTED` or `DEPLOYMENT`.
+    pub pipeline_type: Option<String>,
+    pub template_id: Option<Uuid>,
+    pub environment_name: Option<String>,
+    pub release_id: Option<Uuid>,
+    /// An actor: `user:alice`.
+    pub created_by: Option<String>,
+    pub order: Order,
+}
+
+/// A project's pipelines that pass `filter`.
 pub async fn pipelines(
     pool: &PgPool,
     project_id: Uuid,
+    filter: &PipelineFilter,
     req: &PageRequest,
 ) -> Result<Page<PipelineRow>, QueryError> {
-    page(
+    let mut filters = vec![Filter::Eq("project_id", project_id)];
+    let text = [
+        ("status", &filter.status),
+        ("pipeline_type", &filter.pipeline_type),
+        ("environment_name", &filter.environment_name),
+        ("created_by", &filter.created_by),
+    ];
+    for (column, value) in &text {
+        if let Some(v) = value {
+            filters.push(Filter::Text(column, v));
+        }
+    }
+    if let Some(t) = filter.template_id {
+        filters.push(Filter::Eq("template_id", t));
+    }
+    if let Some(r) = filter.release_id {
+        filters.push(Filter::Eq("release_id", r));
+    }
+    page_in(
         pool,
         "pipelines",
         PIPELINE_COLS,
-        &[Filter::Eq("project_id", project_id)],
+        &filters,
+        filter.order,
         req,
         pipeline_row,
     )

@@ -136,7 +136,7 @@ impl<'r> FromRow<'r, sqlx::postgres::PgRow> for ReleaseRow {
     }
 }
 
-const RELEASE_SELECT: &str =
+pub(crate) const RELEASE_SELECT: &str =
     "SELECT r.id, r.project_id, r.lifecycle_id, r.lifecycle_version, r.semantic_version,
         r.pipeline_id, r.deployment_templates, r.variables, r.due_date, r.notes, r.pre_release,
         r.created_by, r.created_at, r.updated_at, r.participants, COALESCE(p.status, 'CREATED') AS status

@@ -107,6 +107,27 @@ impl Subject {
         Some(v)
     }
 
+    /// Where the caller sees every project: `None` for an admin (all), or
+    /// the organizations it has a role in and the projects it has a role in
+    /// outside those.
+    pub fn visible_scopes(&self) -> Option<(Vec<Uuid>, Vec<Uuid>)> {
+        if self.admin {
+            return None;
+        }
+        let mut orgs: Vec<Uuid> = self
+            .grants
+            .iter()
+            .filter(|(_, p, _)| p.is_none())
+            .map(|(o, _, _)| *o)
+            .collect();
+        orgs.sort();
+        orgs.dedup();
+        let mut projects: Vec<Uuid> = self.grants.iter().filter_map(|(_, p, _)| *p).collect();
+        projects.sort();
+        projects.dedup();
+        Some((orgs, projects))
+    }
+
     /// The projects of `organization` the caller sees (None: all of them).
     pub fn projects_of(&self, organization: Uuid) -> Option<Vec<Uuid>> {
         if self.admin || self.role_in(Scope::organization(organization)).is_some() {

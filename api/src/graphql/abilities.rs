@@ -61,3 +61,14 @@ pub(crate) async fn cancel_pipeline(ctx: &Context<'_>, pipeline: Uuid) -> Result
         None => false,
     })
 }
+
+/// Whether the caller's mutation of `action` in `scope` would pass its
+/// authorization.
+pub(crate) async fn in_scope(
+    ctx: &Context<'_>,
+    scope: crate::authz::Scope,
+    action: crate::service::ScopeAction,
+) -> Result<bool> {
+    let claims = authed(ctx)?;
+    Ok(app(ctx).viewer_can_in(claims, scope, action).await)
+}

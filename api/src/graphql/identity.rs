@@ -71,7 +71,17 @@ impl From<CoreMemberKind> for MemberKind {
 #[derive(Interface)]
 #[graphql(
     field(name = "id", ty = "ID", desc = "Its global id."),
-    field(name = "name", ty = "String", desc = "Its username or name.")
+    field(name = "name", ty = "String", desc = "Its username or name."),
+    field(
+        name = "todo_items",
+        ty = "Vec<super::todo::TodoItem>",
+        desc = "Its to-do items: approvals it can give, manual nodes it can start, releases it takes part in that are due within three days or overdue (at most `first`, default 50). Only the caller's own can be read (`me { todoItems }`); an agent has none.",
+        arg(
+            name = "first",
+            ty = "Option<i32>",
+            desc = "How many to return (default 50, at most 500)."
+        )
+    )
 )]
 pub enum Principal {
     User(User),
@@ -128,6 +138,17 @@ impl User {
     /// organizations and projects the caller sees.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
         visible_memberships(ctx, self.0.id).await
+    }
+    /// Its to-do items (see `Principal.todoItems`): only the caller's own.
+    pub(crate) async fn todo_items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+    ) -> Result<Vec<super::todo::TodoItem>> {
+        let claims = authed(ctx)?;
+        let is_caller =
+            claims.kind == crate::auth::TokenKind::User && claims.sub == self.0.username;
+        super::todo::of(ctx, is_caller, first).await
     }
 }
 
@@ -309,6 +330,17 @@ impl ServiceAccount {
     /// The memberships it holds, in scopes the caller sees.
     async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<Membership>> {
         visible_memberships(ctx, self.0.id).await
+    }
+    /// Its to-do items (see `Principal.todoItems`): only the caller's own.
+    pub(crate) async fn todo_items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+    ) -> Result<Vec<super::todo::TodoItem>> {
+        let claims = authed(ctx)?;
+        let is_caller = claims.kind == crate::auth::TokenKind::ServiceAccount
+            && crate::service::service_account_id_of(&claims.sub) == Some(self.0.id);
+        super::todo::of(ctx, is_caller, first).await
     }
     /// Who created it.
     async fn created_by(&self) -> &str {

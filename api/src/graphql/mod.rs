@@ -19,6 +19,7 @@ mod query;
 pub mod releases;
 pub mod settings;
 mod subscription;
+pub mod todo;
 pub mod types;
 
 use std::sync::Arc;

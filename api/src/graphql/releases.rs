@@ -119,6 +119,12 @@ impl Release {
     async fn id(&self) -> ID {
         ID(ids::encode(aggregate::RELEASE, self.0.id))
     }
+    /// Whether the caller may change its notes, due date and participants
+    /// (`updateRelease`).
+    async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
+        let scope = crate::authz::Scope::project(self.1.organization_id, self.1.id);
+        super::abilities::in_scope(ctx, scope, crate::service::ScopeAction::UpdateRelease).await
+    }
     /// `prn:release:ORG/PROJECT/VERSION`.
     async fn prn(&self) -> String {
         format!(

@@ -11,6 +11,17 @@ use phobos_projections::queries::{
 use phobos_projections::queries::{Page, PageRequest};
 
 use super::enums::{JobStatus, NodeStatus, PipelineStatus, PipelineType, StageStatus};
+use phobos_core::events::PipelineType as CorePipelineType;
+use phobos_core::pipeline::PipelineStatus as CorePipelineStatus;
+
+/// The order of a list of pipelines.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineSort {
+    /// Oldest first.
+    CreatedAtAsc,
+    /// Newest first.
+    CreatedAtDesc,
+}
 use super::{app, authed, gql_err, ids};
 use crate::service::{Code, NodeAction, ServiceError};
 use uuid::Uuid;
@@ -306,6 +317,22 @@ impl Project {
             .map(super::identity::Membership)
             .collect())
     }
+    /// Whether the caller may create pipelines here (`createPipeline`).
+    async fn viewer_can_create_pipeline(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.viewer_can(ctx, crate::service::ScopeAction::CreatePipeline)
+            .await
+    }
+    /// Whether the caller may create pipeline templates here
+    /// (`createPipelineTemplate`).
+    async fn viewer_can_create_pipeline_template(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.viewer_can(ctx, crate::service::ScopeAction::CreatePipelineTemplate)
+            .await
+    }
+    /// Whether the caller may create releases here (`createRelease`).
+    async fn viewer_can_create_release(&self, ctx: &Context<'_>) -> Result<bool> {
+        self.viewer_can(ctx, crate::service::ScopeAction::CreateRelease)
+            .await
+    }
     /// Its pipeline templates, oldest first.
     async fn pipeline_templates(
         &self,
@@ -319,17 +346,75 @@ impl Project {
             .map_err(gql_err)?;
         Ok(connection(page, |r| PipelineTemplate(r, self.0.clone())))
     }
-    /// Its pipelines (of every type), oldest first.
+    /// Its pipelines (of every type), oldest first unless `sort` says
+    /// otherwise, narrowed by the filters given (each left out matches
+    /// all).
+    #[allow(clippy::too_many_arguments)]
     async fn pipelines(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only those in this status.")] status: Option<PipelineStatus>,
+        #[graphql(name = "type", desc = "Only those of this type.")] pipeline_type: Option<
+            PipelineType,
+        >,
+        #[graphql(desc = "Only those created from this template (its id or UUID).")]
+        pipeline_template_id: Option<ID>,
+        #[graphql(desc = "Only deployments to this environment (and what they nest).")]
+        environment_name: Option<String>,
+        #[graphql(desc = "Only this release's pipelines (its id or UUID).")] release_id: Option<ID>,
+        #[graphql(desc = "Only those created by this actor: `user:alice`, or a username alone.")]
+        created_by: Option<String>,
+        #[graphql(desc = "The order (default CREATED_AT_ASC, oldest first).")] sort: Option<
+            PipelineSort,
+        >,
         #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
         #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
     ) -> Result<Connection<String, Pipeline>> {
         authed(ctx)?;
-        let page = queries::pipelines(&app(ctx).pool, self.0.id, &page_request(first, after))
-            .await
-            .map_err(gql_err)?;
+        let id_arg = |arg: &str, kind: &str, v: Option<ID>| -> Result<Option<Uuid>> {
+            v.map(|v| {
+                ids::uuid_of(kind, &v).ok_or_else(|| {
+                    gql_err(ServiceError::new(
+                        Code::Invalid,
+                        format!(
+                            "{arg}: {:?} is not the id of a {kind}: pass its `id` or UUID",
+                            v.as_str()
+                        ),
+                    ))
+                })
+            })
+            .transpose()
+        };
+        let filter = queries::PipelineFilter {
+            status: status.map(|s| CorePipelineStatus::from(s).as_str().to_string()),
+            pipeline_type: pipeline_type.map(|t| CorePipelineType::from(t).as_str().to_string()),
+            template_id: id_arg(
+                "pipelineTemplateId",
+                aggregate::PIPELINE_TEMPLATE,
+                pipeline_template_id,
+            )?,
+            environment_name,
+            release_id: id_arg("releaseId", aggregate::RELEASE, release_id)?,
+            created_by: created_by.map(|c| {
+                if c.contains(':') {
+                    c
+                } else {
+                    format!("user:{c}")
+                }
+            }),
+            order: match sort.unwrap_or(PipelineSort::CreatedAtAsc) {
+                PipelineSort::CreatedAtAsc => queries::Order::OldestFirst,
+                PipelineSort::CreatedAtDesc => queries::Order::NewestFirst,
+            },
+        };
+        let page = queries::pipelines(
+            &app(ctx).pool,
+            self.0.id,
+            &filter,
+            &page_request(first, after),
+        )
+        .await
+        .map_err(gql_err)?;
         Ok(connection(page, |r| Pipeline(r, self.0.clone())))
     }
     /// Its environments (created by `createEnvironment` or by the first
@@ -345,6 +430,17 @@ impl Project {
             .await
             .map_err(gql_err)?;
         Ok(connection(page, |r| Environment(r, self.0.clone())))
+    }
+}
+
+impl Project {
+    async fn viewer_can(
+        &self,
+        ctx: &Context<'_>,
+        action: crate::service::ScopeAction,
+    ) -> Result<bool> {
+        let scope = crate::authz::Scope::project(self.0.organization_id, self.0.id);
+        super::abilities::in_scope(ctx, scope, action).await
     }
 }
 
@@ -376,6 +472,17 @@ impl Environment {
     /// Who may start or approve a deployment into it.
     async fn protection_rules(&self) -> super::environments::EnvironmentProtectionRules {
         super::environments::EnvironmentProtectionRules::of(&self.0)
+    }
+    /// Whether the caller may change its protection rules
+    /// (`updateEnvironmentProtectionRules`).
+    async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
+        let scope = crate::authz::Scope::project(self.1.organization_id, self.1.id);
+        super::abilities::in_scope(
+            ctx,
+            scope,
+            crate::service::ScopeAction::UpdateEnvironmentProtection,
+        )
+        .await
     }
     /// Who created it: an actor such as `user:<name>`.
     async fn created_by(&self) -> &str {
@@ -1060,6 +1167,24 @@ impl Agent {
     /// Its global id.
     pub(crate) async fn id(&self) -> ID {
         ID(ids::encode(aggregate::AGENT, self.row.id))
+    }
+    /// None: an agent approves and starts nothing (see
+    /// `Principal.todoItems`).
+    pub(crate) async fn todo_items(
+        &self,
+        #[graphql(name = "first", desc = "How many to return (default 50, at most 500).")]
+        _first: Option<i32>,
+    ) -> Vec<super::todo::TodoItem> {
+        Vec::new()
+    }
+    /// Whether the caller may change it (`updateAgent`): administrators
+    /// for a shared agent, Owners of its organization for an
+    /// organization's.
+    async fn viewer_can_update(&self, ctx: &Context<'_>) -> Result<bool> {
+        let claims = authed(ctx)?;
+        Ok(app(ctx)
+            .viewer_can_manage_agent(claims, self.row.organization_id)
+            .await)
     }
     /// `prn:agent:NAME` (shared) or `prn:agent:ORG/NAME` (organization).
     async fn prn(&self, ctx: &Context<'_>) -> Result<String> {

@@ -11,6 +11,7 @@ use phobos_projections::queries::PipelineRow;
 
 use super::{App, Decision, ServiceError};
 use crate::auth::Claims;
+use crate::authz::{Permission, Scope};
 
 /// A pipeline as its commands see it, loaded once for the questions of one
 /// request.
@@ -114,5 +115,63 @@ impl App {
                 .await
                 .is_ok()
             && state.events_of(cmd, self.bus.now()).is_ok()
+    }
+}
+
+/// What can be done in a project or to one of its resources, for the
+/// `viewerCan…` fields of projects, releases and environments: each names
+/// the permission its mutation checks, and the mutation checks this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeAction {
+    /// `createPipeline`.
+    CreatePipeline,
+    /// `createPipelineTemplate`.
+    CreatePipelineTemplate,
+    /// `createRelease`.
+    CreateRelease,
+    /// `updateRelease`.
+    UpdateRelease,
+    /// `updateEnvironmentProtectionRules`.
+    UpdateEnvironmentProtection,
+}
+
+impl ScopeAction {
+    pub(crate) const fn permission(self) -> Permission {
+        match self {
+            ScopeAction::CreatePipeline
+            | ScopeAction::CreateRelease
+            | ScopeAction::UpdateRelease => Permission::RunPipelines,
+            ScopeAction::CreatePipelineTemplate => Permission::ManagePipelineTemplates,
+            ScopeAction::UpdateEnvironmentProtection => {
+                Permission::ManageEnvironmentProtectionRules
+            }
+        }
+    }
+}
+
+impl App {
+    /// Whether the mutation of `action` in `scope` would pass its
+    /// authorization (its input is still validated when it comes).
+    pub async fn viewer_can_in(&self, claims: &Claims, scope: Scope, action: ScopeAction) -> bool {
+        self.authorize(claims, action.permission(), scope, || {
+            ServiceError::new(super::Code::NotFound, "hidden")
+        })
+        .await
+        .is_ok()
+    }
+
+    /// Whether `updateAgent` (and the agent's other changes) would pass
+    /// its authorization: administrators for a shared agent, ManageAgents
+    /// in its organization for an organization's.
+    pub async fn viewer_can_manage_agent(
+        &self,
+        claims: &Claims,
+        organization: Option<uuid::Uuid>,
+    ) -> bool {
+        self.manage_agents(claims, organization, || {
+            ServiceError::new(super::Code::NotFound, "hidden")
+        })
+        .await
+        .is_ok()
     }
 }

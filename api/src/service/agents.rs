@@ -93,7 +93,7 @@ impl App {
 
     /// Shared agents (`organization` None) are the administrators'; an
     /// organization's need ManageAgents there.
-    async fn manage_agents(
+    pub(super) async fn manage_agents(
         &self,
         claims: &Claims,
         organization: Option<Uuid>,

@@ -146,7 +146,7 @@ impl App {
         let project = self
             .authorize_project(
                 claims,
-                Permission::ManageEnvironmentProtectionRules,
+                super::ScopeAction::UpdateEnvironmentProtection.permission(),
                 env.project_id,
                 "environmentId",
                 &what,

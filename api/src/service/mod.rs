@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 mod abilities;
-pub(crate) use abilities::{NodeAction, PipelineAbilities};
+pub(crate) use abilities::{NodeAction, PipelineAbilities, ScopeAction};
 mod access;
 mod activity;
 pub(crate) use activity::ActivityScope;
@@ -40,6 +40,8 @@ mod resource_limits;
 mod service_accounts;
 pub(crate) use service_accounts::{policies_of, service_account_id_of};
 mod templates;
+mod todo;
+pub(crate) use todo::{TodoItem, TodoKind};
 
 use crate::auth::{constant_time_eq, AuthError, Claims, TokenKind, Tokens};
 use crate::config::Config;

@@ -36,7 +36,7 @@ impl App {
         let project = self
             .authorize_project(
                 claims,
-                Permission::RunPipelines,
+                super::ScopeAction::CreatePipeline.permission(),
                 template.project_id,
                 "pipelineTemplateId",
                 &format!("pipeline template {template_id}"),

@@ -226,7 +226,7 @@ impl App {
         let project = self
             .authorize_project(
                 claims,
-                Permission::RunPipelines,
+                super::ScopeAction::CreateRelease.permission(),
                 new.project_id,
                 "projectId",
                 &format!("project {}", new.project_id),
@@ -503,7 +503,7 @@ impl App {
         let project = self
             .authorize_project(
                 claims,
-                Permission::RunPipelines,
+                super::ScopeAction::UpdateRelease.permission(),
                 row.project_id,
                 "id",
                 &format!("release {id}"),

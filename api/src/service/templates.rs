@@ -26,7 +26,7 @@ impl App {
         let project = parse_id("projectId", project_id)?;
         self.authorize_project(
             claims,
-            Permission::ManagePipelineTemplates,
+            super::ScopeAction::CreatePipelineTemplate.permission(),
             project,
             "projectId",
             &format!("project {project_id}"),
