@@ -465,7 +465,7 @@ pub async fn environment_named(
 pub struct PipelineFilter {
     /// A `PipelineStatus` name.
     pub status: Option<String>,
-    /// `RUNBOOK`, `NESTED` or `DEPLOYMENT`.
+    /// A `PipelineType` name: `RUNBOOK`, `NESTED`, `DEPLOYMENT`, …
     pub pipeline_type: Option<String>,
     pub template_id: Option<Uuid>,
     pub environment_name: Option<String>,

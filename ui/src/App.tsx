@@ -54,7 +54,7 @@ function SignedIn({ token, name }: { token: string; name: string }) {
           {route.page === "organizations" && <Organizations />}
           {route.page === "agents" && <Agents />}
           {route.page === "organization" && <Organization org={route.org} />}
-          {route.page === "project" && <Project org={route.org} project={route.project} />}
+          {route.page === "project" && <Project org={route.org} project={route.project} filter={route} />}
           {route.page === "releases" && <Releases org={route.org} project={route.project} />}
           {route.page === "release" && <Release org={route.org} project={route.project} id={route.id} />}
           {route.page === "environments" && <Environments org={route.org} project={route.project} />}

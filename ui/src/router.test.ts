@@ -16,6 +16,17 @@ describe("routes", () => {
     { page: "agents" },
     { page: "organization", org: "acme" },
     { page: "project", org: "acme", project: "web shop" },
+    // The pipeline list's filters and page survive a trip through the URL.
+    {
+      page: "project",
+      org: "acme",
+      project: "web",
+      status: "FAILED",
+      type: "DEPLOYMENT",
+      by: "user:alice",
+      template: "UGlwZWxpbmVUZW1wbGF0ZTox",
+      after: "1700000000000000:9b2e",
+    },
     { page: "releases", org: "acme", project: "web" },
     { page: "release", org: "acme", project: "web", id: "9b2e" },
     { page: "environments", org: "acme", project: "web" },

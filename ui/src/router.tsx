@@ -3,6 +3,7 @@
 //   /agents                                     agents
 //   /organizations/ORG                          its projects
 //   /organizations/ORG/projects/PROJECT         its pipelines and templates
+//       [?status=FAILED&type=DEPLOYMENT&by=alice&template=ID&after=CURSOR]
 //   /organizations/ORG/projects/PROJECT/releases[/ID]
 //   /organizations/ORG/projects/PROJECT/environments[/NAME]
 //   /organizations/ORG/projects/PROJECT/pipelines/ID
@@ -13,7 +14,7 @@ export type Route =
   | { page: "organizations" }
   | { page: "agents" }
   | { page: "organization"; org: string }
-  | { page: "project"; org: string; project: string }
+  | ({ page: "project"; org: string; project: string } & PipelineFilter)
   | { page: "releases"; org: string; project: string }
   | { page: "release"; org: string; project: string; id: string }
   | { page: "environments"; org: string; project: string }
@@ -33,6 +34,20 @@ export type Route =
     }
   | { page: "not-found"; path: string };
 
+/** The project page's pipeline list: its filters and page, as the URL holds them. */
+export interface PipelineFilter {
+  status?: string;
+  type?: string;
+  /** Its creator: `user:alice`, or a username. */
+  by?: string;
+  /** A pipeline template's id. */
+  template?: string;
+  /** The cursor the page starts after (newest first). */
+  after?: string;
+}
+
+const FILTER_KEYS = ["status", "type", "by", "template", "after"] as const;
+
 const segment = (s: string) => decodeURIComponent(s);
 const enc = encodeURIComponent;
 
@@ -49,7 +64,14 @@ export function parseRoute(pathname: string, search = ""): Route {
   if (parts.length === 1 && parts[0] === "agents") return { page: "agents" };
   if (parts[0] === "organizations") {
     if (parts.length === 2) return { page: "organization", org: parts[1] };
-    if (parts.length === 4 && parts[2] === "projects") return { page: "project", org: parts[1], project: parts[3] };
+    if (parts.length === 4 && parts[2] === "projects") {
+      const r: Route = { page: "project", org: parts[1], project: parts[3] };
+      for (const k of FILTER_KEYS) {
+        const v = q.get(k);
+        if (v) r[k] = v;
+      }
+      return r;
+    }
     if (parts.length === 5 && parts[2] === "projects" && parts[4] === "releases")
       return { page: "releases", org: parts[1], project: parts[3] };
     if (parts.length === 6 && parts[2] === "projects" && parts[4] === "releases")
@@ -84,8 +106,15 @@ export function href(r: Route): string {
       return "/agents";
     case "organization":
       return `/organizations/${enc(r.org)}`;
-    case "project":
-      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}`;
+    case "project": {
+      const q = new URLSearchParams();
+      for (const k of FILTER_KEYS) {
+        const v = r[k];
+        if (v) q.set(k, v);
+      }
+      const s = q.toString();
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}${s ? `?${s}` : ""}`;
+    }
     case "releases":
       return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/releases`;
     case "release":

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { STATUS } from "./status";
+import { PIPELINE_STATUSES, PIPELINE_TYPES, STATUS } from "./status";
 
 const schema = readFileSync(join(__dirname, "..", "schema.graphql"), "utf8");
 const enums = [...schema.matchAll(/enum (\w*Status)\s*\{([^}]*)\}/g)].map(([, name, body]) => ({
@@ -26,4 +26,19 @@ describe("status words", () => {
       expect(e.values.filter((v) => !(v in STATUS))).toEqual([]);
     });
   }
+});
+
+describe("the pipeline list's filters", () => {
+  const values = (name: string) => {
+    const body = schema.match(new RegExp(`enum ${name}\\s*\\{([^}]*)\\}`))?.[1] ?? "";
+    return body
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => /^[A-Z_]+$/.test(l))
+      .sort();
+  };
+  it("offer every PipelineStatus and PipelineType", () => {
+    expect([...PIPELINE_STATUSES].sort()).toEqual(values("PipelineStatus"));
+    expect([...PIPELINE_TYPES].sort()).toEqual(values("PipelineType"));
+  });
 });

@@ -39,3 +39,17 @@ export const STATUS: Record<string, StatusLook> = {
 export function statusLook(status: string): StatusLook {
   return STATUS[status] ?? { icon: "?", word: status.toLowerCase().replace(/_/g, " "), tone: "idle" };
 }
+
+/** The values of the PipelineStatus enum, in the order filters offer them. */
+export const PIPELINE_STATUSES = [
+  "CREATED",
+  "RUNNING",
+  "WAITING",
+  "SUCCEEDED",
+  "FAILED",
+  "CANCELING",
+  "CANCELED",
+] as const;
+
+/** The values of the PipelineType enum. */
+export const PIPELINE_TYPES = ["RUNBOOK", "NESTED", "DEPLOYMENT", "RELEASE_LIFECYCLE"] as const;

@@ -2,6 +2,7 @@ import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { Link } from "../router";
 import { Failure, Loading } from "./common";
+import { Todo } from "./Todo";
 
 const Query = graphql(`
   query Organizations {
@@ -24,6 +25,7 @@ export function Organizations() {
   const orgs = data.organizations.edges.map((e) => e.node);
   return (
     <>
+      <Todo />
       <h2>Organizations</h2>
       {orgs.length === 0 ? (
         <p>No organization yet: an administrator creates one with createOrganization.</p>

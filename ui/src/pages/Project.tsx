@@ -1,9 +1,10 @@
 import { lazy, Suspense, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql, ProblemFields } from "../gql";
-import { Link, navigate, href } from "../router";
+import { navigate, href, type PipelineFilter } from "../router";
 import { problemLines } from "../graphql";
-import { Failure, lastSegment, Loading, Status, Time } from "./common";
+import { Failure, lastSegment, Loading, Time } from "./common";
+import { PipelineList } from "./PipelineList";
 import { ProjectTabs } from "./ProjectTabs";
 
 const TemplateEditor = lazy(() => import("./TemplateEditor"));
@@ -24,19 +25,8 @@ const Query = graphql(`
             }
           }
         }
-        pipelines(first: 500) {
-          edges {
-            node {
-              id
-              prn
-              status
-              type
-              createdBy
-              createdAt
-              finishedAt
-            }
-          }
-        }
+        viewerCanCreatePipeline
+        viewerCanCreatePipelineTemplate
       }
     }
   }
@@ -60,7 +50,7 @@ const Run = graphql(
   [ProblemFields],
 );
 
-export function Project({ org, project }: { org: string; project: string }) {
+export function Project({ org, project, filter }: { org: string; project: string; filter: PipelineFilter }) {
   const prn = `prn:project:${org}/${project}`;
   const [{ data, error }, refetch] = useQuery({ query: Query, variables: { prn } });
   const [run, runPipeline] = useMutation(Run);
@@ -76,8 +66,6 @@ export function Project({ org, project }: { org: string; project: string }) {
       </p>
     );
   const templates = p.pipelineTemplates.edges.map((e) => e.node);
-  // Newest first: the server lists them oldest first.
-  const pipelines = p.pipelines.edges.map((e) => e.node).reverse();
   const start = async (templateId: string) => {
     setRunProblems([]);
     const r = await runPipeline({ i: { pipelineTemplateId: templateId, variables: [] } });
@@ -95,44 +83,7 @@ export function Project({ org, project }: { org: string; project: string }) {
       <ProjectTabs org={org} project={project} at="project" />
       <section aria-labelledby="pipelines">
         <h3 id="pipelines">Pipelines</h3>
-        {pipelines.length === 0 ? (
-          <p>No pipeline has run here yet: run one of the templates below.</p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th>Pipeline</th>
-                <th>Status</th>
-                <th>Type</th>
-                <th>Created by</th>
-                <th>Created</th>
-                <th>Finished</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pipelines.map((x) => (
-                <tr key={x.id}>
-                  <td>
-                    <Link to={{ page: "pipeline", org, project, id: lastSegment(x.prn) }}>
-                      {lastSegment(x.prn).slice(0, 8)}
-                    </Link>
-                  </td>
-                  <td>
-                    <Status status={x.status} />
-                  </td>
-                  <td>{x.type.toLowerCase()}</td>
-                  <td>{x.createdBy}</td>
-                  <td>
-                    <Time at={x.createdAt} />
-                  </td>
-                  <td>
-                    <Time at={x.finishedAt} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <PipelineList org={org} project={project} filter={filter} templates={templates} />
       </section>
       <section aria-labelledby="templates">
         <h3 id="templates">Pipeline templates</h3>
@@ -140,9 +91,11 @@ export function Project({ org, project }: { org: string; project: string }) {
           {templates.map((t) => (
             <li key={t.id}>
               <strong>{t.name || t.id}</strong> <Time at={t.createdAt} />{" "}
-              <button type="button" disabled={run.fetching} onClick={() => start(t.id)}>
-                Run
-              </button>
+              {p.viewerCanCreatePipeline && (
+                <button type="button" disabled={run.fetching} onClick={() => start(t.id)}>
+                  Run
+                </button>
+              )}
             </li>
           ))}
         </ul>
@@ -163,9 +116,11 @@ export function Project({ org, project }: { org: string; project: string }) {
             />
           </Suspense>
         ) : (
-          <button type="button" onClick={() => setEditing(true)}>
-            New template
-          </button>
+          p.viewerCanCreatePipelineTemplate && (
+            <button type="button" onClick={() => setEditing(true)}>
+              New template
+            </button>
+          )
         )}
       </section>
     </>
