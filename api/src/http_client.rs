@@ -102,6 +102,31 @@ impl HttpClient {
         Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 
+    /// POSTs `fields` as `application/x-www-form-urlencoded` (an OAuth
+    /// token request); returns the status and the body's text (at most
+    /// 1 MiB), whatever the status.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<(u16, String), FetchError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        let (status, body) = self
+            .send(
+                "POST",
+                url,
+                |b| {
+                    b.header("content-type", "application/x-www-form-urlencoded")
+                        .header("accept", "application/json")
+                },
+                Bytes::from(body),
+            )
+            .await?;
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
     /// Sends one request (`headers` adds its headers) and reads the answer's
     /// status and body (at most [`MAX_BODY`]), each within the timeout.
     async fn send(

@@ -64,6 +64,20 @@ struct KeyCache {
 struct Discovery {
     issuer: String,
     jwks_uri: String,
+    /// Where a browser signs in (the authorization code flow).
+    #[serde(default)]
+    authorization_endpoint: Option<String>,
+    /// Where a code is exchanged for tokens.
+    #[serde(default)]
+    token_endpoint: Option<String>,
+}
+
+/// The authorization code flow's endpoints of the UI's provider
+/// (`PHOBOS_OAUTH_PROVIDERS_0_*`), from its discovery document.
+#[derive(Debug, Clone)]
+pub struct SignInEndpoints {
+    pub authorization: String,
+    pub token: String,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +108,80 @@ impl ExternalIssuers {
 
     pub fn is_empty(&self) -> bool {
         self.providers.is_empty()
+    }
+
+    /// The UI's provider (the first): where a browser signs in and where
+    /// its code is exchanged. None when no provider is configured.
+    pub async fn sign_in_endpoints(&self) -> Result<Option<SignInEndpoints>, String> {
+        let Some(p) = self.providers.first() else {
+            return Ok(None);
+        };
+        let d = p.keys.discovery(&self.http).await?;
+        match (d.authorization_endpoint, d.token_endpoint) {
+            (Some(authorization), Some(token)) => Ok(Some(SignInEndpoints {
+                authorization,
+                token,
+            })),
+            _ => Err(format!(
+                "the discovery document of {} names no authorization_endpoint or token_endpoint, so a browser cannot sign in with it (PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL)",
+                p.config.issuer_url
+            )),
+        }
+    }
+
+    /// The authorization code flow's last step, for the UI's provider: the
+    /// browser's `code` and PKCE `code_verifier` are exchanged at the token
+    /// endpoint (as a public client, `client_id` only), and the ID token
+    /// answered is verified like a bearer token.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        code_verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<ExternalIdentity, AuthError> {
+        let refused = |why: String| AuthError::Unverifiable(why);
+        let endpoints = self
+            .sign_in_endpoints()
+            .await
+            .map_err(refused)?
+            .ok_or_else(|| {
+                refused(
+                    "no OIDC provider is configured: set PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL and _CLIENT_ID"
+                        .into(),
+                )
+            })?;
+        let client_id = &self.providers[0].config.client_id;
+        let (status, body) = self
+            .http
+            .post_form(
+                &endpoints.token,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("code_verifier", code_verifier),
+                    ("redirect_uri", redirect_uri),
+                    ("client_id", client_id),
+                ],
+            )
+            .await
+            .map_err(|e| refused(format!("the provider's token endpoint failed: {e}")))?;
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        if !(200..300).contains(&status) {
+            // The provider's own words (RFC 6749 §5.2), never the code.
+            let error = answer["error"].as_str().unwrap_or("no error code");
+            let detail = answer["error_description"].as_str().unwrap_or("");
+            return Err(refused(format!(
+                "the provider refused the sign-in ({status}: {error}{}{detail}); sign in again",
+                if detail.is_empty() { "" } else { ": " }
+            )));
+        }
+        let id_token = answer["id_token"].as_str().ok_or_else(|| {
+            refused(
+                "the provider answered no id_token: is `openid` in PHOBOS_OAUTH_PROVIDERS_0_SCOPE?"
+                    .into(),
+            )
+        })?;
+        self.verify(id_token).await
     }
 
     /// Checks `token` against the provider that issued it: signature (with
@@ -248,6 +336,12 @@ impl IssuerKeys {
     }
 
     async fn fetch(&self, http: &HttpClient) -> Result<JwkSet, String> {
+        let d = self.discovery(http).await?;
+        http.get_json(&d.jwks_uri).await.map_err(|e| e.to_string())
+    }
+
+    /// The issuer's discovery document, checked to be its own.
+    async fn discovery(&self, http: &HttpClient) -> Result<Discovery, String> {
         let base = self.issuer_url.trim_end_matches('/');
         let d: Discovery = http
             .get_json(&format!("{base}/.well-known/openid-configuration"))
@@ -259,6 +353,6 @@ impl IssuerKeys {
                 d.issuer, self.issuer_url
             ));
         }
-        http.get_json(&d.jwks_uri).await.map_err(|e| e.to_string())
+        Ok(d)
     }
 }

@@ -352,6 +352,7 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         ("team", "{ team(name: \"devs\") { name } }", Box::new(|_| json!({})), false),
         ("login", "mutation { login(input: {email: \"nobody@example.test\", password: \"x\"}) { problems { code } } }", Box::new(|_| json!({})), true),
         ("refreshSession", "mutation { refreshSession(input: {refreshToken: \"phr_x\"}) { problems { code } } }", Box::new(|_| json!({})), true),
+        ("oidcLogin", "mutation { oidcLogin(input: {code: \"x\", codeVerifier: \"0123456789012345678901234567890123456789abc\", redirectUri: \"http://localhost/\"}) { problems { code } } }", Box::new(|_| json!({})), true),
         ("logout", "mutation { logout(input: {refreshToken: \"phr_x\"}) { problems { code } } }", Box::new(|_| json!({})), true),
         ("serviceAccountCreateToken", "mutation { serviceAccountCreateToken(input: {serviceAccountPath: \"acme/ci\", token: \"x\"}) { problems { code } } }", Box::new(|_| json!({})), true),
         ("createOrganization", "mutation($n: String!) { createOrganization(input: {name: $n}) { problems { code message } } }", Box::new(|u| json!({"n": format!("o-{u}")})), true),

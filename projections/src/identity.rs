@@ -20,6 +20,15 @@ pub struct UserRow {
 
 const USER_COLS: &str = "id, username, email, admin, created_at";
 
+/// The issuer a user signed in with first (this server's own URL for the
+/// built-in user).
+pub async fn user_issuer(pool: &PgPool, id: Uuid) -> Result<Option<String>, QueryError> {
+    Ok(sqlx::query_scalar("SELECT issuer FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
 pub async fn user(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, QueryError> {
     Ok(
         sqlx::query_as(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))

@@ -5,7 +5,10 @@
 // server's own origin.
 //
 //   PHOBOS_URL, PHOBOS_EMAIL, PHOBOS_PASSWORD, PHOBOS_ORG, PHOBOS_PROJECT,
-//   HELLO_HCL (a file), SCREENSHOTS (a directory, optional)
+//   HELLO_HCL (a file), ISSUER_URL (the test OIDC issuer, whose sign-in
+//   pages are the only other origin a page may visit), MANUAL_PIPELINE (the
+//   id of a pipeline whose node stage.s.task.m waits for a manual start),
+//   SCREENSHOTS (a directory, optional)
 //
 // Exits 0 when every step held; otherwise prints the step that failed.
 import { readFileSync, mkdirSync } from "node:fs";
@@ -40,6 +43,43 @@ async function axe(page, what) {
 }
 
 let step = "launching Chromium";
+const issuerHost = new URL(env("ISSUER_URL")).host;
+
+/** A new browser context signed in as `name` through the OIDC issuer's page, landing at `at`. */
+async function oidcUser(name, at) {
+  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const p = await ctx.newPage();
+  p.setDefaultTimeout(30_000);
+  p.on("request", (r) => {
+    const url = new URL(r.url());
+    if (url.protocol === "data:" || url.protocol === "blob:" || url.host === host) return;
+    // The provider's own sign-in page, and nothing else of it.
+    if (url.host === issuerHost && r.isNavigationRequest() && url.pathname.startsWith("/authorize")) return;
+    foreign.push(`${name}: ${r.url()}`);
+  });
+  p.on("pageerror", (e) => problems.push(`${name}: page error: ${e.message}`));
+  p.on("response", (r) => r.status() >= 400 && problems.push(`${name}: ${r.status()} from ${r.url()}`));
+  p.on("console", (m) => ["error", "warning"].includes(m.type()) && problems.push(`${name}: console: ${m.text()}`));
+  await p.goto(at);
+  await p.getByRole("button", { name: /^Sign in with / }).click();
+  await p.getByLabel("Username").fill(name);
+  await p.getByRole("button", { name: "Sign in", exact: true }).click();
+  await p.getByRole("button", { name: "Sign out" }).waitFor();
+  if (p.url() !== at) throw new Error(`${name} landed on ${p.url()}, not ${at}`);
+  if (!(await p.locator("header").innerText()).includes(name)) throw new Error(`the header does not name ${name}`);
+  return p;
+}
+
+/** Fails if `p` offers any action a Viewer may not take. */
+async function noActions(p, where) {
+  const offered = await p
+    .getByRole("button", { name: /^(Start|Cancel|Force cancel|Retry|Approve|Reject|Revoke|Deploy)\b/ })
+    .all();
+  if (offered.length)
+    throw new Error(
+      `a Viewer is offered ${(await Promise.all(offered.map((b) => b.innerText()))).join(", ")} on ${where}`,
+    );
+}
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   headless: true,
@@ -78,7 +118,7 @@ try {
   step = "signing in with the built-in identity provider";
   await page.getByLabel("Email").fill(env("PHOBOS_EMAIL"));
   await page.getByLabel("Password").fill(env("PHOBOS_PASSWORD"));
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("heading", { name: project, level: 2 }).waitFor();
 
   step = "a template with an error shows the problem at its line and column";
@@ -105,7 +145,7 @@ try {
   if ((await nodes.count()) !== 5) throw new Error(`the graph shows ${await nodes.count()} nodes, not 5`);
   step = "the dependency is drawn as an edge";
   // (A level edge has no height, which Playwright calls hidden: attached is enough.)
-  await page.locator(".react-flow__edge path").first().waitFor({ state: "attached", timeout: 5000 });
+  await page.locator(".react-flow__edge path").first().waitFor({ state: "attached", timeout: 15_000 });
 
   step = "a running task's log arrives while it runs";
   await page.locator('.node[data-path="stage.build.task.compile"]').click();
@@ -169,6 +209,54 @@ try {
   await page.waitForTimeout(500);
   if (await page.getByText("Reconnecting").count()) throw new Error("a reconnecting banner with nothing lost");
 
+  step = "a Viewer signs in with the OIDC provider at a deep link";
+  const manualUrl = `${base}/organizations/${org}/projects/${project}/pipelines/${env("MANUAL_PIPELINE")}?node=stage.s.task.m`;
+  const vic = await oidcUser("vic", manualUrl);
+  step = "as a Viewer: no Start, Cancel, Retry or Approve on the waiting node's page";
+  await vic.locator("#node-title").waitFor();
+  await vic.locator(".panel").getByText("Waiting").first().waitFor();
+  await noActions(vic, "the manual node's page");
+  step = "as a Viewer: no Run or New template on the project's page";
+  await vic.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: project }).click();
+  await vic.getByRole("heading", { name: "Pipeline templates" }).waitFor();
+  await vic.locator(".cards li", { hasText: "manual" }).waitFor();
+  if (await vic.getByRole("button", { name: /^(Run|New template)$/ }).count())
+    throw new Error("a Viewer is offered Run or New template");
+  step = "as a Viewer: no Start on the release page";
+  await vic.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Releases" }).click();
+  await vic.getByRole("link", { name: "1.0.0" }).click();
+  await vic.locator("tbody tr").first().waitFor();
+  await noActions(vic, "the release page");
+  step = "the OIDC user signs out";
+  await vic.getByRole("button", { name: "Sign out" }).click();
+  await vic.getByRole("heading", { name: "Sign in" }).waitFor();
+  await vic.context().close();
+
+  step = "an approval: the creator is offered no Approve";
+  await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: project }).click();
+  await run("gated").click();
+  await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+  await page.locator('.node[data-path="stage.s.task.gated"]').click();
+  await page.locator(".panel").getByText("Awaiting approval").first().waitFor();
+  await page.locator("#approval-title").waitFor();
+  if (await page.locator(".actions").getByRole("button", { name: "Approve" }).count())
+    throw new Error("the creator, who is not in the rule, is offered Approve");
+  const loadsBefore = loads;
+  step = "a second user (OIDC) approves, and the node goes on live on the creator's page";
+  const bob = await oidcUser("bob", page.url());
+  await bob.locator(".actions").getByRole("button", { name: "Approve" }).waitFor();
+  if (shots) await bob.screenshot({ path: join(shots, "approval.png") });
+  await bob.locator(".actions").getByRole("button", { name: "Approve" }).click();
+  await bob.getByRole("dialog", { name: "Confirm approve" }).getByRole("button", { name: "Approve" }).click();
+  await page.waitForFunction(
+    () => document.querySelector('.node[data-path="stage.s.task.gated"]')?.getAttribute("data-status") === "SUCCEEDED",
+    null,
+    { timeout: 60_000 },
+  );
+  await page.locator(".log").getByText("approved", { exact: true }).waitFor();
+  if (loads !== loadsBefore) throw new Error("the creator's page was reloaded");
+  await bob.context().close();
+
   step = "a deep link to the node opens the same view in a fresh browser";
   if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);
   const fresh = await browser.newContext();
@@ -176,7 +264,7 @@ try {
   await again.goto(deep);
   await again.getByLabel("Email").fill(env("PHOBOS_EMAIL"));
   await again.getByLabel("Password").fill(env("PHOBOS_PASSWORD"));
-  await again.getByRole("button", { name: "Sign in" }).click();
+  await again.getByRole("button", { name: "Sign in", exact: true }).click();
   await again.locator(".log").getByText("compiled", { exact: true }).waitFor();
   await fresh.close();
 

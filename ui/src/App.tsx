@@ -3,7 +3,8 @@ import { Provider } from "urql";
 import { createApi, SocketContext, type Connection } from "./client";
 import { Link, useRoute } from "./router";
 import { signOut, useSession } from "./session";
-import { SignIn } from "./pages/SignIn";
+import { OidcCallback, SignIn } from "./pages/SignIn";
+import { CALLBACK_PATH } from "./oidc";
 import { Organizations } from "./pages/Organizations";
 import { Agents } from "./pages/Agents";
 import { Releases } from "./pages/Releases";
@@ -16,7 +17,8 @@ import { ThemeToggle } from "./theme";
 
 export function App() {
   const session = useSession();
-  if (!session) return <SignIn />;
+  const route = useRoute();
+  if (!session) return route.page === "not-found" && route.path === CALLBACK_PATH ? <OidcCallback /> : <SignIn />;
   return <SignedIn token={session.token} name={session.name} />;
 }
 

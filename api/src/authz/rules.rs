@@ -65,6 +65,12 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Query", "teams", SignedIn, ""),
     ("Query", "team", SignedIn, ""),
     ("Mutation", "login", Public, ""),
+    (
+        "Mutation",
+        "oidcLogin",
+        Public,
+        "holding a code of the OIDC provider",
+    ),
     ("Mutation", "refreshSession", Public, "holding the refresh token"),
     ("Mutation", "logout", Public, "holding the refresh token"),
     ("Mutation", "createOrganization", Admin, ""),

@@ -21,6 +21,20 @@ pub struct LoginInput {
     pub password: String,
 }
 
+/// `oidcLogin`'s input: what the provider's authorization endpoint sent
+/// back to the browser, and the PKCE verifier the browser kept.
+#[derive(InputObject)]
+pub struct OidcLoginInput {
+    /// The `code` of the redirect back from the provider.
+    pub code: String,
+    /// The PKCE `code_verifier` whose S256 challenge the authorization
+    /// request carried.
+    pub code_verifier: String,
+    /// The `redirect_uri` the authorization request named (the provider
+    /// checks they are the same).
+    pub redirect_uri: String,
+}
+
 /// A session's tokens, or what was wrong.
 #[derive(SimpleObject)]
 pub struct LoginPayload {
@@ -1180,6 +1194,22 @@ impl MutationRoot {
     ) -> Result<LoginPayload> {
         Ok(login_payload(
             app(ctx).login(&input.email, &input.password).await,
+        ))
+    }
+
+    /// Signs in a user of the OIDC provider (`PHOBOS_OAUTH_PROVIDERS_0_*`)
+    /// with the authorization code the browser received: the server
+    /// exchanges it (PKCE, public client), verifies the ID token and
+    /// starts a session, as `login` does for the built-in user.
+    async fn oidc_login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The code and PKCE verifier.")] input: OidcLoginInput,
+    ) -> Result<LoginPayload> {
+        Ok(login_payload(
+            app(ctx)
+                .oidc_login(&input.code, &input.code_verifier, &input.redirect_uri)
+                .await,
         ))
     }
 

@@ -218,7 +218,13 @@ impl QueryRoot {
 
     /// How to sign in; readable without a token.
     async fn auth_settings(&self, ctx: &Context<'_>) -> super::settings::AuthSettings {
-        super::settings::AuthSettings::of(&app(ctx).config)
+        let app = app(ctx);
+        let mut s = super::settings::AuthSettings::of(&app.config);
+        match app.issuers.sign_in_endpoints().await {
+            Ok(e) => s.oidc_authorization_endpoint = e.map(|e| e.authorization),
+            Err(e) => tracing::warn!(error = %e, "the OIDC provider's endpoints are unknown"),
+        }
+        s
     }
 
     /// The server's public settings (version, URLs, support link, what

@@ -15,6 +15,11 @@ pub struct AuthSettings {
     pub oidc_client_id: Option<String>,
     /// `PHOBOS_OAUTH_PROVIDERS_0_SCOPE` (default `openid profile email`).
     pub oidc_scope: Option<String>,
+    /// The provider's `authorization_endpoint` (from its discovery
+    /// document), where the UI sends a browser to sign in; then
+    /// `oidcLogin`. Null without a provider, or when its discovery
+    /// document cannot be read now (the server logs why).
+    pub oidc_authorization_endpoint: Option<String>,
     /// `login` with the built-in admin user works
     /// (`PHOBOS_ADMIN_USER_EMAIL` and `_PASSWORD` are set).
     pub built_in_login: bool,
@@ -31,6 +36,7 @@ impl AuthSettings {
                     .clone()
                     .unwrap_or_else(|| "openid profile email".to_owned())
             }),
+            oidc_authorization_endpoint: None,
             built_in_login: config.admin_email.is_some() && config.admin_password.is_some(),
         }
     }

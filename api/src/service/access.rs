@@ -37,7 +37,7 @@ impl App {
     }
 
     /// Creates the user of an external identity the first time it is seen.
-    async fn ensure_user(&self, who: &ExternalIdentity) -> Result<(), AuthError> {
+    pub(super) async fn ensure_user(&self, who: &ExternalIdentity) -> Result<(), AuthError> {
         let key = format!("{}\n{}", who.issuer, who.subject);
         if self.known_users.lock().is_ok_and(|k| k.contains(&key)) {
             return Ok(());

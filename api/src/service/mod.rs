@@ -38,6 +38,7 @@ pub(crate) use releases::{Change, DeploymentOutcome, NewRelease, Participants};
 mod notifications;
 mod resource_limits;
 mod service_accounts;
+mod sign_in;
 pub(crate) use service_accounts::{policies_of, service_account_id_of};
 mod templates;
 mod todo;
@@ -388,7 +389,16 @@ impl App {
             true,
         )
         .await?;
-        let user_id = phobos_commands::aggregates::user_id(email);
+        self.start_session(email).await
+    }
+
+    /// A new session of user `username`: its first access and refresh
+    /// tokens.
+    pub(crate) async fn start_session(
+        &self,
+        username: &str,
+    ) -> Result<SessionTokens, ServiceError> {
+        let user_id = phobos_commands::aggregates::user_id(username);
         let session_id = Uuid::new_v4().to_string();
         let (refresh, hash) = self.refresh_secret(&user_id)?;
         let cmd = phobos_commands::aggregates::UserCommand::StartSession {
@@ -398,9 +408,9 @@ impl App {
             max_sessions: self.config.max_sessions_per_user,
         };
         self.bus
-            .user(&user_id, cmd, &self.context_of(email))
+            .user(&user_id, cmd, &self.context_of(username))
             .await?;
-        Ok(self.session_tokens(email, &session_id, refresh).await)
+        Ok(self.session_tokens(username, &session_id, refresh).await)
     }
 
     /// `refreshSession`: a new access token and a new refresh token for a
@@ -408,9 +418,12 @@ impl App {
     #[tracing::instrument(skip_all)]
     pub async fn refresh_session(&self, refresh: &str) -> Result<SessionTokens, ServiceError> {
         let (user_id, username) = self.refresh_owner(refresh).await?;
-        // Only the configured built-in user has sessions: a removed or
-        // renamed admin's refresh tokens stop working.
-        if self.config.admin_email.as_deref() != Some(username.as_str()) {
+        // The configured built-in user has sessions (a removed or renamed
+        // admin's refresh tokens stop working), and so do the users of the
+        // configured OIDC providers (`oidcLogin`): a provider removed from
+        // the configuration ends its users' sessions.
+        let built_in = self.config.admin_email.as_deref() == Some(username.as_str());
+        if !built_in && !self.of_configured_provider(&user_id).await? {
             return Err(ServiceError::field(
                 Code::Unauthenticated,
                 "refreshToken",
