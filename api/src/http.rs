@@ -82,9 +82,14 @@ async fn graphql(
                 })),
         );
     }
+    let cookie = crate::graphql::session_cookie::RefreshCookie(
+        req.cookie(crate::graphql::session_cookie::NAME)
+            .map(|c| c.value().to_string()),
+    );
     let request = body
         .into_inner()
         .data(caller)
+        .data(cookie)
         .data(crate::graphql::loaders::for_request(app.pool.clone()))
         .data(crate::graphql::abilities::AbilitiesMemo::default());
     let operation = request.operation_name.as_deref().unwrap_or("");

@@ -159,3 +159,95 @@ async fn a_browser_signs_in_with_the_providers_code_and_gets_a_session() {
         "{r}"
     );
 }
+
+/// A GraphQL request as a browser sends it: `cookie` (if any) and no
+/// token; the answer and its `Set-Cookie` headers.
+fn browser_post(
+    server: &support::Server,
+    cookie: Option<&str>,
+    query: &str,
+) -> (serde_json::Value, Vec<String>) {
+    let mut req = ureq::post(&server.url()).header("content-type", "application/json");
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let mut resp = req
+        .send_json(json!({ "query": query }))
+        .expect("graphql request");
+    let set: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    (resp.body_mut().read_json().expect("graphql json"), set)
+}
+
+/// `name=value` of the session cookie a `Set-Cookie` sets.
+fn session_cookie(set: &[String]) -> String {
+    let c = set
+        .iter()
+        .find(|c| c.starts_with("phobos_refresh="))
+        .unwrap_or_else(|| panic!("no session cookie: {set:?}"));
+    c.split(';').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browsers_session_survives_a_reload_in_an_http_only_cookie() {
+    let server = support::start("session_cookie", 1).await;
+    let login = format!(
+        "mutation {{ login(input: {{email: \"{}\", password: \"{}\"}}) {{ accessToken problems {{ message }} }} }}",
+        support::ADMIN,
+        support::PASSWORD
+    );
+    let (r, set) = browser_post(&server, None, &login);
+    assert_eq!(r["data"]["login"]["problems"], json!([]), "{r}");
+    let attrs = set.iter().find(|c| c.starts_with("phobos_refresh=")).unwrap();
+    for a in ["HttpOnly", "SameSite=Strict", "Path=/graphql", "Max-Age="] {
+        assert!(attrs.contains(a), "{a} missing: {attrs}");
+    }
+    // Plain HTTP here: not Secure (a browser would refuse to keep it).
+    assert!(!attrs.contains("Secure"), "{attrs}");
+    let cookie = session_cookie(&set);
+
+    // A reload: no token in the page, only the cookie.
+    let refresh = "mutation { refreshSession(input: {}) { accessToken problems { code message } } }";
+    let (r, set) = browser_post(&server, Some(&cookie), refresh);
+    let access = r["data"]["refreshSession"]["accessToken"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"))
+        .to_string();
+    let me = server.raw_as(Some(&access), "{ me { name } }", json!({}));
+    assert_eq!(me["data"]["me"]["name"], support::ADMIN, "{me}");
+    // The cookie's token was used up and replaced.
+    let renewed = session_cookie(&set);
+    assert_ne!(renewed, cookie);
+    let (r, _) = browser_post(&server, Some(&cookie), refresh);
+    assert_eq!(
+        r["data"]["refreshSession"]["problems"][0]["code"],
+        "UNAUTHENTICATED",
+        "{r}"
+    );
+    // Without a cookie or a token: refused, naming the field.
+    let (r, _) = browser_post(&server, None, refresh);
+    let p = &r["data"]["refreshSession"]["problems"][0];
+    assert_eq!(p["field"], "refreshToken", "{r}");
+
+    // Signing out ends the cookie's session and clears the cookie.
+    let (r, set) = browser_post(
+        &server,
+        Some(&renewed),
+        "mutation { logout(input: {}) { problems { message } } }",
+    );
+    assert_eq!(r["data"]["logout"]["problems"], json!([]), "{r}");
+    assert!(
+        set.iter().any(|c| c.starts_with("phobos_refresh=;") && c.contains("Max-Age=0")),
+        "{set:?}"
+    );
+    let (r, _) = browser_post(&server, Some(&renewed), refresh);
+    assert_eq!(
+        r["data"]["refreshSession"]["problems"][0]["code"],
+        "UNAUTHENTICATED",
+        "{r}"
+    );
+}

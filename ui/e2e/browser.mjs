@@ -275,8 +275,20 @@ try {
   await shot("dark");
   await axe(page, "dark mode");
 
-  step = "signing out shows the sign-in form";
+  step = "a reload keeps the session, on the same page, with no token a script can read";
+  const at = page.url();
+  await page.reload();
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+  if (page.url() !== at) throw new Error(`the reload landed on ${page.url()}, not ${at}`);
+  if ((await page.evaluate(() => document.cookie)).includes("phobos_refresh"))
+    throw new Error("the session cookie is readable by scripts");
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  if (/eyJ|phr_/.test(stored)) throw new Error(`a token in web storage: ${stored}`);
+
+  step = "signing out shows the sign-in form, and a reload then too";
   await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.reload();
   await page.getByRole("heading", { name: "Sign in" }).waitFor();
 
   step = "no request left the server's origin";

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Provider } from "urql";
 import { createApi, SocketContext, type Connection } from "./client";
 import { Link, useRoute } from "./router";
-import { signOut, useSession } from "./session";
+import { resume, signOut, useSession } from "./session";
 import { OidcCallback, SignIn } from "./pages/SignIn";
 import { CALLBACK_PATH } from "./oidc";
 import { Organizations } from "./pages/Organizations";
@@ -11,6 +11,7 @@ import { Releases } from "./pages/Releases";
 import { Release } from "./pages/Release";
 import { Environment, Environments } from "./pages/Environments";
 import { Organization } from "./pages/Organization";
+import { ProjectActivity } from "./pages/Activity";
 import { Project } from "./pages/Project";
 import { Pipeline } from "./pages/Pipeline";
 import { ThemeToggle } from "./theme";
@@ -18,7 +19,17 @@ import { ThemeToggle } from "./theme";
 export function App() {
   const session = useSession();
   const route = useRoute();
-  if (!session) return route.page === "not-found" && route.path === CALLBACK_PATH ? <OidcCallback /> : <SignIn />;
+  const callback = route.page === "not-found" && route.path === CALLBACK_PATH;
+  // A reload: the session cookie may still hold this browser's session.
+  const [resuming, setResuming] = useState(!session && !callback);
+  useEffect(() => {
+    if (resuming) void resume().finally(() => setResuming(false));
+  }, [resuming]);
+  if (!session) {
+    if (callback) return <OidcCallback />;
+    if (resuming) return <p className="muted">Resuming your session…</p>;
+    return <SignIn />;
+  }
   return <SignedIn token={session.token} name={session.name} />;
 }
 
@@ -58,7 +69,12 @@ function SignedIn({ token, name }: { token: string; name: string }) {
           {route.page === "organization" && <Organization org={route.org} />}
           {route.page === "project" && <Project org={route.org} project={route.project} filter={route} />}
           {route.page === "releases" && <Releases org={route.org} project={route.project} />}
-          {route.page === "release" && <Release org={route.org} project={route.project} id={route.id} />}
+          {route.page === "activity" && (
+            <ProjectActivity org={route.org} project={route.project} actor={route.actor} type={route.type} />
+          )}
+          {route.page === "release" && (
+            <Release org={route.org} project={route.project} id={route.id} compare={route.compare} />
+          )}
           {route.page === "environments" && <Environments org={route.org} project={route.project} />}
           {route.page === "environment" && <Environment org={route.org} project={route.project} name={route.name} />}
           {route.page === "pipeline" && <Pipeline route={route} />}

@@ -28,7 +28,10 @@ describe("routes", () => {
       after: "1700000000000000:9b2e",
     },
     { page: "releases", org: "acme", project: "web" },
+    { page: "activity", org: "acme", project: "web" },
+    { page: "activity", org: "acme", project: "web", actor: "user:alice", type: "PIPELINE_NODE" },
     { page: "release", org: "acme", project: "web", id: "9b2e" },
+    { page: "release", org: "acme", project: "web", id: "1.2.0", compare: "1.1.0+build.7" },
     { page: "environments", org: "acme", project: "web" },
     { page: "environment", org: "acme", project: "web", name: "prod/eu" },
     {

@@ -4,6 +4,7 @@
 //   /organizations/ORG                          its projects
 //   /organizations/ORG/projects/PROJECT         its pipelines and templates
 //       [?status=FAILED&type=DEPLOYMENT&by=alice&template=ID&after=CURSOR]
+//   /organizations/ORG/projects/PROJECT/activity[?actor=user:alice&type=PIPELINE]
 //   /organizations/ORG/projects/PROJECT/releases[/ID]
 //   /organizations/ORG/projects/PROJECT/environments[/NAME]
 //   /organizations/ORG/projects/PROJECT/pipelines/ID
@@ -16,7 +17,8 @@ export type Route =
   | { page: "organization"; org: string }
   | ({ page: "project"; org: string; project: string } & PipelineFilter)
   | { page: "releases"; org: string; project: string }
-  | { page: "release"; org: string; project: string; id: string }
+  | { page: "activity"; org: string; project: string; actor?: string; type?: string }
+  | { page: "release"; org: string; project: string; id: string; compare?: string }
   | { page: "environments"; org: string; project: string }
   | { page: "environment"; org: string; project: string; name: string }
   | {
@@ -74,8 +76,20 @@ export function parseRoute(pathname: string, search = ""): Route {
     }
     if (parts.length === 5 && parts[2] === "projects" && parts[4] === "releases")
       return { page: "releases", org: parts[1], project: parts[3] };
+    if (parts.length === 5 && parts[2] === "projects" && parts[4] === "activity") {
+      const r: Route = { page: "activity", org: parts[1], project: parts[3] };
+      if (q.get("actor")) r.actor = q.get("actor") ?? undefined;
+      if (q.get("type")) r.type = q.get("type") ?? undefined;
+      return r;
+    }
     if (parts.length === 6 && parts[2] === "projects" && parts[4] === "releases")
-      return { page: "release", org: parts[1], project: parts[3], id: parts[5] };
+      return {
+        page: "release",
+        org: parts[1],
+        project: parts[3],
+        id: parts[5],
+        ...(q.get("compare") ? { compare: q.get("compare") ?? undefined } : {}),
+      };
     if (parts.length === 5 && parts[2] === "projects" && parts[4] === "environments")
       return { page: "environments", org: parts[1], project: parts[3] };
     if (parts.length === 6 && parts[2] === "projects" && parts[4] === "environments")
@@ -117,8 +131,15 @@ export function href(r: Route): string {
     }
     case "releases":
       return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/releases`;
+    case "activity": {
+      const q = new URLSearchParams();
+      if (r.actor) q.set("actor", r.actor);
+      if (r.type) q.set("type", r.type);
+      const s = q.toString();
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/activity${s ? `?${s}` : ""}`;
+    }
     case "release":
-      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/releases/${enc(r.id)}`;
+      return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/releases/${enc(r.id)}${r.compare ? `?compare=${enc(r.compare)}` : ""}`;
     case "environments":
       return `/organizations/${enc(r.org)}/projects/${enc(r.project)}/environments`;
     case "environment":

@@ -1,18 +1,19 @@
-// Who is signed in. The tokens are kept in memory only (never in
-// localStorage, a cookie or a URL), so a reload signs out; the page the
-// user was on is kept in the URL and shown again after signing in.
+// Who is signed in. The access token is kept in memory only (never in
+// localStorage or a URL); the refresh token lives in the server's HttpOnly,
+// SameSite=Strict session cookie (`phobos_refresh`, path /graphql), which no
+// script here can read. So a reload resumes the session (`resume`), and the
+// page the user was on is kept in the URL.
 //
 // An access token lasts minutes (PHOBOS_USER_SESSION_ACCESS_TOKEN_
 // EXPIRATION_MINUTES): it is exchanged for a new one with refreshSession
-// before it expires. A new token makes a new client (App.tsx), whose
-// queries and subscriptions resume where they were.
+// (the cookie's token) before it expires. A new token makes a new client
+// (App.tsx), whose queries and subscriptions resume where they were.
 import { useSyncExternalStore } from "react";
 import { gql } from "./graphql";
 
 export interface Session {
   token: string;
   name: string;
-  refreshToken?: string | null;
   /** When the access token expires (RFC 3339). */
   expiresAt?: string | null;
 }
@@ -33,22 +34,40 @@ export function refreshDelay(expiresAt: string, now: number): number {
 
 interface Tokens {
   accessToken: string | null;
-  refreshToken: string | null;
   expiresAt: string | null;
   problems: { message: string }[];
 }
 
+/** New tokens for the session cookie's refresh token (which the server renews). */
+const renew = () =>
+  gql<{ refreshSession: Tokens }>(
+    "mutation { refreshSession(input: {}) { accessToken expiresAt problems { message } } }",
+  ).then((r) => r.refreshSession);
+
+/**
+ * Resumes this browser's session after a reload, if the session cookie
+ * still holds one; false when there is none (sign in then).
+ */
+export async function resume(): Promise<boolean> {
+  try {
+    const t = await renew();
+    if (!t.accessToken || current) return Boolean(current);
+    const me = await gql<{ me: { name: string } }>("{ me { name } }", {}, t.accessToken);
+    signIn({ token: t.accessToken, name: me.me.name, expiresAt: t.expiresAt });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function refresh() {
   const s = current;
-  if (!s?.refreshToken) return;
+  if (!s) return;
   try {
-    const { refreshSession: t } = await gql<{ refreshSession: Tokens }>(
-      "mutation($i: RefreshTokenInput!) { refreshSession(input: $i) { accessToken refreshToken expiresAt problems { message } } }",
-      { i: { refreshToken: s.refreshToken } },
-    );
+    const t = await renew();
     if (current !== s) return;
     if (t.accessToken) {
-      signIn({ ...s, token: t.accessToken, refreshToken: t.refreshToken, expiresAt: t.expiresAt });
+      signIn({ ...s, token: t.accessToken, expiresAt: t.expiresAt });
     } else {
       end(`Your session ended (${t.problems.map((p) => p.message).join("; ")}): sign in again.`);
     }
@@ -66,8 +85,7 @@ export function signIn(session: Session) {
   current = session;
   ended = "";
   clearTimeout(timer);
-  if (session.refreshToken && session.expiresAt)
-    timer = setTimeout(refresh, refreshDelay(session.expiresAt, Date.now()));
+  if (session.expiresAt) timer = setTimeout(refresh, refreshDelay(session.expiresAt, Date.now()));
   notify();
 }
 
@@ -80,12 +98,8 @@ function end(why: string) {
 
 /** Signs out here and ends the session on the server. */
 export function signOut() {
-  const s = current;
   end("");
-  if (s?.refreshToken)
-    void gql("mutation($i: RefreshTokenInput!) { logout(input: $i) { problems { message } } }", {
-      i: { refreshToken: s.refreshToken },
-    }).catch(() => undefined);
+  void gql("mutation { logout(input: {}) { problems { message } } }").catch(() => undefined);
 }
 
 export function useSession(): Session | null {

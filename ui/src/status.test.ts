@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PIPELINE_STATUSES, PIPELINE_TYPES, STATUS } from "./status";
+import { PIPELINE_STATUSES, PIPELINE_TYPES, RESOURCE_TYPES, STATUS } from "./status";
 
 const schema = readFileSync(join(__dirname, "..", "schema.graphql"), "utf8");
 const enums = [...schema.matchAll(/enum (\w*Status)\s*\{([^}]*)\}/g)].map(([, name, body]) => ({
@@ -40,5 +40,6 @@ describe("the pipeline list's filters", () => {
   it("offer every PipelineStatus and PipelineType", () => {
     expect([...PIPELINE_STATUSES].sort()).toEqual(values("PipelineStatus"));
     expect([...PIPELINE_TYPES].sort()).toEqual(values("PipelineType"));
+    expect([...RESOURCE_TYPES].sort()).toEqual(values("ActivityResourceType"));
   });
 });

@@ -53,3 +53,18 @@ export const PIPELINE_STATUSES = [
 
 /** The values of the PipelineType enum. */
 export const PIPELINE_TYPES = ["RUNBOOK", "NESTED", "DEPLOYMENT", "RELEASE_LIFECYCLE"] as const;
+
+/** The values of the ActivityResourceType enum, for the activity filter. */
+export const RESOURCE_TYPES = [
+  "ORGANIZATION",
+  "PROJECT",
+  "MEMBERSHIP",
+  "PIPELINE_TEMPLATE",
+  "PIPELINE",
+  "PIPELINE_NODE",
+  "DEPLOYMENT",
+  "ENVIRONMENT",
+  "RELEASE_LIFECYCLE",
+  "RELEASE",
+  "APPROVAL_RULE",
+] as const;

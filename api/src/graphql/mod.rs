@@ -17,6 +17,7 @@ mod mutation;
 pub mod notifications;
 mod query;
 pub mod releases;
+pub mod session_cookie;
 pub mod settings;
 mod subscription;
 pub mod todo;

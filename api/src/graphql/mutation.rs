@@ -55,8 +55,10 @@ pub struct LoginPayload {
 /// `refreshSession`'s and `logout`'s input.
 #[derive(InputObject)]
 pub struct RefreshTokenInput {
-    /// The refresh token `login` or `refreshSession` returned.
-    pub refresh_token: String,
+    /// The refresh token `login` or `refreshSession` returned; left out,
+    /// the browser's session cookie's (`phobos_refresh`).
+    #[graphql(default)]
+    pub refresh_token: Option<String>,
 }
 
 /// What `logout` did.
@@ -64,6 +66,32 @@ pub struct RefreshTokenInput {
 pub struct LogoutPayload {
     /// What was wrong; empty when the session ended.
     pub problems: Vec<Problem>,
+}
+
+/// [`login_payload`], with the browser's session cookie set to the new
+/// refresh token.
+fn session_payload(
+    ctx: &Context<'_>,
+    r: Result<crate::service::SessionTokens, ServiceError>,
+) -> LoginPayload {
+    if let Ok(t) = &r {
+        // As long as the refresh token lasts (it is renewed with each).
+        let max_age = app(ctx).config.refresh_token_minutes * 60;
+        super::session_cookie::set(ctx, &t.refresh_token, max_age);
+    }
+    login_payload(r)
+}
+
+/// The refresh token of the input or of the cookie, or the problem of its
+/// absence.
+fn refresh_token_of(ctx: &Context<'_>, input: RefreshTokenInput) -> Result<String, ServiceError> {
+    super::session_cookie::token_of(ctx, input.refresh_token).ok_or_else(|| {
+        ServiceError::field(
+            Code::Unauthenticated,
+            "refreshToken",
+            "no refresh token: give the one login returned, or sign in again (this browser holds no session)",
+        )
+    })
 }
 
 fn login_payload(r: Result<crate::service::SessionTokens, ServiceError>) -> LoginPayload {
@@ -1192,7 +1220,8 @@ impl MutationRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The built-in user's credentials.")] input: LoginInput,
     ) -> Result<LoginPayload> {
-        Ok(login_payload(
+        Ok(session_payload(
+            ctx,
             app(ctx).login(&input.email, &input.password).await,
         ))
     }
@@ -1206,22 +1235,29 @@ impl MutationRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The code and PKCE verifier.")] input: OidcLoginInput,
     ) -> Result<LoginPayload> {
-        Ok(login_payload(
+        Ok(session_payload(
+            ctx,
             app(ctx)
                 .oidc_login(&input.code, &input.code_verifier, &input.redirect_uri)
                 .await,
         ))
     }
 
-    /// New tokens for a refresh token (which then no longer works).
+    /// New tokens for a refresh token (which then no longer works): the
+    /// input's, or the browser's session cookie's.
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The refresh token to exchange.")] input: RefreshTokenInput,
     ) -> Result<LoginPayload> {
-        Ok(login_payload(
-            app(ctx).refresh_session(&input.refresh_token).await,
-        ))
+        let r = match refresh_token_of(ctx, input) {
+            Ok(t) => app(ctx).refresh_session(&t).await,
+            Err(e) => Err(e),
+        };
+        if r.is_err() {
+            super::session_cookie::clear(ctx);
+        }
+        Ok(session_payload(ctx, r))
     }
 
     /// Ends the session of a refresh token. Its access tokens stay valid
@@ -1231,8 +1267,13 @@ impl MutationRoot {
         ctx: &Context<'_>,
         #[graphql(desc = "The session's refresh token.")] input: RefreshTokenInput,
     ) -> Result<LogoutPayload> {
+        super::session_cookie::clear(ctx);
+        let r = match refresh_token_of(ctx, input) {
+            Ok(t) => app(ctx).logout(&t).await,
+            Err(e) => Err(e),
+        };
         Ok(LogoutPayload {
-            problems: match app(ctx).logout(&input.refresh_token).await {
+            problems: match r {
                 Ok(()) => vec![],
                 Err(e) => login_payload(Err(e)).problems,
             },

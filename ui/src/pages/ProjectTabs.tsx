@@ -6,6 +6,7 @@ export function ProjectTabs({ org, project, at }: { org: string; project: string
     { page: "project", label: "Pipelines" },
     { page: "releases", label: "Releases" },
     { page: "environments", label: "Environments" },
+    { page: "activity", label: "Activity" },
   ] as const;
   return (
     <nav aria-label="Project" className="tabs">

@@ -9,6 +9,8 @@ import { Link } from "../router";
 import { Failure, lastSegment, Loading, Status, Time, useFirst } from "./common";
 import { StartNode } from "./NodePanel";
 import { ProjectTabs } from "./ProjectTabs";
+import { ReleaseActivity } from "./Activity";
+import { ReleaseCompare } from "./ReleaseDiff";
 import { dueState } from "./Releases";
 
 const Query = graphql(`
@@ -75,7 +77,7 @@ const Live = graphql(`
   }
 `);
 
-export function Release({ org, project, id }: { org: string; project: string; id: string }) {
+export function Release({ org, project, id, compare }: { org: string; project: string; id: string; compare?: string }) {
   const [{ data, error }, refetch] = useQuery({
     query: Query,
     variables: { id: `prn:release:${org}/${project}/${id}` },
@@ -234,6 +236,11 @@ export function Release({ org, project, id }: { org: string; project: string; id
           </dl>
         </>
       )}
+      <ReleaseCompare org={org} project={project} version={id} releaseId={r.id} compare={compare} />
+      <section aria-labelledby="release-activity">
+        <h3 id="release-activity">Activity</h3>
+        <ReleaseActivity org={org} project={project} id={r.id} />
+      </section>
     </>
   );
 }

@@ -15,7 +15,6 @@ interface Settings extends OidcSettings {
 interface LoginAnswer {
   login: {
     accessToken: string | null;
-    refreshToken: string | null;
     expiresAt: string | null;
     problems: { field?: string | null; message: string }[];
   };
@@ -25,7 +24,7 @@ interface LoginAnswer {
 async function enter(t: Omit<LoginAnswer["login"], "problems">) {
   if (!t.accessToken) return;
   const me = await gql<{ me: { name: string } }>("{ me { name } }", {}, t.accessToken);
-  signIn({ token: t.accessToken, name: me.me.name, refreshToken: t.refreshToken, expiresAt: t.expiresAt });
+  signIn({ token: t.accessToken, name: me.me.name, expiresAt: t.expiresAt });
 }
 
 export function SignIn() {
@@ -59,7 +58,7 @@ export function SignIn() {
     setBusy(true);
     try {
       const { login } = await gql<LoginAnswer>(
-        "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresAt problems { field message } } }",
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken expiresAt problems { field message } } }",
         { i: { email, password } },
       );
       if (login.accessToken) {
@@ -148,7 +147,7 @@ export function OidcCallback() {
       return;
     }
     gql<{ oidcLogin: LoginAnswer["login"] }>(
-      "mutation($i: OidcLoginInput!) { oidcLogin(input: $i) { accessToken refreshToken expiresAt problems { field message } } }",
+      "mutation($i: OidcLoginInput!) { oidcLogin(input: $i) { accessToken expiresAt problems { field message } } }",
       { i: { code: taken.code, codeVerifier: taken.pending.verifier, redirectUri: redirectUri(location.origin) } },
     )
       .then(async ({ oidcLogin: t }) => {

@@ -58,3 +58,17 @@ export function useFirst<T>(value: T | undefined): T | undefined {
   if (first.value === undefined && value !== undefined) first.value = value;
   return first.value;
 }
+
+/**
+ * The UUID inside a pipeline's global id (`base64url("Pipeline:<uuid>")`,
+ * api/src/graphql/ids.rs), for its page's URL; null for any other id.
+ */
+export function pipelineUuid(globalId: string): string | null {
+  try {
+    const text = atob(globalId.replace(/-/g, "+").replace(/_/g, "/"));
+    const m = /^Pipeline:([0-9a-f-]{36})$/.exec(text);
+    return m ? m[1] : null;
+  } catch {
+    return null;
+  }
+}
