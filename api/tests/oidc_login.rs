@@ -202,7 +202,10 @@ async fn a_browsers_session_survives_a_reload_in_an_http_only_cookie() {
     );
     let (r, set) = browser_post(&server, None, &login);
     assert_eq!(r["data"]["login"]["problems"], json!([]), "{r}");
-    let attrs = set.iter().find(|c| c.starts_with("phobos_refresh=")).unwrap();
+    let attrs = set
+        .iter()
+        .find(|c| c.starts_with("phobos_refresh="))
+        .unwrap();
     for a in ["HttpOnly", "SameSite=Strict", "Path=/graphql", "Max-Age="] {
         assert!(attrs.contains(a), "{a} missing: {attrs}");
     }
@@ -211,7 +214,8 @@ async fn a_browsers_session_survives_a_reload_in_an_http_only_cookie() {
     let cookie = session_cookie(&set);
 
     // A reload: no token in the page, only the cookie.
-    let refresh = "mutation { refreshSession(input: {}) { accessToken problems { code message } } }";
+    let refresh =
+        "mutation { refreshSession(input: {}) { accessToken problems { code field message } } }";
     let (r, set) = browser_post(&server, Some(&cookie), refresh);
     let access = r["data"]["refreshSession"]["accessToken"]
         .as_str()
@@ -224,8 +228,7 @@ async fn a_browsers_session_survives_a_reload_in_an_http_only_cookie() {
     assert_ne!(renewed, cookie);
     let (r, _) = browser_post(&server, Some(&cookie), refresh);
     assert_eq!(
-        r["data"]["refreshSession"]["problems"][0]["code"],
-        "UNAUTHENTICATED",
+        r["data"]["refreshSession"]["problems"][0]["code"], "UNAUTHENTICATED",
         "{r}"
     );
     // Without a cookie or a token: refused, naming the field.
@@ -241,13 +244,13 @@ async fn a_browsers_session_survives_a_reload_in_an_http_only_cookie() {
     );
     assert_eq!(r["data"]["logout"]["problems"], json!([]), "{r}");
     assert!(
-        set.iter().any(|c| c.starts_with("phobos_refresh=;") && c.contains("Max-Age=0")),
+        set.iter()
+            .any(|c| c.starts_with("phobos_refresh=;") && c.contains("Max-Age=0")),
         "{set:?}"
     );
     let (r, _) = browser_post(&server, Some(&renewed), refresh);
     assert_eq!(
-        r["data"]["refreshSession"]["problems"][0]["code"],
-        "UNAUTHENTICATED",
+        r["data"]["refreshSession"]["problems"][0]["code"], "UNAUTHENTICATED",
         "{r}"
     );
 }

@@ -191,7 +191,8 @@ try {
   await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: project }).click();
   await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Releases" }).click();
   await page.getByRole("link", { name: "1.0.0" }).click();
-  const row = (env) => page.locator("tbody tr", { has: page.getByRole("link", { name: env, exact: true }) });
+  const deployments = page.getByRole("table", { name: "Deployments" });
+  const row = (env) => deployments.locator("tbody tr", { has: page.getByRole("link", { name: env, exact: true }) });
   await row("dev").getByText("Succeeded").waitFor({ timeout: 60_000 });
   await row("prod").getByRole("button", { name: "Start" }).click();
   await page
@@ -256,6 +257,26 @@ try {
   await page.locator(".log").getByText("approved", { exact: true }).waitFor();
   if (loads !== loadsBefore) throw new Error("the creator's page was reloaded");
   await bob.context().close();
+
+  step = "the project's activity says who approved, and follows live";
+  await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: project }).click();
+  await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Activity" }).click();
+  await page.locator("table.activity tr", { hasText: "user:bob" }).filter({ hasText: "approved" }).first().waitFor();
+  await axe(page, "activity");
+  // Something happens while the page is open (a pipeline run from another
+  // tab, signed in by the session cookie): it appears without a reload.
+  const seen = loads;
+  const before = await page.locator("table.activity tbody tr").count();
+  const tab = await context.newPage();
+  await tab.goto(`${base}/organizations/${org}/projects/${project}`);
+  await tab.locator(".cards li", { hasText: "hello" }).getByRole("button", { name: "Run" }).click();
+  await tab.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+  await tab.close();
+  await page.waitForFunction((n) => document.querySelectorAll("table.activity tbody tr").length > n, before, {
+    timeout: 30_000,
+  });
+  if (loads !== seen) throw new Error("the activity page was reloaded");
+  await shot("activity");
 
   step = "a deep link to the node opens the same view in a fresh browser";
   if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);

@@ -16,7 +16,11 @@ pub struct RefreshCookie(pub Option<String>);
 
 impl std::fmt::Debug for RefreshCookie {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown = if self.0.is_some() { "<redacted>" } else { "none" };
+        let shown = if self.0.is_some() {
+            "<redacted>"
+        } else {
+            "none"
+        };
         f.debug_tuple("RefreshCookie").field(&shown).finish()
     }
 }
@@ -36,7 +40,9 @@ pub(crate) fn set(ctx: &Context<'_>, token: &str, max_age: i64) {
     let secure = if secure(ctx) { "; Secure" } else { "" };
     ctx.append_http_header(
         "set-cookie",
-        format!("{NAME}={token}; Path=/graphql; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"),
+        format!(
+            "{NAME}={token}; Path=/graphql; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+        ),
     );
 }
 

@@ -152,8 +152,8 @@ export function Release({ org, project, id, compare }: { org: string; project: s
           </>
         )}
       </p>
-      <h3>Deployments</h3>
-      <table>
+      <h3 id="deployments-title">Deployments</h3>
+      <table aria-labelledby="deployments-title">
         <thead>
           <tr>
             <th>Environment</th>
