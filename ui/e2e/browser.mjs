@@ -73,7 +73,9 @@ async function oidcUser(name, at) {
 /** Fails if `p` offers any action a Viewer may not take. */
 async function noActions(p, where) {
   const offered = await p
-    .getByRole("button", { name: /^(Start|Cancel|Force cancel|Retry|Approve|Reject|Revoke|Deploy)\b/ })
+    .getByRole("button", {
+      name: /^(Start|Cancel|Force cancel|Retry|Approve|Reject|Revoke|Deploy|New release|Edit the protection)\b/,
+    })
     .all();
   if (offered.length)
     throw new Error(
@@ -206,9 +208,37 @@ try {
   await row("prod").getByRole("link", { name: "prod", exact: true }).click();
   await page.getByText("Deployed now: 1.0.0").waitFor();
   await axe(page, "environment");
+  step = "an Owner protects the environment from its page";
+  await page.getByRole("button", { name: "Edit the protection" }).click();
+  const protection = page.getByRole("form", { name: "Protection rules" });
+  await protection.getByLabel("release manager").check();
+  await protection.getByLabel("Users").fill("bob");
+  await protection.getByRole("button", { name: "Save the protection" }).click();
+  await page.getByText("Deployments here are started only by release managers, bob.").waitFor();
+  await page.getByRole("status").getByText("Saved.").waitFor();
   // Nothing is followed here, so the socket closed by itself: no banner.
   await page.waitForTimeout(500);
   if (await page.getByText("Reconnecting").count()) throw new Error("a reconnecting banner with nothing lost");
+
+  step = "a release created from the UI: the server's problem first, then the release page";
+  await page.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Releases" }).click();
+  await page.getByRole("button", { name: "New release" }).click();
+  const form = page.locator("form.new-release");
+  await form.getByLabel("Lifecycle").selectOption({ label: "standard (acme)" });
+  const envSelect = (env) => form.locator("fieldset label", { hasText: new RegExp(`^${env}\\b`) }).locator("select");
+  await envSelect("dev").selectOption({ label: "deploy" });
+  await envSelect("prod").selectOption({ label: "deploy" });
+  await form.getByLabel("Version").fill("one point one");
+  await form.getByRole("button", { name: "Create the release" }).click();
+  await form.getByRole("alert").getByText("semanticVersion").waitFor();
+  await form.getByLabel("Version").fill("1.1.0");
+  await form.getByRole("button", { name: "Create the release" }).click();
+  await page.waitForURL(/\/releases\/1\.1\.0$/);
+  step = "compare with… shows what changed since 1.0.0";
+  await page.getByLabel("Compare with").selectOption("1.0.0");
+  await page.getByText("From 1.0.0 to 1.1.0").waitFor();
+  if (!page.url().includes("compare=1.0.0")) throw new Error(`the URL does not name the comparison: ${page.url()}`);
+  await axe(page, "release comparison");
 
   step = "a Viewer signs in with the OIDC provider at a deep link";
   const manualUrl = `${base}/organizations/${org}/projects/${project}/pipelines/${env("MANUAL_PIPELINE")}?node=stage.s.task.m`;
@@ -225,9 +255,16 @@ try {
     throw new Error("a Viewer is offered Run or New template");
   step = "as a Viewer: no Start on the release page";
   await vic.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Releases" }).click();
+  await vic.getByRole("link", { name: "1.0.0" }).waitFor();
+  await noActions(vic, "the releases page");
   await vic.getByRole("link", { name: "1.0.0" }).click();
   await vic.locator("tbody tr").first().waitFor();
   await noActions(vic, "the release page");
+  step = "as a Viewer: the environment's protection is shown, not editable";
+  await vic.getByRole("navigation", { name: "Project" }).getByRole("link", { name: "Environments" }).click();
+  await vic.getByRole("link", { name: "prod", exact: true }).first().click();
+  await vic.getByText("Deployments here are started only by").waitFor();
+  await noActions(vic, "the environment page");
   step = "the OIDC user signs out";
   await vic.getByRole("button", { name: "Sign out" }).click();
   await vic.getByRole("heading", { name: "Sign in" }).waitFor();

@@ -5,6 +5,7 @@ import { graphql } from "../gql";
 import { Link } from "../router";
 import { Failure, lastSegment, Loading, Status, Time } from "./common";
 import { ProjectTabs } from "./ProjectTabs";
+import { ProtectionForm } from "./ProtectionForm";
 
 const List = graphql(`
   query Environments($prn: ID!) {
@@ -95,6 +96,7 @@ const One = graphql(`
         id
         name
         description
+        viewerCanUpdate
         protectionRules {
           protected
           roles
@@ -175,6 +177,7 @@ export function Environment({ org, project, name }: { org: string; project: stri
       ) : (
         <p>Not protected: whoever may start the release's deployments may start this one.</p>
       )}
+      {e.viewerCanUpdate && <ProtectionForm environmentId={e.id} rules={rules} />}
       <h3>Deployments</h3>
       <table>
         <thead>

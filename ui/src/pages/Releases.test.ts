@@ -22,3 +22,12 @@ describe("lastSegment", () => {
     expect(lastSegment("prn:release:acme/web/9b2e")).toBe("9b2e");
   });
 });
+
+describe("the new release form's prefill", () => {
+  it("lists the lifecycle's environments once each, in order, skipping interpolated ones", async () => {
+    const { environmentsOf } = await import("./NewRelease");
+    const hcl =
+      'stage "dev" {\n  deployment {\n    environment = "dev"\n  }\n}\nstage "prod" {\n  deployment {\n    environment = "prod"\n  }\n  deployment {\n    environment = "${var.region}"\n  }\n  deployment {\n    environment = "dev"\n  }\n}\n';
+    expect(environmentsOf(hcl)).toEqual(["dev", "prod"]);
+  });
+});

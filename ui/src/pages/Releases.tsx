@@ -1,16 +1,20 @@
 // A project's releases, newest first: version, status, pre-release, due
 // date (a banner when it is near or past), created.
+import { lazy, Suspense, useState } from "react";
 import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { Link } from "../router";
 import { Failure, lastSegment, Loading, Status, Time } from "./common";
 import { ProjectTabs } from "./ProjectTabs";
 
+const NewRelease = lazy(() => import("./NewRelease").then((m) => ({ default: m.NewRelease })));
+
 const Query = graphql(`
   query Releases($prn: ID!) {
     node(id: $prn) {
       ... on Project {
         id
+        viewerCanCreateRelease
         releases(first: 500) {
           edges {
             node {
@@ -40,6 +44,7 @@ export function dueState(dueDate: string | null | undefined, completed: boolean,
 
 export function Releases({ org, project }: { org: string; project: string }) {
   const [{ data, error }] = useQuery({ query: Query, variables: { prn: `prn:project:${org}/${project}` } });
+  const [creating, setCreating] = useState(false);
   if (error) return <Failure what="the releases" error={error} />;
   if (!data) return <Loading what="the releases" />;
   const p = data.node && "releases" in data.node ? data.node : null;
@@ -54,8 +59,20 @@ export function Releases({ org, project }: { org: string; project: string }) {
     <>
       <h2>{project}</h2>
       <ProjectTabs org={org} project={project} at="releases" />
+      {p.viewerCanCreateRelease &&
+        (creating ? (
+          <Suspense fallback={<Loading what="the release form" />}>
+            <NewRelease org={org} project={project} onCancel={() => setCreating(false)} />
+          </Suspense>
+        ) : (
+          <p>
+            <button type="button" onClick={() => setCreating(true)}>
+              New release
+            </button>
+          </p>
+        ))}
       {releases.length === 0 ? (
-        <p>No release yet: createRelease makes one from a lifecycle.</p>
+        <p>No release yet{p.viewerCanCreateRelease ? ": New release makes one from a lifecycle" : ""}.</p>
       ) : (
         <table>
           <thead>
