@@ -74,7 +74,7 @@ async function oidcUser(name, at) {
 async function noActions(p, where) {
   const offered = await p
     .getByRole("button", {
-      name: /^(Start|Cancel|Force cancel|Retry|Approve|Reject|Revoke|Deploy|New release|Edit the protection)\b/,
+      name: /^(Start|Cancel|Force cancel|Retry|Approve|Reject|Revoke|Deploy|New release|Edit)\b/,
     })
     .all();
   if (offered.length)
@@ -265,6 +265,11 @@ try {
   await vic.getByRole("link", { name: "prod", exact: true }).first().click();
   await vic.getByText("Deployments here are started only by").waitFor();
   await noActions(vic, "the environment page");
+  step = "as a Viewer: the agents, not editable (a reload resumes the session)";
+  await vic.goto(`${base}/agents`);
+  await vic.getByRole("heading", { name: "Agents" }).waitFor();
+  await vic.locator("tbody tr").first().waitFor();
+  await noActions(vic, "the agents page");
   step = "the OIDC user signs out";
   await vic.getByRole("button", { name: "Sign out" }).click();
   await vic.getByRole("heading", { name: "Sign in" }).waitFor();
@@ -325,6 +330,15 @@ try {
   await again.getByRole("button", { name: "Sign in", exact: true }).click();
   await again.locator(".log").getByText("compiled", { exact: true }).waitFor();
   await fresh.close();
+
+  step = "an administrator tags the shared agent";
+  await page.goto(`${base}/agents`);
+  await page.getByRole("button", { name: "Edit agent internal-0" }).click();
+  const agentForm = page.getByRole("form", { name: "Agent internal-0" });
+  await agentForm.getByLabel("Tags").fill("linux, docker");
+  await agentForm.getByRole("button", { name: "Save" }).click();
+  await page.locator("tbody tr", { hasText: "internal-0" }).getByText("linux, docker").waitFor();
+  await axe(page, "agents");
 
   step = "dark mode follows the toggle";
   await page.getByRole("button", { name: /System/ }).click();

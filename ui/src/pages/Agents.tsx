@@ -1,7 +1,11 @@
 // The agents the caller sees: shared ones and those of its organizations,
-// with their tags, whether they run untagged jobs, and their last session.
-import { useQuery } from "urql";
-import { graphql } from "../gql";
+// with their tags, whether they run untagged jobs, and their last session;
+// tags and untagged jobs editable where `viewerCanUpdate` (administrators
+// for shared agents, Owners for an organization's).
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "urql";
+import { graphql, ProblemFields } from "../gql";
+import { problemLines } from "../graphql";
 import { Failure, Loading, Time } from "./common";
 
 const Query = graphql(`
@@ -18,11 +22,30 @@ const Query = graphql(`
           runUntaggedJobs
           lastSessionAt
           createdAt
+          viewerCanUpdate
         }
       }
     }
   }
 `);
+
+const Update = graphql(
+  `
+    mutation UpdateAgent($i: UpdateAgentInput!) {
+      updateAgent(input: $i) {
+        agent {
+          id
+          tags
+          runUntaggedJobs
+        }
+        problems {
+          ...ProblemFields
+        }
+      }
+    }
+  `,
+  [ProblemFields],
+);
 
 export function Agents() {
   const [{ data, error }] = useQuery({ query: Query });
@@ -44,6 +67,7 @@ export function Agents() {
               <th>Untagged jobs</th>
               <th>Last session</th>
               <th>Created</th>
+              <th />
             </tr>
           </thead>
           <tbody>
@@ -65,11 +89,74 @@ export function Agents() {
                 <td>
                   <Time at={a.createdAt} />
                 </td>
+                <td>
+                  {a.viewerCanUpdate && (
+                    <EditAgent id={a.id} name={a.name} tags={a.tags} untagged={a.runUntaggedJobs} />
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
     </>
+  );
+}
+
+/** Tags and untagged jobs of one agent, behind an Edit button. */
+function EditAgent({
+  id,
+  name,
+  tags,
+  untagged,
+}: {
+  id: string;
+  name: string;
+  tags: readonly string[];
+  untagged: boolean;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState(tags.join(", "));
+  const [runs, setRuns] = useState(untagged);
+  const [outcome, setOutcome] = useState("");
+  const [saving, save] = useMutation(Update);
+  if (!editing)
+    return (
+      <>
+        <button type="button" aria-label={`Edit agent ${name}`} onClick={() => setEditing(true)}>
+          Edit
+        </button>{" "}
+        <span role="status">{outcome}</span>
+      </>
+    );
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const r = await save({
+      i: { id, tags: [...new Set(text.split(/[\s,]+/).filter(Boolean))], runUntaggedJobs: runs },
+    });
+    const problems = r.data?.updateAgent.problems ?? [];
+    if (r.error) setOutcome(r.error.message);
+    else if (problems.length) setOutcome(`Not saved: ${problemLines(problems).join("\n")}`);
+    else {
+      setOutcome("Saved.");
+      setEditing(false);
+    }
+  };
+  return (
+    <form aria-label={`Agent ${name}`} onSubmit={submit}>
+      <label>
+        Tags <input value={text} placeholder="linux, docker" onChange={(e) => setText(e.target.value)} />
+      </label>{" "}
+      <label>
+        <input type="checkbox" checked={runs} onChange={(e) => setRuns(e.target.checked)} /> runs untagged jobs
+      </label>{" "}
+      <button type="submit" disabled={saving.fetching}>
+        Save
+      </button>{" "}
+      <button type="button" onClick={() => setEditing(false)}>
+        Cancel
+      </button>
+      <span role="status">{outcome}</span>
+    </form>
   );
 }
