@@ -2,7 +2,7 @@
 // positions layout.ts works out. Loaded lazily with its own chunk and CSS.
 // Each task is a button (Tab moves between them, Enter opens one, as a
 // click does); the boxes themselves are not focus stops.
-import { memo, useEffect, useMemo } from "react";
+import { memo, useCallback, useEffect, useMemo, useState } from "react";
 import {
   Background,
   Controls,
@@ -12,6 +12,7 @@ import {
   ReactFlow,
   type Edge,
   type Node,
+  type NodeChange,
   type NodeProps,
   useReactFlow,
   useStore,
@@ -119,6 +120,16 @@ export default function GraphView({ stages, selected, onSelect, collapsed, onTog
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const placed = useMemo(() => layout(shown), [shape]);
   const total = stages.reduce((n, s) => n + s.nodes.length, 0);
+  // The nodes are controlled, so the sizes React Flow measures must come
+  // back in them: without `measured` it may never learn a node's handles,
+  // and the edges to it are not drawn (xyflow/xyflow#4888, #4909).
+  const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
+  const onNodesChange = useCallback((changes: NodeChange[]) => {
+    const sized = changes.flatMap((c) =>
+      c.type === "dimensions" && c.dimensions ? [[c.id, c.dimensions] as const] : [],
+    );
+    if (sized.length) setMeasured((m) => ({ ...m, ...Object.fromEntries(sized) }));
+  }, []);
   const nodes: Node[] = [];
   placed.stages.forEach((box, i) => {
     const stage = stages[i];
@@ -128,6 +139,7 @@ export default function GraphView({ stages, selected, onSelect, collapsed, onTog
       position: { x: box.x, y: box.y },
       width: box.w,
       height: box.h,
+      measured: measured[`stage:${stage.name}`],
       data: { stage, collapsed: shown[i].collapsed, onToggle } satisfies StageData,
       draggable: false,
       selectable: false,
@@ -145,6 +157,7 @@ export default function GraphView({ stages, selected, onSelect, collapsed, onTog
         position: { x: at.x, y: at.y },
         width: at.w,
         height: at.h,
+        measured: measured[n.path],
         data: { node: n, selected: selected === n.path } satisfies TaskData,
         draggable: false,
         selectable: false,
@@ -164,6 +177,7 @@ export default function GraphView({ stages, selected, onSelect, collapsed, onTog
     <div className="graph" role="group" aria-label="Stages and nodes">
       <ReactFlow
         nodes={nodes}
+        onNodesChange={onNodesChange}
         edges={edges}
         nodeTypes={nodeTypes}
         colorMode={theme}
