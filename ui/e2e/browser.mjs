@@ -319,6 +319,11 @@ try {
   });
   if (loads !== seen) throw new Error("the activity page was reloaded");
   await shot("activity");
+  step = "the organization's page shows the activity of its projects, linked";
+  await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: org }).click();
+  const orgRow = page.locator("table.activity tr", { hasText: "user:bob" }).filter({ hasText: "approved" }).first();
+  await orgRow.getByRole("link", { name: "stage.s.task.gated" }).waitFor();
+  await axe(page, "organization");
 
   step = "a deep link to the node opens the same view in a fresh browser";
   if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);

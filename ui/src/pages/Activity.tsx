@@ -19,6 +19,7 @@ const Row = graphql(`
     resourceId
     subject
     comment
+    projectId
   }
 `);
 
@@ -63,13 +64,21 @@ const ReleaseQuery = graphql(
 const Live = graphql(
   `
     subscription ActivityLive(
+      $organizationName: String
       $projectId: ID
       $releaseId: ID
       $actor: String
       $types: [ActivityResourceType!]
       $after: String
     ) {
-      activity(projectId: $projectId, releaseId: $releaseId, actor: $actor, resourceTypes: $types, after: $after) {
+      activity(
+        organizationName: $organizationName
+        projectId: $projectId
+        releaseId: $releaseId
+        actor: $actor
+        resourceTypes: $types
+        after: $after
+      ) {
         ...ActivityRow
       }
     }
@@ -140,6 +149,50 @@ export function ProjectActivity({
   );
 }
 
+const OrganizationQuery = graphql(
+  `
+    query OrganizationActivity($name: String!) {
+      organization(name: $name) {
+        id
+        activity(first: 100) {
+          edges {
+            node {
+              ...ActivityRow
+            }
+          }
+        }
+      }
+    }
+  `,
+  [Row],
+);
+
+/** An organization's activity (in the projects the caller sees), for its page. */
+export function OrganizationActivity({
+  org,
+  projects,
+}: {
+  org: string;
+  projects: readonly { id: string; name: string }[];
+}) {
+  const [{ data, error }] = useQuery({
+    query: OrganizationQuery,
+    variables: { name: org },
+    requestPolicy: "cache-and-network",
+  });
+  if (error) return <Failure what="the organization's activity" error={error} />;
+  if (!data?.organization) return <Loading what="the organization's activity" />;
+  const names = new Map(projects.map((p) => [p.id, p.name]));
+  return (
+    <Feed
+      org={org}
+      projectOf={(id) => (id ? names.get(id) : undefined)}
+      rows={data.organization.activity.edges.map((e) => e.node)}
+      live={{ organizationName: org }}
+    />
+  );
+}
+
 /** A release's activity, for its page. */
 export function ReleaseActivity({ org, project, id }: { org: string; project: string; id: string }) {
   const [{ data, error }] = useQuery({ query: ReleaseQuery, variables: { id }, requestPolicy: "cache-and-network" });
@@ -159,13 +212,22 @@ export function ReleaseActivity({ org, project, id }: { org: string; project: st
 function Feed({
   org,
   project,
+  projectOf,
   rows,
   live,
 }: {
   org: string;
-  project: string;
+  /** The project every row is in, or `projectOf` names each row's. */
+  project?: string;
+  projectOf?: (projectId: string | null | undefined) => string | undefined;
   rows: readonly Event[];
-  live: { projectId?: string; releaseId?: string; actor?: string | null; types?: ResourceType[] | null };
+  live: {
+    organizationName?: string;
+    projectId?: string;
+    releaseId?: string;
+    actor?: string | null;
+    types?: ResourceType[] | null;
+  };
 }) {
   // The subscription starts after the newest row this feed first showed.
   const [after] = useState(() => rows[0]?.cursor ?? null);
@@ -191,7 +253,8 @@ function Feed({
             </td>
             <td>{e.actor}</td>
             <td>
-              {words(e.action)} {words(e.resourceType)} <What org={org} project={project} e={e} />
+              {words(e.action)} {words(e.resourceType)}{" "}
+              <What org={org} project={project ?? projectOf?.(e.projectId)} e={e} />
               {e.comment && <span className="muted"> — {e.comment}</span>}
             </td>
           </tr>
@@ -202,9 +265,9 @@ function Feed({
 }
 
 /** The subject of a row, linked to its pipeline where it has one. */
-function What({ org, project, e }: { org: string; project: string; e: Event }) {
+function What({ org, project, e }: { org: string; project?: string; e: Event }) {
   const id = ["PIPELINE", "PIPELINE_NODE", "DEPLOYMENT"].includes(e.resourceType) ? pipelineUuid(e.resourceId) : null;
-  if (!id) return e.subject ? <code>{e.subject}</code> : null;
+  if (!id || !project) return e.subject ? <code>{e.subject}</code> : null;
   const node = e.resourceType === "PIPELINE_NODE" && e.subject ? e.subject : undefined;
   return (
     <Link to={{ page: "pipeline", org, project, id, node }}>

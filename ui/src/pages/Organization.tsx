@@ -2,6 +2,7 @@ import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { Link } from "../router";
 import { Failure, Loading } from "./common";
+import { OrganizationActivity } from "./Activity";
 
 const Query = graphql(`
   query Organization($name: String!) {
@@ -47,6 +48,10 @@ export function Organization({ org }: { org: string }) {
           ))}
         </ul>
       )}
+      <section aria-labelledby="organization-activity">
+        <h3 id="organization-activity">Activity</h3>
+        <OrganizationActivity org={org} projects={projects} />
+      </section>
     </>
   );
 }
