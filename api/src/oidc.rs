@@ -38,6 +38,9 @@ pub struct ExternalIssuers {
     providers: Vec<Provider>,
     /// Issuers named by service accounts' trust policies, by URL.
     trusted: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<IssuerKeys>>>,
+    /// The UI provider's sign-in endpoints and when they were read (the
+    /// sign-in page asks at each load; read again after [`MAX_AGE`]).
+    sign_in: Mutex<Option<(Instant, SignInEndpoints)>>,
     http: HttpClient,
 }
 
@@ -85,7 +88,8 @@ struct Unverified {
     iss: Option<String>,
 }
 
-fn same_issuer(a: &str, b: &str) -> bool {
+/// Whether two issuer URLs name the same issuer (a trailing `/` aside).
+pub(crate) fn same_issuer(a: &str, b: &str) -> bool {
     a.trim_end_matches('/') == b.trim_end_matches('/')
 }
 
@@ -102,6 +106,7 @@ impl ExternalIssuers {
                 })
                 .collect(),
             trusted: Default::default(),
+            sign_in: Mutex::new(None),
             http,
         }
     }
@@ -116,12 +121,22 @@ impl ExternalIssuers {
         let Some(p) = self.providers.first() else {
             return Ok(None);
         };
+        let mut cached = self.sign_in.lock().await;
+        if let Some((at, e)) = cached.as_ref() {
+            if at.elapsed() < MAX_AGE {
+                return Ok(Some(e.clone()));
+            }
+        }
         let d = p.keys.discovery(&self.http).await?;
         match (d.authorization_endpoint, d.token_endpoint) {
-            (Some(authorization), Some(token)) => Ok(Some(SignInEndpoints {
-                authorization,
-                token,
-            })),
+            (Some(authorization), Some(token)) => {
+                let e = SignInEndpoints {
+                    authorization,
+                    token,
+                };
+                *cached = Some((Instant::now(), e.clone()));
+                Ok(Some(e))
+            }
             _ => Err(format!(
                 "the discovery document of {} names no authorization_endpoint or token_endpoint, so a browser cannot sign in with it (PHOBOS_OAUTH_PROVIDERS_0_ISSUER_URL)",
                 p.config.issuer_url

@@ -21,6 +21,31 @@ struct World {
 }
 
 impl World {
+    /// A server trusting a real OIDC issuer, with project acme/`project`
+    /// and each user (signed in once, so it exists) given its role there.
+    async fn start(name: &str, project: &str, users: &[(&str, &str)]) -> World {
+        let issuer = Issuer::start();
+        let env = issuer.provider_env(CLIENT_ID);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut server = support::start_with(name, 1, &env).await;
+        server.login();
+        let project = server.project("acme", project);
+        let w = World {
+            server,
+            issuer,
+            project,
+        };
+        for (user, role) in users {
+            w.as_user(Some(user), "{ me { name } }", json!({}));
+            let d = w.server.gql(
+                "mutation($i: CreateMembershipInput!) { createMembership(input: $i) { problems { message } } }",
+                json!({ "i": { "projectId": w.project, "username": user, "role": role } }),
+            );
+            assert_eq!(d["createMembership"]["problems"], json!([]), "{d}");
+        }
+        w
+    }
+
     fn token(&self, user: &str) -> String {
         self.issuer.token(
             CLIENT_ID,
@@ -121,29 +146,16 @@ impl World {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_viewer_can_is_true_exactly_when_its_mutation_is_accepted() {
-    let issuer = Issuer::start();
-    let env = issuer.provider_env(CLIENT_ID);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut server = support::start_with("viewer_can", 1, &env).await;
-    server.login();
-    let project = server.project("acme", "buttons");
-    let w = World {
-        server,
-        issuer,
-        project,
-    };
-    for (user, role) in [
-        ("alice", "DEVELOPER"),
-        ("bob", "DEVELOPER"),
-        ("vic", "VIEWER"),
-    ] {
-        w.as_user(Some(user), "{ me { name } }", json!({}));
-        let d = w.server.gql(
-            "mutation($i: CreateMembershipInput!) { createMembership(input: $i) { problems { message } } }",
-            json!({ "i": { "projectId": w.project, "username": user, "role": role } }),
-        );
-        assert_eq!(d["createMembership"]["problems"], json!([]), "{d}");
-    }
+    let w = World::start(
+        "viewer_can",
+        "buttons",
+        &[
+            ("alice", "DEVELOPER"),
+            ("bob", "DEVELOPER"),
+            ("vic", "VIEWER"),
+        ],
+    )
+    .await;
 
     // A manual task that fails once started.
     let manual = "stage \"s\" {\n  task \"m\" {\n    when = \"manual\"\n    action \"exec_command\" { command = \"exit 1\" }\n  }\n}\n";
@@ -312,30 +324,17 @@ fn listed(w: &World, args: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn to_do_items_resource_abilities_and_pipeline_filters() {
-    let issuer = Issuer::start();
-    let env = issuer.provider_env(CLIENT_ID);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut server = support::start_with("todo_items", 1, &env).await;
-    server.login();
-    let project = server.project("acme", "todo");
-    let w = World {
-        server,
-        issuer,
-        project,
-    };
-    for (user, role) in [
-        ("alice", "DEVELOPER"),
-        ("bob", "DEVELOPER"),
-        ("vic", "VIEWER"),
-        ("rita", "RELEASE_MANAGER"),
-    ] {
-        w.as_user(Some(user), "{ me { name } }", json!({}));
-        let d = w.server.gql(
-            "mutation($i: CreateMembershipInput!) { createMembership(input: $i) { problems { message } } }",
-            json!({ "i": { "projectId": w.project, "username": user, "role": role } }),
-        );
-        assert_eq!(d["createMembership"]["problems"], json!([]), "{d}");
-    }
+    let w = World::start(
+        "todo_items",
+        "todo",
+        &[
+            ("alice", "DEVELOPER"),
+            ("bob", "DEVELOPER"),
+            ("vic", "VIEWER"),
+            ("rita", "RELEASE_MANAGER"),
+        ],
+    )
+    .await;
 
     // The project's buttons, per role, as the mutations' roles say.
     let can = |user: Option<&str>| {

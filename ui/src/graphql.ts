@@ -49,7 +49,7 @@ export async function gql<T>(query: string, variables: Record<string, unknown> =
 
 /** A mutation's problems as one line each: `field: message (line:column)`. */
 export function problemLines(
-  problems: { field?: string | null; message: string; line?: number | null; column?: number | null }[],
+  problems: readonly { field?: string | null; message: string; line?: number | null; column?: number | null }[],
 ): string[] {
   return problems.map((p) => {
     const at = p.line != null ? ` (${p.line}:${p.column ?? 1})` : "";

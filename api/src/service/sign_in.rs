@@ -50,11 +50,10 @@ impl App {
         let Some(issuer) = identity::user_issuer(&self.pool, id).await? else {
             return Ok(false);
         };
-        let issuer = issuer.trim_end_matches('/');
         Ok(self
             .config
             .oauth_providers
             .iter()
-            .any(|p| p.issuer_url.trim_end_matches('/') == issuer))
+            .any(|p| crate::oidc::same_issuer(&p.issuer_url, &issuer)))
     }
 }

@@ -1,11 +1,11 @@
 // Who did what, newest first: a project's or a release's activity feed,
 // live (the `activity` subscription from the newest row read, so nothing
 // is missed or shown twice), filtered by actor and kind in the URL.
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { graphql, type ResultOf } from "../gql";
 import { href, Link, navigate } from "../router";
-import { Failure, Loading, pipelineUuid, Time } from "./common";
+import { ActorFilter, Failure, Loading, pipelineUuid, Time } from "./common";
 import { ProjectTabs } from "./ProjectTabs";
 import { RESOURCE_TYPES } from "../status";
 
@@ -119,7 +119,7 @@ export function ProjectActivity({
       <h2>{project}</h2>
       <ProjectTabs org={org} project={project} at="activity" />
       <form className="filters" aria-label="Filter the activity" onSubmit={(e) => e.preventDefault()}>
-        <ActorFilter key={actor ?? ""} value={actor ?? ""} onChange={(a) => go(a, type)} />
+        <ActorFilter label="Who" key={actor ?? ""} value={actor ?? ""} onChange={(a) => go(a, type)} />
         <label>
           Kind{" "}
           <select value={type ?? ""} onChange={(e) => go(actor, e.target.value)}>
@@ -273,26 +273,5 @@ function What({ org, project, e }: { org: string; project?: string; e: Event }) 
     <Link to={{ page: "pipeline", org, project, id, node }}>
       <code>{e.subject ?? id.slice(0, 8)}</code>
     </Link>
-  );
-}
-
-/** The actor filter: applied when submitted or left. */
-function ActorFilter({ value, onChange }: { value: string; onChange: (v: string) => void }) {
-  const [text, setText] = useState(value);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    onChange(text.trim());
-  };
-  return (
-    <label>
-      Who{" "}
-      <input
-        value={text}
-        placeholder="user:alice"
-        onChange={(e) => setText(e.target.value)}
-        onKeyDown={(e) => e.key === "Enter" && submit(e)}
-        onBlur={() => text.trim() !== value && onChange(text.trim())}
-      />
-    </label>
   );
 }

@@ -5,8 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql, ProblemFields } from "../gql";
-import { problemLines } from "../graphql";
-import { Failure, Loading, Time } from "./common";
+import { Failure, failureOf, Loading, namesOf, Time } from "./common";
 
 const Query = graphql(`
   query Agents {
@@ -132,15 +131,11 @@ function EditAgent({
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     const r = await save({
-      i: { id, tags: [...new Set(text.split(/[\s,]+/).filter(Boolean))], runUntaggedJobs: runs },
+      i: { id, tags: namesOf(text), runUntaggedJobs: runs },
     });
-    const problems = r.data?.updateAgent.problems ?? [];
-    if (r.error) setOutcome(r.error.message);
-    else if (problems.length) setOutcome(`Not saved: ${problemLines(problems).join("\n")}`);
-    else {
-      setOutcome("Saved.");
-      setEditing(false);
-    }
+    const failed = failureOf(r.error, r.data?.updateAgent.problems ?? []);
+    setOutcome(failed ?? "Saved.");
+    if (!failed) setEditing(false);
   };
   return (
     <form aria-label={`Agent ${name}`} onSubmit={submit}>

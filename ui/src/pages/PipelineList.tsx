@@ -1,12 +1,11 @@
 // A project's pipelines, newest first, filtered on the server by status,
 // type, template and creator, a page at a time. The filters and the page
 // live in the URL, so a reload, Back or a shared link shows the same list.
-import { useState, type FormEvent } from "react";
 import { useQuery } from "urql";
 import { graphql } from "../gql";
 import { href, Link, navigate, type PipelineFilter } from "../router";
 import { PIPELINE_STATUSES, PIPELINE_TYPES } from "../status";
-import { Failure, lastSegment, Loading, Status, Time } from "./common";
+import { ActorFilter, Failure, lastSegment, Loading, Status, Time } from "./common";
 
 const Query = graphql(`
   query ProjectPipelines(
@@ -128,7 +127,7 @@ export function PipelineList({
             ))}
           </select>
         </label>{" "}
-        <CreatorFilter key={filter.by ?? ""} value={filter.by ?? ""} onChange={(v) => set("by", v)} />{" "}
+        <ActorFilter label="Created by" key={filter.by ?? ""} value={filter.by ?? ""} onChange={(v) => set("by", v)} />{" "}
         {filtered && (
           <button type="button" onClick={() => go({})}>
             Clear filters
@@ -215,28 +214,5 @@ export function PipelineList({
         )}
       </nav>
     </>
-  );
-}
-
-/** The creator filter: applied when submitted, not at each keystroke. */
-function CreatorFilter({ value, onChange }: { value: string; onChange: (v: string) => void }) {
-  const [text, setText] = useState(value);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    onChange(text.trim());
-  };
-  return (
-    <span role="search">
-      <label>
-        Created by{" "}
-        <input
-          value={text}
-          placeholder="user:alice"
-          onChange={(e) => setText(e.target.value)}
-          onKeyDown={(e) => e.key === "Enter" && submit(e)}
-          onBlur={() => text.trim() !== value && onChange(text.trim())}
-        />
-      </label>
-    </span>
   );
 }

@@ -5,7 +5,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation } from "urql";
 import { graphql, ProblemFields } from "../gql";
-import { problemLines } from "../graphql";
+import { failureOf, namesOf } from "./common";
 
 const Update = graphql(
   `
@@ -38,9 +38,6 @@ export interface Rules {
   roles: readonly string[];
   principals: readonly { kind: string; name: string }[];
 }
-
-/** Names separated by commas or spaces, each once. */
-export const namesOf = (text: string) => [...new Set(text.split(/[\s,]+/).filter(Boolean))];
 
 export function ProtectionForm({ environmentId, rules }: { environmentId: string; rules: Rules }) {
   const of = (kind: string) =>
@@ -75,13 +72,9 @@ export function ProtectionForm({ environmentId, rules }: { environmentId: string
         serviceAccounts: namesOf(accounts),
       },
     });
-    const problems = r.data?.updateEnvironmentProtectionRules.problems ?? [];
-    if (r.error) setOutcome(r.error.message);
-    else if (problems.length) setOutcome(`Not saved: ${problemLines(problems).join("\n")}`);
-    else {
-      setOutcome("Saved.");
-      setEditing(false);
-    }
+    const failed = failureOf(r.error, r.data?.updateEnvironmentProtectionRules.problems ?? []);
+    setOutcome(failed ?? "Saved.");
+    if (!failed) setEditing(false);
   };
   return (
     <form className="protection" aria-label="Protection rules" onSubmit={submit}>

@@ -1,7 +1,8 @@
 // Small pieces every page uses.
-import { useState } from "react";
+import { useState, type FormEvent } from "react";
 import type { CombinedError } from "urql";
 import { statusLook } from "../status";
+import { problemLines } from "../graphql";
 
 export function Status({ status }: { status: string }) {
   const look = statusLook(status);
@@ -71,4 +72,55 @@ export function pipelineUuid(globalId: string): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A filter by actor (`user:alice`, or a name alone), applied when Enter is
+ * pressed or the field is left, not at each keystroke. Give it the value as
+ * its `key` too, so Back or a new URL resets the text.
+ */
+export function ActorFilter({
+  label,
+  value,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+}) {
+  const [text, setText] = useState(value);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    onChange(text.trim());
+  };
+  return (
+    <span role="search">
+      <label>
+        {label}{" "}
+        <input
+          value={text}
+          placeholder="user:alice"
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => e.key === "Enter" && submit(e)}
+          onBlur={() => text.trim() !== value && onChange(text.trim())}
+        />
+      </label>
+    </span>
+  );
+}
+
+/** Names separated by commas or spaces, each once (tags, users, teams…). */
+export const namesOf = (text: string) => [...new Set(text.split(/[\s,]+/).filter(Boolean))];
+
+/**
+ * What a mutation's answer says, for a status line: its transport error, its
+ * problems, or null when it did what was asked.
+ */
+export function failureOf(
+  error: { message: string } | undefined,
+  problems: readonly { field?: string | null; message: string; line?: number | null; column?: number | null }[],
+): string | null {
+  if (error) return error.message;
+  if (problems.length) return `Not saved: ${problemLines(problems).join("\n")}`;
+  return null;
 }
