@@ -54,6 +54,13 @@ impl Agent {
                 }
                 Err(status) => {
                     warn!(code = ?status.code(), error = status.message(), "could not claim the job; the server offers it again while it is unclaimed");
+                    let message = format!(
+                        "could not claim job {} ({:?}): {}",
+                        offer.job_id,
+                        status.code(),
+                        status.message()
+                    );
+                    self.report_session_error(session_id, message).await;
                     return;
                 }
             };
@@ -78,6 +85,8 @@ impl Agent {
                     self.config.name
                 );
                 report_launch_failure(&self.channel, &offer.job_id, &job_token, message).await;
+                let message = format!("job {}: could not start the job executor: {failure}", offer.job_id);
+                self.report_session_error(session_id, message).await;
             }
         }
         .instrument(span)

@@ -103,7 +103,7 @@ async fn claims_offered_jobs_and_launches_the_executor_with_the_job_environment(
         | Event::Heartbeat { auth, .. }
         | Event::StreamJobs { auth, .. }
         | Event::ClaimJob { auth, .. } => *auth == bearer,
-        Event::SetJobStatus { .. } | Event::SignIn { .. } => false,
+        Event::SetJobStatus { .. } | Event::SignIn { .. } | Event::SessionError { .. } => false,
     }));
     assert_eq!(
         events[0],
@@ -221,6 +221,31 @@ async fn a_job_whose_executor_cannot_start_is_reported_failed() {
     );
     assert!(
         request.message.contains("cargo build -p phobos-executor"),
+        "{}",
+        request.message
+    );
+    // And says so with its session, for its operators, without the token.
+    let event = server
+        .wait_for("a session error", |e| {
+            matches!(e, Event::SessionError { .. })
+        })
+        .await;
+    let Event::SessionError { request, auth } = event else {
+        unreachable!()
+    };
+    assert_eq!(
+        auth,
+        format!("Bearer {AGENT_TOKEN}"),
+        "reported as the agent"
+    );
+    assert_eq!(request.session_id, "session-1");
+    assert!(
+        request.message.contains("job-x") && request.message.contains("job executor not found at"),
+        "{}",
+        request.message
+    );
+    assert!(
+        !request.message.contains("token-job-x"),
         "{}",
         request.message
     );

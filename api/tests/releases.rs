@@ -1169,6 +1169,43 @@ async fn a_releases_activity_lists_every_action_with_its_actor_in_order() {
         "{dan_rows:?}"
     );
 
+    // The home page's feed: everything the caller sees, across
+    // organizations, each row naming where it happened.
+    let d = server.gql(
+        "mutation { createOrganization(input: {name: \"globex\"}) { problems { message } } }",
+        json!({}),
+    );
+    assert_eq!(d["createOrganization"]["problems"], json!([]), "{d}");
+    let home = "{ activity(first: 500) { edges { node { organizationName projectName projectId resourceType } } } }";
+    let admin_home = server.gql(home, json!({}))["activity"]["edges"].clone();
+    let orgs_of = |rows: &Value| -> Vec<String> {
+        let mut v: Vec<String> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["organizationName"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    assert_eq!(orgs_of(&admin_home), ["acme", "globex"], "{admin_home}");
+    let dan_home = as_user(&server, &issuer, "dan", home, json!({}))["activity"]["edges"].clone();
+    assert_eq!(orgs_of(&dan_home), ["acme"], "{dan_home}");
+    assert!(
+        dan_home
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["node"]["projectId"] == project && e["node"]["projectName"] == "web"),
+        "{dan_home}"
+    );
+    assert_eq!(
+        dan_home.as_array().unwrap().len(),
+        dan_rows.len(),
+        "dan sees the same rows at home as on acme's page"
+    );
+
     // Who deployed where: the manual prod deployment is rita's, the
     // automatic dev one that of the release's creator.
     let d = server.gql(

@@ -105,6 +105,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "waiting nodes",
         include_str!("../../migrations/0019_waiting_nodes.sql"),
     ),
+    (
+        20,
+        "agent sessions",
+        include_str!("../../migrations/0020_agent_sessions.sql"),
+    ),
 ];
 
 /// The migrator for [`MIGRATIONS`].

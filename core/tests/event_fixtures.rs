@@ -29,6 +29,19 @@ fn job_claimed_with_a_token_hash_round_trips() {
     assert_eq!(serde_json::to_string(&event).unwrap(), json);
 }
 
+/// `AgentSessionErrorReported` as this version writes it.
+#[test]
+fn a_session_error_report_decodes_and_round_trips() {
+    use phobos_core::events::AgentEvent;
+    let json = r#"{"AgentSessionErrorReported":{"session_id":"35c99a04-db4c-4654-aebe-07bc37e5e964","message":"job 1: could not start the job executor","reported_at":"2026-12-06T22:00:00Z"}}"#;
+    let event: AgentEvent = serde_json::from_str(json).unwrap();
+    let AgentEvent::AgentSessionErrorReported { ref message, .. } = event else {
+        panic!("not AgentSessionErrorReported: {event:?}");
+    };
+    assert_eq!(message, "job 1: could not start the job executor");
+    assert_eq!(serde_json::to_string(&event).unwrap(), json);
+}
+
 // ---- Logs frozen as this version wrote them -------------------------------
 //
 // `fixtures/run_log.jsonl` is the log of one pipeline run (two stages, a

@@ -458,6 +458,10 @@ pub struct ActivityFilter {
     /// Only these projects' rows (a caller who sees only some projects of
     /// an organization); None: all.
     pub projects_in: Option<Vec<Uuid>>,
+    /// Only the rows in these organizations (every project of each) or in
+    /// these projects: what a caller who is not an administrator sees across
+    /// organizations; None: all.
+    pub visible: Option<(Vec<Uuid>, Vec<Uuid>)>,
     /// An actor as stored (`user:alice`) or its name alone (`alice`).
     pub actor: Option<String>,
     /// None or empty: every type.
@@ -473,7 +477,8 @@ const ACTIVITY_WHERE: &str = "($1::uuid IS NULL OR organization_id = $1)
     AND ($3::uuid IS NULL OR release_id = $3)
     AND ($4::uuid[] IS NULL OR project_id = ANY($4))
     AND ($5::text IS NULL OR actor = $5 OR substr(actor, strpos(actor, ':') + 1) = $5)
-    AND (cardinality($6::text[]) = 0 OR resource_type = ANY($6))";
+    AND (cardinality($6::text[]) = 0 OR resource_type = ANY($6))
+    AND ($7::uuid[] IS NULL OR organization_id = ANY($7) OR project_id = ANY($8))";
 
 fn bind_filter<'q>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, ActivityRow, sqlx::postgres::PgArguments>,
@@ -489,6 +494,13 @@ fn bind_filter<'q>(
                 .iter()
                 .map(|r| r.as_str().to_string())
                 .collect::<Vec<_>>(),
+        )
+        .bind(f.visible.as_ref().map(|(orgs, _)| orgs.clone()))
+        .bind(
+            f.visible
+                .as_ref()
+                .map(|(_, projects)| projects.clone())
+                .unwrap_or_default(),
         )
 }
 
@@ -513,8 +525,8 @@ pub async fn activity(
     };
     let sql = format!(
         "{ACTIVITY_SELECT} WHERE {ACTIVITY_WHERE}
-           AND ($7::text IS NULL OR (tx_id, global_position) < ($7::text::xid8, $8))
-         ORDER BY tx_id DESC, global_position DESC LIMIT $9"
+           AND ($9::text IS NULL OR (tx_id, global_position) < ($9::text::xid8, $10))
+         ORDER BY tx_id DESC, global_position DESC LIMIT $11"
     );
     let rows: Vec<ActivityRow> = bind_filter(sqlx::query_as(&sql), filter)
         .bind(before.map(|p| p.tx_id.to_string()))
@@ -542,8 +554,8 @@ pub async fn activity_since(
 ) -> Result<Vec<ActivityRow>, QueryError> {
     let sql = format!(
         "{ACTIVITY_SELECT} WHERE {ACTIVITY_WHERE}
-           AND (tx_id, global_position) > ($7::text::xid8, $8)
-         ORDER BY tx_id, global_position LIMIT $9"
+           AND (tx_id, global_position) > ($9::text::xid8, $10)
+         ORDER BY tx_id, global_position LIMIT $11"
     );
     Ok(bind_filter(sqlx::query_as(&sql), filter)
         .bind(after.tx_id.to_string())

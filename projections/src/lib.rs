@@ -12,6 +12,7 @@
 //! checkpoint (see `phobos_commands::subscription::run`'s `applied`).
 
 pub mod activity;
+pub mod agent_sessions;
 pub mod identity;
 pub mod projector;
 pub mod queries;

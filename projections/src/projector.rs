@@ -1000,7 +1000,9 @@ async fn job(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), 
 }
 
 async fn agent(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<(), LogError> {
-    let q = match ev.decode::<AgentEvent>()? {
+    let event = ev.decode::<AgentEvent>()?;
+    agent_session(tx, id, ev, &event).await?;
+    let q = match event {
         AgentEvent::AgentRegistered {
             name,
             internal,
@@ -1092,8 +1094,94 @@ async fn agent(tx: &mut PgConnection, id: Uuid, ev: &RecordedEvent) -> Result<()
         )
         .bind(id)
         .bind(uuid_of(ev, &session_id)?),
+        // Only agent_sessions (`agent_session`).
+        AgentEvent::AgentSessionErrorReported { .. } => return Ok(()),
     };
     q.execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// The agent_sessions and agent_session_errors rows of a session event
+/// (and of a deleted agent: none left).
+async fn agent_session(
+    tx: &mut PgConnection,
+    id: Uuid,
+    ev: &RecordedEvent,
+    event: &AgentEvent,
+) -> Result<(), LogError> {
+    match event {
+        AgentEvent::AgentSessionStarted {
+            session_id,
+            tags,
+            started_at,
+        } => {
+            sqlx::query(
+                "INSERT INTO agent_sessions (id, agent_id, tags, started_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(uuid_of(ev, session_id)?)
+            .bind(id)
+            .bind(tags)
+            .bind(started_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        AgentEvent::AgentSessionExpired {
+            session_id,
+            last_heartbeat_at,
+            expired_at,
+        } => {
+            sqlx::query(
+                "UPDATE agent_sessions SET ended_at = $2, last_heartbeat_at = $3 WHERE id = $1",
+            )
+            .bind(uuid_of(ev, session_id)?)
+            .bind(expired_at)
+            .bind(last_heartbeat_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        AgentEvent::AgentSessionErrorReported {
+            session_id,
+            message,
+            reported_at,
+        } => {
+            let session = uuid_of(ev, session_id)?;
+            sqlx::query(
+                "INSERT INTO agent_session_errors (agent_id, sequence, session_id, message, reported_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(ev.sequence)
+            .bind(session)
+            .bind(message)
+            .bind(reported_at)
+            .execute(&mut *tx)
+            .await?;
+            // Counted, not incremented: the row above is written once.
+            sqlx::query(
+                "UPDATE agent_sessions SET
+                    error_count = (SELECT count(*) FROM agent_session_errors WHERE session_id = $1),
+                    last_error = $2, last_error_at = $3
+                  WHERE id = $1",
+            )
+            .bind(session)
+            .bind(message)
+            .bind(reported_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        AgentEvent::AgentDeleted { .. } => {
+            sqlx::query("DELETE FROM agent_session_errors WHERE agent_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM agent_sessions WHERE agent_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        _ => {}
+    }
     Ok(())
 }
 

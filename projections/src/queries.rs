@@ -761,9 +761,9 @@ pub struct JobRow {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-const JOB_COLS: &str =
+pub(crate) const JOB_COLS: &str =
     "id, pipeline_id, project_id, node_path, status, tags, agent_id, message, outputs, queued_at, claimed_at, started_at, finished_at";
-fn job_row(r: &PgRow) -> Result<JobRow, sqlx::Error> {
+pub(crate) fn job_row(r: &PgRow) -> Result<JobRow, sqlx::Error> {
     Ok(JobRow {
         id: r.try_get("id")?,
         pipeline_id: r.try_get("pipeline_id")?,

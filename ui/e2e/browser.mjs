@@ -167,6 +167,26 @@ try {
   await axe(page, "pipeline with a node's log");
   const deep = page.url();
 
+  step = "the pipeline's timeline says who did what, and when";
+  await page.getByRole("button", { name: "Timeline" }).click();
+  if (!page.url().includes("view=timeline")) throw new Error(`the URL does not name the timeline: ${page.url()}`);
+  const timeline = page.locator(".timeline tbody tr");
+  await timeline.filter({ hasText: "pipeline created" }).filter({ hasText: "user:" }).first().waitFor();
+  await timeline
+    .filter({ hasText: "node succeeded" })
+    .filter({ hasText: "stage.build.task.compile" })
+    .first()
+    .waitFor();
+  await timeline.filter({ hasText: "job claimed" }).filter({ hasText: "agent:" }).first().waitFor();
+  await axe(page, "pipeline timeline");
+  step = "a node in the timeline opens its panel";
+  await timeline
+    .filter({ hasText: "node succeeded" })
+    .getByRole("button", { name: "stage.build.task.compile" })
+    .first()
+    .click();
+  await page.getByRole("heading", { name: /compile/ }).waitFor();
+
   step = "a failed node is retried from its panel, and both attempts' logs stay readable";
   await page.getByRole("navigation", { name: "Breadcrumbs" }).getByRole("link", { name: project }).click();
   await run("flaky").click();
@@ -324,6 +344,16 @@ try {
   const orgRow = page.locator("table.activity tr", { hasText: "user:bob" }).filter({ hasText: "approved" }).first();
   await orgRow.getByRole("link", { name: "stage.s.task.gated" }).waitFor();
   await axe(page, "organization");
+  step = "the home page shows the activity of every organization, each row saying where";
+  await page.getByRole("link", { name: "Phobos", exact: true }).click();
+  const homeRow = page.locator("table.activity tr", { hasText: "user:bob" }).filter({ hasText: "approved" }).first();
+  await homeRow.getByRole("link", { name: project, exact: true }).waitFor();
+  await homeRow.getByRole("link", { name: "stage.s.task.gated" }).click();
+  await page.locator("#node-title").waitFor();
+  await page.getByRole("link", { name: "Phobos", exact: true }).click();
+  await page.getByRole("heading", { name: "Activity", exact: true }).waitFor();
+  await shot("home");
+  await axe(page, "home");
 
   step = "a deep link to the node opens the same view in a fresh browser";
   if (!deep.includes("node=stage.build.task.compile")) throw new Error(`the URL does not name the node: ${deep}`);
@@ -343,6 +373,16 @@ try {
   await agentForm.getByLabel("Tags").fill("linux, docker");
   await agentForm.getByRole("button", { name: "Save" }).click();
   await page.locator("tbody tr", { hasText: "internal-0" }).getByText("linux, docker").waitFor();
+  step = "an agent's sessions (open, with its last contact) and the jobs it ran";
+  await page.getByRole("button", { name: "Sessions and jobs of agent internal-0" }).click();
+  if (!page.url().includes("agent=prn")) throw new Error(`the URL does not name the agent: ${page.url()}`);
+  await page.getByRole("table", { name: "Sessions of agent internal-0" }).getByText("● open").first().waitFor();
+  const agentJobs = page.getByRole("table", { name: "Jobs of agent internal-0" });
+  await agentJobs
+    .getByRole("link", { name: /stage\.build\.task\.compile/ })
+    .first()
+    .waitFor();
+  await shot("agents");
   await axe(page, "agents");
 
   step = "dark mode follows the toggle";

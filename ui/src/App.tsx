@@ -65,7 +65,7 @@ function SignedIn({ token, name }: { token: string; name: string }) {
         )}
         <main>
           {route.page === "organizations" && <Organizations />}
-          {route.page === "agents" && <Agents />}
+          {route.page === "agents" && <Agents open={route.agent} />}
           {route.page === "organization" && <Organization org={route.org} />}
           {route.page === "project" && <Project org={route.org} project={route.project} filter={route} />}
           {route.page === "releases" && <Releases org={route.org} project={route.project} />}

@@ -13,7 +13,8 @@ const none = {
 describe("routes", () => {
   const routes: Route[] = [
     { page: "organizations" },
-    { page: "agents" },
+    { page: "agents", agent: undefined },
+    { page: "agents", agent: "prn:agent:acme/builder" },
     { page: "organization", org: "acme" },
     { page: "project", org: "acme", project: "web shop" },
     // The pipeline list's filters and page survive a trip through the URL.
@@ -56,6 +57,7 @@ describe("routes", () => {
       status: ["FAILED", "RUNNING"],
       q: "deploy eu&us",
     },
+    { page: "pipeline", org: "acme", project: "web", id: "3f1c", ...none, view: "timeline" },
   ];
   for (const r of routes) {
     it(`round-trips ${href(r)}`, () => {
@@ -65,6 +67,7 @@ describe("routes", () => {
   }
   it("refuses a bad line number and an unknown path", () => {
     expect(parseRoute("/organizations/a/projects/b/pipelines/c", "?line=-3")).toMatchObject({ line: undefined });
+    expect(parseRoute("/organizations/a/projects/b/pipelines/c", "?view=graphs")).toMatchObject({ view: undefined });
     expect(parseRoute("/nowhere/at/all")).toEqual({ page: "not-found", path: "/nowhere/at/all" });
   });
 });

@@ -1,6 +1,6 @@
 // Every page has a URL. The paths (all under the server's own origin):
 //   /                                           organizations
-//   /agents                                     agents
+//   /agents[?agent=PRN]                         agents (one's sessions and jobs open)
 //   /organizations/ORG                          its projects
 //   /organizations/ORG/projects/PROJECT         its pipelines and templates
 //       [?status=FAILED&type=DEPLOYMENT&by=alice&template=ID&after=CURSOR]
@@ -8,12 +8,12 @@
 //   /organizations/ORG/projects/PROJECT/releases[/ID]
 //   /organizations/ORG/projects/PROJECT/environments[/NAME]
 //   /organizations/ORG/projects/PROJECT/pipelines/ID
-//       [?node=PATH&attempt=N&line=L][&view=list&status=FAILED,RUNNING&q=TEXT]
+//       [?node=PATH&attempt=N&line=L][&view=list&status=FAILED,RUNNING&q=TEXT | &view=timeline]
 import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 
 export type Route =
   | { page: "organizations" }
-  | { page: "agents" }
+  | { page: "agents"; agent?: string }
   | { page: "organization"; org: string }
   | ({ page: "project"; org: string; project: string } & PipelineFilter)
   | { page: "releases"; org: string; project: string }
@@ -29,12 +29,16 @@ export type Route =
       node?: string;
       attempt?: number;
       line?: number;
-      /** The list of nodes instead of the graph, filtered. */
-      view?: "list";
+      /** The list of nodes instead of the graph, filtered; or the pipeline's events. */
+      view?: PipelineView;
       status?: readonly string[];
       q?: string;
     }
   | { page: "not-found"; path: string };
+
+/** The pipeline page's other views (the graph is the default). */
+export type PipelineView = "list" | "timeline";
+const PIPELINE_VIEWS: readonly string[] = ["list", "timeline"] satisfies PipelineView[];
 
 /** The project page's pipeline list: its filters and page, as the URL holds them. */
 export interface PipelineFilter {
@@ -63,7 +67,7 @@ export function parseRoute(pathname: string, search = ""): Route {
     return Number.isInteger(n) && n > 0 ? n : undefined;
   };
   if (parts.length === 0) return { page: "organizations" };
-  if (parts.length === 1 && parts[0] === "agents") return { page: "agents" };
+  if (parts.length === 1 && parts[0] === "agents") return { page: "agents", agent: q.get("agent") || undefined };
   if (parts[0] === "organizations") {
     if (parts.length === 2) return { page: "organization", org: parts[1] };
     if (parts.length === 4 && parts[2] === "projects") {
@@ -103,7 +107,7 @@ export function parseRoute(pathname: string, search = ""): Route {
         node: q.get("node") ?? undefined,
         attempt: num("attempt"),
         line: num("line"),
-        view: q.get("view") === "list" ? "list" : undefined,
+        view: PIPELINE_VIEWS.includes(q.get("view") ?? "") ? (q.get("view") as PipelineView) : undefined,
         status: q.get("status")?.split(",").filter(Boolean) || undefined,
         q: q.get("q") || undefined,
       };
@@ -117,7 +121,7 @@ export function href(r: Route): string {
     case "organizations":
       return "/";
     case "agents":
-      return "/agents";
+      return r.agent ? `/agents?agent=${enc(r.agent)}` : "/agents";
     case "organization":
       return `/organizations/${enc(r.org)}`;
     case "project": {

@@ -15,8 +15,9 @@ use phobos_proto::v1::{
     agent_work, AgentWork, ClaimJobRequest, ClaimJobResponse, CreateServiceAccountTokenRequest,
     CreateServiceAccountTokenResponse, CreateSessionRequest, CreateSessionResponse, GetJobRequest,
     HeartbeatRequest, HeartbeatResponse, Job, JobHeartbeatRequest, JobHeartbeatResponse, JobOffer,
-    JobStatus, LogChunk, SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest,
-    SetJobStatusResponse, StreamJobsRequest, WriteLogsResponse,
+    JobStatus, LogChunk, ReportSessionErrorRequest, ReportSessionErrorResponse,
+    SetActionOutputsRequest, SetActionOutputsResponse, SetJobStatusRequest, SetJobStatusResponse,
+    StreamJobsRequest, WriteLogsResponse,
 };
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
@@ -46,6 +47,11 @@ pub enum Event {
     },
     SetJobStatus {
         request: SetJobStatusRequest,
+        auth: String,
+    },
+    /// An error the agent reported with its session.
+    SessionError {
+        request: ReportSessionErrorRequest,
         auth: String,
     },
     /// A service account sign-in (the external token as sent).
@@ -173,6 +179,18 @@ impl AgentService for Fake {
             session_id: format!("session-{n}"),
             heartbeat_interval_seconds: self.script.heartbeat_seconds,
         }))
+    }
+
+    async fn report_session_error(
+        &self,
+        request: Request<ReportSessionErrorRequest>,
+    ) -> Result<Response<ReportSessionErrorResponse>, Status> {
+        let auth = auth(&request);
+        self.record(Event::SessionError {
+            request: request.into_inner(),
+            auth,
+        });
+        Ok(Response::new(ReportSessionErrorResponse {}))
     }
 
     async fn heartbeat(

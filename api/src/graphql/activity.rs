@@ -136,6 +136,27 @@ impl ActivityEvent {
     async fn comment(&self) -> Option<&str> {
         self.0.comment.as_deref()
     }
+    /// The organization it happened in, by name.
+    async fn organization_name(&self, ctx: &Context<'_>) -> Result<String> {
+        use super::loaders::{failed, reads, OrganizationName};
+        Ok(reads(ctx)
+            .load_one(OrganizationName(self.0.organization_id))
+            .await
+            .map_err(failed)?
+            .unwrap_or_default())
+    }
+    /// The name of the project it happened in, if it happened in one.
+    async fn project_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        use super::loaders::{failed, reads, ProjectById};
+        let Some(id) = self.0.project_id else {
+            return Ok(None);
+        };
+        Ok(reads(ctx)
+            .load_one(ProjectById(id))
+            .await
+            .map_err(failed)?
+            .map(|p| p.name))
+    }
     /// The project, when it happened in one.
     async fn project_id(&self) -> Option<ID> {
         self.0

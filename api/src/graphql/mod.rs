@@ -7,6 +7,7 @@
 
 pub(crate) mod abilities;
 pub mod activity;
+pub mod agent_sessions;
 pub mod approvals;
 pub mod enums;
 pub mod environments;

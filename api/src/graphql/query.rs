@@ -471,6 +471,33 @@ impl QueryRoot {
         Ok(connection(page, Agent::from))
     }
 
+    /// Who did what, newest first, everywhere the caller sees: the
+    /// organizations it has a role in and the projects it is a member of
+    /// (everything, for an administrator). Follow it live with the
+    /// `activity` subscription given no scope.
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+        #[graphql(desc = "Only this actor's: `user:alice`, or the name alone.")] actor: Option<
+            String,
+        >,
+        #[graphql(desc = "Only these kinds of resource.")] resource_types: Option<
+            Vec<super::activity::ActivityResourceType>,
+        >,
+    ) -> Result<Connection<String, super::activity::ActivityEvent>> {
+        super::activity::feed_page(
+            ctx,
+            crate::service::ActivityScope::Viewer,
+            first,
+            after,
+            actor,
+            resource_types,
+        )
+        .await
+    }
+
     /// A pipeline's history in order: who did what, when. `after` is the
     /// `cursor` of an event already seen.
     async fn pipeline_events(

@@ -179,11 +179,12 @@ impl SubscriptionRoot {
         })
     }
 
-    /// An organization's, a project's or a release's activity as it
-    /// happens, oldest first: the rows `organization.activity` (and the
-    /// others) list. Without `after`, from now; pass the `cursor` of a row
-    /// already seen (from the connection or this stream) to resume without
-    /// gaps or repeats.
+    /// An organization's, a project's or a release's activity (or, given
+    /// none of them, everything the caller sees) as it happens, oldest
+    /// first: the rows `organization.activity` (and the others) list.
+    /// Without `after`, from now; pass the `cursor` of a row already seen
+    /// (from the connection or this stream) to resume without gaps or
+    /// repeats.
     #[allow(clippy::too_many_arguments)] // the arguments are the API's
     async fn activity(
         &self,
@@ -217,9 +218,10 @@ impl SubscriptionRoot {
                 ids::uuid_of(aggregate::RELEASE, &r)
                     .ok_or_else(|| bad(format!("{:?} is not a release id", r.as_str())))?,
             ),
+            (None, None, None) => crate::service::ActivityScope::Viewer,
             _ => {
                 return Err(bad(
-                    "give exactly one of organizationName, projectId and releaseId".into(),
+                    "give at most one of organizationName, projectId and releaseId (none: everything you see)".into(),
                 ))
             }
         };

@@ -1201,6 +1201,40 @@ impl Agent {
             }
         })
     }
+    /// Its sessions, newest first.
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+    ) -> Result<Vec<super::agent_sessions::AgentSession>> {
+        authed(ctx)?;
+        Ok(app(ctx)
+            .agent_sessions(&self.row, first)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(|row| super::agent_sessions::AgentSession {
+                row,
+                agent: self.row.clone(),
+            })
+            .collect())
+    }
+    /// The jobs it claimed, the most recent first, of the projects the
+    /// caller sees (a shared agent runs every organization's).
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many to return (default 20, at most 100).")] first: Option<i32>,
+    ) -> Result<Vec<Job>> {
+        let claims = authed(ctx)?;
+        Ok(app(ctx)
+            .agent_jobs(claims, &self.row, first)
+            .await
+            .map_err(gql_err)?
+            .into_iter()
+            .map(|(job, project)| Job(job, project))
+            .collect())
+    }
     /// ORGANIZATION (takes its organization's jobs) or SHARED (takes any).
     #[graphql(name = "type")]
     async fn agent_type(&self) -> super::mutation::AgentType {

@@ -434,6 +434,28 @@ impl AgentService for AgentApi {
         .await
     }
 
+    #[tracing::instrument(skip_all, fields(session_id = %req.get_ref().session_id))]
+    async fn report_session_error(
+        &self,
+        req: Request<ReportSessionErrorRequest>,
+    ) -> Result<Response<ReportSessionErrorResponse>, Status> {
+        let agent = self.principal(&req).await?;
+        let r = req.into_inner();
+        self.own_session(&agent, &r.session_id)?;
+        let id = agent.id.to_string();
+        let cmd = AgentCommand::ReportAgentSessionError {
+            session_id: r.session_id,
+            message: r.message,
+        };
+        let ctx = CommandContext::new(Actor::Agent(id.clone()));
+        self.app
+            .bus
+            .agent(&id, cmd, &ctx)
+            .await
+            .map_err(|e| status(e.into()))?;
+        Ok(Response::new(ReportSessionErrorResponse {}))
+    }
+
     #[tracing::instrument(skip_all, fields(job_id = %req.get_ref().job_id))]
     async fn claim_job(
         &self,

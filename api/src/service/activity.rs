@@ -11,6 +11,8 @@ use crate::auth::Claims;
 /// Whose activity.
 #[derive(Debug, Clone, Copy)]
 pub enum ActivityScope {
+    /// Everything the caller sees, across organizations.
+    Viewer,
     Organization(Uuid),
     Project(Uuid),
     Release(Uuid),
@@ -35,6 +37,7 @@ impl App {
             ..Default::default()
         };
         match scope {
+            ActivityScope::Viewer => f.visible = self.subject(claims).await?.visible_scopes(),
             ActivityScope::Organization(id) => {
                 if self.organization(claims, id).await?.is_none() {
                     return Err(missing(format!("organization {id}")));

@@ -20,6 +20,7 @@ mod activity;
 pub(crate) use activity::ActivityScope;
 mod approvals;
 pub(crate) use approvals::{Decision, RuleInput};
+mod agent_sessions;
 mod agents;
 pub(crate) use agents::NewAgent;
 mod children;

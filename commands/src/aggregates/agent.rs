@@ -3,7 +3,9 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
 use phobos_core::agent::AgentScope;
 use phobos_core::events::aggregate;
-use phobos_core::events::{AgentEvent, AgentType};
+use std::collections::BTreeMap;
+
+use phobos_core::events::{AgentEvent, AgentType, SESSION_ERRORS_MAX, SESSION_ERROR_MAX_CHARS};
 use serde::{Deserialize, Serialize};
 
 use super::{command_name, Shape, Stored};
@@ -25,6 +27,11 @@ pub struct Agent {
     /// `AgentServiceAccountAssigned`; older snapshots have none).
     #[serde(default)]
     service_account: Option<String>,
+    /// How many errors each session that has reported any has kept (added
+    /// with `AgentSessionErrorReported`; older snapshots have none). An
+    /// expired session's entry goes.
+    #[serde(default)]
+    session_errors: BTreeMap<String, u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +65,13 @@ pub enum AgentCommand {
         session_id: String,
         last_heartbeat_at: DateTime<Utc>,
     },
+    /// The agent says something went wrong in session `session_id` (one of
+    /// its own: the transport checks that). Refused once the session has
+    /// kept [`SESSION_ERRORS_MAX`].
+    ReportAgentSessionError {
+        session_id: String,
+        message: String,
+    },
     /// Organization agents only.
     AssignServiceAccount {
         service_account_id: String,
@@ -73,6 +87,7 @@ command_name!(AgentCommand {
     CreateAgentToken,
     StartAgentSession,
     ExpireAgentSession,
+    ReportAgentSessionError,
     AssignServiceAccount,
     UnassignServiceAccount
 });
@@ -211,6 +226,30 @@ impl Aggregate for Agent {
                 last_heartbeat_at,
                 expired_at: now,
             },
+            AgentCommand::ReportAgentSessionError {
+                session_id,
+                message,
+            } => {
+                let scope = self.existing()?;
+                if self.session_errors.get(&session_id).copied().unwrap_or(0) >= SESSION_ERRORS_MAX
+                {
+                    return Err(DomainError::LimitExceeded(format!(
+                        "session {session_id} of agent {:?} has reported {SESSION_ERRORS_MAX} errors, the most a session keeps; the agent's own log has the rest",
+                        scope.name
+                    )));
+                }
+                let message = message.trim();
+                if message.is_empty() {
+                    return Err(DomainError::Invalid(
+                        "message: an error report needs a message saying what went wrong".into(),
+                    ));
+                }
+                AgentEvent::AgentSessionErrorReported {
+                    session_id,
+                    message: cut(message, SESSION_ERROR_MAX_CHARS),
+                    reported_at: now,
+                }
+            }
         };
         sink.write(Stored(event), self).await;
         Ok(())
@@ -270,7 +309,35 @@ impl Aggregate for Agent {
                     s.tags = tags;
                 }
             }
-            AgentEvent::AgentTokenCreated { .. } | AgentEvent::AgentSessionExpired { .. } => {}
+            AgentEvent::AgentSessionErrorReported { session_id, .. } => {
+                *self.session_errors.entry(session_id).or_default() += 1;
+            }
+            AgentEvent::AgentSessionExpired { session_id, .. } => {
+                self.session_errors.remove(&session_id);
+            }
+            AgentEvent::AgentTokenCreated { .. } => {}
         }
+    }
+}
+
+/// `text`, at most `max` characters, ending in `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        Some((i, _)) if text.chars().count() > max => format!("{}…", &text[..i]),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut;
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        assert_eq!(cut("short", 10), "short");
+        assert_eq!(cut("abcdef", 6), "abcdef");
+        assert_eq!(cut("abcdefg", 6), "abcde…");
+        assert_eq!(cut("ééééééé", 3), "éé…");
+        assert_eq!(cut("ééééééé", 3).chars().count(), 3);
     }
 }

@@ -13,6 +13,13 @@ pub enum AgentType {
     Shared,
 }
 
+/// The longest session error message kept (longer ones are cut, marked
+/// with `…`).
+pub const SESSION_ERROR_MAX_CHARS: usize = 2_000;
+
+/// The most errors one session keeps; the agent's own log has the rest.
+pub const SESSION_ERRORS_MAX: u32 = 100;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AgentEvent {
     /// Recorded by servers before agents were resources: the agent named
@@ -58,6 +65,15 @@ pub enum AgentEvent {
         last_heartbeat_at: DateTime<Utc>,
         expired_at: DateTime<Utc>,
     },
+    /// The agent reported something that went wrong in a session (a job
+    /// it claimed whose executor would not start, a claim that failed).
+    /// `message` is the agent's, at most [`SESSION_ERROR_MAX_CHARS`]
+    /// characters.
+    AgentSessionErrorReported {
+        session_id: String,
+        message: String,
+        reported_at: DateTime<Utc>,
+    },
     /// An organization agent may now sign in with the tokens of service
     /// account `service_account_id` (its path then: paths never change).
     AgentServiceAccountAssigned {
@@ -76,6 +92,7 @@ named_event!(AgentEvent {
     AgentTokenCreated,
     AgentSessionStarted,
     AgentSessionExpired,
+    AgentSessionErrorReported,
     AgentServiceAccountAssigned,
     AgentServiceAccountUnassigned
 });

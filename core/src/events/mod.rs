@@ -19,7 +19,7 @@ mod organization;
 mod pipeline;
 mod release;
 
-pub use agent::{AgentEvent, AgentType};
+pub use agent::{AgentEvent, AgentType, SESSION_ERRORS_MAX, SESSION_ERROR_MAX_CHARS};
 pub use approval_rule::{ApprovalRuleEvent, ApprovalRuleSnapshot};
 pub use identity::{
     ResourceLimitEvent, ServiceAccountEvent, SigningKeyEvent, SigningKeyProvider, TeamEvent,

@@ -244,6 +244,17 @@ impl AgentService for FakeJobService {
         Ok(Response::new(HeartbeatResponse {}))
     }
 
+    async fn report_session_error(
+        &self,
+        request: Request<phobos_proto::v1::ReportSessionErrorRequest>,
+    ) -> Result<Response<phobos_proto::v1::ReportSessionErrorResponse>, Status> {
+        // These tests launch working executors: an error is a bug.
+        panic!(
+            "the agent reported a session error: {:?}",
+            request.into_inner()
+        );
+    }
+
     type StreamJobsStream = tokio_stream::wrappers::ReceiverStream<Result<JobOffer, Status>>;
 
     async fn stream_jobs(

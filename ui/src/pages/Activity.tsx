@@ -1,5 +1,6 @@
-// Who did what, newest first: a project's or a release's activity feed,
-// live (the `activity` subscription from the newest row read, so nothing
+// Who did what, newest first: everything the caller sees (home), an
+// organization's, a project's or a release's activity feed, live (the
+// `activity` subscription from the newest row read, so nothing
 // is missed or shown twice), filtered by actor and kind in the URL.
 import { useState } from "react";
 import { useQuery, useSubscription } from "urql";
@@ -19,7 +20,8 @@ const Row = graphql(`
     resourceId
     subject
     comment
-    projectId
+    organizationName
+    projectName
   }
 `);
 
@@ -137,13 +139,7 @@ export function ProjectActivity({
       ) : !p ? (
         <Loading what="the activity" />
       ) : (
-        <Feed
-          key={`${actor}:${type}`}
-          org={org}
-          project={project}
-          rows={p.activity.edges.map((e) => e.node)}
-          live={{ projectId: p.id, ...vars }}
-        />
+        <Feed key={`${actor}:${type}`} rows={p.activity.edges.map((e) => e.node)} live={{ projectId: p.id, ...vars }} />
       )}
     </>
   );
@@ -168,13 +164,7 @@ const OrganizationQuery = graphql(
 );
 
 /** An organization's activity (in the projects the caller sees), for its page. */
-export function OrganizationActivity({
-  org,
-  projects,
-}: {
-  org: string;
-  projects: readonly { id: string; name: string }[];
-}) {
+export function OrganizationActivity({ org }: { org: string }) {
   const [{ data, error }] = useQuery({
     query: OrganizationQuery,
     variables: { name: org },
@@ -182,44 +172,48 @@ export function OrganizationActivity({
   });
   if (error) return <Failure what="the organization's activity" error={error} />;
   if (!data?.organization) return <Loading what="the organization's activity" />;
-  const names = new Map(projects.map((p) => [p.id, p.name]));
-  return (
-    <Feed
-      org={org}
-      projectOf={(id) => (id ? names.get(id) : undefined)}
-      rows={data.organization.activity.edges.map((e) => e.node)}
-      live={{ organizationName: org }}
-    />
-  );
+  return <Feed rows={data.organization.activity.edges.map((e) => e.node)} live={{ organizationName: org }} />;
+}
+
+const HomeQuery = graphql(
+  `
+    query HomeActivity {
+      activity(first: 100) {
+        edges {
+          node {
+            ...ActivityRow
+          }
+        }
+      }
+    }
+  `,
+  [Row],
+);
+
+/** Everything the caller sees, across organizations: the home page's feed. */
+export function HomeActivity() {
+  const [{ data, error }] = useQuery({ query: HomeQuery, requestPolicy: "cache-and-network" });
+  if (error) return <Failure what="your activity feed" error={error} />;
+  if (!data) return <Loading what="your activity feed" />;
+  return <Feed wide rows={data.activity.edges.map((e) => e.node)} live={{}} />;
 }
 
 /** A release's activity, for its page. */
-export function ReleaseActivity({ org, project, id }: { org: string; project: string; id: string }) {
+export function ReleaseActivity({ id }: { id: string }) {
   const [{ data, error }] = useQuery({ query: ReleaseQuery, variables: { id }, requestPolicy: "cache-and-network" });
   if (error) return <Failure what="the release's activity" error={error} />;
   if (!data?.release) return <Loading what="the release's activity" />;
-  return (
-    <Feed
-      org={org}
-      project={project}
-      rows={data.release.activity.edges.map((e) => e.node)}
-      live={{ releaseId: data.release.id }}
-    />
-  );
+  return <Feed rows={data.release.activity.edges.map((e) => e.node)} live={{ releaseId: data.release.id }} />;
 }
 
 /** Rows read, newest first, with what happens from then on above them. */
 function Feed({
-  org,
-  project,
-  projectOf,
+  wide,
   rows,
   live,
 }: {
-  org: string;
-  /** The project every row is in, or `projectOf` names each row's. */
-  project?: string;
-  projectOf?: (projectId: string | null | undefined) => string | undefined;
+  /** Rows of several organizations: each says where it happened. */
+  wide?: boolean;
   rows: readonly Event[];
   live: {
     organizationName?: string;
@@ -242,6 +236,7 @@ function Feed({
         <tr>
           <th>When</th>
           <th>Who</th>
+          {wide && <th>Where</th>}
           <th>What</th>
         </tr>
       </thead>
@@ -252,9 +247,13 @@ function Feed({
               <Time at={e.at} />
             </td>
             <td>{e.actor}</td>
+            {wide && (
+              <td>
+                <Where e={e} />
+              </td>
+            )}
             <td>
-              {words(e.action)} {words(e.resourceType)}{" "}
-              <What org={org} project={project ?? projectOf?.(e.projectId)} e={e} />
+              {words(e.action)} {words(e.resourceType)} <What e={e} />
               {e.comment && <span className="muted"> — {e.comment}</span>}
             </td>
           </tr>
@@ -264,13 +263,29 @@ function Feed({
   );
 }
 
+/** The organization and project of a row, linked. */
+function Where({ e }: { e: Event }) {
+  const org = e.organizationName;
+  return (
+    <>
+      <Link to={{ page: "organization", org }}>{org}</Link>
+      {e.projectName && (
+        <>
+          {" / "}
+          <Link to={{ page: "project", org, project: e.projectName }}>{e.projectName}</Link>
+        </>
+      )}
+    </>
+  );
+}
+
 /** The subject of a row, linked to its pipeline where it has one. */
-function What({ org, project, e }: { org: string; project?: string; e: Event }) {
+function What({ e }: { e: Event }) {
   const id = ["PIPELINE", "PIPELINE_NODE", "DEPLOYMENT"].includes(e.resourceType) ? pipelineUuid(e.resourceId) : null;
-  if (!id || !project) return e.subject ? <code>{e.subject}</code> : null;
+  if (!id || !e.projectName) return e.subject ? <code>{e.subject}</code> : null;
   const node = e.resourceType === "PIPELINE_NODE" && e.subject ? e.subject : undefined;
   return (
-    <Link to={{ page: "pipeline", org, project, id, node }}>
+    <Link to={{ page: "pipeline", org: e.organizationName, project: e.projectName, id, node }}>
       <code>{e.subject ?? id.slice(0, 8)}</code>
     </Link>
   );

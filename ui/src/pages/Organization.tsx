@@ -50,7 +50,7 @@ export function Organization({ org }: { org: string }) {
       )}
       <section aria-labelledby="organization-activity">
         <h3 id="organization-activity">Activity</h3>
-        <OrganizationActivity org={org} projects={projects} />
+        <OrganizationActivity org={org} />
       </section>
     </>
   );

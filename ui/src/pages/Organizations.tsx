@@ -3,6 +3,7 @@ import { graphql } from "../gql";
 import { Link } from "../router";
 import { Failure, Loading } from "./common";
 import { Todo } from "./Todo";
+import { HomeActivity } from "./Activity";
 
 const Query = graphql(`
   query Organizations {
@@ -41,6 +42,10 @@ export function Organizations() {
           ))}
         </ul>
       )}
+      <section aria-labelledby="home-activity">
+        <h2 id="home-activity">Activity</h2>
+        <HomeActivity />
+      </section>
     </>
   );
 }

@@ -6,11 +6,12 @@
 import { lazy, Suspense, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { graphql, type ResultOf } from "../gql";
-import { href, navigate, type Route } from "../router";
+import { href, navigate, type PipelineView, type Route } from "../router";
 import { statusLook } from "../status";
 import { Failure, Loading, Status, Time, useFirst } from "./common";
 import { NodePanel } from "./NodePanel";
 import { PipelineActions } from "./PipelineActions";
+import { eventWords, Timeline } from "./Timeline";
 
 const GraphView = lazy(() => import("./GraphView"));
 
@@ -124,7 +125,7 @@ export function Pipeline({ route }: { route: PipelineRoute }) {
       </p>
     );
   const select = (path?: string) => navigate(href({ ...route, node: path, attempt: undefined, line: undefined }), true);
-  const setView = (view?: "list") => navigate(href({ ...route, view }), true);
+  const setView = (view?: PipelineView) => navigate(href({ ...route, view }), true);
   const total = p.stages.reduce((n, st) => n + st.nodes.length, 0);
   return (
     <div className="pipeline-page">
@@ -145,7 +146,7 @@ export function Pipeline({ route }: { route: PipelineRoute }) {
         <PipelineActions id={p.id} status={p.status} />
         {live.error && <Failure what="live updates" error={live.error} />}
         <p className="sr-only" aria-live="polite">
-          {live.data ? `${live.data.pipelineEvents.eventType.replace(/([a-z])([A-Z])/g, "$1 $2")}` : ""}
+          {live.data ? eventWords(live.data.pipelineEvents.eventType) : ""}
         </p>
         <div className="row" role="group" aria-label="View">
           <button type="button" aria-pressed={route.view !== "list"} onClick={() => setView(undefined)}>
@@ -154,9 +155,14 @@ export function Pipeline({ route }: { route: PipelineRoute }) {
           <button type="button" aria-pressed={route.view === "list"} onClick={() => setView("list")}>
             List
           </button>
+          <button type="button" aria-pressed={route.view === "timeline"} onClick={() => setView("timeline")}>
+            Timeline
+          </button>
         </div>
         {route.view === "list" ? (
           <NodeList route={route} stages={p.stages} onSelect={select} />
+        ) : route.view === "timeline" ? (
+          <Timeline pipelineId={p.id} onSelect={select} />
         ) : (
           <Suspense fallback={<Loading what="the graph" />}>
             <GraphView

@@ -239,7 +239,7 @@ export function Release({ org, project, id, compare }: { org: string; project: s
       <ReleaseCompare org={org} project={project} version={id} releaseId={r.id} compare={compare} />
       <section aria-labelledby="release-activity">
         <h3 id="release-activity">Activity</h3>
-        <ReleaseActivity org={org} project={project} id={r.id} />
+        <ReleaseActivity id={r.id} />
       </section>
     </>
   );
