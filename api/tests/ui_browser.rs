@@ -30,38 +30,18 @@ const DEPLOY: &str = "stage \"deploy\" {\n  task \"roll_out\" {\n    action \"ex
 
 const LIFECYCLE: &str = "stage \"dev\" {\n  deployment {\n    environment = \"dev\"\n  }\n}\nstage \"prod\" {\n  deployment {\n    environment = \"prod\"\n    when        = \"manual\"\n  }\n}\n";
 
-fn missing(what: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{what}; .ci/run installs it and `cargo xtask test` builds the UI first"
-    );
-    println!("skipped: {what}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ui_runs_a_pipeline_live_in_a_real_browser() {
     let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui");
-    if !Path::new("/usr/bin/chromium").exists() {
-        return missing("/usr/bin/chromium not found (apt-get install chromium)");
-    }
-    if Command::new("node").arg("--version").output().is_err() {
-        return missing("node not found (apt-get install nodejs)");
-    }
-    if !ui.join("node_modules/playwright-core").exists() {
-        return missing("ui/node_modules has no playwright-core (cargo xtask ui runs npm ci)");
+    if !support::browser_available() {
+        return;
     }
     let issuer = Issuer::start();
     let env = issuer.provider_env(CLIENT_ID);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut server = support::start_with("ui_browser", 1, &env).await;
-    let root = ureq::get(&server.base())
-        .call()
-        .unwrap()
-        .into_body()
-        .read_to_string()
-        .unwrap();
-    if root.contains("built without its web UI") {
-        return missing("this phobos was built without ui/dist (cargo xtask ui builds it)");
+    if !support::serves_ui(&server) {
+        return;
     }
     server.login();
     let project = server.project("acme", "web");

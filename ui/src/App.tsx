@@ -2,7 +2,7 @@ import { useEffect, useMemo, useState } from "react";
 import { Provider } from "urql";
 import { createApi, SocketContext, type Connection } from "./client";
 import { Link, useRoute } from "./router";
-import { resume, signOut, useSession } from "./session";
+import { renewNow, resume, signOut, useSession } from "./session";
 import { OidcCallback, SignIn } from "./pages/SignIn";
 import { CALLBACK_PATH } from "./oidc";
 import { Organizations } from "./pages/Organizations";
@@ -35,8 +35,12 @@ export function App() {
 
 function SignedIn({ token, name }: { token: string; name: string }) {
   const [connection, setConnection] = useState<Connection>("connecting");
-  const api = useMemo(() => createApi(token, setConnection), [token]);
-  useEffect(() => () => api.dispose(), [api]);
+  const api = useMemo(() => createApi(token, setConnection, renewNow), [token]);
+  useEffect(() => {
+    // A new token's client starts afresh: the old one's state was its own.
+    setConnection((c) => (c === "reconnecting" ? "connecting" : c));
+    return () => api.dispose();
+  }, [api]);
   const route = useRoute();
   return (
     <Provider value={api.client}>

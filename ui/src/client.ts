@@ -3,7 +3,7 @@
 // the lists and the badges at once; and one graphql-ws socket (the
 // `graphql-transport-ws` protocol the server speaks) for every subscription.
 import { createContext, useContext } from "react";
-import { Client, fetchExchange, subscriptionExchange } from "urql";
+import { Client, fetchExchange, mapExchange, subscriptionExchange, type CombinedError } from "urql";
 import { cacheExchange } from "@urql/exchange-graphcache";
 import { EMBEDDED } from "./embedded.gen";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
@@ -48,14 +48,21 @@ export function subscribeFollowing<T>(
   },
 ): () => void {
   const payload = { query, variables: { ...variables } };
-  return ws.subscribe<T>(payload, {
+  open.set(ws, (open.get(ws) ?? 0) + 1);
+  let ended = false;
+  const end = () => {
+    if (!ended) open.set(ws, (open.get(ws) ?? 1) - 1);
+    ended = true;
+  };
+  const stop = ws.subscribe<T>(payload, {
     next(result) {
       follow(payload.variables, result.data);
       sink.next(result as { data?: T | null });
     },
-    error: (e) => sink.error(e),
-    complete: () => sink.complete(),
+    error: (e) => (end(), sink.error(e)),
+    complete: () => (end(), sink.complete()),
   });
+  return () => (end(), stop());
 }
 
 export interface Api {
@@ -64,8 +71,37 @@ export interface Api {
   dispose(): void;
 }
 
-export function createApi(token: string, onConnection: (c: Connection) => void): Api {
+/** How many subscriptions each socket carries (subscribed, not yet ended). */
+const open = new WeakMap<object, number>();
+
+/**
+ * Whether `ws` carries a subscription: a close then is a lost connection
+ * (graphql-ws retries it), not the socket's own lazy close once nothing is
+ * followed. (The close code cannot tell them apart: the server ends both
+ * without a close frame, so the browser reports 1006 for each.)
+ */
+export function following(ws: object): boolean {
+  return (open.get(ws) ?? 0) > 0;
+}
+
+/** Whether the server refused the access token (it expired early, or the server's keys changed). */
+export function unauthenticated(error: CombinedError): boolean {
+  return error.graphQLErrors.some((e) => e.extensions?.code === "UNAUTHENTICATED");
+}
+
+/**
+ * The client of one access token. `onRefused` is called when the server
+ * refuses the token, on a query, a mutation or a subscription: the session
+ * renews it, which makes a new client.
+ */
+export function createApi(token: string, onConnection: (c: Connection) => void, onRefused: () => void): Api {
   const wsUrl = `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/graphql`;
+  // A disposed client's socket (the token was renewed) says nothing more:
+  // its close must not read as the new one's lost connection.
+  let disposed = false;
+  const report = (c: Connection) => {
+    if (!disposed) onConnection(c);
+  };
   const ws = createWsClient({
     url: wsUrl,
     connectionParams: { Authorization: `Bearer ${token}` },
@@ -74,10 +110,12 @@ export function createApi(token: string, onConnection: (c: Connection) => void):
     shouldRetry: () => true,
     on: {
       // The socket closes by itself when no page follows anything (lazy):
-      // only a retry, after a lost connection, means "reconnecting".
-      connecting: (isRetry) => onConnection(isRetry ? "reconnecting" : "connecting"),
-      connected: () => onConnection("connected"),
-      closed: () => onConnection("idle"),
+      // a close while something is followed is a lost connection, and the
+      // page is "reconnecting" from then (graphql-ws waits a moment before
+      // each retry) until the socket is back.
+      connecting: (isRetry) => report(isRetry ? "reconnecting" : "connecting"),
+      connected: () => report("connected"),
+      closed: () => report(following(ws) ? "reconnecting" : "idle"),
     },
   });
   const client = new Client({
@@ -87,6 +125,11 @@ export function createApi(token: string, onConnection: (c: Connection) => void):
     // GET /graphql is GraphiQL (and the websocket); queries are POSTed.
     preferGetMethod: false,
     exchanges: [
+      mapExchange({
+        onError(error) {
+          if (unauthenticated(error)) onRefused();
+        },
+      }),
       cacheExchange({ keys: keys() }),
       fetchExchange,
       subscriptionExchange({
@@ -108,7 +151,10 @@ export function createApi(token: string, onConnection: (c: Connection) => void):
   return {
     client,
     ws,
-    dispose: () => void ws.dispose(),
+    dispose: () => {
+      disposed = true;
+      void ws.dispose();
+    },
   };
 }
 

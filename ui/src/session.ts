@@ -7,7 +7,9 @@
 // An access token lasts minutes (PHOBOS_USER_SESSION_ACCESS_TOKEN_
 // EXPIRATION_MINUTES): it is exchanged for a new one with refreshSession
 // (the cookie's token) before it expires. A new token makes a new client
-// (App.tsx), whose queries and subscriptions resume where they were.
+// (App.tsx), whose queries and subscriptions resume where they were. A
+// token the server refuses early (it restarted with new keys) is renewed at
+// once (`renewNow`, called by the client on UNAUTHENTICATED).
 import { useSyncExternalStore } from "react";
 import { gql } from "./graphql";
 
@@ -79,6 +81,20 @@ async function refresh() {
       end(`Your session could not be renewed (${String(e)}): sign in again.`);
     }
   }
+}
+
+let forcedAt = 0;
+
+/**
+ * The server refused the access token before it expired (a server restarted
+ * with new signing keys, a revoked session): renew it now, at most every
+ * 10 s. While the server cannot be reached, `refresh` tries again every 5 s.
+ */
+export function renewNow() {
+  if (!current || Date.now() - forcedAt < 10_000) return;
+  forcedAt = Date.now();
+  clearTimeout(timer);
+  void refresh();
 }
 
 export function signIn(session: Session) {

@@ -38,6 +38,12 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Query", "organizations", Listed, ""),
     (
         "Query",
+        "activity",
+        Listed,
+        "the organizations the caller has a role in and the projects it is a member of",
+    ),
+    (
+        "Query",
         "organization",
         In(View),
         "a project member sees its organization",
@@ -165,7 +171,7 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
     ("Mutation", "overridePipelineNodeApproval", In(ManageApprovalRules), "with a comment"),
     ("Subscription", "pipelineEvents", In(View), ""),
     ("Subscription", "jobLogEvents", In(View), ""),
-    ("Subscription", "activity", In(View), "of an organization: the projects the caller sees"),
+    ("Subscription", "activity", In(View), "of an organization: the projects the caller sees; given no scope, everything the caller sees"),
 ];
 
 /// The rule of `root`.`field`, if it has one.

@@ -14,6 +14,8 @@ pub struct AgentSession {
     pub agent: AgentRow,
 }
 
+/// A session of an agent: opened when the agent connects, kept alive by
+/// its heartbeats, ended when the server stops hearing from it.
 #[Object]
 impl AgentSession {
     /// The session's id (the one the agent's log names).

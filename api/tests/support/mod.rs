@@ -6,7 +6,7 @@
 pub mod oidc;
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -917,4 +917,46 @@ impl SmtpSink {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// Whether a real-browser test can run here: Chromium, Node and the UI's
+/// node_modules (playwright-core) present. Where one is missing it prints
+/// `skipped: …` and answers false; under CI, which installs them, it fails
+/// the test instead.
+pub fn browser_available() -> bool {
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui");
+    let missing = if !Path::new("/usr/bin/chromium").exists() {
+        "/usr/bin/chromium not found (apt-get install chromium)"
+    } else if Command::new("node").arg("--version").output().is_err() {
+        "node not found (apt-get install nodejs)"
+    } else if !ui.join("node_modules/playwright-core").exists() {
+        "ui/node_modules has no playwright-core (cargo xtask ui runs npm ci)"
+    } else {
+        return true;
+    };
+    skip(missing);
+    false
+}
+
+/// Whether `server` serves the built UI (else skipped, or failed under CI).
+pub fn serves_ui(server: &Server) -> bool {
+    let root = ureq::get(&server.base())
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    if root.contains("built without its web UI") {
+        skip("this phobos was built without ui/dist (cargo xtask ui builds it)");
+        return false;
+    }
+    true
+}
+
+fn skip(what: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{what}; .ci/run installs it and `cargo xtask test` builds the UI first"
+    );
+    println!("skipped: {what}");
 }
