@@ -34,6 +34,11 @@ async fn main() {
         speed_vs_prefect().await;
         return;
     }
+    // `-- --bench ui`: only the UI's large-pipeline figures.
+    if std::env::args().any(|a| a == "ui") {
+        ui_pages().await;
+        return;
+    }
     let opts = phobos_commands::testing::fresh_database("bench_log")
         .await
         .expect("bench database");
@@ -76,6 +81,7 @@ async fn main() {
 
     pipeline_cost(opts_for("bench_cost").await).await;
     latency().await;
+    ui_pages().await;
     speed_vs_prefect().await;
 }
 
@@ -643,4 +649,135 @@ async fn speed_vs_prefect() {
         &p_ind,
     );
     breakdown(&events, SEQUENTIAL);
+}
+
+/// A pipeline that waits at its first node (`stage.gate.task.go`, manual)
+/// and then has `stages` stages of `per_stage` tasks without actions, which
+/// succeed as soon as they may run (no job, no agent): started, its node
+/// completions stream as fast as the server makes them.
+fn gated_tasks(stages: usize, per_stage: usize) -> String {
+    let mut hcl =
+        String::from("stage \"gate\" {\n  task \"go\" {\n    when = \"manual\"\n  }\n}\n");
+    for s in 0..stages {
+        hcl.push_str(&format!("stage \"s{s}\" {{\n"));
+        for t in 0..per_stage {
+            hcl.push_str(&format!("  task \"t{t}\" {{\n  }}\n"));
+        }
+        hcl.push_str("}\n");
+    }
+    hcl
+}
+
+/// Issue 11's large pipelines, in headless Chromium (`ui/e2e/bench.mjs`):
+/// the page of a 2,000-node pipeline ready (title and graph drawn) against
+/// a 20-node one's, loaded alternately in the same browser; and the longest
+/// main-thread task while the 2,000 nodes' completions stream into the open
+/// page.
+async fn ui_pages() {
+    use std::io::{BufRead, BufReader, Write};
+    const SMALL: (usize, usize) = (2, 10);
+    const LARGE: (usize, usize) = (20, 100);
+    println!("\nthe UI in headless Chromium: a pipeline's page ready (title and graph drawn, median of 5 loads), and the main thread while its nodes complete");
+    if !support::browser_available() {
+        return;
+    }
+    let mut server = support::start_with("bench_ui", 0, &[("RUST_LOG", "warn")]).await;
+    if !support::serves_ui(&server) {
+        return;
+    }
+    server.login();
+    let project = server.project("bench", "ui");
+    let page_of = |hcl: &str| -> (String, String) {
+        let id = server.run_pipeline(&project, hcl);
+        let d = server.gql(
+            "query($id: ID!) { pipeline(id: $id) { prn } }",
+            json!({ "id": id }),
+        );
+        let uuid = d["pipeline"]["prn"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        (
+            id,
+            format!(
+                "{}/organizations/bench/projects/ui/pipelines/{uuid}",
+                server.base()
+            ),
+        )
+    };
+    let (_, small_url) = page_of(&gated_tasks(SMALL.0, SMALL.1));
+    let (large_id, large_url) = page_of(&gated_tasks(LARGE.0, LARGE.1));
+    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui");
+    let mut node = std::process::Command::new("node")
+        .arg(ui.join("e2e/bench.mjs"))
+        .current_dir(&ui)
+        .env("PHOBOS_URL", server.base())
+        .env("PHOBOS_EMAIL", support::ADMIN)
+        .env("PHOBOS_PASSWORD", support::PASSWORD)
+        .env("SMALL_URL", &small_url)
+        .env("LARGE_URL", &large_url)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let mut stdin = node.stdin.take().unwrap();
+    let mut figures = None;
+    let mut streamed_in = 0.0;
+    for line in BufReader::new(node.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line == "stream-now" {
+            let started = Instant::now();
+            let d = server.gql(
+                "mutation($p: ID!) { startPipelineNode(input: {pipelineId: $p, nodePath: \"stage.gate.task.go\"}) { problems { message } } }",
+                json!({ "p": large_id }),
+            );
+            assert_eq!(d["startPipelineNode"]["problems"], json!([]), "{d}");
+            let done = server.wait_finished(&large_id, Duration::from_secs(600));
+            assert_eq!(done["status"], "SUCCEEDED", "{done}");
+            streamed_in = started.elapsed().as_secs_f64();
+            writeln!(stdin, "streamed").unwrap();
+        } else if line.starts_with('{') {
+            figures = serde_json::from_str::<serde_json::Value>(&line).ok();
+        }
+    }
+    let status = node.wait().expect("node ends");
+    let Some(f) = figures.filter(|_| status.success()) else {
+        println!("  failed: the browser run did not finish (see its output above)");
+        return;
+    };
+    let median = |k: &str| {
+        let mut v: Vec<f64> = f[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|x| x.as_f64())
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (small, large) = (median("small"), median("large"));
+    let n_small = SMALL.0 * SMALL.1;
+    let n_large = LARGE.0 * LARGE.1;
+    println!(
+        "  page ready, {n_small} nodes (baseline)                       {small:>8.0} ms  1.00x"
+    );
+    println!(
+        "  page ready, {n_large} nodes                                  {large:>8.0} ms  {:.2}x the baseline's (target: at most 5x)",
+        large / small
+    );
+    println!(
+        "  longest main-thread task while its {n_large} completions stream in (the server took {streamed_in:.1} s): {:.0} ms (target: at most 200 ms; {} tasks over 50 ms)",
+        f["longest"].as_f64().unwrap_or(0.0),
+        f["tasks"]
+    );
+    let frames = f["frames"].as_f64().unwrap_or(0.0);
+    let for_s = f["streamedFor"].as_f64().unwrap_or(0.0) / 1000.0;
+    println!(
+        "  (the page received {frames} socket frames in {for_s:.1} s, {:.0}/s; its longest task while the pages loaded: {:.0} ms)",
+        frames / for_s.max(0.001),
+        f["loadingLongest"].as_f64().unwrap_or(0.0)
+    );
 }

@@ -1,5 +1,7 @@
-//! `cargo xtask bench`: the template engine's benchmarks, each reported as a
-//! ratio against a baseline measured in the same run.
+//! `cargo xtask bench`: the template engine's, the system's and the UI's
+//! benchmarks, each reported as a ratio against a baseline measured in the
+//! same run (`-- --bench speed` or `-- --bench ui`: only that part of the
+//! system's).
 
 use std::path::Path;
 
@@ -12,6 +14,11 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     template(root, extra)?;
     crate::signal::catch();
     let (url, _throw_away) = crate::test::database()?;
+    // The UI's rows load the UI the release server embeds: build it first.
+    match crate::ui::node() {
+        Ok(_) => crate::ui::build(root)?,
+        Err(why) => println!("==> the UI's figures will be skipped ({why:#})"),
+    }
     // The end-to-end rows run the release server, agent and executor.
     run_cmd(
         cargo()
