@@ -345,6 +345,7 @@ async fn oidc_users_teams_memberships_and_the_role_matrix() {
         ("node", "query($id: ID!) { node(id: $id) { id } }", Box::new(|_| json!({"id": project})), true),
         ("organizations", "{ organizations { edges { node { name } } } }", Box::new(|_| json!({})), false),
         ("activity", "{ activity(first: 1) { edges { node { at } } } }", Box::new(|_| json!({})), false),
+        ("pipelines", "{ pipelines(first: 1) { edges { node { id } } } }", Box::new(|_| json!({})), false),
         ("job", "query($id: ID!) { job(id: $id) { id } }", Box::new(|_| json!({"id": job})), true),
         ("validatePipelineTemplate", "query($p: ID!) { validatePipelineTemplate(projectId: $p, hcl: \"stage \\\"s\\\" {\\n task \\\"t\\\" {\\n }\\n}\\n\") { problems { code message } } }", Box::new(|_| json!({"p": project})), true),
         ("agents", "{ agents { edges { node { name } } } }", Box::new(|_| json!({})), false),

@@ -1205,6 +1205,36 @@ async fn a_releases_activity_lists_every_action_with_its_actor_in_order() {
         dan_rows.len(),
         "dan sees the same rows at home as on acme's page"
     );
+    // And the recent pipelines, newest first, of the projects one sees.
+    let recent = "{ pipelines(first: 500, sort: CREATED_AT_DESC) { edges { node { createdAt project { name organizationName } } } } }";
+    let all = server.gql(recent, json!({}))["pipelines"]["edges"].clone();
+    let all = all.as_array().unwrap();
+    assert!(!all.is_empty(), "the release's pipelines");
+    let times: Vec<&str> = all
+        .iter()
+        .map(|e| e["node"]["createdAt"].as_str().unwrap())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first");
+    let dan_recent =
+        as_user(&server, &issuer, "dan", recent, json!({}))["pipelines"]["edges"].clone();
+    assert_eq!(
+        dan_recent.as_array().unwrap().len(),
+        all.len(),
+        "{dan_recent}"
+    );
+    assert!(dan_recent
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["node"]["project"]["name"] == "web"));
+    let eve = as_user(&server, &issuer, "eve", recent, json!({}));
+    assert_eq!(
+        eve["pipelines"]["edges"],
+        json!([]),
+        "a user of no project sees none: {eve}"
+    );
 
     // Who deployed where: the manual prod deployment is rita's, the
     // automatic dev one that of the release's creator.

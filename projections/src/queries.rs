@@ -482,7 +482,46 @@ pub async fn pipelines(
     filter: &PipelineFilter,
     req: &PageRequest,
 ) -> Result<Page<PipelineRow>, QueryError> {
-    let mut filters = vec![Filter::Eq("project_id", project_id)];
+    pipelines_where(
+        pool,
+        Some(Filter::Eq("project_id", project_id)),
+        filter,
+        req,
+    )
+    .await
+}
+
+/// The pipelines of `projects` (None: of every project) that pass `filter`.
+pub async fn pipelines_of_projects(
+    pool: &PgPool,
+    projects: Option<&[Uuid]>,
+    filter: &PipelineFilter,
+    req: &PageRequest,
+) -> Result<Page<PipelineRow>, QueryError> {
+    let scope = projects.map(|ids| Filter::In("project_id", ids));
+    pipelines_where(pool, scope, filter, req).await
+}
+
+/// The projects of these organizations.
+pub async fn projects_of_organizations(
+    pool: &PgPool,
+    organizations: &[Uuid],
+) -> Result<Vec<Uuid>, QueryError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM projects WHERE organization_id = ANY($1)")
+            .bind(organizations)
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+async fn pipelines_where(
+    pool: &PgPool,
+    scope: Option<Filter<'_>>,
+    filter: &PipelineFilter,
+    req: &PageRequest,
+) -> Result<Page<PipelineRow>, QueryError> {
+    let mut filters: Vec<Filter<'_>> = scope.into_iter().collect();
     let text = [
         ("status", &filter.status),
         ("pipeline_type", &filter.pipeline_type),

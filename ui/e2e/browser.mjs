@@ -352,6 +352,17 @@ try {
   await page.locator("#node-title").waitFor();
   await page.getByRole("link", { name: "Phobos", exact: true }).click();
   await page.getByRole("heading", { name: "Activity", exact: true }).waitFor();
+  step = "the home page lists the recent pipelines, newest first, linked";
+  const recent = page.getByRole("table", { name: "Recent pipelines" });
+  await recent
+    .locator("tbody tr")
+    .first()
+    .getByRole("link", { name: `${org}/${project}` })
+    .waitFor();
+  // Going from page to page swaps subscriptions, and the socket closes and
+  // opens again by itself: that is no lost connection.
+  await page.waitForTimeout(300);
+  if (await page.getByText("Reconnecting").count()) throw new Error("a reconnecting banner after moving between pages");
   await shot("home");
   await axe(page, "home");
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { CombinedError } from "urql";
-import { following, subscribeFollowing, unauthenticated } from "./client";
+import { connected, lostConnection, subscribeFollowing, unauthenticated } from "./client";
 
 describe("the client", () => {
-  it("tells a lost connection from the socket's own close: it carries a subscription", () => {
+  it("tells a lost connection from the socket's own lazy close", () => {
     const subscriptions: { sink: { complete(): void } }[] = [];
     const ws = {
       subscribe(_: unknown, sink: { complete(): void }) {
@@ -12,15 +12,22 @@ describe("the client", () => {
       },
     } as unknown as Parameters<typeof subscribeFollowing>[0];
     const sink = { next() {}, error() {}, complete() {} };
-    expect(following(ws)).toBe(false);
+    expect(lostConnection(ws)).toBe(false);
     const stop = subscribeFollowing(ws, "subscription { a }", {}, sink);
     subscribeFollowing(ws, "subscription { b }", {}, sink);
-    expect(following(ws)).toBe(true);
+    connected(ws);
+    expect(lostConnection(ws)).toBe(true);
     stop();
     stop(); // ends once
-    expect(following(ws)).toBe(true);
+    expect(lostConnection(ws)).toBe(true);
     subscriptions[1].sink.complete();
-    expect(following(ws)).toBe(false);
+    expect(lostConnection(ws)).toBe(false);
+    // A page subscribes as the idle socket closes itself: still its own close.
+    subscribeFollowing(ws, "subscription { c }", {}, sink);
+    expect(lostConnection(ws)).toBe(false);
+    // Once connected again, a close with a subscription is a lost connection.
+    connected(ws);
+    expect(lostConnection(ws)).toBe(true);
   });
   it("renews the token only when the server refused it", () => {
     const refused = new CombinedError({

@@ -51,7 +51,11 @@ export function subscribeFollowing<T>(
   open.set(ws, (open.get(ws) ?? 0) + 1);
   let ended = false;
   const end = () => {
-    if (!ended) open.set(ws, (open.get(ws) ?? 1) - 1);
+    if (!ended) {
+      const left = (open.get(ws) ?? 1) - 1;
+      open.set(ws, left);
+      if (left === 0) idled.add(ws);
+    }
     ended = true;
   };
   const stop = ws.subscribe<T>(payload, {
@@ -73,15 +77,24 @@ export interface Api {
 
 /** How many subscriptions each socket carries (subscribed, not yet ended). */
 const open = new WeakMap<object, number>();
+/** The sockets that carried none at some moment since they last connected. */
+const idled = new WeakSet<object>();
 
 /**
- * Whether `ws` carries a subscription: a close then is a lost connection
- * (graphql-ws retries it), not the socket's own lazy close once nothing is
- * followed. (The close code cannot tell them apart: the server ends both
- * without a close frame, so the browser reports 1006 for each.)
+ * Whether a close of `ws` now is a lost connection (graphql-ws retries it):
+ * it carries a subscription and has carried one all along since it
+ * connected. Otherwise it is the socket's own lazy close, which graphql-ws
+ * makes once nothing is followed (a page that subscribes meanwhile gets a
+ * new socket). The close code cannot tell them apart: the server ends both
+ * without a close frame, so the browser reports 1006 for each.
  */
-export function following(ws: object): boolean {
-  return (open.get(ws) ?? 0) > 0;
+export function lostConnection(ws: object): boolean {
+  return (open.get(ws) ?? 0) > 0 && !idled.has(ws);
+}
+
+/** `ws` (re)connected: from now on its closes are judged afresh. */
+export function connected(ws: object): void {
+  idled.delete(ws);
 }
 
 /** Whether the server refused the access token (it expired early, or the server's keys changed). */
@@ -114,8 +127,8 @@ export function createApi(token: string, onConnection: (c: Connection) => void, 
       // page is "reconnecting" from then (graphql-ws waits a moment before
       // each retry) until the socket is back.
       connecting: (isRetry) => report(isRetry ? "reconnecting" : "connecting"),
-      connected: () => report("connected"),
-      closed: () => report(following(ws) ? "reconnecting" : "idle"),
+      connected: () => (connected(ws), report("connected")),
+      closed: () => report(lostConnection(ws) ? "reconnecting" : "idle"),
     },
   });
   const client = new Client({

@@ -36,6 +36,7 @@ pub const ROOT_FIELDS: &[(&str, &str, Rule, &str)] = &[
         "null when the caller may not see it",
     ),
     ("Query", "organizations", Listed, ""),
+    ("Query", "pipelines", Listed, "of the projects the caller sees"),
     (
         "Query",
         "activity",

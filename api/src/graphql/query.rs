@@ -471,6 +471,35 @@ impl QueryRoot {
         Ok(connection(page, Agent::from))
     }
 
+    /// The pipelines of every project the caller sees (all, for an
+    /// administrator), oldest first unless `sort` says otherwise, narrowed
+    /// by the filters given: the home page's recent pipelines.
+    #[allow(clippy::too_many_arguments)] // the arguments are the API's
+    async fn pipelines(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only those in this status.")] status: Option<
+            super::enums::PipelineStatus,
+        >,
+        #[graphql(name = "type", desc = "Only those of this type.")] pipeline_type: Option<
+            super::enums::PipelineType,
+        >,
+        #[graphql(desc = "Only those created by this actor: `user:alice`, or a username alone.")]
+        created_by: Option<String>,
+        #[graphql(desc = "The order (default CREATED_AT_ASC, oldest first).")] sort: Option<
+            super::types::PipelineSort,
+        >,
+        #[graphql(desc = "How many to return (default 50, at most 500).")] first: Option<i32>,
+        #[graphql(desc = "The cursor of the edge to start after.")] after: Option<String>,
+    ) -> Result<Connection<String, Pipeline>> {
+        let filter = super::types::pipeline_filter(status, pipeline_type, created_by, sort);
+        let page = app(ctx)
+            .visible_pipelines(authed(ctx)?, &filter, &page_request(first, after))
+            .await
+            .map_err(gql_err)?;
+        Ok(connection(page, |(p, project)| Pipeline(p, project)))
+    }
+
     /// Who did what, newest first, everywhere the caller sees: the
     /// organizations it has a role in and the projects it is a member of
     /// (everything, for an administrator). Follow it live with the

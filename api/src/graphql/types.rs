@@ -386,8 +386,6 @@ impl Project {
             .transpose()
         };
         let filter = queries::PipelineFilter {
-            status: status.map(|s| CorePipelineStatus::from(s).as_str().to_string()),
-            pipeline_type: pipeline_type.map(|t| CorePipelineType::from(t).as_str().to_string()),
             template_id: id_arg(
                 "pipelineTemplateId",
                 aggregate::PIPELINE_TEMPLATE,
@@ -395,17 +393,7 @@ impl Project {
             )?,
             environment_name,
             release_id: id_arg("releaseId", aggregate::RELEASE, release_id)?,
-            created_by: created_by.map(|c| {
-                if c.contains(':') {
-                    c
-                } else {
-                    format!("user:{c}")
-                }
-            }),
-            order: match sort.unwrap_or(PipelineSort::CreatedAtAsc) {
-                PipelineSort::CreatedAtAsc => queries::Order::OldestFirst,
-                PipelineSort::CreatedAtDesc => queries::Order::NewestFirst,
-            },
+            ..pipeline_filter(status, pipeline_type, created_by, sort)
         };
         let page = queries::pipelines(
             &app(ctx).pool,
@@ -1413,5 +1401,31 @@ impl ResourceLimit {
             name,
             value,
         }
+    }
+}
+
+/// The filters every pipeline list takes: status, type, creator (`user:alice`
+/// or a username alone) and order (oldest first by default).
+pub(crate) fn pipeline_filter(
+    status: Option<PipelineStatus>,
+    pipeline_type: Option<PipelineType>,
+    created_by: Option<String>,
+    sort: Option<PipelineSort>,
+) -> queries::PipelineFilter {
+    queries::PipelineFilter {
+        status: status.map(|s| CorePipelineStatus::from(s).as_str().to_string()),
+        pipeline_type: pipeline_type.map(|t| CorePipelineType::from(t).as_str().to_string()),
+        created_by: created_by.map(|c| {
+            if c.contains(':') {
+                c
+            } else {
+                format!("user:{c}")
+            }
+        }),
+        order: match sort.unwrap_or(PipelineSort::CreatedAtAsc) {
+            PipelineSort::CreatedAtAsc => queries::Order::OldestFirst,
+            PipelineSort::CreatedAtDesc => queries::Order::NewestFirst,
+        },
+        ..Default::default()
     }
 }

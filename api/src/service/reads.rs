@@ -44,6 +44,42 @@ impl App {
         Ok(queries::projects(&self.pool, organization, only.as_deref(), page).await?)
     }
 
+    /// The pipelines of every project the caller sees that pass `filter`
+    /// (every project, for an administrator), each with its project.
+    #[tracing::instrument(skip_all)]
+    pub async fn visible_pipelines(
+        &self,
+        claims: &Claims,
+        filter: &queries::PipelineFilter,
+        page: &PageRequest,
+    ) -> Result<Page<(PipelineRow, ProjectRow)>, ServiceError> {
+        self.user(claims)?;
+        let projects = match self.subject(claims).await?.visible_scopes() {
+            None => None,
+            Some((orgs, mut projects)) => {
+                projects.extend(queries::projects_of_organizations(&self.pool, &orgs).await?);
+                Some(projects)
+            }
+        };
+        let rows =
+            queries::pipelines_of_projects(&self.pool, projects.as_deref(), filter, page).await?;
+        let mut ids: Vec<Uuid> = rows.items.iter().map(|(_, p)| p.project_id).collect();
+        ids.sort();
+        ids.dedup();
+        let of = queries::projects_by_ids(&self.pool, &ids).await?;
+        Ok(Page {
+            items: rows
+                .items
+                .into_iter()
+                .filter_map(|(cursor, p)| {
+                    let project = of.iter().find(|o| o.id == p.project_id)?.clone();
+                    Some((cursor, (p, project)))
+                })
+                .collect(),
+            has_next_page: rows.has_next_page,
+        })
+    }
+
     /// Project `id`, if the caller sees it.
     pub async fn project(
         &self,

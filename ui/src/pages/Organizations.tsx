@@ -4,6 +4,7 @@ import { Link } from "../router";
 import { Failure, Loading } from "./common";
 import { Todo } from "./Todo";
 import { HomeActivity } from "./Activity";
+import { RecentPipelines } from "./RecentPipelines";
 
 const Query = graphql(`
   query Organizations {
@@ -42,6 +43,10 @@ export function Organizations() {
           ))}
         </ul>
       )}
+      <section aria-labelledby="home-pipelines">
+        <h2 id="home-pipelines">Recent pipelines</h2>
+        <RecentPipelines />
+      </section>
       <section aria-labelledby="home-activity">
         <h2 id="home-activity">Activity</h2>
         <HomeActivity />
