@@ -12,6 +12,28 @@ fn contains(data: &[u8], needle: &str) -> bool {
     data.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// stdout and stderr share one pipe: the log has every line where it was
+/// written (two pipes read side by side scrambled them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdout_and_stderr_lines_keep_the_order_they_were_written_in() {
+    let server = FakeServer::start(
+        vec![exec(
+            "mixed",
+            "for i in $(seq 1 200); do echo o$i; echo e$i >&2; done",
+        )],
+        Faults::default(),
+    )
+    .await;
+    let run = run_executor(&server).await;
+    assert_eq!(run.code(), Some(0), "stderr: {}", run.stderr());
+    let log = server.stored_log();
+    let lines: Vec<&str> = log.lines().filter(|l| !l.starts_with("==>")).collect();
+    let expected: Vec<String> = (1..=200)
+        .flat_map(|i| [format!("o{i}"), format!("e{i}")])
+        .collect();
+    assert_eq!(lines, expected, "{log}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_actions_and_streams_stdout_and_stderr_with_offsets() {
     let server = FakeServer::start(
@@ -56,7 +78,9 @@ async fn runs_actions_and_streams_stdout_and_stderr_with_offsets() {
         assert!(log.contains(line), "{line:?} missing from {log:?}");
     }
     let position = |s: &str| log.find(s).unwrap();
-    assert!(position("out-1") < position("out-2"));
+    // In the order written, stdout and stderr alike (as on a terminal).
+    assert!(position("out-1") < position("err-1"), "{log:?}");
+    assert!(position("err-1") < position("out-2"), "{log:?}");
     assert!(position("out-2") < position("==> action second: exec_command\n"));
     assert!(
         log.ends_with("==> action second: exec_command\nno newline"),

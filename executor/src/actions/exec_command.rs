@@ -1,5 +1,6 @@
 //! The built-in `exec_command`: `sh -c <command>`, with stdout and stderr
-//! streamed into the job log while it runs.
+//! streamed into the job log while it runs, in the order they were written
+//! (both go into one pipe, as on a terminal).
 
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -88,40 +89,42 @@ fn command_input(inputs_json: &str) -> Result<String, String> {
 }
 
 /// Runs `sh -c command` in the job's directory with the job's environment
-/// only, copying its stdout and stderr to `log` as they come. A cancel
-/// stops its process group (see [`stop`]); then the second value says how.
+/// only, copying its stdout and stderr to `log` as they come: one pipe
+/// takes both, so the log keeps the order of the writes (two pipes, read
+/// side by side, put a line written to stderr before the stdout lines
+/// written ahead of it). A cancel stops its process group (see [`stop`]);
+/// then the second value says how.
 async fn execute(
     command: &str,
     job: &JobContext,
     log: &LogWriter,
     cancel: &Cancel,
 ) -> std::io::Result<(ExitStatus, Option<String>)> {
-    let mut child = Command::new("sh");
-    child
+    let (output, writer) = std::io::pipe()?;
+    let mut builder = Command::new("sh");
+    builder
         .arg("-c")
         .arg(command)
         .env_clear()
         .envs(job.command_env())
         .current_dir(&job.work_dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(writer.try_clone()?)
+        .stderr(writer)
         .kill_on_drop(true);
     // Its own process group, so everything the command starts can be stopped
     // together if it is canceled or the action abandoned (`ProcessGroup`).
     #[cfg(unix)]
-    child.process_group(0);
-    let mut child = child.spawn()?;
+    builder.process_group(0);
+    let spawned = builder.spawn();
+    // The builder holds our copies of the pipe's writing end: only once they
+    // are closed does the output end when the command (and what it started)
+    // has closed its own.
+    drop(builder);
+    let mut child = spawned?;
     let mut group = ProcessGroup(child.id().map(|pid| pid as i32));
-    let stdout = child
-        .stdout
-        .take()
-        .map(|out| tokio::spawn(copy(out, log.clone())));
-    let stderr = child
-        .stderr
-        .take()
-        .map(|err| tokio::spawn(copy(err, log.clone())));
-    let mut copies: Vec<_> = [stdout, stderr].into_iter().flatten().collect();
+    let output = tokio::net::unix::pipe::Receiver::from_owned_fd(output.into())?;
+    let mut copies = vec![tokio::spawn(copy(output, log.clone()))];
     let mut cancel = cancel.clone();
     let (status, canceled) = tokio::select! {
         status = child.wait() => (status?, None),
