@@ -25,6 +25,7 @@ use serde_json::json;
 use support::oidc::Issuer;
 
 const CLIENT_ID: &str = "phobos-ui";
+const SUPPORT: &str = "https://support.example.test/phobos";
 
 const DEPLOY: &str = "stage \"deploy\" {\n  task \"roll_out\" {\n    action \"exec_command\" {\n      command = \"echo rolling out\"\n    }\n  }\n}\n";
 
@@ -38,7 +39,9 @@ async fn the_ui_runs_a_pipeline_live_in_a_real_browser() {
     }
     let issuer = Issuer::start();
     let env = issuer.provider_env(CLIENT_ID);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // A link only: the page never requests it (the origin check holds).
+    env.push(("PHOBOS_SUPPORT_URL", SUPPORT));
     let mut server = support::start_with("ui_browser", 1, &env).await;
     if !support::serves_ui(&server) {
         return;
@@ -140,6 +143,7 @@ async fn the_ui_runs_a_pipeline_live_in_a_real_browser() {
         .env("PHOBOS_PROJECT", "web")
         .env("HELLO_HCL", ui.join("../examples/hello.hcl"))
         .env("ISSUER_URL", &issuer.url)
+        .env("SUPPORT_URL", SUPPORT)
         .env(
             "MANUAL_PIPELINE",
             manual_prn.rsplit('/').next().unwrap_or_default(),

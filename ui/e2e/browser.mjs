@@ -8,7 +8,8 @@
 //   HELLO_HCL (a file), ISSUER_URL (the test OIDC issuer, whose sign-in
 //   pages are the only other origin a page may visit), MANUAL_PIPELINE (the
 //   id of a pipeline whose node stage.s.task.m waits for a manual start),
-//   SCREENSHOTS (a directory, optional)
+//   SUPPORT_URL (the server's PHOBOS_SUPPORT_URL), SCREENSHOTS (a
+//   directory, optional)
 //
 // Exits 0 when every step held; otherwise prints the step that failed.
 import { readFileSync, mkdirSync } from "node:fs";
@@ -123,6 +124,10 @@ try {
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByRole("heading", { name: project, level: 2 }).waitFor();
 
+  step = "the support link is PHOBOS_SUPPORT_URL";
+  const support = await page.getByRole("link", { name: "Support" }).getAttribute("href");
+  if (support !== env("SUPPORT_URL")) throw new Error(`the support link goes to ${support}`);
+
   step = "a template with an error shows the problem at its line and column";
   await page.getByRole("button", { name: "New template" }).click();
   await page.getByLabel("Name").fill("hello");
@@ -162,6 +167,9 @@ try {
     { timeout: 90_000 },
   );
   await page.locator("#pipeline-title").getByText("Succeeded").waitFor();
+  // A finished pipeline offers no Cancel (an answer to an earlier status
+  // once arrived last and kept it).
+  await page.getByRole("button", { name: "Cancel pipeline" }).waitFor({ state: "detached", timeout: 10_000 });
   if (loads !== 1) throw new Error(`the page loaded ${loads} times`);
   await shot("pipeline-node-log");
   await axe(page, "pipeline with a node's log");

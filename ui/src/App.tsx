@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
-import { Provider } from "urql";
+import { Provider, useQuery } from "urql";
+import { graphql } from "./gql";
 import { createApi, SocketContext, type Connection } from "./client";
 import { Link, useRoute } from "./router";
 import { renewNow, resume, signOut, useSession } from "./session";
@@ -56,6 +57,7 @@ function SignedIn({ token, name }: { token: string; name: string }) {
             )}
           </nav>
           <span className="spacer" />
+          <SupportLink />
           <ThemeToggle />
           <span>{name}</span>
           <button type="button" onClick={signOut}>
@@ -91,4 +93,23 @@ function SignedIn({ token, name }: { token: string; name: string }) {
       </SocketContext.Provider>
     </Provider>
   );
+}
+
+const ServerQuery = graphql(`
+  query ServerInfo {
+    serverInfo {
+      supportUrl
+    }
+  }
+`);
+
+/** `PHOBOS_SUPPORT_URL`, when the server has one. */
+function SupportLink() {
+  const [{ data }] = useQuery({ query: ServerQuery });
+  const url = data?.serverInfo.supportUrl;
+  return url ? (
+    <a href={url} rel="noopener noreferrer" target="_blank">
+      Support
+    </a>
+  ) : null;
 }

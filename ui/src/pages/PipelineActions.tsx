@@ -1,7 +1,7 @@
 // What may be done to a whole pipeline: Cancel (Force cancel once it is
 // CANCELING), shown only when `viewerCanCancel` is true, confirmed first.
-import { useEffect, useState } from "react";
-import { useMutation, useQuery } from "urql";
+import { useEffect, useRef, useState } from "react";
+import { useClient, useMutation } from "urql";
 import { graphql, ProblemFields } from "../gql";
 import { problemLines } from "../graphql";
 
@@ -32,15 +32,26 @@ const Cancel = graphql(
 );
 
 export function PipelineActions({ id, status }: { id: string; status: string }) {
-  const [{ data }, refetch] = useQuery({ query: Query, variables: { id } });
-  // What the caller may do changes with the status: ask again.
+  const client = useClient();
+  const [canCancel, setCanCancel] = useState(false);
+  // What the caller may do changes with the status: ask again at each
+  // change, and keep only the answer to the last question (answers can
+  // arrive out of order: one asked while RUNNING, after the one asked once
+  // SUCCEEDED, showed Cancel on a finished pipeline).
+  const asked = useRef(0);
   useEffect(() => {
-    refetch({ requestPolicy: "network-only" });
-  }, [status, refetch]);
+    const mine = ++asked.current;
+    void client
+      .query(Query, { id }, { requestPolicy: "network-only" })
+      .toPromise()
+      .then((r) => {
+        if (mine === asked.current) setCanCancel(Boolean(r.data?.pipeline?.viewerCanCancel));
+      });
+  }, [client, id, status]);
   const [, cancel] = useMutation(Cancel);
   const [confirm, setConfirm] = useState(false);
   const [outcome, setOutcome] = useState("");
-  if (!data?.pipeline?.viewerCanCancel) return outcome ? <p role="status">{outcome}</p> : null;
+  if (!canCancel) return outcome ? <p role="status">{outcome}</p> : null;
   const force = status === "CANCELING";
   const label = force ? "Force cancel" : "Cancel pipeline";
   const send = async () => {
